@@ -1,0 +1,43 @@
+# afterflow — `make run` serves the app, `make test` runs the suite; each sets itself up from nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ASSETS := web/static/vendor/htmx.min.js
+CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
+
+.PHONY: run test setup lint bench demo clean
+
+setup: $(STAMP) $(ASSETS) $(CATALOG)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "afterflow needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+$(ASSETS): package.json scripts/copy-assets.mjs
+	npm install --no-audit --no-fund
+	touch $(ASSETS)
+
+$(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d web/translations -D messages
+
+run: setup
+	$(BIN)/afterflow setup-demo
+	$(BIN)/afterflow run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench.engine_throughput
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache

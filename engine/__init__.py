@@ -1,0 +1,1 @@
+"""afterflow's orchestration core: definitions, runtime commands, persistence. Never imports Flask."""

@@ -1,0 +1,56 @@
+"""Database engine and session factory: SQLite by default (WAL), PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+DEFAULT_URL = "sqlite:///instance/afterflow.db"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every afterflow table."""
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Tell whether the engine talks to SQLite (no row locks, one writer at a time)."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
+    """Create a SQLAlchemy engine with the settings afterflow relies on."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # SQLite's driver opens transactions lazily and lets reads escape them. Writers begin
+    # IMMEDIATE so "lock, load, save" is one serialised transaction; readers stay concurrent.
+    writer = conn.get_execution_options().get(WRITER_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+WRITER_OPTION = "afterflow_writer"
+
+
+def make_session_factory(engine: Engine, writer: bool = False) -> sessionmaker[Any]:
+    """Return a session factory; ``writer`` sessions take SQLite's write lock when they begin."""
+    bind = engine.execution_options(**{WRITER_OPTION: True}) if writer else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)

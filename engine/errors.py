@@ -1,0 +1,83 @@
+"""Domain exceptions: every outcome a command can refuse with, on one base class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EngineError(Exception):
+    """A command could not be carried out; the message is meant for the user."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(EngineError):
+    """The instance, task, definition or user does not exist."""
+
+    code = "not_found"
+
+
+class PermissionDenied(EngineError):
+    """The actor's roles do not allow this command."""
+
+    code = "forbidden"
+
+
+class TaskAlreadyCompleted(EngineError):
+    """Someone completed the task first."""
+
+    code = "already_completed"
+
+    def __init__(self, message: str, completed_by: str | None, completed_at: Any = None) -> None:
+        super().__init__(message, completed_by=completed_by, completed_at=completed_at)
+        self.completed_by = completed_by
+        self.completed_at = completed_at
+
+
+class TaskNotAvailable(EngineError):
+    """The task is not open for this command (claimed by someone else, cancelled, not ready)."""
+
+    code = "task_not_available"
+
+
+class InstanceNotActive(EngineError):
+    """The instance is suspended, terminated, completed or in error."""
+
+    code = "instance_not_active"
+
+
+class ConcurrentModification(EngineError):
+    """The instance changed under us between load and save."""
+
+    code = "conflict"
+
+
+class FormInvalid(EngineError):
+    """Submitted form data failed validation; ``errors`` maps field key to messages."""
+
+    code = "form_invalid"
+
+    def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(message, errors=errors)
+        self.errors = errors
+
+
+class DeploymentInvalid(EngineError):
+    """The files to deploy have problems; ``problems`` lists each with its element."""
+
+    code = "deployment_invalid"
+
+    def __init__(self, message: str, problems: list[Any]) -> None:
+        super().__init__(message, problems=problems)
+        self.problems = problems
+
+
+class ScriptError(EngineError):
+    """A script or expression broke a sandbox rule, timed out or raised."""
+
+    code = "script_error"

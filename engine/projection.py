@@ -1,0 +1,267 @@
+"""Keep the ``task`` and ``job`` rows and the instance's list fields in step with its workflow.
+
+Called at the end of every command, inside its transaction, so queries never need to
+deserialize a workflow. Work is proportional to the instance's own open tasks and timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.models import Event, Job, ProcessInstance, Task
+
+# Case-data keys projected onto the instance row for lists (first key present wins).
+LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer_name": ("customer_name", "customer"),
+    "product": ("product_model", "product_name", "product"),
+    "priority": ("urgency", "priority", "severity", "level"),
+}
+
+
+class ProjectionError(Exception):
+    """A task's due-time or assignee expression failed; names the element."""
+
+    def __init__(self, element_id: str, message: str) -> None:
+        super().__init__(message)
+        self.element_id = element_id
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    """How to evaluate a human task's due time and assignee from its metadata."""
+
+    evaluate: Callable[[SpiffTask, str], Any]
+    to_datetime: Callable[[Any], datetime]
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """Return the READY user/manual tasks of the workflow and its subprocesses."""
+    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
+    """Return each timer the workflow waits for with its due time."""
+    timers: list[tuple[SpiffTask, datetime]] = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        spec = task.task_spec
+        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
+            value = value.get("next")
+        if isinstance(value, str):
+            timers.append((task, TimerEventDefinition.get_datetime(value)))
+    return timers
+
+
+def sync_instance(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+) -> int:
+    """Bring task and job rows and list fields in line with the workflow; return the new timer count."""
+    now = clock.now()
+    _sync_tasks(session, instance, workflow, meta, rules, actor, now)
+    new_timers = _sync_jobs(session, instance, workflow, now)
+    _sync_list_fields(session, instance, workflow, meta)
+    return new_timers
+
+
+def _sync_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+    now: datetime,
+) -> list[Task]:
+    open_rows = {
+        row.id: row
+        for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
+    }
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    for task_id, row in open_rows.items():
+        if task_id in ready:
+            continue
+        spiff_task = workflow.get_task_from_id(UUID(task_id))
+        row.state = (
+            "completed"
+            if spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+            else "cancelled"
+        )
+        if row.state == "cancelled":
+            row.completed_at = now
+            session.add(
+                Event(
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    element_id=row.spec_id,
+                    actor=actor,
+                    action="task_cancelled",
+                    at=now,
+                    data=None,
+                )
+            )
+    created: list[Task] = []
+    tasks_meta: dict[str, Any] = meta.get("tasks", {})
+    for task_id, spiff_task in ready.items():
+        if task_id in open_rows:
+            continue
+        spec_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
+        info = tasks_meta.get(spec_id, {})
+        existing = session.get(Task, task_id)
+        if existing is not None:  # a task sent back to READY (retry, loop) reopens its row
+            existing.state = "open"
+            existing.completed_at = existing.completed_by = None
+            continue
+        row = Task(
+            id=task_id,
+            instance_id=instance.id,
+            spec_id=spec_id,
+            name=info.get("name") or spiff_task.task_spec.bpmn_name or spec_id,
+            role=info.get("role") or meta.get("lanes", {}).get(spec_id),
+            form_key=info.get("form"),
+            assignee=_evaluate_assignee(spiff_task, info, rules, spec_id),
+            state="open",
+            created_at=now,
+            due_at=_evaluate_due(spiff_task, info, rules, spec_id),
+        )
+        if row.assignee:
+            row.claimed_at = now
+        session.add(row)
+        created.append(row)
+        session.add(
+            Event(
+                instance_id=instance.id,
+                task_id=task_id,
+                element_id=spec_id,
+                actor=actor,
+                action="task_created",
+                at=now,
+                data={
+                    "role": row.role,
+                    "assignee": row.assignee,
+                    "due_at": row.due_at.isoformat() if row.due_at else None,
+                },
+            )
+        )
+    return created
+
+
+def _evaluate_due(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> datetime | None:
+    expression = info.get("due")
+    if not expression:
+        return None
+    try:
+        return rules.to_datetime(rules.evaluate(task, expression))
+    except Exception as error:
+        raise ProjectionError(spec_id, f"the due time '{expression}' could not be computed: {error}")
+
+
+def _evaluate_assignee(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
+    expression = info.get("assignee")
+    if not expression:
+        return None
+    try:
+        value = rules.evaluate(task, expression)
+    except Exception as error:
+        raise ProjectionError(spec_id, f"the assignee '{expression}' could not be computed: {error}")
+    return str(value) if value else None
+
+
+def _sync_jobs(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> int:
+    open_jobs = {
+        job.task_id: job
+        for job in session.scalars(select(Job).where(Job.instance_id == instance.id, Job.done_at.is_(None)))
+    }
+    waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
+    for task_id, job in open_jobs.items():
+        if task_id not in waiting:
+            job.done_at = now
+            spiff_task = workflow.get_task_from_id(UUID(task_id))
+            fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+            session.add(
+                Event(
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    element_id=job.element_id,
+                    actor="system",
+                    action="timer_fired" if fired else "timer_cancelled",
+                    at=now,
+                    data={"due_at": job.due_at.isoformat()},
+                )
+            )
+        elif job.due_at != waiting[task_id][1]:
+            job.due_at = waiting[task_id][1]  # a cycle timer moved on to its next date
+    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in open_jobs]
+    for task_id, task, due in new:
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=task.task_spec.bpmn_id or task.task_spec.name,
+                due_at=due,
+                attempts=0,
+            )
+        )
+    return len(new)
+
+
+def _sync_list_fields(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any]
+) -> None:
+    ready = ready_human_tasks(workflow)
+    data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
+    for column, keys in LIST_FIELDS.items():
+        for key in keys:
+            value = data.get(key)
+            if value not in (None, ""):
+                setattr(instance, column, str(value)[:256])
+                break
+    elements: dict[str, str] = meta.get("elements", {})
+    names = [
+        elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name) for t in ready
+    ]
+    if not names:
+        names = [
+            elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name)
+            for t, _ in waiting_timers(workflow)
+            if t.task_spec.__class__.__name__ != "BoundaryEvent"
+        ]
+    instance.current_step = ", ".join(dict.fromkeys(names))[:512] or None
+    due_dates = session.scalars(
+        select(Task.due_at).where(
+            Task.instance_id == instance.id, Task.state == "open", Task.due_at.is_not(None)
+        )
+    ).all()
+    instance.due_at = min((d for d in due_dates if d is not None), default=None)
+
+
+def parse_moment(value: Any, default_tz: Any) -> datetime:
+    """Turn an expression result (datetime, date or ISO string) into an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=default_tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=default_tz)
+    raise ValueError(f"expected a date-time, got {type(value).__name__}")

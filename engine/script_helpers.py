@@ -1,0 +1,50 @@
+"""The helpers diagrams may call in scripts and expressions (``working_hours(4)`` …)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from engine import clock
+from engine.calendar import WorkingCalendar
+
+
+def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
+    """Return the helper functions bound to a working-time calendar and the engine clock."""
+
+    def now() -> datetime:
+        """Current time in the company timezone."""
+        return clock.now().astimezone(calendar.timezone)
+
+    def today() -> date:
+        """Current date in the company timezone."""
+        return now().date()
+
+    def hours(n: float) -> datetime:
+        """Now plus ``n`` wall-clock hours."""
+        return calendar.add_wall_clock_hours(now(), _number(n, "hours"))
+
+    def working_hours(n: float) -> datetime:
+        """Now plus ``n`` working hours on the calendar."""
+        return calendar.add_working_hours(now(), _number(n, "working_hours"))
+
+    def working_days(n: int) -> datetime:
+        """Now plus ``n`` working days on the calendar."""
+        return calendar.add_working_days(now(), int(_number(n, "working_days")))
+
+    return {
+        "now": now,
+        "today": today,
+        "hours": hours,
+        "working_hours": working_hours,
+        "working_days": working_days,
+    }
+
+
+def _number(value: Any, helper: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{helper}() needs a number, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{helper}() needs a number of zero or more, not {value!r}")
+    return float(value)

@@ -1,0 +1,48 @@
+"""The roles of SPEC §2: key, Chinese and English names, and how a BPMN lane names one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    name_zh: str
+    name_en: str
+
+
+ROLES: tuple[Role, ...] = (
+    Role("customer_service", "客服专员", "Customer service"),
+    Role("service_supervisor", "服务主任", "Service supervisor"),
+    Role("technician", "技术员", "Technician"),
+    Role("accountant", "会计员", "Accountant"),
+    Role("sales", "销售部", "Sales"),
+    Role("quality", "质量管理部", "Quality management"),
+    Role("technical", "技术部", "Technical department"),
+    Role("finance", "财务部", "Finance"),
+    Role("warehouse", "仓库", "Warehouse"),
+    Role("business_manager", "业务负责人", "Business manager"),
+    Role("billing_clerk", "开票员", "Billing clerk"),
+    Role("general_manager", "总经理", "General manager"),
+    Role("process_owner", "流程负责人", "Process owner"),
+    Role("admin", "管理员", "Administrator"),
+)
+
+ROLE_KEYS: frozenset[str] = frozenset(role.key for role in ROLES)
+_BY_KEY = {role.key: role for role in ROLES}
+_LANE_NAMES = {
+    name.strip().lower(): role.key for role in ROLES for name in (role.key, role.name_zh, role.name_en)
+}
+
+
+def role_for_lane(lane_name: str | None) -> str | None:
+    """Return the role key a lane name stands for (its key, Chinese or English name), or None."""
+    if not lane_name:
+        return None
+    return _LANE_NAMES.get(lane_name.strip().lower())
+
+
+def role(key: str) -> Role:
+    """Return the role with this key."""
+    return _BY_KEY[key]

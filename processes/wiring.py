@@ -1,0 +1,18 @@
+"""Build the engine with afterflow's roles, calendar and service handlers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine as SqlEngine
+
+from engine.calendar import CalendarConfig, WorkingCalendar
+from engine.runtime import Engine, EngineConfig
+from processes.roles import role_for_lane
+from processes.services import SERVICES
+
+
+def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engine:
+    """Return the engine over ``db`` configured for afterflow's processes."""
+    return Engine(
+        db,
+        EngineConfig(resolve_role=role_for_lane, calendar=WorkingCalendar(calendar), services=SERVICES),
+    )

@@ -1,0 +1,24 @@
+// Copy the browser builds afterflow serves from node_modules into web/static/vendor.
+import { cpSync, mkdirSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const vendor = join(root, "web", "static", "vendor");
+const assets = [
+  ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
+  ["bpmn-js/dist/bpmn-viewer.production.min.js", "bpmn-viewer.production.min.js"],
+  ["bpmn-js/dist/assets/bpmn-js.css", "bpmn-js.css"],
+  ["bpmn-js/dist/assets/diagram-js.css", "diagram-js.css"],
+  ["bpmn-js/dist/assets/bpmn-font", "bpmn-font"],
+];
+mkdirSync(vendor, { recursive: true });
+for (const [from, to] of assets) {
+  const source = join(root, "node_modules", from);
+  if (!existsSync(source)) {
+    console.error(`missing front-end asset: ${from}`);
+    process.exit(1);
+  }
+  cpSync(source, join(vendor, to), { recursive: true });
+}
+console.log(`front-end assets copied to ${vendor}`);

@@ -1,0 +1,88 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import MetaData, text
+
+from engine import clock
+from engine.db import Base, make_engine
+from engine.definitions import collect_files
+from engine.runtime import Engine
+from engine.schema import upgrade
+from engine.users import Actor
+from processes.roles import ROLE_KEYS
+from processes.wiring import build_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "diagrams"
+
+
+def database_urls(tmp_dir: Path) -> dict[str, str]:
+    urls = {"sqlite": f"sqlite:///{tmp_dir / 'afterflow-test.db'}"}
+    if os.environ.get("TEST_DATABASE_URL"):
+        urls["postgresql"] = os.environ["TEST_DATABASE_URL"]
+    return urls
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test that touches the database runs once per configured database.
+    if "db_name" in metafunc.fixturenames:
+        names = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+        metafunc.parametrize("db_name", names, scope="session")
+
+
+@pytest.fixture(scope="session")
+def database(db_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlEngine]:
+    url = database_urls(tmp_path_factory.mktemp("db"))[db_name]
+    db = make_engine(url)
+    if db.dialect.name == "postgresql":
+        with db.begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def db(database: SqlEngine) -> Iterator[SqlEngine]:
+    yield database
+    with database.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    yield
+    clock.unfreeze()
+
+
+@pytest.fixture
+def engine(db: SqlEngine) -> Engine:
+    return build_engine(db)
+
+
+def diagram_files() -> dict[str, str]:
+    files, problems = collect_files([DIAGRAMS])
+    assert not problems, problems
+    return files
+
+
+@pytest.fixture
+def deployed(engine: Engine) -> Engine:
+    engine.deploy(diagram_files(), deployed_by="owner1")
+    return engine
+
+
+def actor(username: str, *roles: str) -> Actor:
+    assert set(roles) <= ROLE_KEYS
+    return Actor(username, frozenset(roles))

@@ -1,0 +1,111 @@
+"""The Flask application factory: extensions, blueprints, error pages, the embedded runner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import Babel, format_datetime
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user
+from flask_wtf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine.db import make_engine
+from engine.runner import TimerRunner
+from engine.schema import upgrade
+from processes.wiring import build_engine
+from web.settings import Settings, load_settings
+
+LANGUAGES = ("zh", "en")
+
+babel = Babel()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the web app; ``config`` overrides Flask settings (tests)."""
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE=settings.calendar.timezone,
+        AFTERFLOW_EMBEDDED_RUNNER=settings.embedded_runner,
+    )
+    if config:
+        app.config.update(config)
+    engine = app.config.get("AFTERFLOW_ENGINE")
+    if engine is None:
+        db = make_engine(settings.database_url)
+        upgrade(db)
+        engine = build_engine(db, settings.calendar)
+    app.extensions["afterflow"] = engine
+
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_message = ""
+
+    from web import auth, cases, inbox
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(cases.bp)
+
+    @app.after_request
+    def secure_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return render_template("error.html", error=error), error.code or 500
+
+    app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
+    app.jinja_env.filters["when"] = _format_when
+
+    if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
+        runner = TimerRunner(engine)
+        runner.start_thread()
+        app.extensions["afterflow_runner"] = runner
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Any:
+    from web.auth import load_user
+
+    return load_user(user_id)
+
+
+def current_lang() -> str:
+    """Return the interface language of this request: the user's choice, else Chinese."""
+    if "lang" not in g:
+        chosen = session.get("lang") or request.cookies.get("lang")
+        if chosen not in LANGUAGES and getattr(current_user, "is_authenticated", False):
+            chosen = current_user.language
+        g.lang = chosen if chosen in LANGUAGES else "zh"
+    return str(g.lang)
+
+
+def _select_locale() -> str:
+    return current_lang()
+
+
+def _format_when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
+
+
+__all__ = ["_", "create_app", "current_lang"]

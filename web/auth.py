@@ -1,0 +1,97 @@
+"""Log in and out; the session user and the engine actor it stands for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+
+from engine.models import User
+from engine.runtime import Engine
+from engine.users import Actor, authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+@dataclass
+class SessionUser(UserMixin):
+    """The logged-in user as the web layer sees it."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    language: str | None
+
+    @classmethod
+    def of(cls, user: User) -> SessionUser:
+        """Copy what the web layer needs from a stored user."""
+        return cls(user.id, user.username, user.display_name, user.role_keys, user.language)
+
+    @property
+    def actor(self) -> Actor:
+        """The engine actor for this user."""
+        return Actor(self.username, self.roles)
+
+
+def engine() -> Engine:
+    """Return the app's engine."""
+    return current_app.extensions["afterflow"]
+
+
+def current_actor() -> Actor:
+    """Return the engine actor of the logged-in user."""
+    return current_user.actor
+
+
+def load_user(user_id: str) -> SessionUser | None:
+    """Load the session user by id (Flask-Login's user loader)."""
+    if not user_id.isdigit():
+        return None
+    with engine().sessions() as db:
+        user = db.get(User, int(user_id))
+        return SessionUser.of(user) if user is not None and user.active else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Show the login form and log a user in."""
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        password = request.form.get("password", "")
+        with engine().sessions() as db:
+            user = authenticate(db, username, password)
+            session_user = SessionUser.of(user) if user is not None else None
+        if session_user is None:
+            flash(_("Wrong user name or password."), "error")
+            return render_template("login.html", username=username), 401
+        login_user(session_user)
+        target = request.args.get("next", "")
+        if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
+            target = url_for("inbox.index")
+        return redirect(target)
+    return render_template("login.html", username="")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    """Log the user out."""
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language() -> Any:
+    """Switch the interface language and remember it."""
+    lang = request.form.get("lang", "zh")
+    if lang in ("zh", "en"):
+        session["lang"] = lang
+    target = request.referrer or url_for("inbox.index")
+    response = redirect(target if urlsplit(target).netloc in ("", request.host) else url_for("inbox.index"))
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

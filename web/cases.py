@@ -1,0 +1,60 @@
+"""Start a case from the processes the user's roles may start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine.errors import FormInvalid, NotFound, PermissionDenied
+from web.app import current_lang
+from web.auth import current_actor, engine
+from web.form_view import form_context, submitted_data
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/start")
+@login_required
+def start_list() -> Any:
+    """List the processes the user may start."""
+    return render_template("start_list.html", definitions=engine().startable_definitions(current_actor()))
+
+
+@bp.route("/start/<process_key>", methods=["GET", "POST"])
+@login_required
+def start(process_key: str) -> Any:
+    """Show a process's start form and start a case."""
+    actor = current_actor()
+    definitions = {d.process_key: d for d in engine().startable_definitions(actor)}
+    definition = definitions.get(process_key)
+    if definition is None:
+        with engine().sessions() as db:
+            try:
+                engine().latest_definition(db, process_key)
+            except NotFound:
+                abort(404)
+        abort(403)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        values = submitted_data(request.form)
+        try:
+            started = engine().start(process_key, values, actor, lang=current_lang())
+            flash(_("Case %(number)s started.", number=started.business_number), "ok")
+            return redirect(url_for("inbox.index"))
+        except FormInvalid as error:
+            errors, status = error.errors, 422
+            flash(_("The form has errors; check the marked fields."), "error")
+        except PermissionDenied:
+            abort(403)
+    start_form = definition.meta["process"].get("start_form")
+    form = None
+    if start_form:
+        form = form_context(
+            engine().form_of(definition, start_form), values, errors, current_lang(), engine()
+        )
+    return render_template("start.html", definition=definition, form=form), status

@@ -1,0 +1,147 @@
+"""The ``afterflow`` command: set up the database, deploy diagrams, manage users, serve, work."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from engine.db import make_engine
+from engine.definitions import collect_files
+from engine.errors import DeploymentInvalid, EngineError
+from engine.runner import TimerRunner
+from engine.runtime import Engine
+from engine.schema import upgrade
+from engine.users import create_user
+from processes.demo import DEMO_PASSWORD, DEMO_USERS
+from processes.roles import ROLE_KEYS
+from processes.wiring import build_engine
+from web.settings import ROOT, load_settings
+
+
+def _engine() -> Engine:
+    settings = load_settings()
+    db = make_engine(settings.database_url)
+    upgrade(db)
+    return build_engine(db, settings.calendar)
+
+
+@click.group()
+def main() -> None:
+    """afterflow: regulated after-sales procedures run as BPMN processes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    _engine()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report, deploy nothing.")
+@click.option(
+    "--by", "deployed_by", default="cli", show_default=True, help="Who deploys (kept with the version)."
+)
+@click.option("--summary", default=None, help="A change summary kept with the new versions.")
+def deploy(paths: tuple[Path, ...], dry_run: bool, deployed_by: str, summary: str | None) -> None:
+    """Validate BPMN/DMN/form files and deploy changed processes as new versions."""
+    files, problems = collect_files(paths)
+    if problems:
+        _print_problems(problems)
+        sys.exit(1)
+    try:
+        report = _engine().deploy(files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run)
+    except DeploymentInvalid as error:
+        _print_problems(error.problems)
+        click.echo(error.message, err=True)
+        sys.exit(1)
+    verb = "would deploy" if dry_run else "deployed"
+    for key, version in report.deployed:
+        click.echo(f"{key}: {verb} version {version}")
+    for key, version in report.unchanged:
+        click.echo(f"{key}: unchanged (version {version})")
+    if dry_run:
+        click.echo("no problem found")
+
+
+def _print_problems(problems: list) -> None:
+    for problem in problems:
+        click.echo(problem.line())
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help=f"One of: {', '.join(sorted(ROLE_KEYS))}."
+)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--display-name", default=None)
+@click.option("--replace", is_flag=True, help="Update the user if it exists.")
+def create_user_command(
+    username: str, roles: tuple[str, ...], password: str, display_name: str | None, replace: bool
+) -> None:
+    """Create a user with one or more roles."""
+    engine = _engine()
+    try:
+        with engine.writer.begin() as session:
+            create_user(session, username, password, roles, ROLE_KEYS, display_name, replace=replace)
+    except EngineError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"user {username} created with roles {', '.join(sorted(roles))}")
+
+
+@main.command("setup-demo")
+def setup_demo() -> None:
+    """Migrate, deploy diagrams/ and create the demo users (safe to run again)."""
+    engine = _engine()
+    files, problems = collect_files([ROOT / "diagrams"])
+    if problems:
+        _print_problems(problems)
+        sys.exit(1)
+    try:
+        report = engine.deploy(files, deployed_by="setup")
+    except DeploymentInvalid as error:
+        _print_problems(error.problems)
+        sys.exit(1)
+    for key, version in report.deployed:
+        click.echo(f"deployed {key} version {version}")
+    with engine.writer.begin() as session:
+        for username, display_name, roles in DEMO_USERS:
+            create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name, replace=True)
+    click.echo("")
+    click.echo(f"Demo users (password '{DEMO_PASSWORD}'):")
+    for username, display_name, roles in DEMO_USERS:
+        click.echo(f"  {username:<10} {display_name:<8} {', '.join(roles)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Serve the web app (with the embedded timer runner unless AFTERFLOW_EMBEDDED_RUNNER=0)."""
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+
+    app = create_app()
+    click.echo(f"afterflow on http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    runner = TimerRunner(_engine())
+    try:
+        runner.serve()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

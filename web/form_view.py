@@ -1,0 +1,63 @@
+"""Turn a form definition into what the form template renders, and read a submitted form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from engine.forms import FormDefinition, FormField
+from engine.runtime import Engine
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One field as rendered: label, options and current value in the user's language."""
+
+    field: FormField
+    label: str
+    description: str
+    options: list[tuple[str, str]]
+    value: Any
+    errors: list[str]
+
+
+@dataclass(frozen=True)
+class FormView:
+    """A whole form as rendered."""
+
+    title: str
+    fields: list[FieldView]
+    has_errors: bool
+
+
+def form_context(
+    form: FormDefinition, values: dict[str, Any], errors: dict[str, list[str]], lang: str, engine: Engine
+) -> FormView:
+    """Build the view of a form with the values and errors to show."""
+    views: list[FieldView] = []
+    for field in form.fields:
+        if field.options_from_role:
+            options = [(name, name) for name in engine.role_users(field.options_from_role)]
+        else:
+            options = [
+                (value, label_en if lang == "en" else label_zh) for value, label_zh, label_en in field.options
+            ]
+        value = values.get(field.key, field.default) if field.key else None
+        description = field.description_en if lang == "en" and field.description_en else field.description
+        views.append(
+            FieldView(field, field.label(lang), description, options, value, errors.get(field.key, []))
+        )
+    return FormView(form.title(lang), views, bool(errors))
+
+
+def submitted_data(form: MultiDict[str, str]) -> dict[str, Any]:
+    """Read a submitted HTML form: lists for repeated keys, CSRF and buttons dropped."""
+    data: dict[str, Any] = {}
+    for key in form:
+        if key in ("csrf_token", "action"):
+            continue
+        values = form.getlist(key)
+        data[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
+    return {k.removesuffix("[]"): v for k, v in data.items()}
