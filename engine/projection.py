@@ -14,6 +14,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -229,6 +230,13 @@ def _sync_jobs(session: Session, instance: ProcessInstance, workflow: BpmnWorkfl
 def _sync_list_fields(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any]
 ) -> None:
+    # Query before touching the instance: an autoflush would write it (and bump its version) twice.
+    due_dates = session.scalars(
+        select(Task.due_at).where(
+            Task.instance_id == instance.id, Task.state == "open", Task.due_at.is_not(None)
+        )
+    ).all()
+    instance.due_at = min((d for d in due_dates if d is not None), default=None)
     ready = ready_human_tasks(workflow)
     data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
     for column, keys in LIST_FIELDS.items():
@@ -241,19 +249,13 @@ def _sync_list_fields(
     names = [
         elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name) for t in ready
     ]
-    if not names:
+    if not names:  # nothing for people to do: the case waits for a message or a timer
         names = [
             elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name)
-            for t, _ in waiting_timers(workflow)
-            if t.task_spec.__class__.__name__ != "BoundaryEvent"
+            for t in workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(t.task_spec, CatchingEvent) and not isinstance(t.task_spec, BoundaryEvent)
         ]
     instance.current_step = ", ".join(dict.fromkeys(names))[:512] or None
-    due_dates = session.scalars(
-        select(Task.due_at).where(
-            Task.instance_id == instance.id, Task.state == "open", Task.due_at.is_not(None)
-        )
-    ).all()
-    instance.due_at = min((d for d in due_dates if d is not None), default=None)
 
 
 def parse_moment(value: Any, default_tz: Any) -> datetime:

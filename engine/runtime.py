@@ -329,14 +329,19 @@ class Engine:
         """Deliver a message to an instance waiting for it."""
         with self._instance_command(instance_id, actor) as ctx:
             self._require_active(ctx.instance)
-            event = BpmnEvent(MessageEventDefinition(name), dict(payload or {}))
-            waiting = [
-                e
-                for e in ctx.workflow.waiting_events()
-                if e.event_type == "MessageEventDefinition" and e.name == name
-            ]
-            if not waiting:
+            definition = next(
+                (
+                    t.task_spec.event_definition
+                    for t in ctx.workflow.get_tasks(state=TaskState.WAITING)
+                    if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                    and t.task_spec.event_definition.name == name
+                ),
+                None,
+            )
+            if definition is None:
                 raise TaskNotAvailable(f"the case is not waiting for the message '{name}'")
+            # Catching compares definition classes, so throw the waiting event's own kind.
+            event = BpmnEvent(definition, dict(payload or {}))
             ctx.record("message_received", data={"name": name, "payload": _jsonable(dict(payload or {}))})
             try:
                 ctx.workflow.send_event(event)

@@ -1,0 +1,453 @@
+"""Runtime commands against a real database: each one transaction, refused commands change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.definitions import collect_files
+from engine.errors import (
+    FormInvalid,
+    InstanceNotActive,
+    NotFound,
+    PermissionDenied,
+    TaskAlreadyCompleted,
+    TaskNotAvailable,
+)
+from engine.models import Event, Job, ProcessInstance, Task
+from engine.runner import TimerRunner
+from engine.runtime import Engine
+from engine.serialization import state_from_json
+from engine.users import create_user
+from processes.roles import ROLE_KEYS
+from processes.wiring import build_engine
+from tests.conftest import ROOT, actor
+
+FIXTURES = ROOT / "tests" / "fixtures" / "runtime"
+
+CS = actor("cs1", "customer_service")
+SUP = actor("sup1", "service_supervisor")
+SUP2 = actor("sup2", "service_supervisor")
+TECH = actor("tech1", "technician")
+BILL = actor("bill1", "billing_clerk")
+
+# Friday 2026-11-20 15:30 in Shanghai.
+FRIDAY_AFTERNOON = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
+
+
+class FlakyLedger:
+    """A sales-ledger service that can be switched off, like a remote system."""
+
+    def __init__(self) -> None:
+        self.available = True
+        self.calls = 0
+
+    def __call__(self, batch: str) -> dict[str, Any]:
+        self.calls += 1
+        if not self.available:
+            raise ConnectionError("sales ledger unreachable")
+        return {"batch": batch, "sold_to": ["协和医院"]}
+
+
+@pytest.fixture
+def ledger() -> FlakyLedger:
+    return FlakyLedger()
+
+
+@pytest.fixture
+def runtime(db: SqlEngine, ledger: FlakyLedger) -> Iterator[Engine]:
+    engine = build_engine(db)
+    engine.script_engine.services["ledger_lookup"] = ledger
+    files, problems = collect_files([FIXTURES])
+    assert not problems
+    engine.deploy(files, deployed_by="owner1")
+    with engine.writer.begin() as session:
+        for username, roles in (
+            ("sup1", ["service_supervisor"]),
+            ("sup2", ["service_supervisor"]),
+            ("tech1", ["technician"]),
+            ("cs1", ["customer_service"]),
+        ):
+            create_user(session, username, "pw", roles, ROLE_KEYS)
+    clock.freeze(FRIDAY_AFTERNOON)
+    yield engine
+
+
+def open_tasks(engine: Engine, instance_id: int) -> list[Task]:
+    with engine.sessions() as session:
+        return list(
+            session.scalars(
+                select(Task)
+                .where(Task.instance_id == instance_id, Task.state == "open")
+                .order_by(Task.created_at)
+            )
+        )
+
+
+def only_open_task(engine: Engine, instance_id: int, spec_id: str) -> Task:
+    tasks = [t for t in open_tasks(engine, instance_id) if t.spec_id == spec_id]
+    assert len(tasks) == 1, [t.spec_id for t in open_tasks(engine, instance_id)]
+    return tasks[0]
+
+
+def instance(engine: Engine, instance_id: int) -> ProcessInstance:
+    with engine.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row is not None
+        return row
+
+
+def events(engine: Engine, instance_id: int, action: str | None = None) -> list[Event]:
+    with engine.sessions() as session:
+        query = select(Event).where(Event.instance_id == instance_id).order_by(Event.id)
+        if action:
+            query = query.where(Event.action == action)
+        return list(session.scalars(query))
+
+
+def snapshot(engine: Engine) -> tuple[Any, ...]:
+    """Everything a refused command must leave untouched."""
+    with engine.sessions() as session:
+        return (
+            session.scalar(select(func.count(ProcessInstance.id))),
+            session.scalar(select(func.count(Event.id))),
+            tuple(
+                session.execute(
+                    select(Task.id, Task.state, Task.assignee, Task.draft).order_by(Task.id)
+                ).all()
+            ),
+            tuple(
+                session.execute(
+                    select(
+                        ProcessInstance.id,
+                        ProcessInstance.lock_version,
+                        ProcessInstance.state,
+                        ProcessInstance.status,
+                    ).order_by(ProcessInstance.id)
+                ).all()
+            ),
+            tuple(session.execute(select(Job.id, Job.done_at).order_by(Job.id)).all()),
+        )
+
+
+def start_mini(engine: Engine, divisor: int = 2, owner: str = "sup1") -> int:
+    return engine.start("mini", {"customer_name": "协和医院", "owner": owner, "divisor": str(divisor)}, CS).id
+
+
+def test_start_gives_a_business_number_and_offers_the_first_task_with_its_due_time(runtime: Engine) -> None:
+    started = runtime.start("mini", {"customer_name": "协和医院", "owner": "sup1", "divisor": "2"}, CS)
+    second = runtime.start("mini", {"customer_name": "华山医院", "owner": "sup1", "divisor": "2"}, CS)
+
+    assert started.business_number == "MN-20261120-0001"
+    assert second.business_number == "MN-20261120-0002"
+    task = only_open_task(runtime, started.id, "task_first")
+    assert task.role == "customer_service" and task.assignee is None and task.form_key == "mini_first"
+    # Friday 15:30 + 4 working hours (08:30-17:30) = Monday 10:30 Shanghai = 02:30 UTC.
+    assert task.due_at == datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    row = instance(runtime, started.id)
+    assert (row.status, row.customer_name, row.current_step, row.due_at) == (
+        "running",
+        "协和医院",
+        "第一步",
+        task.due_at,
+    )
+    started_event = events(runtime, started.id, "instance_started")[0]
+    assert started_event.actor == "cs1" and started_event.data["data"]["customer_name"] == "协和医院"
+
+
+def test_start_with_bad_form_data_or_without_the_role_changes_nothing(runtime: Engine) -> None:
+    before = snapshot(runtime)
+    with pytest.raises(FormInvalid) as invalid:
+        runtime.start("mini", {"customer_name": "", "divisor": "many"}, CS, lang="en")
+    assert invalid.value.errors["customer_name"] == ["This field is required."]
+    assert "divisor" in invalid.value.errors
+    with pytest.raises(PermissionDenied):
+        runtime.start("mini", {"customer_name": "x"}, TECH)
+    with pytest.raises(NotFound):
+        runtime.start("no_such_process", {}, CS)
+    assert snapshot(runtime) == before
+
+
+def test_complete_validates_the_form_and_a_refusal_changes_nothing(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    task = only_open_task(runtime, instance_id, "task_first")
+    before = snapshot(runtime)
+
+    with pytest.raises(FormInvalid) as invalid:
+        runtime.complete(task.id, {"amount": "-3"}, CS, lang="zh")
+    assert invalid.value.errors == {"amount": ["不能小于 0。"]}
+    with pytest.raises(PermissionDenied):
+        runtime.complete(task.id, {"amount": "5"}, TECH)
+    assert snapshot(runtime) == before
+
+    version_before = instance(runtime, instance_id).lock_version
+    runtime.complete(task.id, {"amount": "5"}, CS)
+    done = instance(runtime, instance_id)
+    assert done.lock_version == version_before + 1
+    second = only_open_task(runtime, instance_id, "task_second")
+    assert second.assignee == "sup1"  # from the task's assignee expression: owner
+    with runtime.sessions() as session:
+        completed = session.get(Task, task.id)
+        assert completed is not None
+        assert (completed.state, completed.completed_by, completed.completed_at) == (
+            "completed",
+            "cs1",
+            FRIDAY_AFTERNOON,
+        )
+    workflow = state_from_json(done.state, runtime.definitions.specs(done.definition))
+    script_task = next(t for t in workflow.get_tasks() if t.task_spec.name == "script_total")
+    assert script_task.data["total"] == 10 and script_task.data["amount"] == 5
+
+
+def test_a_second_completion_is_told_who_completed_the_task(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    task = only_open_task(runtime, instance_id, "task_first")
+    other = actor("cs2", "customer_service")
+    runtime.complete(task.id, {"amount": "1"}, CS)
+    before = snapshot(runtime)
+    with pytest.raises(TaskAlreadyCompleted) as already:
+        runtime.complete(task.id, {"amount": "2"}, other)
+    assert already.value.completed_by == "cs1"
+    assert "cs1" in already.value.message
+    assert snapshot(runtime) == before
+
+
+def test_claim_unclaim_and_assign_follow_roles_and_are_audited(runtime: Engine) -> None:
+    instance_id = start_mini(runtime, owner="")
+    runtime.complete(only_open_task(runtime, instance_id, "task_first").id, {"amount": "1"}, CS)
+    task = only_open_task(runtime, instance_id, "task_second")
+    assert task.assignee is None and task.role == "service_supervisor"
+
+    with pytest.raises(PermissionDenied):
+        runtime.claim(task.id, TECH)
+    runtime.claim(task.id, SUP)
+    with pytest.raises(TaskNotAvailable) as taken:
+        runtime.claim(task.id, SUP2)
+    assert taken.value.details["assignee"] == "sup1"
+    with pytest.raises(TaskNotAvailable):
+        runtime.complete(task.id, {}, SUP2)
+    runtime.unclaim(task.id, SUP)
+    assert only_open_task(runtime, instance_id, "task_second").assignee is None
+
+    with pytest.raises(PermissionDenied):
+        runtime.assign(task.id, "sup2", CS)
+    with pytest.raises(Exception, match="does not hold the role"):
+        runtime.assign(task.id, "tech1", SUP)
+    with pytest.raises(NotFound):
+        runtime.assign(task.id, "nobody", SUP)
+    runtime.assign(task.id, "sup2", SUP)
+    assert only_open_task(runtime, instance_id, "task_second").assignee == "sup2"
+    actions = [(e.action, e.actor) for e in events(runtime, instance_id) if e.action.startswith("task_")]
+    assert ("task_claimed", "sup1") in actions and ("task_unclaimed", "sup1") in actions
+    assert ("task_assigned", "sup1") in actions
+    runtime.complete(task.id, {}, SUP2)
+    assert instance(runtime, instance_id).status == "completed"
+
+
+def test_save_draft_keeps_input_without_completing(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    task = only_open_task(runtime, instance_id, "task_first")
+    runtime.save_draft(task.id, {"amount": "12"}, CS)
+    reloaded = only_open_task(runtime, instance_id, "task_first")
+    assert reloaded.draft == {"amount": "12"} and reloaded.state == "open"
+    with pytest.raises(PermissionDenied):
+        runtime.save_draft(task.id, {"amount": "1"}, TECH)
+
+
+def test_a_failing_script_puts_the_case_in_error_and_keeps_the_input(runtime: Engine) -> None:
+    instance_id = start_mini(runtime, divisor=0)
+    task = only_open_task(runtime, instance_id, "task_first")
+    runtime.complete(task.id, {"amount": "7"}, CS)
+
+    row = instance(runtime, instance_id)
+    assert row.status == "error"
+    assert row.error_element == "script_total"
+    assert "division by zero" in (row.error_message or "")
+    assert events(runtime, instance_id, "task_completed")[0].data == {"data": {"amount": 7}}
+    workflow = state_from_json(row.state, runtime.definitions.specs(row.definition))
+    assert next(t for t in workflow.get_tasks() if t.task_spec.name == "task_first").data["amount"] == 7
+    assert open_tasks(runtime, instance_id) == []
+    # Nothing more can be done on a case in error but retry or terminate.
+    with pytest.raises(InstanceNotActive):
+        runtime.suspend(instance_id, SUP, "look at it")
+
+
+def test_a_script_that_never_ends_is_stopped_and_reported(runtime: Engine, db: SqlEngine) -> None:
+    runtime.script_engine.environment.time_limit = 0.3
+    loop = (FIXTURES / "mini.bpmn").read_text().replace("check = 10 / divisor", "while True:\n    pass")
+    forms = {name: (FIXTURES / name).read_text() for name in ("mini_start.form.json", "mini_first.form.json")}
+    runtime.deploy({"mini.bpmn": loop, **forms})
+    instance_id = start_mini(runtime)
+    runtime.complete(only_open_task(runtime, instance_id, "task_first").id, {"amount": "1"}, CS)
+    row = instance(runtime, instance_id)
+    assert (row.status, row.error_element) == ("error", "script_total")
+    assert "longer than the limit" in (row.error_message or "")
+
+
+def test_retry_after_the_cause_is_fixed_runs_the_case_on(runtime: Engine, ledger: FlakyLedger) -> None:
+    ledger.available = False
+    started = runtime.start("lookup", {"batch": "B2026-11"}, BILL)
+    row = instance(runtime, started.id)
+    assert (row.status, row.error_element) == ("error", "service_ledger")
+    assert "sales ledger unreachable" in (row.error_message or "")
+
+    with pytest.raises(PermissionDenied):
+        runtime.retry(started.id, BILL, "try again")
+    runtime.retry(started.id, SUP, "still down?")
+    assert instance(runtime, started.id).status == "error"
+
+    ledger.available = True
+    runtime.retry(started.id, SUP, "ledger is back")
+    row = instance(runtime, started.id)
+    assert (row.status, row.error_element, row.error_message) == ("running", None, None)
+    assert row.current_step == "等待客户回复"
+    assert [e.data["reason"] for e in events(runtime, started.id, "instance_retried")] == [
+        "still down?",
+        "ledger is back",
+    ]
+
+
+def test_a_message_is_delivered_only_to_a_case_waiting_for_it(runtime: Engine) -> None:
+    started = runtime.start("lookup", {"batch": "B1"}, BILL)
+    before = snapshot(runtime)
+    with pytest.raises(TaskNotAvailable):
+        runtime.send_message(started.id, "no_such_message", {}, BILL)
+    assert snapshot(runtime) == before
+    runtime.send_message(started.id, "customer_reply", {"accepted": True}, BILL)
+    task = only_open_task(runtime, started.id, "task_check")
+    row = instance(runtime, started.id)
+    workflow = state_from_json(row.state, runtime.definitions.specs(row.definition))
+    ready = next(t for t in workflow.get_tasks() if str(t.id) == task.id)
+    assert ready.data["reply"] == {"accepted": True}
+    assert ready.data["ledger"]["sold_to"] == ["协和医院"]
+
+
+def test_suspend_resume_and_terminate(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    task = only_open_task(runtime, instance_id, "task_first")
+    with pytest.raises(PermissionDenied):
+        runtime.suspend(instance_id, CS, "why not")
+    with pytest.raises(Exception, match="reason"):
+        runtime.suspend(instance_id, SUP, "  ")
+    runtime.suspend(instance_id, SUP, "customer asked to wait")
+    before = snapshot(runtime)
+    with pytest.raises(InstanceNotActive):
+        runtime.complete(task.id, {"amount": "1"}, CS)
+    assert snapshot(runtime) == before
+    runtime.resume(instance_id, SUP, "customer is ready")
+    runtime.complete(task.id, {"amount": "1"}, CS)
+
+    runtime.terminate(instance_id, SUP, "duplicate case")
+    row = instance(runtime, instance_id)
+    assert row.status == "terminated" and row.ended_at == FRIDAY_AFTERNOON
+    assert open_tasks(runtime, instance_id) == []
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count(Job.id)).where(Job.done_at.is_(None))) == 0
+    reasons = [
+        e.data["reason"]
+        for e in events(runtime, instance_id)
+        if e.action.startswith("instance_") and e.data and "reason" in e.data
+    ]
+    assert reasons == ["customer asked to wait", "customer is ready", "duplicate case"]
+
+
+def fire(engine: Engine) -> int:
+    return TimerRunner(engine, name="test").run_once()
+
+
+def test_a_boundary_timer_fires_once_when_due_and_escalates(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    runtime.complete(only_open_task(runtime, instance_id, "task_first").id, {"amount": "1"}, CS)
+    with runtime.sessions() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == instance_id)).one()
+    assert job.element_id == "timer_late"
+    assert job.due_at == FRIDAY_AFTERNOON + timedelta(hours=2)
+
+    clock.advance(timedelta(hours=1, minutes=59))
+    assert fire(runtime) == 0
+    assert [t.spec_id for t in open_tasks(runtime, instance_id)] == ["task_second"]
+
+    clock.advance(timedelta(minutes=2))
+    assert fire(runtime) == 1
+    assert fire(runtime) == 0
+    assert sorted(t.spec_id for t in open_tasks(runtime, instance_id)) == ["task_escalate", "task_second"]
+    assert len(events(runtime, instance_id, "timer_fired")) == 1
+
+
+def test_completing_the_task_cancels_its_boundary_timer(runtime: Engine) -> None:
+    instance_id = start_mini(runtime)
+    runtime.complete(only_open_task(runtime, instance_id, "task_first").id, {"amount": "1"}, CS)
+    runtime.complete(only_open_task(runtime, instance_id, "task_second").id, {}, SUP)
+    clock.advance(timedelta(hours=3))
+    assert fire(runtime) == 0
+    assert instance(runtime, instance_id).status == "completed"
+    assert [e.action for e in events(runtime, instance_id) if e.action.startswith("timer_")] == [
+        "timer_cancelled"
+    ]
+
+
+def run_in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released at the same moment; return results or exceptions."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def target(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_two_runners_fire_a_due_timer_exactly_once(runtime: Engine, db: SqlEngine) -> None:
+    ids = [start_mini(runtime) for _ in range(4)]
+    for instance_id in ids:
+        runtime.complete(only_open_task(runtime, instance_id, "task_first").id, {"amount": "1"}, CS)
+    clock.advance(timedelta(hours=3))
+    # Two runners with their own engines and connection pools, as two processes would have.
+    engines = [build_engine(db), build_engine(db)]
+    results = run_in_threads(2, lambda i: TimerRunner(engines[i], name=f"runner-{i}").run_once())
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == 4
+    for instance_id in ids:
+        assert len(events(runtime, instance_id, "timer_fired")) == 1
+        assert [t.spec_id for t in open_tasks(runtime, instance_id)].count("task_escalate") == 1
+
+
+def test_two_people_completing_one_task_at_once_get_one_success(runtime: Engine, db: SqlEngine) -> None:
+    instance_id = start_mini(runtime)
+    task = only_open_task(runtime, instance_id, "task_first")
+    people = [actor("cs1", "customer_service"), actor("cs2", "customer_service")]
+    engines = [build_engine(db), build_engine(db)]
+    results = run_in_threads(2, lambda i: engines[i].complete(task.id, {"amount": str(i + 1)}, people[i]))
+
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1, results
+    winner = people[results.index(None)].username
+    assert isinstance(failures[0], TaskAlreadyCompleted)
+    assert failures[0].completed_by == winner
+    assert len(events(runtime, instance_id, "task_completed")) == 1
+    assert [t.spec_id for t in open_tasks(runtime, instance_id)] == ["task_second"]
+
+
+def test_concurrent_starts_get_distinct_business_numbers(runtime: Engine, db: SqlEngine) -> None:
+    engines = [build_engine(db) for _ in range(4)]
+    results = run_in_threads(
+        4, lambda i: engines[i].start("mini", {"customer_name": f"c{i}"}, CS).business_number
+    )
+    assert sorted(results) == [f"MN-20261120-{n:04d}" for n in range(1, 5)]
