@@ -1,0 +1,46 @@
+"""The embedded runner sleeps until the next due timer and is woken by new ones (no polling)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select
+
+from engine.definitions import collect_files
+from engine.models import Event, Task
+from engine.runner import TimerRunner
+from processes.wiring import build_engine
+from tests.conftest import actor
+from tests.integration.test_runtime import FIXTURES
+
+
+def test_a_sleeping_runner_is_woken_by_a_new_timer_and_fires_it_on_time(db: SqlEngine) -> None:
+    engine = build_engine(db)
+    files, _ = collect_files([FIXTURES])
+    # The escalation timer is due 1.5 s after the second step starts.
+    files["mini.bpmn"] = files["mini.bpmn"].replace("hours(2)", "hours(1.5 / 3600)")
+    engine.deploy(files)
+    # With nothing to do the runner would sleep 60 s; only the wake-up can make it fire in time.
+    runner = TimerRunner(engine, name="embedded", max_sleep=60)
+    thread = runner.start_thread()
+    try:
+        cs = actor("cs1", "customer_service")
+        started = engine.start("mini", {"customer_name": "x", "owner": "sup1", "divisor": "1"}, cs)
+        with engine.sessions() as session:
+            first = session.scalars(select(Task).where(Task.instance_id == started.id)).one()
+        engine.complete(first.id, {"amount": "1"}, cs)
+        created = time.monotonic()
+        fired_after = None
+        while time.monotonic() - created < 10:
+            with engine.sessions() as session:
+                if session.scalar(select(Event).where(Event.action == "timer_fired")) is not None:
+                    fired_after = time.monotonic() - created
+                    break
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        thread.join(5)
+    assert fired_after is not None, "the timer did not fire"
+    assert 1.4 <= fired_after < 5, fired_after
+    assert not thread.is_alive()

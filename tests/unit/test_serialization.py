@@ -1,0 +1,58 @@
+"""Workflow state is stored without its spec and restores into the cached spec objects."""
+
+from __future__ import annotations
+
+import json
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.calendar import WorkingCalendar
+from engine.definitions import validate_files
+from engine.sandbox import SandboxedScriptEngine
+from engine.script_helpers import make_helpers
+from engine.serialization import specs_from_json, specs_to_json, state_from_json, state_to_json
+from processes.roles import role_for_lane
+from tests.conftest import diagram_files
+
+
+def repair_specs():  # type: ignore[no-untyped-def]
+    result = validate_files(diagram_files(), role_for_lane)
+    assert result.ok, result.problems
+    bundle = next(b for b in result.bundles if b.key == "repair_service")
+    return specs_from_json(specs_to_json(bundle.specs))
+
+
+def test_state_leaves_the_spec_out_and_restores_every_step() -> None:
+    specs = repair_specs()
+    script_engine = SandboxedScriptEngine(helpers=make_helpers(WorkingCalendar()))
+    workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
+    start = workflow.get_tasks(state=TaskState.READY)[0]
+    start.data.update(
+        {
+            "customer_name": "协和医院",
+            "urgency": "normal",
+            "contract_in_force": True,
+            "cause": "normal",
+            "warranty_end": None,
+        }
+    )
+    workflow.do_engine_steps()
+
+    text = state_to_json(workflow)
+    document = json.loads(text)
+    assert "spec" not in document and "subprocess_specs" not in document
+    library = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    full = library.serialize_json(workflow)
+    assert "spec" in json.loads(full)  # the library's own document carries the whole spec
+    assert len(text) < len(full) / 2
+
+    restored = state_from_json(text, specs)
+    assert restored.spec is specs.spec  # shared, not rebuilt per instance
+    ready = restored.get_tasks(state=TaskState.READY, manual=True)
+    assert [t.task_spec.name for t in ready] == ["task_remote_guidance"]
+    assert ready[0].data["service_category"] == "A"
+    assert ready[0].data["customer_name"] == "协和医院"
+    assert state_to_json(restored) == text
