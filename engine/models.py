@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -119,7 +120,8 @@ class ProcessInstance(Base):
     priority: Mapped[str | None] = mapped_column(String(32))
     current_step: Mapped[str | None] = mapped_column(String(512))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.
@@ -185,6 +187,20 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SlaBreach(Base):
+    """A service-level limit a case missed: which limit, on which step, due when, noticed when."""
+
+    __tablename__ = "sla_breach"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    sla: Mapped[str] = mapped_column(String(64))
+    element_id: Mapped[str] = mapped_column(String(256))
+    task_element_id: Mapped[str | None] = mapped_column(String(256))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    breached_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class BusinessNumberCounter(Base):

@@ -20,6 +20,8 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -33,6 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock
 from engine.business_numbers import next_business_number
 from engine.calendar import WorkingCalendar
+from engine.context import CommandContext, running
 from engine.definitions import RoleResolver
 from engine.deployment import DefinitionCache, DeployReport, deploy_files
 from engine.errors import (
@@ -55,6 +58,7 @@ from engine.users import Actor
 log = logging.getLogger(__name__)
 
 ACTIVE = "running"
+MAX_LINK_DEPTH = 5
 TERMINAL = frozenset({"completed", "terminated"})
 
 
@@ -97,6 +101,8 @@ class _Context:
         self.actor = actor
         self.events: list[Event] = []
         self.new_timers = 0
+        self.thrown: list[tuple[str, dict[str, Any]]] = []
+        self.depth = 0
 
     def record(
         self,
@@ -138,6 +144,7 @@ class Engine:
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),
         )
         self.wakeup = threading.Event()
+        self._message_starts: dict[int, frozenset[str]] = {}
 
     # --- definitions ----------------------------------------------------------------------
 
@@ -179,23 +186,21 @@ class Engine:
         return definition
 
     def startable_definitions(self, actor: Actor) -> list[ProcessDefinition]:
-        """Return the newest version of every process the actor may start."""
+        """Return the newest version of every process the actor may start by hand."""
         with self.sessions() as session:
-            newest = (
-                select(ProcessDefinition.process_key, func.max(ProcessDefinition.version).label("v"))
-                .group_by(ProcessDefinition.process_key)
-                .subquery()
-            )
-            rows = session.scalars(
-                select(ProcessDefinition)
-                .join(
-                    newest,
-                    (ProcessDefinition.process_key == newest.c.process_key)
-                    & (ProcessDefinition.version == newest.c.v),
-                )
-                .order_by(ProcessDefinition.process_key)
-            ).all()
-            return [d for d in rows if self._may_start(d, actor)]
+            return [
+                d
+                for d in self._latest_definitions(session)
+                if self._may_start(d, actor) and self.has_plain_start(d)
+            ]
+
+    def has_plain_start(self, definition: ProcessDefinition) -> bool:
+        """Tell whether a person can start this version (a start event with no trigger)."""
+        spec = self.definitions.specs(definition).spec
+        return any(
+            isinstance(ts, StartEvent) and isinstance(ts.event_definition, NoneEventDefinition)
+            for ts in spec.task_specs.values()
+        )
 
     @staticmethod
     def _may_start(definition: ProcessDefinition, actor: Actor) -> bool:
@@ -217,40 +222,60 @@ class Engine:
             definition = self.latest_definition(session, process_key)
             if not self._may_start(definition, actor):
                 raise PermissionDenied(f"your roles may not start '{definition.name}'")
-            meta = definition.meta
-            start_form = meta["process"].get("start_form")
-            clean = dict(data)
-            if start_form:
-                clean = self._validate_form(definition, start_form, data, lang)
-            specs = self.definitions.specs(definition)
-            workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
-            now = clock.now()
-            number = next_business_number(
-                session, meta["process"]["prefix"], now, self.config.calendar.timezone
-            )
-            instance = ProcessInstance(
-                business_number=number,
-                definition_id=definition.id,
-                process_key=definition.process_key,
-                status=ACTIVE,
-                state="",
-                lock_version=1,
-                started_by=actor.username,
-                started_at=now,
-                updated_at=now,
-                parent_instance_id=parent_instance_id,
-            )
-            session.add(instance)
-            session.flush()
-            clean["business_number"] = number
-            for task in workflow.get_tasks(state=TaskState.READY):
-                task.data.update(clean)
-            ctx = _Context(session, instance, workflow, meta, actor)
-            ctx.record("instance_started", data={"version": definition.version, "data": _jsonable(clean)})
-            self._run_engine(ctx)
-            self._save(ctx)
+            start_form = definition.meta["process"].get("start_form")
+            clean = self._validate_form(definition, start_form, data, lang) if start_form else dict(data)
+            ctx = self._start_in(session, definition, clean, actor, parent_instance_id)
         self._after_commit(ctx)
-        return StartedInstance(instance.id, number, instance.status)
+        return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
+
+    def _start_in(
+        self,
+        session: Session,
+        definition: ProcessDefinition,
+        data: dict[str, Any],
+        actor: Actor,
+        parent_instance_id: int | None,
+        message: str | None = None,
+    ) -> _Context:
+        """Create, run and save a new instance inside the caller's transaction."""
+        specs = self.definitions.specs(definition)
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
+        now = clock.now()
+        prefix = definition.meta["process"]["prefix"]
+        number = next_business_number(session, prefix, now, self.config.calendar.timezone)
+        instance = ProcessInstance(
+            business_number=number,
+            definition_id=definition.id,
+            process_key=definition.process_key,
+            status=ACTIVE,
+            state="",
+            lock_version=1,
+            started_by=actor.username,
+            started_at=now,
+            updated_at=now,
+            parent_instance_id=parent_instance_id,
+        )
+        instance.definition = definition
+        session.add(instance)
+        session.flush()
+        data = {**data, "business_number": number}
+        ctx = _Context(session, instance, workflow, definition.meta, actor)
+        ctx.record(
+            "instance_started",
+            data={
+                "version": definition.version,
+                "data": _jsonable(data),
+                "parent": parent_instance_id,
+                "message": message,
+            },
+        )
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self._run_engine(ctx)
+        if message is not None:  # the message start event is now waiting: hand it the message
+            self._deliver(ctx, message, data)
+        self._save(ctx)
+        return ctx
 
     # --- task commands ----------------------------------------------------------------------
 
@@ -329,26 +354,31 @@ class Engine:
         """Deliver a message to an instance waiting for it."""
         with self._instance_command(instance_id, actor) as ctx:
             self._require_active(ctx.instance)
-            definition = next(
-                (
-                    t.task_spec.event_definition
-                    for t in ctx.workflow.get_tasks(state=TaskState.WAITING)
-                    if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-                    and t.task_spec.event_definition.name == name
-                ),
-                None,
-            )
-            if definition is None:
+            if self._waiting_message(ctx.workflow, name) is None:
                 raise TaskNotAvailable(f"the case is not waiting for the message '{name}'")
-            # Catching compares definition classes, so throw the waiting event's own kind.
-            event = BpmnEvent(definition, dict(payload or {}))
             ctx.record("message_received", data={"name": name, "payload": _jsonable(dict(payload or {}))})
-            try:
-                ctx.workflow.send_event(event)
-            except SpiffWorkflowException as error:
-                self._mark_error(ctx, error)
-                return
-            self._run_engine(ctx)
+            self._deliver(ctx, name, dict(payload or {}))
+
+    @staticmethod
+    def _waiting_message(workflow: BpmnWorkflow, name: str) -> MessageEventDefinition | None:
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                return definition
+        return None
+
+    def _deliver(self, ctx: _Context, name: str, payload: dict[str, Any]) -> None:
+        definition = self._waiting_message(ctx.workflow, name)
+        if definition is None:
+            self._mark_error(ctx, EngineError(f"the case is not waiting for the message '{name}'"))
+            return
+        # Catching compares definition classes, so throw the waiting event's own kind.
+        try:
+            ctx.workflow.send_event(BpmnEvent(definition, payload))
+        except SpiffWorkflowException as error:
+            self._mark_error(ctx, error)
+            return
+        self._run_engine(ctx)
 
     def fire_due_timers(self, instance_id: int, actor: Actor | None = None) -> int:
         """Fire the instance's timers whose time has come; return how many fired."""
@@ -529,8 +559,17 @@ class Engine:
         return validate_submission(form, data, lang, dynamic_options=dynamic)
 
     def _run_engine(self, ctx: _Context) -> None:
+        command = CommandContext(
+            ctx.session, ctx.instance.id, ctx.instance.business_number, ctx.actor.username
+        )
         try:
-            run_until_input_needed(ctx.workflow)
+            with running(command):
+                run_until_input_needed(ctx.workflow)
+            ctx.thrown.extend(
+                (event.event_definition.name, dict(event.payload or {}))
+                for event in ctx.workflow.get_events()
+                if isinstance(event.event_definition, MessageEventDefinition)
+            )
         except SpiffWorkflowException as error:
             self._mark_error(ctx, error)
         except Exception as error:  # any library failure must become a visible error state
@@ -570,6 +609,67 @@ class Engine:
         except StaleDataError:
             raise ConcurrentModification("the case was changed by someone else; reload and try again")
         ctx.new_timers = new_timers
+        self._start_linked_cases(ctx)
+
+    def _start_linked_cases(self, ctx: _Context) -> None:
+        """Start the cases that messages thrown by this case are addressed to (same transaction)."""
+        thrown, ctx.thrown = ctx.thrown, []
+        for name, payload in thrown:
+            targets = [d for d in self._latest_definitions(ctx.session) if name in self.message_starts(d)]
+            if not targets:
+                ctx.record("message_unrouted", data={"name": name})
+                ctx.session.add_all(ctx.events[-1:])
+                continue
+            if ctx.depth >= MAX_LINK_DEPTH:
+                raise EngineError(f"cases started each other more than {MAX_LINK_DEPTH} levels deep")
+            for target in targets:
+                child = self._start_in(ctx.session, target, payload, ctx.actor, ctx.instance.id, message=name)
+                child.depth = ctx.depth + 1
+                ctx.new_timers += child.new_timers
+                ctx.session.add(
+                    Event(
+                        instance_id=ctx.instance.id,
+                        actor=ctx.actor.username,
+                        action="linked_case_started",
+                        at=clock.now(),
+                        data={
+                            "business_number": child.instance.business_number,
+                            "process": target.process_key,
+                            "message": name,
+                        },
+                    )
+                )
+
+    def message_starts(self, definition: ProcessDefinition) -> frozenset[str]:
+        """Return the message names that start a case of this version."""
+        names = self._message_starts.get(definition.id)
+        if names is None:
+            spec = self.definitions.specs(definition).spec
+            names = frozenset(
+                ts.event_definition.name
+                for ts in spec.task_specs.values()
+                if isinstance(ts, StartEvent) and isinstance(ts.event_definition, MessageEventDefinition)
+            )
+            self._message_starts[definition.id] = names
+        return names
+
+    def _latest_definitions(self, session: Session) -> list[ProcessDefinition]:
+        newest = (
+            select(ProcessDefinition.process_key, func.max(ProcessDefinition.version).label("v"))
+            .group_by(ProcessDefinition.process_key)
+            .subquery()
+        )
+        return list(
+            session.scalars(
+                select(ProcessDefinition)
+                .join(
+                    newest,
+                    (ProcessDefinition.process_key == newest.c.process_key)
+                    & (ProcessDefinition.version == newest.c.v),
+                )
+                .order_by(ProcessDefinition.process_key)
+            )
+        )
 
     # --- queries used by runners and views ------------------------------------------------------
 

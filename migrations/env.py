@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import engine.models  # noqa: F401  (registers the tables on Base.metadata)
+import processes.records  # noqa: F401
 from engine.db import Base
 
 config = context.config

@@ -451,3 +451,37 @@ def test_concurrent_starts_get_distinct_business_numbers(runtime: Engine, db: Sq
         4, lambda i: engines[i].start("mini", {"customer_name": f"c{i}"}, CS).business_number
     )
     assert sorted(results) == [f"MN-20261120-{n:04d}" for n in range(1, 5)]
+
+
+def test_a_thrown_message_starts_the_linked_case_in_the_same_transaction(runtime: Engine) -> None:
+    visit = runtime.start("visit", {"customer_name": "协和医院"}, CS)
+    assert [d.process_key for d in runtime.startable_definitions(CS)] == ["mini", "visit"]  # not "grievance"
+    runtime.complete(only_open_task(runtime, visit.id, "task_rate").id, {"rating": "unsatisfied"}, CS)
+
+    with runtime.sessions() as session:
+        child = session.scalars(
+            select(ProcessInstance).where(ProcessInstance.process_key == "grievance")
+        ).one()
+    assert child.parent_instance_id == visit.id
+    assert child.business_number == "GV-20261120-0001"
+    assert child.customer_name == "协和医院"
+    register = only_open_task(runtime, child.id, "task_register")
+    assert register.role == "quality"
+    workflow = state_from_json(child.state, runtime.definitions.specs(child.definition))
+    ready = next(t for t in workflow.get_tasks() if str(t.id) == register.id)
+    assert ready.data["source_number"] == visit.business_number
+    linked = events(runtime, visit.id, "linked_case_started")
+    assert [e.data["business_number"] for e in linked] == ["GV-20261120-0001"]
+    assert instance(runtime, visit.id).status == "completed"
+
+
+def test_a_satisfied_rating_starts_no_linked_case(runtime: Engine) -> None:
+    visit = runtime.start("visit", {"customer_name": "协和医院"}, CS)
+    runtime.complete(only_open_task(runtime, visit.id, "task_rate").id, {"rating": "satisfied"}, CS)
+    with runtime.sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count(ProcessInstance.id)).where(ProcessInstance.process_key == "grievance")
+            )
+            == 0
+        )

@@ -1,0 +1,48 @@
+"""What a running command exposes to service-task handlers: its session, case and actor.
+
+Handlers (sales-ledger look-ups, starting linked cases) run inside the command's
+transaction, so what they read is consistent with it and what they write commits or rolls
+back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+@dataclass
+class CommandContext:
+    """The command being carried out."""
+
+    session: Session
+    instance_id: int | None
+    business_number: str | None
+    actor: str
+    linked_starts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+_current: ContextVar[CommandContext | None] = ContextVar("afterflow_command", default=None)
+
+
+def current() -> CommandContext:
+    """Return the command in progress (service handlers only run inside one)."""
+    context = _current.get()
+    if context is None:
+        raise RuntimeError("no afterflow command is in progress")
+    return context
+
+
+@contextmanager
+def running(context: CommandContext) -> Iterator[CommandContext]:
+    """Make ``context`` the current command for the duration of a block."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
