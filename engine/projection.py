@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import Event, Job, ProcessInstance, Task
+from engine.models import Event, Job, ProcessInstance, SlaBreach, Task
 
 # Case-data keys projected onto the instance row for lists (first key present wins).
 LIST_FIELDS: dict[str, tuple[str, ...]] = {
@@ -80,8 +80,10 @@ def sync_instance(
     """Bring task and job rows and list fields in line with the workflow; return the new timer count."""
     now = clock.now()
     _sync_tasks(session, instance, workflow, meta, rules, actor, now)
-    new_timers = _sync_jobs(session, instance, workflow, now)
+    new_timers, breached = _sync_jobs(session, instance, workflow, meta, now)
     _sync_list_fields(session, instance, workflow, meta)
+    if breached:
+        instance.late = True  # set last: the list-field queries above would flush it early
     return new_timers
 
 
@@ -137,7 +139,7 @@ def _sync_tasks(
             id=task_id,
             instance_id=instance.id,
             spec_id=spec_id,
-            name=info.get("name") or spiff_task.task_spec.bpmn_name or spec_id,
+            name=_title(spiff_task, info, rules, spec_id) or spiff_task.task_spec.bpmn_name or spec_id,
             role=info.get("role") or meta.get("lanes", {}).get(spec_id),
             form_key=info.get("form"),
             assignee=_evaluate_assignee(spiff_task, info, rules, spec_id),
@@ -167,6 +169,19 @@ def _sync_tasks(
     return created
 
 
+def _title(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
+    """The task's name, or its ``title`` expression's value (one task per customer reads better)."""
+    expression = info.get("title")
+    if expression:
+        try:
+            return str(rules.evaluate(task, expression))[:256]
+        except Exception as error:
+            raise ProjectionError(
+                info.get("id") or "task", f"the title '{expression}' could not be computed: {error}"
+            )
+    return info.get("name")
+
+
 def _evaluate_due(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> datetime | None:
     expression = info.get("due")
     if not expression:
@@ -188,7 +203,16 @@ def _evaluate_assignee(task: SpiffTask, info: dict[str, Any], rules: TaskRules, 
     return str(value) if value else None
 
 
-def _sync_jobs(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> int:
+def _sync_jobs(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any], now: datetime
+) -> tuple[int, bool]:
+    """Open a job per waiting timer, close the rest; return (new jobs, whether an SLA was breached)."""
+    sla_timers: dict[str, str] = {
+        element: props["sla"]
+        for element, props in meta.get("element_properties", {}).items()
+        if props.get("sla")
+    }
+    breached = False
     open_jobs = {
         job.task_id: job
         for job in session.scalars(select(Job).where(Job.instance_id == instance.id, Job.done_at.is_(None)))
@@ -210,6 +234,18 @@ def _sync_jobs(session: Session, instance: ProcessInstance, workflow: BpmnWorkfl
                     data={"due_at": job.due_at.isoformat()},
                 )
             )
+            if fired and job.element_id in sla_timers:
+                breached = True
+                session.add(
+                    SlaBreach(
+                        instance_id=instance.id,
+                        sla=sla_timers[job.element_id],
+                        element_id=job.element_id,
+                        task_element_id=meta.get("attached_to", {}).get(job.element_id),
+                        due_at=job.due_at,
+                        breached_at=now,
+                    )
+                )
         elif job.due_at != waiting[task_id][1]:
             job.due_at = waiting[task_id][1]  # a cycle timer moved on to its next date
     new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in open_jobs]
@@ -224,7 +260,7 @@ def _sync_jobs(session: Session, instance: ProcessInstance, workflow: BpmnWorkfl
                 attempts=0,
             )
         )
-    return len(new)
+    return len(new), breached
 
 
 def _sync_list_fields(

@@ -33,7 +33,16 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         """Now plus ``n`` working days on the calendar."""
         return calendar.add_working_days(now(), int(_number(n, "working_days")))
 
+    def due_in(n: float, clock_kind: str = "working") -> datetime:
+        """Now plus ``n`` hours, counted as working hours (``"working"``) or wall-clock (``"wall"``)."""
+        if clock_kind == "working":
+            return working_hours(n)
+        if clock_kind == "wall":
+            return hours(n)
+        raise ValueError(f"due_in() counts 'working' or 'wall' hours, not {clock_kind!r}")
+
     return {
+        "due_in": due_in,
         "now": now,
         "today": today,
         "hours": hours,
