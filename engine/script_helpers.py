@@ -33,13 +33,17 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         """Now plus ``n`` working days on the calendar."""
         return calendar.add_working_days(now(), int(_number(n, "working_days")))
 
-    def due_in(n: float, clock_kind: str = "working") -> datetime:
-        """Now plus ``n`` hours, counted as working hours (``"working"``) or wall-clock (``"wall"``)."""
-        if clock_kind == "working":
+    def due_in(n: float, unit: str = "working_hours") -> datetime:
+        """Now plus ``n`` units as an SLA table gives them: working_hours, working_days, hours or days."""
+        if unit == "working_hours":
             return working_hours(n)
-        if clock_kind == "wall":
+        if unit == "working_days":
+            return working_days(n)
+        if unit == "hours":
             return hours(n)
-        raise ValueError(f"due_in() counts 'working' or 'wall' hours, not {clock_kind!r}")
+        if unit == "days":
+            return hours(_number(n, "due_in") * 24)
+        raise ValueError(f"due_in() counts working_hours, working_days, hours or days, not {unit!r}")
 
     return {
         "due_in": due_in,
