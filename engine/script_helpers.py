@@ -38,7 +38,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         if unit == "working_hours":
             return working_hours(n)
         if unit == "working_days":
-            return working_days(n)
+            return working_days(int(n))
         if unit == "hours":
             return hours(n)
         if unit == "days":
