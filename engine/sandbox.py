@@ -294,6 +294,19 @@ class SandboxPolicy(RestrictingNodeTransformer):
         self.error(node, "'except*' is not allowed in scripts")
         return node
 
+    def visit_While(self, node: ast.While) -> Any:
+        """Start every loop body with a name load, so each iteration is a line event.
+
+        CPython 3.11 fires no line event for a jump to the same instruction, and
+        'while True: pass' compiles to a single JUMP_BACKWARD onto itself: without this
+        the time limit would never see the loop.
+        """
+        node = self.node_contents_visit(node)
+        tick = ast.Expr(ast.Name("_getiter_", ast.Load()))
+        copy_locations(tick, node)
+        node.body.insert(0, tick)
+        return node
+
     def visit_With(self, node: ast.With) -> Any:
         """Refuse 'with': __exit__ would run while the time-limit exception propagates."""
         self.error(node, "'with' statements are not allowed in scripts")
@@ -315,14 +328,22 @@ def _compile(source: str, mode: str) -> tuple[types.CodeType | None, str | None]
 
     Errors are cached too: a bad gateway condition is evaluated again on every step.
     """
+    code, message = _compile_uncached(source, mode)
+    # Deploy reports and the task error view show one line per problem.
+    return code, " ".join(message.split()) if message is not None else None
+
+
+def _compile_uncached(source: str, mode: str) -> tuple[types.CodeType | None, str | None]:
+    """The body of _compile, which only adds caching and one-line messages."""
     try:
         tree = ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
     except SyntaxError as err:
         return None, _syntax_message(err)
-    except (ValueError, MemoryError, RecursionError) as err:
-        # Null bytes (ValueError on some Python versions), or nesting deep enough to
-        # exhaust the parser (MemoryError / RecursionError).
-        return None, f"the script could not be read: {err or type(err).__name__}"
+    except (MemoryError, RecursionError):
+        # The parser gives up on very deep nesting with these rather than SyntaxError.
+        return None, "the script is nested too deeply to be read"
+    except ValueError as err:  # null bytes, on some Python versions
+        return None, f"the script could not be read: {err}"
     try:
         if isinstance(tree, ast.Expression):
             result = compile_restricted_eval(tree, filename=SCRIPT_FILENAME, policy=SandboxPolicy)
@@ -331,9 +352,11 @@ def _compile(source: str, mode: str) -> tuple[types.CodeType | None, str | None]
             result = compile_restricted_exec(tree, filename=SCRIPT_FILENAME, policy=SandboxPolicy)
     except SyntaxError as err:
         return None, _syntax_message(err)
+    except (MemoryError, RecursionError):
+        # Deep nesting can exhaust the recursion of the AST walk or of compile().
+        return None, "the script is nested too deeply to be compiled"
     except Exception as err:
-        # Deeply nested code can exhaust the recursion of the AST walk or of compile().
-        return None, f"the script could not be compiled: {type(err).__name__}"
+        return None, f"the script could not be compiled: {type(err).__name__}: {err}"
     if result.errors:
         return None, str(result.errors[0])
     if result.code is None:  # pragma: no cover - RestrictedPython sets one or the other
@@ -369,34 +392,6 @@ def _compiled(source: str, mode: str) -> types.CodeType:
 # --------------------------------------------------------------------------- run time
 
 
-def _refuse_huge(op: str, left: Any, right: Any) -> None:
-    """Raise ScriptError if ``left op right`` would build a huge sequence or integer."""
-    if op == "*":
-        for seq, count in ((left, right), (right, left)):
-            if isinstance(seq, _SEQUENCE_TYPES) and isinstance(count, int):
-                if len(seq) * count > MAX_SEQUENCE_ITEMS:
-                    raise ScriptError(
-                        f"repeating a sequence to more than {MAX_SEQUENCE_ITEMS:,} items "
-                        "is not allowed in scripts"
-                    )
-                return
-    if not (isinstance(left, int) and isinstance(right, int)):
-        return  # floats overflow on their own; other types bring their own operators
-    if op == "*":
-        too_big = left.bit_length() + right.bit_length() > MAX_INT_BITS
-    elif op == "**":
-        # Negative exponents give floats, and |base| <= 1 stays small.
-        too_big = right > 0 and abs(left) > 1 and math.log2(abs(left)) * right > MAX_INT_BITS
-    elif op == "<<":
-        too_big = left != 0 and left.bit_length() + right > MAX_INT_BITS
-    else:
-        too_big = False
-    if too_big:
-        raise ScriptError(
-            f"'{op}' would make a number over {MAX_INT_BITS:,} bits, which is not allowed in scripts"
-        )
-
-
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "**": operator.pow,
@@ -404,10 +399,34 @@ _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _safe_binop(op: str, left: Any, right: Any) -> Any:
-    """Compute ``left op right`` for *, ** and << after refusing huge results."""
-    _refuse_huge(op, left, right)
-    return _BINOPS[op](left, right)
+def _safe_binop(op: str, left: Any, right: Any, apply: Callable[[Any, Any], Any] | None = None) -> Any:
+    """Compute ``left op right`` for *, ** and << after refusing results that eat the memory.
+
+    One function on purpose: every Python-level call costs a trace event while scripts run.
+    """
+    if isinstance(left, int) and isinstance(right, int):
+        if op == "*":
+            too_big = left.bit_length() + right.bit_length() > MAX_INT_BITS
+        elif op == "**":
+            # Negative exponents give floats, and |base| <= 1 stays small.
+            too_big = right > 0 and abs(left) > 1 and math.log2(abs(left)) * right > MAX_INT_BITS
+        else:
+            too_big = left != 0 and left.bit_length() + right > MAX_INT_BITS
+        if too_big:
+            raise ScriptError(
+                f"'{op}' would make a number over {MAX_INT_BITS:,} bits, which is not allowed in scripts"
+            )
+    elif op == "*":
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, _SEQUENCE_TYPES) and isinstance(count, int):
+                if len(seq) * count > MAX_SEQUENCE_ITEMS:
+                    raise ScriptError(
+                        f"repeating a sequence to more than {MAX_SEQUENCE_ITEMS:,} items "
+                        "is not allowed in scripts"
+                    )
+                break
+    # Floats overflow on their own; other types (timedelta * 2, ...) bring their own operators.
+    return (apply or _BINOPS[op])(left, right)
 
 
 # In-place forms keep Python's semantics ('lst += [1]' extends the same list).
@@ -433,7 +452,8 @@ def _inplacevar(op: str, target: Any, value: Any) -> Any:
     func = _INPLACE_OPS.get(op)
     if func is None:
         raise ScriptError(f"the operator {op!r} is not allowed in scripts")
-    _refuse_huge(op[:-1], target, value)
+    if op in ("*=", "**=", "<<="):
+        return _safe_binop(op[:-1], target, value, func)
     return func(target, value)
 
 
@@ -491,15 +511,16 @@ _GUARDS: dict[str, Any] = {
 
 
 def _build_builtins() -> dict[str, Any]:
-    """RestrictedPython's safe builtins minus what we forbid, plus a curated set."""
+    """RestrictedPython's safe builtins minus what we forbid, plus a curated set.
+
+    Dropped from safe_builtins: its guarded setattr/delattr, id and __build_class__
+    (classes are refused), and the BaseException family (see _ScriptTimeout).
+    """
     result = {
         name: value
         for name, value in safe_builtins.items()
         if not name.startswith("_") and name not in FORBIDDEN_NAMES
     }
-    # RestrictedPython's guarded setattr/delattr are in FORBIDDEN_NAMES; make sure.
-    result.pop("setattr", None)
-    result.pop("delattr", None)
     result.update(
         {
             "len": len,
@@ -558,8 +579,8 @@ def _run(code: types.CodeType, namespace: dict[str, Any], mode: str, time_limit:
 
     def trace_calls(frame: types.FrameType, event: str, arg: Any) -> Any:
         if frame.f_code.co_filename != SCRIPT_FILENAME:
-            return None
-        if time.monotonic() > deadline:  # catches deep recursion with few lines per call
+            return None  # guards and helpers: trusted, and cheaper untraced
+        if time.monotonic() > deadline:  # recursion can make many calls per line event
             raise _ScriptTimeout
         return trace_lines
 
