@@ -21,6 +21,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -58,6 +59,7 @@ from engine.users import Actor
 log = logging.getLogger(__name__)
 
 ACTIVE = "running"
+SCHEDULED = "scheduled"
 MAX_LINK_DEPTH = 5
 TERMINAL = frozenset({"completed", "terminated"})
 
@@ -168,7 +170,48 @@ class Engine:
             )
             if dry_run:
                 session.rollback()
-            return report
+                return report
+            for key, _version in report.deployed:
+                self._schedule(session, self.latest_definition(session, key), replace=True)
+        self.wakeup.set()
+        return report
+
+    def has_timer_start(self, definition: ProcessDefinition) -> bool:
+        """Tell whether the version is scheduled (its start event is a timer)."""
+        spec = self.definitions.specs(definition).spec
+        return any(
+            isinstance(ts, StartEvent) and isinstance(ts.event_definition, TimerEventDefinition)
+            for ts in spec.task_specs.values()
+        )
+
+    def _schedule(self, session: Session, definition: ProcessDefinition, replace: bool) -> None:
+        """Keep one case of a scheduled process waiting on its start timer, on the newest version."""
+        if replace:  # cases still waiting to start belong to the old version: withdraw them
+            for waiting in session.scalars(
+                select(ProcessInstance).where(
+                    ProcessInstance.process_key == definition.process_key, ProcessInstance.status == SCHEDULED
+                )
+            ):
+                waiting.status, waiting.ended_at = "terminated", clock.now()
+                for job in session.scalars(
+                    select(Job).where(Job.instance_id == waiting.id, Job.done_at.is_(None))
+                ):
+                    job.done_at = clock.now()
+                session.add(
+                    Event(
+                        instance_id=waiting.id,
+                        actor="system",
+                        action="instance_terminated",
+                        at=clock.now(),
+                        data={"reason": f"replaced by version {definition.version}"},
+                    )
+                )
+        if not self.has_timer_start(definition):
+            return
+        ctx = self._start_in(session, definition, {}, Actor.system(), None)
+        ctx.instance.status = SCHEDULED
+        ctx.record("instance_scheduled")
+        session.add_all(ctx.events[-1:])
 
     def _evaluate_timer_expression(self, expression: str) -> Any:
         return self.script_engine.environment.evaluate(expression, {})
@@ -384,7 +427,7 @@ class Engine:
         """Fire the instance's timers whose time has come; return how many fired."""
         actor = actor or Actor.system()
         with self._instance_command(instance_id, actor) as ctx:
-            if ctx.instance.status != ACTIVE:
+            if ctx.instance.status not in (ACTIVE, SCHEDULED):
                 return 0
             # SpiffWorkflow fires a timer once its time is strictly past; the projection
             # closes the job and records the firing.
@@ -396,7 +439,13 @@ class Engine:
                 )
                 or 0
             )
-            if due:
+            if due and ctx.instance.status == SCHEDULED:
+                # The start timer fired: this case runs now, and the next one is scheduled.
+                ctx.instance.status = ACTIVE
+                self._run_engine(ctx)
+                latest = self.latest_definition(ctx.session, ctx.instance.process_key)
+                self._schedule(ctx.session, latest, replace=False)
+            elif due:
                 self._run_engine(ctx)
             return due
 

@@ -62,10 +62,12 @@ def ledger() -> FlakyLedger:
 
 @pytest.fixture
 def runtime(db: SqlEngine, ledger: FlakyLedger) -> Iterator[Engine]:
+    clock.freeze(FRIDAY_AFTERNOON)
     engine = build_engine(db)
     engine.script_engine.services["ledger_lookup"] = ledger
     files, problems = collect_files([FIXTURES])
     assert not problems
+    del files["scheduled.bpmn"]  # its scheduled cases would fire whenever a test moves the clock
     engine.deploy(files, deployed_by="owner1")
     with engine.writer.begin() as session:
         for username, roles in (
@@ -75,7 +77,6 @@ def runtime(db: SqlEngine, ledger: FlakyLedger) -> Iterator[Engine]:
             ("cs1", ["customer_service"]),
         ):
             create_user(session, username, "pw", roles, ROLE_KEYS)
-    clock.freeze(FRIDAY_AFTERNOON)
     yield engine
 
 
@@ -485,3 +486,51 @@ def test_a_satisfied_rating_starts_no_linked_case(runtime: Engine) -> None:
             )
             == 0
         )
+
+
+def deploy_scheduled(engine: Engine, text: str | None = None) -> None:
+    engine.deploy({"scheduled.bpmn": text or (FIXTURES / "scheduled.bpmn").read_text()})
+
+
+def scheduled(engine: Engine) -> list[ProcessInstance]:
+    with engine.sessions() as session:
+        return list(
+            session.scalars(
+                select(ProcessInstance)
+                .where(ProcessInstance.process_key == "hourly_check")
+                .order_by(ProcessInstance.id)
+            )
+        )
+
+
+def test_a_timer_start_process_runs_when_due_and_schedules_the_next_case(runtime: Engine) -> None:
+    deploy_scheduled(runtime)
+    [waiting] = scheduled(runtime)
+    assert waiting.status == "scheduled" and waiting.current_step == "每小时"
+    assert open_tasks(runtime, waiting.id) == []
+
+    assert fire(runtime) == 0
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert fire(runtime) == 1
+    first, following = scheduled(runtime)
+    assert first.id == waiting.id and first.status == "running"
+    assert [t.spec_id for t in open_tasks(runtime, first.id)] == ["task_check_list"]
+    assert following.status == "scheduled"
+    with runtime.sessions() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == following.id)).one()
+    assert job.due_at == clock.now() + timedelta(hours=1)
+
+
+def test_deploying_a_new_version_reschedules_on_it(runtime: Engine) -> None:
+    deploy_scheduled(runtime)
+    [old] = scheduled(runtime)
+    deploy_scheduled(runtime, (FIXTURES / "scheduled.bpmn").read_text().replace('"PT1H"', '"PT2H"'))
+    withdrawn, new = scheduled(runtime)
+    assert withdrawn.id == old.id and withdrawn.status == "terminated"
+    assert new.status == "scheduled" and new.definition.version == 2
+    with runtime.sessions() as session:
+        open_jobs = session.scalars(
+            select(Job).where(Job.done_at.is_(None), Job.element_id == "every_hour")
+        ).all()
+    assert [j.instance_id for j in open_jobs] == [new.id]
+    assert open_jobs[0].due_at == FRIDAY_AFTERNOON + timedelta(hours=2)
