@@ -57,6 +57,21 @@ def load_user(user_id: str) -> SessionUser | None:
         return SessionUser.of(user) if user is not None and user.active else None
 
 
+def safe_target(target: str | None, default: str | None = None) -> str:
+    """Return ``target`` if it is a path on this site, else ``default`` (the inbox).
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so ``/\\evil.example``
+    or ``/\t/evil.example`` would lead to another host: such targets are refused too.
+    """
+    fallback = default or url_for("inbox.index")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return fallback
+    parts = urlsplit(target)
+    return fallback if parts.scheme or parts.netloc else target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Show the login form and log a user in."""
@@ -70,10 +85,7 @@ def login() -> Any:
             flash(_("Wrong user name or password."), "error")
             return render_template("login.html", username=username), 401
         login_user(session_user)
-        target = request.args.get("next", "")
-        if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
-            target = url_for("inbox.index")
-        return redirect(target)
+        return redirect(safe_target(request.args.get("next")))
     return render_template("login.html", username="")
 
 
@@ -88,10 +100,11 @@ def logout() -> Any:
 @bp.post("/language")
 def set_language() -> Any:
     """Switch the interface language and remember it."""
-    lang = request.form.get("lang", "zh")
-    if lang in ("zh", "en"):
+    lang = request.form.get("lang", "")
+    referrer = urlsplit(request.referrer or "")
+    back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    response = redirect(safe_target(back if referrer.netloc == request.host else None))
+    if lang in ("zh", "en"):  # anything else is ignored, not stored in the cookie
         session["lang"] = lang
-    target = request.referrer or url_for("inbox.index")
-    response = redirect(target if urlsplit(target).netloc in ("", request.host) else url_for("inbox.index"))
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

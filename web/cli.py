@@ -32,6 +32,7 @@ def _engine() -> Engine:
 def main() -> None:
     """afterflow: regulated after-sales procedures run as BPMN processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command("init-db")
@@ -124,13 +125,13 @@ def setup_demo() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Serve the web app (with the embedded timer runner unless AFTERFLOW_EMBEDDED_RUNNER=0)."""
-    from werkzeug.serving import run_simple
+    from waitress import serve
 
     from web.app import create_app
 
     app = create_app()
     click.echo(f"afterflow on http://{host}:{port}/")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    serve(app, host=host, port=port, threads=8, ident="afterflow")
 
 
 @main.command()

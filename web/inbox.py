@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy import select
 
 from engine import queries
 from engine.errors import (
+    ConcurrentModification,
     EngineError,
     FormInvalid,
     InstanceNotActive,
@@ -18,8 +20,10 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
+from engine.models import ProcessDefinition, ProcessInstance
+from engine.projection import LIST_FIELDS
 from web.app import current_lang
-from web.auth import current_actor, engine
+from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
 
 bp = Blueprint("inbox", __name__)
@@ -34,7 +38,37 @@ def index() -> Any:
         mine = queries.assigned_to(db, actor.username)
         offered = queries.offered_to(db, actor.roles)
         done = queries.done_by(db, actor.username, limit=20)
-    return render_template("inbox.html", mine=mine, offered=offered, done=done)
+    urgency = _urgency_labels([*mine, *offered, *done], current_lang())
+    return render_template("inbox.html", mine=mine, offered=offered, done=done, urgency=urgency)
+
+
+def _urgency_labels(rows: list[queries.TaskRow], lang: str) -> dict[int, str]:
+    """Name each case's urgency as its process's forms do ("紧急", not "emergency"), by instance id."""
+    ids = {row.instance_id for row in rows if row.priority}
+    if not ids:
+        return {}
+    with engine().sessions() as db:
+        pairs = db.execute(
+            select(ProcessInstance.id, ProcessDefinition)
+            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
+            .where(ProcessInstance.id.in_(ids))
+        ).all()
+    options: dict[int, dict[str, str]] = {}
+    for _instance_id, definition in pairs:
+        if definition.id not in options:
+            found: dict[str, str] = {}
+            for form_key in definition.meta.get("forms", {}):
+                for field in engine().form_of(definition, form_key).fields:
+                    if field.key in LIST_FIELDS["priority"]:
+                        for value, label_zh, label_en in field.options:
+                            found.setdefault(value, label_en if lang == "en" else label_zh)
+            options[definition.id] = found
+    definition_of = {instance_id: definition.id for instance_id, definition in pairs}
+    return {
+        row.instance_id: options[definition_of[row.instance_id]].get(str(row.priority), str(row.priority))
+        for row in rows
+        if row.instance_id in definition_of
+    }
 
 
 def _task_or_403(task_id: str) -> Any:
@@ -75,7 +109,7 @@ def task(task_id: str) -> Any:
         except TaskAlreadyCompleted as error:
             flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")
             status = 409
-        except (TaskNotAvailable, InstanceNotActive, PermissionDenied) as error:
+        except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
             flash(_describe(error), "error")
             status = 409
         row, events = _task_or_403(task_id)
@@ -96,7 +130,7 @@ def claim(task_id: str) -> Any:
         flash(_("The task is yours now."), "ok")
     except EngineError as error:
         flash(_describe(error), "error")
-    return redirect(request.form.get("next") or url_for("inbox.task", task_id=task_id))
+    return redirect(safe_target(request.form.get("next"), url_for("inbox.task", task_id=task_id)))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
