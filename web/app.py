@@ -16,6 +16,7 @@ from engine.db import make_engine
 from engine.runner import TimerRunner
 from engine.schema import upgrade
 from processes.wiring import build_engine
+from web.event_labels import event_label
 from web.settings import Settings, load_settings
 
 LANGUAGES = ("zh", "en")
@@ -73,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["when"] = _format_when
+    app.jinja_env.filters["event_label"] = event_label
 
     if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
         runner = TimerRunner(engine)

@@ -87,7 +87,7 @@ def test_task_page_shows_the_case_and_the_form(web) -> None:
     assert "<dd>华东精密机械有限公司</dd>" in page.text
     assert 'id="claim"' in page.text
     history = page.text[page.text.index('<ol class="history">') :]
-    assert f"task_created {REMOTE_GUIDANCE}" in history  # steps by name, not by element id
+    assert f"生成任务 {REMOTE_GUIDANCE}" in history  # events and steps by name, not by code or element id
     assert "task_remote_guidance" not in history
     block = web.field_block(page.text, "solved_by_phone")
     assert "电话指导已解决" in block

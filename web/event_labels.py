@@ -1,0 +1,33 @@
+"""Audit-event names as people read them, in the interface language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+EVENT_LABELS = {
+    "instance_started": _l("case started"),
+    "instance_scheduled": _l("case scheduled"),
+    "instance_completed": _l("case completed"),
+    "instance_error": _l("error"),
+    "instance_retried": _l("retried"),
+    "instance_suspended": _l("suspended"),
+    "instance_resumed": _l("resumed"),
+    "instance_terminated": _l("terminated"),
+    "task_created": _l("task created"),
+    "task_claimed": _l("claimed"),
+    "task_unclaimed": _l("given back"),
+    "task_assigned": _l("assigned"),
+    "task_completed": _l("completed"),
+    "task_cancelled": _l("task cancelled"),
+    "timer_fired": _l("time limit reached"),
+    "timer_cancelled": _l("timer cancelled"),
+    "message_received": _l("message received"),
+    "message_unrouted": _l("message not delivered"),
+    "linked_case_started": _l("linked case started"),
+}
+
+
+def event_label(action: str) -> str:
+    """Return the readable name of an audit event (the code itself when unknown)."""
+    label = EVENT_LABELS.get(action)
+    return str(label) if label is not None else action
