@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine import clock
@@ -45,14 +45,36 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
             return hours(_number(n, "due_in") * 24)
         raise ValueError(f"due_in() counts working_hours, working_days, hours or days, not {unit!r}")
 
+    def working_days_between(start: date | str, end: date | str) -> int:
+        """Working days after ``start`` up to and including ``end`` on the calendar (0 if end <= start)."""
+        first, last = _as_date(start, "working_days_between"), _as_date(end, "working_days_between")
+        if (last - first).days > 3660:
+            raise ValueError("working_days_between() counts at most ten years")
+        count, day = 0, first
+        while day < last:
+            day += timedelta(days=1)
+            count += calendar.is_working_day(day)
+        return count
+
     return {
         "due_in": due_in,
+        "working_days_between": working_days_between,
         "now": now,
         "today": today,
         "hours": hours,
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _as_date(value: date | str, helper: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    raise ValueError(f"{helper}() needs dates or ISO date strings, not {value!r}")
 
 
 def _number(value: Any, helper: str) -> float:
