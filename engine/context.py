@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ class CommandContext:
     instance_id: int | None
     business_number: str | None
     actor: str
-    linked_starts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    timezone: tzinfo = UTC
 
 
 _current: ContextVar[CommandContext | None] = ContextVar("afterflow_command", default=None)

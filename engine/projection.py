@@ -278,7 +278,7 @@ def _sync_list_fields(
     for column, keys in LIST_FIELDS.items():
         for key in keys:
             value = data.get(key)
-            if value not in (None, ""):
+            if value not in (None, "") and not isinstance(value, dict | list):
                 setattr(instance, column, str(value)[:256])
                 break
     elements: dict[str, str] = meta.get("elements", {})
