@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
+
+from engine.calendar import CalendarConfig
 
 
 @dataclass
@@ -24,7 +27,7 @@ class CommandContext:
     instance_id: int | None
     business_number: str | None
     actor: str
-    timezone: tzinfo = UTC
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo(CalendarConfig().timezone))
 
 
 _current: ContextVar[CommandContext | None] = ContextVar("afterflow_command", default=None)
