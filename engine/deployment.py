@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.definitions import Problem, RoleResolver, validate_files
-from engine.errors import DeploymentInvalid
+from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
+from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.forms import FormDefinition
 from engine.models import ProcessDefinition
 from engine.serialization import ProcessSpecs, specs_from_json, specs_to_json
@@ -38,13 +39,18 @@ def deploy_files(
     change_summary: str | None,
     dry_run: bool,
 ) -> DeployReport:
-    """Validate ``files`` and add a version for each process whose content changed."""
+    """Validate ``files`` and add a version for each process whose content changed.
+
+    All or nothing: every problem is found (the specs are serialized too) before a row is
+    written, and a dry run does the same work without writing.
+    """
     result = validate_files(files, resolve_role, evaluate_timer)
-    if not result.ok:
-        raise DeploymentInvalid(
-            f"{len(result.problems)} problem(s) found; nothing was deployed", problems=result.problems
-        )
+    problems = list(result.problems)
+    serialized = {} if problems else _serialize(result.bundles, problems)
+    if problems:
+        raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)
     report = DeployReport(dry_run=dry_run)
+    rows: list[ProcessDefinition] = []
     for bundle in result.bundles:
         latest = session.scalar(
             select(ProcessDefinition)
@@ -58,24 +64,48 @@ def deploy_files(
             continue
         version = (latest.version + 1) if latest is not None else 1
         report.deployed.append((bundle.key, version))
-        if dry_run:
-            continue
-        session.add(
+        rows.append(
             ProcessDefinition(
                 process_key=bundle.key,
                 version=version,
                 name=bundle.name,
                 checksum=bundle.checksum,
                 files=bundle.files,
-                spec_json=specs_to_json(bundle.specs),
+                spec_json=serialized[bundle.key],
                 meta=bundle.meta,
                 deployed_by=deployed_by,
                 deployed_at=clock.now(),
                 change_summary=change_summary,
             )
         )
-    session.flush()
+    if not dry_run:
+        session.add_all(rows)
+        _flush(session, [key for key, _ in report.deployed])
     return report
+
+
+def _serialize(bundles: list[ProcessBundle], problems: list[Problem]) -> dict[str, str]:
+    """The spec JSON of each bundle; a spec the serializer refuses becomes a problem."""
+    serialized: dict[str, str] = {}
+    for bundle in bundles:
+        try:
+            serialized[bundle.key] = specs_to_json(bundle.specs)
+            json.dumps(bundle.meta)
+        except Exception as error:  # a construct the serializer does not know: report, never raise
+            problems.append(
+                Problem(bundle.key, f"the process cannot be stored: {type(error).__name__}: {error}")
+            )
+    return serialized
+
+
+def _flush(session: Session, keys: list[str]) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ConcurrentModification(
+            f"another deploy of {', '.join(keys)} ran at the same time; nothing was deployed, "
+            "run the deploy again"
+        ) from None
 
 
 class DefinitionCache:

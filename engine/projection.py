@@ -69,6 +69,21 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     return timers
 
 
+def fired_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
+    """Return each timer event of the workflow that has fired, with the time it was due."""
+    fired: list[tuple[SpiffTask, datetime]] = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        spec = task.task_spec
+        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        if isinstance(value, str):
+            fired.append((task, TimerEventDefinition.get_datetime(value)))
+    return fired
+
+
 def sync_instance(
     session: Session,
     instance: ProcessInstance,
@@ -207,47 +222,40 @@ def _sync_jobs(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any], now: datetime
 ) -> tuple[int, bool]:
     """Open a job per waiting timer, close the rest; return (new jobs, whether an SLA was breached)."""
-    sla_timers: dict[str, str] = {
-        element: props["sla"]
-        for element, props in meta.get("element_properties", {}).items()
-        if props.get("sla")
-    }
-    breached = False
-    open_jobs = {
-        job.task_id: job
-        for job in session.scalars(select(Job).where(Job.instance_id == instance.id, Job.done_at.is_(None)))
-    }
+    jobs = list(session.scalars(select(Job).where(Job.instance_id == instance.id)))
+    open_jobs = {job.task_id: job for job in jobs if job.done_at is None}
     waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
+    breached = False
     for task_id, job in open_jobs.items():
         if task_id not in waiting:
             job.done_at = now
             spiff_task = workflow.get_task_from_id(UUID(task_id))
             fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
-            session.add(
-                Event(
-                    instance_id=instance.id,
-                    task_id=task_id,
-                    element_id=job.element_id,
-                    actor="system",
-                    action="timer_fired" if fired else "timer_cancelled",
-                    at=now,
-                    data={"due_at": job.due_at.isoformat()},
-                )
+            breached |= _record_timer_end(
+                session, instance, meta, task_id, job.element_id, job.due_at, fired, now
             )
-            if fired and job.element_id in sla_timers:
-                breached = True
-                session.add(
-                    SlaBreach(
-                        instance_id=instance.id,
-                        sla=sla_timers[job.element_id],
-                        element_id=job.element_id,
-                        task_element_id=meta.get("attached_to", {}).get(job.element_id),
-                        due_at=job.due_at,
-                        breached_at=now,
-                    )
-                )
         elif job.due_at != waiting[task_id][1]:
             job.due_at = waiting[task_id][1]  # a cycle timer moved on to its next date
+    # A timer already past when it started fires within the same command and never waited:
+    # give it a closed job so it is counted like any other.
+    known = {job.task_id for job in jobs}
+    for task, due in fired_timers(workflow):
+        task_id = str(task.id)
+        if task_id in known:
+            continue
+        element_id = task.task_spec.bpmn_id or task.task_spec.name
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=element_id,
+                due_at=due,
+                attempts=0,
+                done_at=now,
+            )
+        )
+        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
     new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in open_jobs]
     for task_id, task, due in new:
         session.add(
@@ -261,6 +269,44 @@ def _sync_jobs(
             )
         )
     return len(new), breached
+
+
+def _record_timer_end(
+    session: Session,
+    instance: ProcessInstance,
+    meta: dict[str, Any],
+    task_id: str,
+    element_id: str,
+    due_at: datetime,
+    fired: bool,
+    now: datetime,
+) -> bool:
+    """Audit a timer that fired or was cancelled; record the SLA breach it stands for. Tell if breached."""
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=task_id,
+            element_id=element_id,
+            actor="system",
+            action="timer_fired" if fired else "timer_cancelled",
+            at=now,
+            data={"due_at": due_at.isoformat()},
+        )
+    )
+    sla = meta.get("element_properties", {}).get(element_id, {}).get("sla")
+    if not (fired and sla):
+        return False
+    session.add(
+        SlaBreach(
+            instance_id=instance.id,
+            sla=sla,
+            element_id=element_id,
+            task_element_id=meta.get("attached_to", {}).get(element_id),
+            due_at=due_at,
+            breached_at=now,
+        )
+    )
+    return True
 
 
 def _sync_list_fields(

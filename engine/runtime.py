@@ -314,9 +314,13 @@ class Engine:
         )
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
-        self._run_engine(ctx)
-        if message is not None:  # the message start event is now waiting: hand it the message
+        if message is not None:
+            # Only the start event that catches the message may start this case: open the
+            # start events, withdraw the plain ones, then hand the message over.
+            _open_start_events(workflow)
             self._deliver(ctx, message, data)
+        else:
+            self._run_engine(ctx)
         self._save(ctx)
         return ctx
 
@@ -733,6 +737,23 @@ class Engine:
                     .order_by(User.username)
                 )
             )
+
+
+def _open_start_events(workflow: BpmnWorkflow) -> None:
+    """Run the workflow up to its start events and cancel those that need no trigger."""
+    for _ in range(10):
+        ready = [
+            t for t in workflow.get_tasks(state=TaskState.READY) if not isinstance(t.task_spec, StartEvent)
+        ]
+        if not ready:
+            break
+        for task in ready:
+            task.run()
+    for task in workflow.get_tasks(state=TaskState.READY):
+        if isinstance(task.task_spec, StartEvent) and isinstance(
+            task.task_spec.event_definition, NoneEventDefinition
+        ):
+            task.cancel()
 
 
 def run_until_input_needed(workflow: BpmnWorkflow, max_rounds: int = 1000) -> None:

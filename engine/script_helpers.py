@@ -77,9 +77,14 @@ def _as_date(value: date | str, helper: str) -> date:
     raise ValueError(f"{helper}() needs dates or ISO date strings, not {value!r}")
 
 
+# Ten years of hours: larger limits are typing mistakes, and computing them would outlast
+# the script time limit (the calendar is not traced by the sandbox).
+MAX_HOURS = 10 * 366 * 24
+
+
 def _number(value: Any, helper: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{helper}() needs a number, not {value!r}")
-    if value < 0:
-        raise ValueError(f"{helper}() needs a number of zero or more, not {value!r}")
+    if not 0 <= value <= MAX_HOURS:
+        raise ValueError(f"{helper}() needs a number from 0 to {MAX_HOURS}, not {value!r}")
     return float(value)

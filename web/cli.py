@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.db import make_engine
-from engine.definitions import collect_files
+from engine.definitions import Problem, collect_files
+from engine.deployment import DeployReport
 from engine.errors import DeploymentInvalid, EngineError
 from engine.runner import TimerRunner
 from engine.runtime import Engine
@@ -50,27 +53,63 @@ def init_db() -> None:
 )
 @click.option("--summary", default=None, help="A change summary kept with the new versions.")
 def deploy(paths: tuple[Path, ...], dry_run: bool, deployed_by: str, summary: str | None) -> None:
-    """Validate BPMN/DMN/form files and deploy changed processes as new versions."""
+    """Validate BPMN/DMN/form files and deploy changed processes as new versions.
+
+    Prints one ``element_id: message`` line per problem and exits 1 when there is any;
+    whatever the files hold, it never ends in a traceback.
+    """
+    if len(deployed_by) > 64:
+        raise click.BadParameter("at most 64 characters", param_hint="--by")
     files, problems = collect_files(paths)
     if problems:
         _print_problems(problems)
         sys.exit(1)
-    try:
-        report = _engine().deploy(files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run)
-    except DeploymentInvalid as error:
-        _print_problems(error.problems)
-        click.echo(error.message, err=True)
-        sys.exit(1)
+    report = _deploy(files, deployed_by, summary, dry_run)
     verb = "would deploy" if dry_run else "deployed"
     for key, version in report.deployed:
         click.echo(f"{key}: {verb} version {version}")
     for key, version in report.unchanged:
         click.echo(f"{key}: unchanged (version {version})")
+    if not report.deployed and not report.unchanged:
+        click.echo(
+            "no executable process in the files (decisions and forms deploy with the processes using them)"
+        )
     if dry_run:
         click.echo("no problem found")
 
 
-def _print_problems(problems: list) -> None:
+def _deploy(files: dict[str, str], deployed_by: str, summary: str | None, dry_run: bool) -> DeployReport:
+    """Run the deploy; turn every failure into a plain message and exit status 1."""
+    try:
+        engine = _engine()
+    except Exception as error:  # unreachable server, bad URL, failed migration: one plain line
+        _fail(f"the database cannot be opened: {_first_line(error)}")
+    try:
+        return engine.deploy(files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run)
+    except DeploymentInvalid as error:
+        _print_problems(error.problems)
+        _fail(error.message)
+    except EngineError as error:
+        _fail(error.message)
+    except SQLAlchemyError as error:
+        _fail(f"the database refused the deploy: {_first_line(error)}")
+    except Exception as error:  # a bug, but a bad diagram must never end in a traceback
+        _fail(
+            f"afterflow could not check the files ({type(error).__name__}: {_first_line(error)}); please report this"
+        )
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _print_problems(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(problem.line())
 

@@ -1,330 +1,360 @@
-"""The repair service diagram (报修 → 派工 → 维修 → 验收 → 回访) runs every path of SPEC §4.
+"""The repair service diagrams as data: structure, SLA wiring, forms and layout (SPEC §4).
 
-The diagram and its decision table are parsed with SpiffWorkflow's spiff parser and run
-with a plain script engine whose helpers are simple stand-ins (the real sandboxed engine
-is tested elsewhere). The workflow is saved and restored through the serializer at
-every step, as the runtime does.
+The diagrams are parsed with SpiffWorkflow's spiff parser and validated against the BPMN
+schema, and read as XML for what afterflow takes from them (lanes, properties, timers,
+messages, the diagram interchange). Running the paths through the engine is the job of
+tests/scenarios/test_repair.py and tests/scenarios/test_sla_calendar.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
 
+from processes.handlers.follow_ups import add_months, next_follow_up, warranty_end_of
+from processes.records import Product
 from processes.roles import role_for_lane
 
 DIAGRAMS = Path(__file__).resolve().parents[2] / "diagrams"
-BPMN_FILE = DIAGRAMS / "repair_service.bpmn"
-DMN_FILE = DIAGRAMS / "service_category.dmn"
 FORMS = DIAGRAMS / "forms"
-PROCESS_KEY = "repair_service"
-
+REPAIR = DIAGRAMS / "repair_service.bpmn"
+RECURRING = (DIAGRAMS / "periodic_follow_up.bpmn", DIAGRAMS / "contract_renewal.bpmn")
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
-SHANGHAI = timezone(timedelta(hours=8))
+DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+DUE = "due_in(sla_amount, sla_unit)"
+SEED = re.compile(r"\[(SPEC §\d[^\]]*|00[0-4][^\]]*)\]")
+FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "exclusiveGateway",
+    "boundaryEvent",
+    "intermediateThrowEvent",
+    "subProcess",
+)
 
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
-
-def _parse() -> tuple[Any, dict[str, Any]]:
+def parse(path: Path) -> tuple[Any, dict[str, Any]]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(BPMN_FILE))
-    parser.add_dmn_file(str(DMN_FILE))
-    return parser.get_spec(PROCESS_KEY), parser.get_subprocess_specs(PROCESS_KEY)
+    parser.add_bpmn_file(str(path))
+    parser.add_dmn_files([str(DIAGRAMS / "service_category.dmn"), str(DIAGRAMS / "sla_policy.dmn")])
+    key = path.stem
+    return parser.get_spec(key), parser.get_subprocess_specs(key)
 
 
-SPEC, SUBPROCESS_SPECS = _parse()
+SPEC, _SUBPROCESSES = parse(REPAIR)
+TREE = etree.parse(str(REPAIR))
 
 
-def today_in_shanghai() -> date:
-    """Stand-in for the engine's today(): the date in the company timezone."""
-    return datetime.now(SHANGHAI).date()
+def xpath(expression: str, tree: Any = TREE, **variables: Any) -> list[Any]:
+    return list(tree.xpath(expression, namespaces=NS, **variables))
 
 
-def days_from_today(days: int) -> str:
-    """An ISO date ``days`` from today (negative: in the past), as the start form sends it."""
-    return (today_in_shanghai() + timedelta(days=days)).isoformat()
+def node(element_id: str, tree: Any = TREE) -> Any:
+    (found,) = xpath("//*[@id=$id]", tree, id=element_id)
+    return found
 
 
-def helpers(offset: timedelta = timedelta(0)) -> dict[str, Callable[..., Any]]:
-    """Stand-ins for the sandbox helpers; ``offset`` shifts every computed due time."""
-
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    return {
-        "now": now,
-        "today": today_in_shanghai,
-        "hours": lambda n: now() + timedelta(hours=n) + offset,
-        "working_hours": lambda n: now() + timedelta(hours=n) + offset,
-        "working_days": lambda n: now() + timedelta(days=n) + offset,
-    }
-
-
-class StandInScriptEngine(PythonScriptEngine):
-    """Plain engine plus the documented timer contract: an aware datetime becomes an ISO string.
-
-    SpiffWorkflow 3.2.0 calls ``.upper()`` on a timeDate expression's value, so a helper
-    returning a datetime would crash the timer; docs/modelling.md promises that a timer
-    expression may return an aware datetime, so the engine has to convert it.
-    """
-
-    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
-        result = super().evaluate(task, expression, external_context)
-        return result.isoformat() if isinstance(result, datetime) else result
-
-
-def script_engine(offset: timedelta = timedelta(0)) -> StandInScriptEngine:
-    return StandInScriptEngine(environment=TaskDataEnvironment(helpers(offset)))
-
-
-def registration(**overrides: Any) -> dict[str, Any]:
-    """Start-form data of a normal in-warranty request, with overrides."""
-    data: dict[str, Any] = {
-        "channel": "phone",
-        "customer_name": "华东人民医院",
-        "customer_phone": "021-5555-0101",
-        "customer_address": "上海市徐汇区",
-        "product_model": "XR-200",
-        "serial_number": "SN-0001",
-        "fault_description": "开机无显示",
-        "urgency": "normal",
-        "distance_band": "urban",
-        "contract_in_force": False,
-        "warranty_end": days_from_today(200),
-        "cause": "normal",
-    }
-    data.update(overrides)
-    return data
-
-
-class RepairCase:
-    """A running repair workflow, saved and restored through the serializer after every step."""
-
-    def __init__(self, start_data: dict[str, Any], engine: StandInScriptEngine | None = None) -> None:
-        self.engine = engine or script_engine()
-        workflow = BpmnWorkflow(SPEC, SUBPROCESS_SPECS, script_engine=self.engine)
-        (start,) = workflow.get_tasks(state=TaskState.READY)
-        start.set_data(**start_data)
-        self.workflow = workflow
-        self.completed: list[tuple[str, str | None]] = []
-        self.advance()
-
-    def round_trip(self) -> None:
-        workflow = SERIALIZER.deserialize_json(SERIALIZER.serialize_json(self.workflow))
-        workflow.script_engine = self.engine
-        self.workflow = workflow
-
-    def advance(self) -> None:
-        self.round_trip()
-        self.workflow.do_engine_steps()
-        self.round_trip()
-
-    def ready(self) -> list[Any]:
-        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
-
-    def ready_names(self) -> set[str]:
-        return {task.task_spec.name for task in self.ready()}
-
-    def complete(self, spec_name: str, **form_data: Any) -> Any:
-        """Submit the form of the one ready user task ``spec_name`` and run the engine on."""
-        matching = [task for task in self.ready() if task.task_spec.name == spec_name]
-        assert len(matching) == 1, f"{spec_name} is not ready; ready: {sorted(self.ready_names())}"
-        task = matching[0]
-        task.task_spec.add_data_from_form(task, form_data)
-        task.run()
-        self.completed.append((spec_name, task.task_spec.lane))
-        self.advance()
-        return task
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The case data: the workflow's once it has ended, else that of the first ready user task."""
-        return self.workflow.data if self.workflow.is_completed() else self.ready()[0].data
-
-    def reached_end_events(self) -> set[str]:
-        return {
-            task.task_spec.name
-            for task in self.workflow.get_tasks(state=TaskState.COMPLETED)
-            if task.task_spec.name.startswith("end_")
-        }
-
-    def waiting_timers(self) -> list[Any]:
-        return [event for event in self.workflow.waiting_events() if "Time" in event.event_type]
-
-
-SATISFIED = {
-    "rating_attitude": "very_satisfied",
-    "rating_technique": "satisfied",
-    "rating_arrival_time": "satisfied",
-    "rating_promises": "very_satisfied",
-    "suggestions": "",
-    "has_complaint": False,
-}
-REPAIRED = {
-    "outcome": "fixed_on_site",
-    "work_done": "更换电源板",
-    "hours_spent": 2,
-    "parts_replaced": "电源板 ×1",
-    "customer_signed": True,
-}
-
-
-def dispatch_to_follow_up(case: RepairCase) -> None:
-    """Dispatch, repair and pass acceptance at the first try."""
-    case.complete("task_dispatch", technician="wang.tech", planned_arrival="", dispatch_notes="")
-    case.complete("task_repair", **REPAIRED)
-    case.complete("task_acceptance", accepted="yes", acceptance_notes="")
-
-
-# --- the diagram as data -----------------------------------------------------------------
-
-
-def bpmn_tree() -> Any:
-    return etree.parse(str(BPMN_FILE))
-
-
-def process_properties(tree: Any) -> dict[str, str]:
-    nodes = tree.xpath(
-        "/bpmn:definitions/bpmn:process[@id=$key]/bpmn:extensionElements/spiffworkflow:properties/"
-        "spiffworkflow:property",
-        namespaces=NS,
-        key=PROCESS_KEY,
+def properties(element: Any) -> dict[str, str]:
+    nodes = element.xpath(
+        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS
     )
-    return {node.get("name"): node.get("value") for node in nodes}
+    return {n.get("name"): n.get("value") for n in nodes}
 
 
-def referenced_form_keys(tree: Any) -> set[str]:
-    keys = {
-        node.get("value")
-        for node in tree.xpath("//bpmn:userTask//spiffworkflow:property[@name='formKey']", namespaces=NS)
-    }
-    keys.add(process_properties(tree)["startForm"])
-    return keys
+def extension(element: Any, tag: str) -> str | None:
+    found = element.xpath(f"bpmn:extensionElements/spiffworkflow:{tag}", namespaces=NS)
+    return found[0].text if found else None
 
 
 def load_form(key: str) -> dict[str, Any]:
     return json.loads((FORMS / f"{key}.form.json").read_text(encoding="utf-8"))
 
 
+def form_keys(tree: Any) -> set[str]:
+    keys = {n.get("value") for n in xpath("//spiffworkflow:property[@name='formKey']", tree)}
+    keys.update(n.get("value") for n in xpath("//spiffworkflow:property[@name='startForm']", tree))
+    return keys
+
+
+def field_keys(tree: Any) -> set[str]:
+    return {c["key"] for key in form_keys(tree) for c in load_form(key)["components"] if "key" in c}
+
+
+# --- the process -----------------------------------------------------------------------------
+
+
 def test_process_carries_business_number_prefix_start_form_and_start_roles() -> None:
-    tree = bpmn_tree()
-    (process,) = tree.xpath("/bpmn:definitions/bpmn:process", namespaces=NS)
-    assert process.get("id") == PROCESS_KEY
-    assert process.get("name") == "维修服务"
-    assert process.get("isExecutable") == "true"
-    assert process_properties(tree) == {
+    (process,) = xpath("/bpmn:definitions/bpmn:process")
+    assert (process.get("id"), process.get("name"), process.get("isExecutable")) == (
+        "repair_service",
+        "维修服务",
+        "true",
+    )
+    assert properties(process) == {
         "businessNumberPrefix": "RO",
         "startForm": "repair_register",
         "startRoles": "customer_service",
     }
 
 
-def test_every_user_task_lies_in_a_role_lane_and_names_a_form() -> None:
-    user_tasks = [spec for spec in SPEC.task_specs.values() if spec.__class__.__name__ == "UserTask"]
-    assert {spec.name for spec in user_tasks} == {
-        "task_remote_guidance",
-        "task_quote",
-        "task_gm_approval",
-        "task_dispatch",
-        "task_dispatch_escalation",
-        "task_repair",
-        "task_invoice",
-        "task_acceptance",
-        "task_follow_up",
+USER_TASKS = {
+    "task_remote_guidance": "customer_service",
+    "task_response_escalation": "service_supervisor",
+    "task_quote": "customer_service",
+    "task_gm_approval": "general_manager",
+    "task_dispatch": "service_supervisor",
+    "task_dispatch_escalation": "service_supervisor",
+    "task_arrival": "technician",
+    "task_arrival_escalation": "service_supervisor",
+    "task_repair": "technician",
+    "task_workshop_repair": "technician",
+    "task_loaner": "service_supervisor",
+    "task_repair_late": "service_supervisor",
+    "task_parts_return": "technician",
+    "task_acceptance": "service_supervisor",
+    "task_invoice": "accountant",
+    "task_follow_up": "customer_service",
+}
+
+
+def test_every_user_task_lies_in_its_role_lane_with_a_form() -> None:
+    specs = {
+        spec.name: spec
+        for spec in [
+            *SPEC.task_specs.values(),
+            *(s for sub in _SUBPROCESSES.values() for s in sub.task_specs.values()),
+        ]
+        if spec.__class__.__name__ == "UserTask"
     }
-    for spec in user_tasks:
-        assert role_for_lane(spec.lane) is not None, f"{spec.name} lies in lane {spec.lane!r}"
-        assert spec.extensions["properties"]["formKey"].startswith("repair_")
-    properties = SPEC.task_specs["task_repair"].extensions["properties"]
-    assert properties["assignee"] == "technician"
-    assert properties["dueTime"] == "hours(24)"
-    assert SPEC.task_specs["task_dispatch"].extensions["properties"]["dueTime"] == "working_days(2)"
+    assert {name: role_for_lane(spec.lane) for name, spec in specs.items()} == USER_TASKS
+    for name in USER_TASKS:
+        props = properties(node(name))
+        assert props["formKey"].startswith("repair_"), name
+        assert (props.get("assignee") == "technician") is (USER_TASKS[name] == "technician"), name
 
 
 def test_every_exclusive_gateway_branch_has_a_condition_or_is_the_default() -> None:
-    tree = bpmn_tree()
-    for gateway in tree.xpath("//bpmn:exclusiveGateway", namespaces=NS):
-        flows = tree.xpath("//bpmn:sequenceFlow[@sourceRef=$id]", namespaces=NS, id=gateway.get("id"))
-        if len(flows) < 2:
-            continue
-        for flow in flows:
-            has_condition = bool(flow.xpath("bpmn:conditionExpression", namespaces=NS))
-            assert has_condition or gateway.get("default") == flow.get("id"), flow.get("id")
+    for tree in (TREE, *(etree.parse(str(p)) for p in RECURRING)):
+        for gateway in xpath("//bpmn:exclusiveGateway", tree):
+            flows = xpath("//bpmn:sequenceFlow[@sourceRef=$id]", tree, id=gateway.get("id"))
+            if len(flows) < 2:
+                continue
+            for flow in flows:
+                has_condition = bool(flow.xpath("bpmn:conditionExpression", namespaces=NS))
+                assert has_condition or gateway.get("default") == flow.get("id"), flow.get("id")
 
 
-def test_every_form_the_diagram_names_exists_with_unique_ids_and_keys() -> None:
-    keys = referenced_form_keys(bpmn_tree())
-    assert keys == {
-        "repair_register",
-        "repair_remote_guidance",
-        "repair_quote",
-        "repair_gm_approval",
-        "repair_dispatch",
-        "repair_escalation",
-        "repair_work",
-        "repair_invoice",
-        "repair_acceptance",
-        "repair_follow_up",
+def test_the_archive_lookup_feeds_the_category_decision() -> None:
+    lookup = node("service_product_lookup")
+    (operator,) = lookup.xpath("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+    assert (operator.get("id"), operator.get("resultVariable")) == ("product_lookup", "product")
+    assert [(p.get("id"), p.get("value")) for p in operator.iter(f"{{{NS['spiffworkflow']}}}parameter")] == [
+        ("serial_number", "serial_number or ''")
+    ]
+    order = [
+        f.get("targetRef")
+        for f in xpath("//bpmn:sequenceFlow")
+        if f.get("sourceRef") in ("start", "service_product_lookup", "script_prefill")
+    ]
+    assert order == ["service_product_lookup", "script_prefill", "decide_category"]
+    assert extension(node("decide_category"), "calledDecisionId") == "service_category"
+
+
+# --- SLAs ------------------------------------------------------------------------------------
+
+#: boundary timer -> (sla stage, the element it watches, its timeDate expression)
+SLA_TIMERS = {
+    "timer_response_late": ("response", "task_remote_guidance", DUE),
+    "timer_dispatch_late": ("dispatch", "task_dispatch", DUE),
+    "timer_arrival_late": ("arrival", "task_arrival", "arrival_due"),
+    "timer_loaner": ("loaner", "sub_repair", DUE),
+    "timer_repair_late": ("repair", "sub_repair", "repair_due"),
+    "timer_acceptance_late": ("acceptance", "task_acceptance", DUE),
+    "timer_invoice_late": ("invoice", "task_invoice", DUE),
+    "timer_follow_up_late": ("follow_up", "task_follow_up", DUE),
+}
+#: business rule task -> (stage, key expression, the element it times or the variable it stores)
+SLA_RULES = {
+    "sla_arrival": ("arrival", "distance_band", "arrival_due"),
+    "sla_response": ("response", "urgency", "task_remote_guidance"),
+    "sla_dispatch": ("dispatch", "urgency", "task_dispatch"),
+    "sla_repair": ("repair", "fault_level", "repair_due"),
+    "sla_loaner": ("loaner", "urgency", "sub_repair"),
+    "sla_acceptance": ("acceptance", "urgency", "task_acceptance"),
+    "sla_invoice": ("invoice", "urgency", "task_invoice"),
+    "sla_follow_up": ("follow_up", "urgency", "task_follow_up"),
+}
+
+
+def policy_stages() -> set[tuple[str, str]]:
+    tree = etree.parse(str(DIAGRAMS / "sla_policy.dmn"))
+    stages = set()
+    for rule in tree.xpath("//dmn:rule", namespaces=DMN_NS):
+        cells = [e.text or "" for e in rule.xpath("dmn:inputEntry/dmn:text", namespaces=DMN_NS)]
+        stages.add((cells[0].strip("'"), cells[1].strip("'")))
+    return stages
+
+
+def test_every_sla_timer_is_non_interrupting_named_and_cites_its_rule() -> None:
+    timers = {t.get("id"): t for t in xpath("//bpmn:boundaryEvent")}
+    assert set(timers) == set(SLA_TIMERS)
+    for timer_id, (stage, host, expression) in SLA_TIMERS.items():
+        timer = timers[timer_id]
+        assert timer.get("cancelActivity") == "false", timer_id
+        assert timer.get("attachedToRef") == host, timer_id
+        assert properties(timer) == {"sla": stage}, timer_id
+        (time_date,) = timer.xpath("bpmn:timerEventDefinition/bpmn:timeDate", namespaces=NS)
+        assert time_date.text == expression, timer_id
+        assert SEED.search(timer.findtext("bpmn:documentation", namespaces=NS) or ""), timer_id
+        if node(host).tag.endswith("userTask"):
+            assert properties(node(host))["dueTime"] == expression, f"{host} is due when {timer_id} fires"
+        (escalation,) = xpath("//bpmn:sequenceFlow[@sourceRef=$id]", id=timer_id)
+        target = node(escalation.get("targetRef"))
+        if target.tag.endswith("userTask"):
+            assert USER_TASKS[target.get("id")] == "service_supervisor", timer_id
+
+
+def test_every_sla_limit_comes_from_the_policy_table() -> None:
+    stages = policy_stages()
+    rules = {
+        r.get("id"): r
+        for r in xpath("//bpmn:businessRuleTask")
+        if extension(r, "calledDecisionId") == "sla_policy"
     }
-    for key in sorted(keys):
+    assert set(rules) == set(SLA_RULES)
+    for rule_id, (stage, key, target) in SLA_RULES.items():
+        rule = rules[rule_id]
+        assert (
+            extension(rule, "preScript") == f"sla_process = 'repair'\nsla_stage = '{stage}'\nsla_key = {key}"
+        )
+        assert ("repair", stage) in stages, f"the policy table has no repair/{stage} row"
+        assert SEED.search(rule.findtext("bpmn:documentation", namespaces=NS) or ""), rule_id
+        if target.endswith("_due"):
+            assert extension(rule, "postScript") == f"{target} = due_in(sla_amount, sla_unit).isoformat()"
+        else:  # the limit is read by the very next element, before another rule overwrites it
+            (flow,) = xpath("//bpmn:sequenceFlow[@sourceRef=$id]", id=rule_id)
+            assert flow.get("targetRef") == target, rule_id
+
+
+def test_the_loaner_task_is_due_within_24_hours_and_parts_within_3_days() -> None:
+    assert properties(node("task_loaner"))["dueTime"] == "hours(24)"
+    assert properties(node("task_parts_return"))["dueTime"] == "due_in(3, 'days')"
+
+
+# --- the linked complaint ----------------------------------------------------------------------
+
+
+def test_a_complaint_throws_the_repair_complaint_message_with_the_case_facts() -> None:
+    (message,) = xpath("/bpmn:definitions/bpmn:message")
+    assert message.get("name") == "repair_complaint"
+    throw = node("throw_complaint")
+    assert throw.tag == f"{{{NS['bpmn']}}}intermediateThrowEvent"
+    (definition,) = throw.xpath("bpmn:messageEventDefinition", namespaces=NS)
+    assert definition.get("messageRef") == message.get("id")
+    (payload,) = definition.xpath("bpmn:extensionElements/spiffworkflow:messagePayload", namespaces=NS)
+    keys = set(re.findall(r'^    "(\w+)":', payload.text, flags=re.M))
+    assert keys == {
+        "customer_name",
+        "customer_phone",
+        "customer_address",
+        "product_model",
+        "serial_number",
+        "repair_order",
+        "technician",
+        "complaint_text",
+        "complaint_category",
+        "ratings",
+        "source",
+    }
+    (flow,) = xpath("//bpmn:sequenceFlow[@targetRef='throw_complaint']")
+    assert flow.findtext("bpmn:conditionExpression", namespaces=NS) == "complaint_raised"
+
+
+def test_archiving_writes_the_service_history() -> None:
+    (operator,) = node("service_archive").xpath(
+        "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS
+    )
+    assert operator.get("id") == "record_service_history"
+    params = {p.get("id"): p.get("value") for p in operator.iter(f"{{{NS['spiffworkflow']}}}parameter")}
+    assert params == {"serial_number": "serial_number or ''", "summary": "service_summary"}
+    (flow,) = xpath("//bpmn:sequenceFlow[@sourceRef='service_archive']")
+    assert flow.get("targetRef") == "end_done"
+
+
+# --- forms -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [REPAIR, *RECURRING], ids=lambda p: p.stem)
+def test_every_form_a_diagram_names_exists_with_unique_ids_keys_and_labels(path: Path) -> None:
+    for key in sorted(form_keys(etree.parse(str(path)))):
         form = load_form(key)
-        assert form["id"] == key
-        assert form["type"] == "default"
+        assert form["id"] == key and form["type"] == "default"
         assert form["properties"]["title_zh"] and form["properties"]["title_en"]
-        components = form["components"]
-        ids = [component["id"] for component in components]
-        field_keys = [component["key"] for component in components if "key" in component]
-        assert len(ids) == len(set(ids)), f"duplicate component id in {key}"
-        assert len(field_keys) == len(set(field_keys)), f"duplicate field key in {key}"
-        for component in components:
+        ids = [c["id"] for c in form["components"]]
+        keys = [c["key"] for c in form["components"] if "key" in c]
+        assert len(ids) == len(set(ids)) and len(keys) == len(set(keys)), key
+        for component in form["components"]:
             assert component["label"] and component["properties"]["label_en"], component["id"]
             for option in component.get("values", []):
                 assert {"label", "value", "label_en"} <= option.keys(), component["id"]
 
 
-def test_forms_supply_every_variable_the_diagram_and_decision_read() -> None:
-    fields = {
-        component["key"]
-        for key in referenced_form_keys(bpmn_tree())
-        for component in load_form(key)["components"]
-        if "key" in component
-    }
-    read_by_diagram = {
+def test_forms_supply_every_variable_the_diagram_reads() -> None:
+    read = {
         "urgency",
+        "distance_band",
         "contract_in_force",
         "cause",
         "warranty_end",
+        "serial_number",
         "solved_by_phone",
         "customer_accepts",
         "approved",
         "technician",
+        "fault_level",
+        "outcome",
+        "parts_borrowed",
+        "workshop_parts_borrowed",
         "accepted",
         "rating_attitude",
         "rating_technique",
         "rating_arrival_time",
         "rating_promises",
+        "has_complaint",
+        "complaint_category",
+        "suggestions",
+        "customer_name",
+        "customer_phone",
+        "customer_address",
+        "product_model",
+        "guidance_notes",
+        "work_done",
+        "workshop_work_done",
+        "parts_replaced",
     }
-    assert read_by_diagram <= fields
+    assert read <= field_keys(TREE)
 
 
-def test_register_form_requires_the_fields_spec_makes_mandatory() -> None:
-    components = {component["key"]: component for component in load_form("repair_register")["components"]}
-    required = {key for key, component in components.items() if component.get("validate", {}).get("required")}
+def test_register_form_requires_what_spec_makes_mandatory() -> None:
+    components = {c["key"]: c for c in load_form("repair_register")["components"]}
+    required = {k for k, c in components.items() if c.get("validate", {}).get("required")}
     assert required == {
         "customer_name",
         "customer_phone",
@@ -334,190 +364,178 @@ def test_register_form_requires_the_fields_spec_makes_mandatory() -> None:
         "distance_band",
     }
     assert components["cause"]["defaultValue"] == "normal"
+    assert [o["value"] for o in components["distance_band"]["values"]] == [
+        "urban",
+        "suburban",
+        "within_300km",
+        "within_1000km",
+        "over_1000km",
+        "remote",
+    ]
 
 
-def test_dispatch_form_offers_the_technicians_by_role() -> None:
+def test_dispatch_form_offers_the_technicians_by_name() -> None:
     (technician,) = [c for c in load_form("repair_dispatch")["components"] if c["key"] == "technician"]
-    assert technician["type"] == "select"
-    assert technician["properties"] == {"optionsFromRole": "technician", "label_en": "Technician"}
-    assert "values" not in technician
+    assert technician["type"] == "select" and technician["validate"]["required"] is True
+    assert technician["properties"]["optionsFromRole"] == "technician" and "values" not in technician
 
 
-def test_follow_up_form_is_the_four_by_four_satisfaction_card() -> None:
+def test_arrival_form_grades_the_fault_for_the_repair_limit() -> None:
+    (level,) = [c for c in load_form("repair_arrival")["components"] if c["key"] == "fault_level"]
+    assert [o["value"] for o in level["values"]] == ["minor", "complex"]
+    assert level["validate"]["required"] is True
+
+
+def test_follow_up_form_is_the_four_by_four_card_with_the_complaint_categories() -> None:
     components = {c["key"]: c for c in load_form("repair_follow_up")["components"]}
     for key in ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises"):
-        assert components[key]["type"] == "radio"
-        assert components[key]["validate"]["required"] is True
+        assert components[key]["type"] == "radio" and components[key]["validate"]["required"] is True
         assert [(o["value"], o["label"]) for o in components[key]["values"]] == [
             ("very_satisfied", "非常满意"),
             ("satisfied", "满意"),
             ("average", "一般"),
             ("unsatisfied", "不满意"),
         ]
+    assert [o["value"] for o in components["complaint_category"]["values"]] == [
+        "non_quality",
+        "technician_negligence",
+        "technician_attitude",
+        "slow_repair",
+        "price_too_high",
+        "repair_quality",
+    ]
 
 
-# --- the decision table ------------------------------------------------------------------
+# --- the diagram as a picture ----------------------------------------------------------------------
+
+
+def bounds(tree: Any, element_id: str) -> tuple[float, float, float, float]:
+    (shape,) = xpath("//bpmndi:BPMNShape[@bpmnElement=$id]/dc:Bounds", tree, id=element_id)
+    return tuple(float(shape.get(a)) for a in ("x", "y", "width", "height"))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("path", [REPAIR, *RECURRING], ids=lambda p: p.stem)
+def test_the_diagram_is_complete_and_readable(path: Path) -> None:
+    tree = etree.parse(str(path))
+    nodes = [n for tag in FLOW_NODES for n in xpath(f"//bpmn:{tag}", tree)]
+    for flow in xpath("//bpmn:sequenceFlow", tree):
+        assert len(xpath("//bpmndi:BPMNEdge[@bpmnElement=$id]/di:waypoint", tree, id=flow.get("id"))) >= 2
+    lanes = {
+        lane.get("id"): (
+            [r.text for r in lane.xpath("bpmn:flowNodeRef", namespaces=NS)],
+            bounds(tree, lane.get("id")),
+        )
+        for lane in xpath("//bpmn:lane", tree)
+    }
+    for refs, (_x, y, _w, h) in lanes.values():
+        for ref in refs:  # a node is drawn inside the lane that lists it
+            _nx, ny, _nw, nh = bounds(tree, ref)
+            assert y <= ny + nh / 2 <= y + h, ref
+    top_level = {n.get("id") for n in xpath("/bpmn:definitions/bpmn:process/*", tree) if n.get("id")}
+    assert {n.get("id") for n in nodes} & top_level == {ref for refs, _b in lanes.values() for ref in refs}
+    boxes = {
+        n.get("id"): bounds(tree, n.get("id"))
+        for n in nodes
+        if not n.tag.endswith(("boundaryEvent", "subProcess"))
+    }
+    names = sorted(boxes)
+    for i, a in enumerate(names):  # no two shapes overlap
+        ax, ay, aw, ah = boxes[a]
+        for b in names[i + 1 :]:
+            bx, by, bw, bh = boxes[b]
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, (a, b)
+    for timer in xpath("//bpmn:boundaryEvent", tree):  # boundary events sit on their host's border
+        hx, hy, hw, hh = bounds(tree, timer.get("attachedToRef"))
+        tx, ty, tw, th = bounds(tree, timer.get("id"))
+        cx, cy = tx + tw / 2, ty + th / 2
+        assert hx <= cx <= hx + hw and cy in (hy, hy + hh), timer.get("id")
+    for sub in xpath("//bpmn:subProcess", tree):
+        sx, sy, sw, sh = bounds(tree, sub.get("id"))
+        for child in sub.xpath("*[@id]", namespaces=NS):
+            if child.tag.endswith("sequenceFlow") or not child.tag.endswith(FLOW_NODES):
+                continue
+            x, y, w, h = bounds(tree, child.get("id"))
+            assert sx <= x and x + w <= sx + sw and sy <= y and y + h <= sy + sh, child.get("id")
+
+
+# --- recurring work ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("overrides", "category"),
+    ("path", "services", "task", "collection", "title"),
     [
-        pytest.param({"contract_in_force": True}, "A", id="contract"),
-        pytest.param(
-            {"contract_in_force": True, "cause": "misuse", "warranty_end": ""}, "A", id="contract-first"
+        (
+            RECURRING[0],
+            ["follow_ups_due", "follow_ups_scheduled", "record_follow_up_visits"],
+            "task_follow_up_visit",
+            "due_products",
+            "'定期回访 ' + str(product['customer_name']) + ' ' + str(product['model'])",
         ),
-        pytest.param({}, "B", id="in-warranty"),
-        pytest.param({"warranty_end": days_from_today(0)}, "B", id="warranty-ends-today"),
-        pytest.param({"cause": "misuse"}, "C", id="misuse-in-warranty"),
-        pytest.param({"cause": "modification"}, "C", id="modification-in-warranty"),
-        pytest.param({"cause": "force_majeure"}, "C", id="force-majeure-in-warranty"),
-        pytest.param({"warranty_end": days_from_today(-1)}, "C", id="warranty-expired"),
-        pytest.param({"warranty_end": ""}, "C", id="no-warranty-end"),
+        (
+            RECURRING[1],
+            ["contracts_due_for_renewal", "mark_renewal_notified"],
+            "task_renewal_notice",
+            "contracts_due",
+            "'续约通知 ' + str(contract['customer_name']) + ' ' + str(contract['contract_number'])",
+        ),
+    ],
+    ids=["periodic_follow_up", "contract_renewal"],
+)
+def test_recurring_work_runs_daily_with_one_task_per_item(
+    path: Path, services: list[str], task: str, collection: str, title: str
+) -> None:
+    parse(path)  # valid BPMN that SpiffWorkflow reads
+    tree = etree.parse(str(path))
+    (start,) = xpath("//bpmn:startEvent", tree)
+    assert start.findtext("bpmn:timerEventDefinition/bpmn:timeDuration", namespaces=NS) == '"P1D"'
+    operators = [o.get("id") for o in xpath("//spiffworkflow:serviceTaskOperator", tree)]
+    assert operators == services
+    user_task = node(task, tree)
+    (loop,) = user_task.xpath("bpmn:multiInstanceLoopCharacteristics", namespaces=NS)
+    assert loop.get("isSequential") in (None, "false")
+    assert loop.findtext("bpmn:loopDataInputRef", namespaces=NS) == collection
+    props = properties(user_task)
+    assert props["title"] == title
+    assert role_for_lane(xpath("//bpmn:lane", tree)[0].get("name")) == "customer_service"
+    assert SEED.search(user_task.findtext("bpmn:documentation", namespaces=NS) or "")
+
+
+def product(sale: date | None, warranty_end: date | None = None, invoice: date | None = None) -> Product:
+    return Product(model="XR-200", sale_date=sale, invoice_date=invoice, warranty_end=warranty_end)
+
+
+@pytest.mark.parametrize(
+    ("item", "last_service", "expected"),
+    [
+        pytest.param(
+            product(date(2026, 1, 15), date(2027, 1, 15)), None, date(2026, 4, 15), id="in-warranty-3-months"
+        ),
+        pytest.param(
+            product(date(2026, 1, 15), date(2027, 1, 15)),
+            date(2026, 9, 2),
+            date(2026, 12, 2),
+            id="after-a-service",
+        ),
+        pytest.param(
+            product(date(2026, 1, 15), date(2027, 1, 15)),
+            date(2026, 12, 1),
+            date(2027, 6, 1),
+            id="visit-after-warranty",
+        ),
+        pytest.param(
+            product(date(2024, 5, 20)), date(2026, 7, 1), date(2027, 1, 1), id="default-warranty-one-year"
+        ),
+        pytest.param(
+            product(None, invoice=date(2026, 11, 30)), None, date(2027, 2, 28), id="invoice-date-month-end"
+        ),
+        pytest.param(product(None), None, None, id="never-sold"),
     ],
 )
-def test_service_category_decision(overrides: dict[str, Any], category: str) -> None:
-    case = RepairCase(registration(**overrides))
-    assert case.ready_names() == {"task_remote_guidance"}
-    assert case.data["service_category"] == category
+def test_the_next_regular_follow_up(item: Product, last_service: date | None, expected: date | None) -> None:
+    assert next_follow_up(item, last_service) == expected
 
 
-# --- the paths ---------------------------------------------------------------------------
-
-
-def test_phone_guidance_that_solves_the_fault_goes_straight_to_follow_up() -> None:
-    case = RepairCase(registration())
-    (guidance,) = case.ready()
-    assert guidance.task_spec.lane == "客服专员"
-
-    case.complete("task_remote_guidance", solved_by_phone="yes", guidance_notes="指导客户复位电源")
-    assert case.ready_names() == {"task_follow_up"}
-    case.complete("task_follow_up", **SATISFIED)
-
-    assert case.workflow.is_completed()
-    assert case.reached_end_events() == {"end_done"}
-    assert case.completed == [("task_remote_guidance", "客服专员"), ("task_follow_up", "客服专员")]
-    assert case.data["archived"] is True
-    assert case.data["follow_up_unsatisfied"] is False
-
-
-def test_free_warranty_repair_goes_back_to_repair_when_acceptance_fails() -> None:
-    case = RepairCase(registration())
-    assert case.data["service_category"] == "B"
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    assert case.ready_names() == {"task_dispatch"}
-    (timer,) = case.waiting_timers()
-    assert datetime.fromisoformat(timer.value) > datetime.now(UTC)
-
-    case.complete("task_dispatch", technician="wang.tech", planned_arrival="", dispatch_notes="")
-    assert case.ready_names() == {"task_repair"}
-    assert case.waiting_timers() == []
-    case.complete("task_repair", **REPAIRED)
-    assert case.ready_names() == {"task_acceptance"}
-    case.complete("task_acceptance", accepted="no", acceptance_notes="客户未签字")
-    assert case.ready_names() == {"task_repair"}
-    case.complete("task_repair", **{**REPAIRED, "work_done": "补签服务凭证"})
-    case.complete("task_acceptance", accepted="yes", acceptance_notes="")
-    assert case.ready_names() == {"task_follow_up"}
-    case.complete("task_follow_up", **{**SATISFIED, "rating_arrival_time": "unsatisfied"})
-
-    assert case.workflow.is_completed()
-    assert case.reached_end_events() == {"end_done"}
-    assert case.completed == [
-        ("task_remote_guidance", "客服专员"),
-        ("task_dispatch", "服务主任"),
-        ("task_repair", "技术员"),
-        ("task_acceptance", "服务主任"),
-        ("task_repair", "技术员"),
-        ("task_acceptance", "服务主任"),
-        ("task_follow_up", "客服专员"),
-    ]
-    assert case.data["follow_up_unsatisfied"] is True
-    assert case.data["archived"] is True
-
-
-def test_paid_service_refused_by_customer_and_general_manager_closes_as_declined() -> None:
-    case = RepairCase(registration(cause="misuse"))
-    assert case.data["service_category"] == "C"
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    assert case.ready_names() == {"task_quote"}
-    case.complete("task_quote", quoted_fee=800, customer_accepts="no")
-    assert case.ready_names() == {"task_gm_approval"}
-    case.complete("task_gm_approval", approved="no", comment="不符合免费条件")
-
-    assert case.workflow.is_completed()
-    assert case.reached_end_events() == {"end_declined"}
-    assert case.completed == [
-        ("task_remote_guidance", "客服专员"),
-        ("task_quote", "客服专员"),
-        ("task_gm_approval", "总经理"),
-    ]
-
-
-def test_paid_service_approved_by_general_manager_is_dispatched() -> None:
-    case = RepairCase(registration(warranty_end=""))
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    case.complete("task_quote", quoted_fee=800, customer_accepts="no")
-    case.complete("task_gm_approval", approved="yes", comment="重点客户，特批")
-    assert case.ready_names() == {"task_dispatch"}
-
-
-def test_paid_service_accepted_by_customer_is_invoiced_before_acceptance() -> None:
-    case = RepairCase(registration(warranty_end=days_from_today(-30)))
-    assert case.data["service_category"] == "C"
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    case.complete("task_quote", quoted_fee=800, customer_accepts="yes")
-    assert case.ready_names() == {"task_dispatch"}
-    case.complete("task_dispatch", technician="wang.tech", planned_arrival="", dispatch_notes="")
-    case.complete("task_repair", **REPAIRED)
-    assert case.ready_names() == {"task_invoice"}
-    case.complete("task_invoice", amount=800, invoice_number="No.00012345", collected=True)
-    assert case.ready_names() == {"task_acceptance"}
-    case.complete("task_acceptance", accepted="yes", acceptance_notes="")
-    case.complete("task_follow_up", **SATISFIED)
-
-    assert case.reached_end_events() == {"end_done"}
-    assert [lane for _name, lane in case.completed] == [
-        "客服专员",
-        "客服专员",
-        "服务主任",
-        "技术员",
-        "会计员",
-        "服务主任",
-        "客服专员",
-    ]
-
-
-def test_contract_service_skips_quote_and_invoice() -> None:
-    case = RepairCase(registration(contract_in_force=True, warranty_end="", urgency="emergency"))
-    assert case.data["service_category"] == "A"
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    assert case.ready_names() == {"task_dispatch"}
-    dispatch_to_follow_up(case)
-    case.complete("task_follow_up", **SATISFIED)
-
-    assert case.reached_end_events() == {"end_done"}
-    assert [name for name, _lane in case.completed] == [
-        "task_remote_guidance",
-        "task_dispatch",
-        "task_repair",
-        "task_acceptance",
-        "task_follow_up",
-    ]
-
-
-def test_late_dispatch_opens_an_escalation_without_cancelling_the_dispatch() -> None:
-    # Every due time lies in the past, so the boundary timer is due as soon as it is armed.
-    case = RepairCase(registration(urgency="emergency"), engine=script_engine(offset=-timedelta(hours=5)))
-    case.complete("task_remote_guidance", solved_by_phone="no", guidance_notes="")
-    assert case.ready_names() == {"task_dispatch", "task_dispatch_escalation"}
-    lanes = {task.task_spec.name: task.task_spec.lane for task in case.ready()}
-    assert lanes == {"task_dispatch": "服务主任", "task_dispatch_escalation": "服务主任"}
-
-    case.complete("task_dispatch_escalation", action_taken="电话致歉并改派就近技术员")
-    assert case.ready_names() == {"task_dispatch"}
-    assert not case.workflow.is_completed()
-    dispatch_to_follow_up(case)
-    case.complete("task_follow_up", **SATISFIED)
-
-    assert case.workflow.is_completed()
-    assert case.reached_end_events() == {"end_escalation", "end_done"}
+def test_warranty_defaults_to_one_year_from_the_invoice() -> None:
+    assert warranty_end_of(product(date(2026, 1, 10), invoice=date(2026, 2, 28))) == date(2027, 2, 28)
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)

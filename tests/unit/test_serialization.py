@@ -27,7 +27,9 @@ def repair_specs():  # type: ignore[no-untyped-def]
 
 def test_state_leaves_the_spec_out_and_restores_every_step() -> None:
     specs = repair_specs()
-    script_engine = SandboxedScriptEngine(helpers=make_helpers(WorkingCalendar()))
+    script_engine = SandboxedScriptEngine(
+        helpers=make_helpers(WorkingCalendar()), services={"product_lookup": lambda serial_number: {"found": False}}
+    )
     workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
     start = workflow.get_tasks(state=TaskState.READY)[0]
     start.data.update(
@@ -37,6 +39,9 @@ def test_state_leaves_the_spec_out_and_restores_every_step() -> None:
             "contract_in_force": True,
             "cause": "normal",
             "warranty_end": None,
+            "serial_number": "SN-1",
+            "distance_band": "urban",
+            "product_model": "PM-9000",
         }
     )
     workflow.do_engine_steps()
