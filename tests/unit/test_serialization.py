@@ -28,7 +28,8 @@ def repair_specs():  # type: ignore[no-untyped-def]
 def test_state_leaves_the_spec_out_and_restores_every_step() -> None:
     specs = repair_specs()
     script_engine = SandboxedScriptEngine(
-        helpers=make_helpers(WorkingCalendar()), services={"product_lookup": lambda serial_number: {"found": False}}
+        helpers=make_helpers(WorkingCalendar()),
+        services={"product_lookup": lambda serial_number: {"found": False}},
     )
     workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
     start = workflow.get_tasks(state=TaskState.READY)[0]
