@@ -775,6 +775,11 @@ class _ProcessChecker:
             self._check_flow(node, node_id, file)
         elif local in _FLOW_NODE_TAGS:
             self._check_connected(node, local, node_id, file)
+            # Any task may carry SpiffWorkflow pre- and post-scripts; they run in the sandbox too.
+            for script in ("preScript", "postScript"):
+                text = _extension_text(node, script)
+                if text:
+                    _check_expression(text, "exec", node_id, script, file, self.problems)
         if local in ("exclusiveGateway", "inclusiveGateway") and node.get("default"):
             self._check_default_flow(node, node_id, file)
         if local == "boundaryEvent":
@@ -879,10 +884,6 @@ class _ProcessChecker:
             self._add(node_id, f"calls decision '{called}', which no DMN file defines", file)
         else:
             result.decisions.add(called)
-        for script in ("preScript", "postScript"):
-            text = _extension_text(node, script)
-            if text:
-                _check_expression(text, "exec", node_id, script, file, self.problems)
 
     def _check_service_task(self, node: Any, node_id: str, file: str) -> None:
         ext = node.find(_bpmn("extensionElements"))

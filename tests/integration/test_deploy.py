@@ -577,3 +577,17 @@ def test_a_file_with_entities_is_refused_without_expanding_them(engine: Engine) 
     problems = refused(engine, files)
     assert_problem(problems, "mini.bpmn", "declares a DOCTYPE or entities")
     assert not any("root:" in p.message for p in problems)
+
+
+def test_a_pre_or_post_script_on_a_user_task_is_checked_like_any_script(engine: Engine) -> None:
+    files = mini_files()
+    files["mini.bpmn"] = files["mini.bpmn"].replace(
+        '<spiffworkflow:property name="formKey" value="mini_first" />',
+        '<spiffworkflow:property name="formKey" value="mini_first" />'
+        "</spiffworkflow:properties><spiffworkflow:postScript>import os</spiffworkflow:postScript>"
+        "<spiffworkflow:properties>",
+    )
+    problems = refused(engine, files)
+    assert [(p.element_id, "postScript" in p.message and "import" in p.message) for p in problems] == [
+        ("task_first", True)
+    ]
