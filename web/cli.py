@@ -19,6 +19,8 @@ from engine.runtime import Engine
 from engine.schema import upgrade
 from engine.users import create_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
+from processes.demo_data import load_demo_records
+from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from web.settings import ROOT, load_settings
@@ -153,10 +155,43 @@ def setup_demo() -> None:
     with engine.writer.begin() as session:
         for username, display_name, roles in DEMO_USERS:
             create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name, replace=True)
+        records = load_demo_records(session)
+    if records.customers or records.ledger_lines:
+        click.echo(
+            f"demo records: {records.customers} customers, {records.products} products, "
+            f"{records.contracts} contracts, {records.ledger_lines} sales-ledger lines"
+        )
     click.echo("")
     click.echo(f"Demo users (password '{DEMO_PASSWORD}'):")
     for username, display_name, roles in DEMO_USERS:
         click.echo(f"  {username:<10} {display_name:<8} {', '.join(roles)}")
+
+
+@main.command("import-ledger")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the row errors.",
+)
+def import_ledger_command(path: Path, lang: str) -> None:
+    """Import sales-ledger lines (销售记录) from a CSV or XLSX file: all rows or none."""
+    engine = _engine()
+    try:
+        with engine.writer.begin() as session:
+            report = import_ledger(session, path)
+    except LedgerImportError as error:
+        for row_error in error.errors:
+            click.echo(row_error.message(lang))
+        click.echo("nothing was imported" if lang == "en" else "未导入任何记录", err=True)
+        sys.exit(1)
+    click.echo(
+        f"imported {report.imported} lines, {report.customers_created} new customers"
+        if lang == "en"
+        else f"已导入 {report.imported} 行，新建客户 {report.customers_created} 家"
+    )
 
 
 @main.command()

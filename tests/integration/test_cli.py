@@ -1,0 +1,101 @@
+"""The afterflow command: users, the demo set-up and the sales-ledger import, each on a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click.testing
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select, text
+
+from engine.models import ProcessDefinition, User
+from processes.demo import DEMO_USERS
+from processes.records import Customer, SalesLedgerEntry
+from web.cli import main as cli_main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger" / "sample_ledger.csv"
+
+Invoke = Callable[..., click.testing.Result]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Invoke, str]:
+    url = f"sqlite:///{tmp_path / 'afterflow.db'}"
+    monkeypatch.setenv("AFTERFLOW_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    def invoke(*args: str, input: str | None = None) -> click.testing.Result:
+        return CliRunner().invoke(cli_main, list(args), input=input)
+
+    return invoke, url
+
+
+def count(url: str, model: type) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_setup_demo_deploys_creates_users_and_records_and_can_run_again(cli: tuple[Invoke, str]) -> None:
+    invoke, url = cli
+    first = invoke("setup-demo")
+    assert first.exit_code == 0, first.output
+    assert "deployed repair_service version 1" in first.output
+    for username, _name, roles in DEMO_USERS:
+        assert username in first.output and roles[0] in first.output
+    again = invoke("setup-demo")
+    assert again.exit_code == 0 and "deployed" not in again.output
+    assert count(url, User) == len(DEMO_USERS)
+    assert {"repair_service", "recall", "sales_return"} <= _process_keys(url)
+    assert count(url, ProcessDefinition) == len(_process_keys(url))
+    assert count(url, Customer) > 5 and count(url, SalesLedgerEntry) > 20
+
+
+def _process_keys(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(text("select process_key from process_definition")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_create_user_with_several_roles_and_refusals(cli: tuple[Invoke, str]) -> None:
+    invoke, url = cli
+    made = invoke("create-user", "qa2", "--role", "quality", "--role", "sales", input="pw\npw\n")
+    assert made.exit_code == 0, made.output
+    assert "quality, sales" in made.output
+    twice = invoke("create-user", "qa2", "--role", "quality", input="pw\npw\n")
+    assert twice.exit_code == 1 and "already exists" in twice.output
+    unknown = invoke("create-user", "x", "--role", "janitor", "--password", "pw")
+    assert unknown.exit_code != 0 and "unknown role" in unknown.output
+    assert count(url, User) == 1
+
+
+def test_import_ledger_takes_all_rows_or_none(cli: tuple[Invoke, str], tmp_path: Path) -> None:
+    invoke, url = cli
+    done = invoke("import-ledger", str(SAMPLE), "--lang", "en")
+    assert done.exit_code == 0, done.output
+    assert "imported 3 lines" in done.output
+    again = invoke("import-ledger", str(SAMPLE))
+    assert again.exit_code == 1 and "已导入过" in again.output
+    assert count(url, SalesLedgerEntry) == 3
+
+    bad = tmp_path / "bad.csv"
+    # New document numbers, so only the bad quantity in the first data row stands in the way.
+    rows = (
+        SAMPLE.read_text(encoding="utf-8-sig")
+        .replace("XS-2026-", "XS-2099-")
+        .replace(",20,支,", ",ten,支,", 1)
+    )
+    bad.write_text(rows, encoding="utf-8")
+    refused = invoke("import-ledger", str(bad), "--lang", "en")
+    assert refused.exit_code == 1
+    assert "row 2" in refused.output and "nothing was imported" in refused.output
+    assert "Traceback" not in refused.output
+    assert count(url, SalesLedgerEntry) == 3
