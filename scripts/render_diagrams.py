@@ -39,7 +39,7 @@ def render(paths: list[Path]) -> None:
                     const result = await viewer.importXML(xml);
                     const inner = viewer.get('canvas').viewbox().inner;
                     window.__viewer = viewer;
-                    return {width: inner.width, height: inner.height, warnings: result.warnings.length};
+                    return {width: inner.width, height: inner.height, warnings: result.warnings.map(w => w.message)};
                 }""",
                 path.read_text(),
             )
