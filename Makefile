@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-ASSETS := web/static/vendor/htmx.min.js
+ASSETS := web/static/vendor/.copied
 CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
 
 .PHONY: run test setup lint bench demo clean

@@ -11,6 +11,14 @@ const assets = [
   ["bpmn-js/dist/assets/bpmn-js.css", "bpmn-js.css"],
   ["bpmn-js/dist/assets/diagram-js.css", "diagram-js.css"],
   ["bpmn-js/dist/assets/bpmn-font", "bpmn-font"],
+  ["bpmn-js/dist/bpmn-modeler.production.min.js", "bpmn-modeler.production.min.js"],
+  ["dmn-js/dist/dmn-modeler.production.min.js", "dmn-modeler.production.min.js"],
+  ["dmn-js/dist/dmn-viewer.production.min.js", "dmn-viewer.production.min.js"],
+  ["dmn-js/dist/assets", "dmn-js"],
+  ["@bpmn-io/form-js/dist/form-editor.umd.js", "form-editor.umd.js"],
+  ["@bpmn-io/form-js/dist/form-viewer.umd.js", "form-viewer.umd.js"],
+  ["@bpmn-io/form-js/dist/assets", "form-js"],
+  ["echarts/dist/echarts.min.js", "echarts.min.js"],
 ];
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of assets) {
