@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -56,32 +57,31 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer the workflow waits for with its due time."""
-    timers: list[tuple[SpiffTask, datetime]] = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        spec = task.task_spec
-        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
-            continue
-        value = task._get_internal_data("event_value")
-        if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
-            value = value.get("next")
-        if isinstance(value, str):
-            timers.append((task, TimerEventDefinition.get_datetime(value)))
-    return timers
+    return [(task, due) for task in workflow.get_tasks(state=TaskState.WAITING) if (due := _timer_due(task))]
 
 
 def fired_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer event of the workflow that has fired, with the time it was due."""
-    fired: list[tuple[SpiffTask, datetime]] = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        spec = task.task_spec
-        if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
-            continue
-        value = task._get_internal_data("event_value")
-        if isinstance(value, dict):
-            value = value.get("next")
-        if isinstance(value, str):
-            fired.append((task, TimerEventDefinition.get_datetime(value)))
-    return fired
+    return [
+        (task, due) for task in workflow.get_tasks(state=TaskState.COMPLETED) if (due := _timer_due(task))
+    ]
+
+
+def _timer_due(task: SpiffTask) -> datetime | None:
+    """The due time of a timer event — or of an event-based gateway waiting on one — else None."""
+    spec = task.task_spec
+    if not isinstance(spec, CatchingEvent):
+        return None
+    definition = spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        if not any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
+            return None
+    elif not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
+        value = value.get("next")
+    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
 
 
 def sync_instance(

@@ -534,3 +534,16 @@ def test_deploying_a_new_version_reschedules_on_it(runtime: Engine) -> None:
         ).all()
     assert [j.instance_id for j in open_jobs] == [new.id]
     assert open_jobs[0].due_at == FRIDAY_AFTERNOON + timedelta(hours=2)
+
+
+def test_a_timer_behind_an_event_based_gateway_gets_a_job_and_fires(runtime: Engine) -> None:
+    runtime.deploy({"reply_or_timeout.bpmn": (FIXTURES / "reply_or_timeout.bpmn").read_text()})
+    started = runtime.start("reply_or_timeout", {}, CS)
+    with runtime.sessions() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == started.id)).one()
+    assert job.element_id == "gw_reply_or_timeout"
+    assert job.due_at == FRIDAY_AFTERNOON + timedelta(hours=1)
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert fire(runtime) == 1
+    assert instance(runtime, started.id).status == "completed"
+    assert len(events(runtime, started.id, "timer_fired")) == 1
