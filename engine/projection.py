@@ -94,11 +94,13 @@ def sync_instance(
 ) -> int:
     """Bring task and job rows and list fields in line with the workflow; return the new timer count."""
     now = clock.now()
-    _sync_tasks(session, instance, workflow, meta, rules, actor, now)
+    open_tasks = _sync_tasks(session, instance, workflow, meta, rules, actor, now)
     new_timers, breached = _sync_jobs(session, instance, workflow, meta, now)
-    _sync_list_fields(session, instance, workflow, meta)
+    # Set the instance's fields after the queries above: an autoflush would write it twice.
+    instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
+    _sync_list_fields(instance, workflow, meta)
     if breached:
-        instance.late = True  # set last: the list-field queries above would flush it early
+        instance.late = True
     return new_timers
 
 
@@ -111,6 +113,7 @@ def _sync_tasks(
     actor: str | None,
     now: datetime,
 ) -> list[Task]:
+    """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
     open_rows = {
         row.id: row
         for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
@@ -138,7 +141,7 @@ def _sync_tasks(
                     data=None,
                 )
             )
-    created: list[Task] = []
+    opened: list[Task] = []
     tasks_meta: dict[str, Any] = meta.get("tasks", {})
     for task_id, spiff_task in ready.items():
         if task_id in open_rows:
@@ -148,6 +151,7 @@ def _sync_tasks(
         existing = session.get(Task, task_id)
         if existing is not None:  # a task sent back to READY (retry, loop) reopens its row
             existing.state = "open"
+            opened.append(existing)
             existing.completed_at = existing.completed_by = None
             continue
         row = Task(
@@ -165,7 +169,7 @@ def _sync_tasks(
         if row.assignee:
             row.claimed_at = now
         session.add(row)
-        created.append(row)
+        opened.append(row)
         session.add(
             Event(
                 instance_id=instance.id,
@@ -181,7 +185,7 @@ def _sync_tasks(
                 },
             )
         )
-    return created
+    return [row for row in open_rows.values() if row.state == "open"] + opened
 
 
 def _title(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
@@ -309,16 +313,7 @@ def _record_timer_end(
     return True
 
 
-def _sync_list_fields(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any]
-) -> None:
-    # Query before touching the instance: an autoflush would write it (and bump its version) twice.
-    due_dates = session.scalars(
-        select(Task.due_at).where(
-            Task.instance_id == instance.id, Task.state == "open", Task.due_at.is_not(None)
-        )
-    ).all()
-    instance.due_at = min((d for d in due_dates if d is not None), default=None)
+def _sync_list_fields(instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any]) -> None:
     ready = ready_human_tasks(workflow)
     data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
     for column, keys in LIST_FIELDS.items():
