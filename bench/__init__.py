@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the afterflow engine; each prints its figures (see docs/benchmarks.md)."""
