@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -53,6 +54,15 @@ class TaskRules:
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
     """Return the READY user/manual tasks of the workflow and its subprocesses."""
     return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
+    """Return the workflow's task with this id, or None when it is gone (cancelled branches are dropped)."""
+    try:
+        task: SpiffTask = workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
+    return task
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
@@ -122,7 +132,7 @@ def _sync_tasks(
     for task_id, row in open_rows.items():
         if task_id in ready:
             continue
-        spiff_task = workflow.get_task_from_id(UUID(task_id))
+        spiff_task = find_task(workflow, task_id)
         row.state = (
             "completed"
             if spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
@@ -233,7 +243,7 @@ def _sync_jobs(
     for task_id, job in open_jobs.items():
         if task_id not in waiting:
             job.done_at = now
-            spiff_task = workflow.get_task_from_id(UUID(task_id))
+            spiff_task = find_task(workflow, task_id)
             fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
             breached |= _record_timer_end(
                 session, instance, meta, task_id, job.element_id, job.due_at, fired, now

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
@@ -50,7 +49,7 @@ from engine.errors import (
 )
 from engine.forms import FormDefinition, parse_form, validate_submission
 from engine.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
-from engine.projection import ProjectionError, TaskRules, parse_moment, sync_instance
+from engine.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
 from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
 from engine.serialization import state_from_json, state_to_json
@@ -375,7 +374,7 @@ class Engine:
                 if row.form_key
                 else dict(data)
             )
-            spiff_task = ctx.workflow.get_task_from_id(UUID(row.id))
+            spiff_task = find_task(ctx.workflow, row.id)
             if spiff_task is None or not spiff_task.has_state(TaskState.READY):
                 raise TaskNotAvailable("the task is no longer waiting for input")
             now = clock.now()

@@ -697,3 +697,15 @@ def test_breaches_name_their_stage(scenario_engine: Engine) -> None:
         "invoice",
         "follow_up",
     }
+
+
+def test_a_case_terminated_during_the_workshop_repair_closes_every_task(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    case = register(engine)
+    not_solved_by_phone(engine, case)
+    dispatch_and_arrive(engine, case)
+    assert "task_repair" in open_steps(engine, case)  # inside the repair subprocess
+    engine.terminate(case, SUP, "customer withdrew the request")
+    row = instance_row(engine, case)
+    assert row.status == "terminated"
+    assert open_steps(engine, case) == set()
