@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -100,7 +101,14 @@ class ProcessInstance(Base):
     """A case: its serialized workflow state plus the fields every list shows."""
 
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_instance_status_started", "status", "started_at"),)
+    __table_args__ = (
+        Index("ix_instance_status_started", "status", "started_at"),
+        # Covers what the inbox filters read of a case, so they need not touch the row (whose
+        # serialized state makes it wide).
+        Index(
+            "ix_instance_list", "status", "process_key", "priority", "business_number", "customer_name", "id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     business_number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -136,6 +144,11 @@ class Task(Base):
         Index("ix_task_state_role_due", "state", "role", "due_at"),
         Index("ix_task_state_assignee_due", "state", "assignee", "due_at"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
+        # The inbox tabs: covering indexes, so counting a tab reads no task row.
+        Index("ix_task_offered", "state", "role", "assignee", "due_at", "instance_id"),
+        Index("ix_task_assigned", "state", "assignee", "due_at", "instance_id"),
+        Index("ix_task_open_due", "state", "due_at", "instance_id"),
+        Index("ix_task_done", "completed_by", "state", "completed_at", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -211,3 +224,49 @@ class BusinessNumberCounter(Base):
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class Comment(Base):
+    """A note someone wrote on a case while working one of its tasks; never edited, never deleted."""
+
+    __tablename__ = "comment"
+    __table_args__ = (Index("ix_comment_instance_created", "instance_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Attachment(Base):
+    """A file added to a case: its bytes are kept in the database with what identifies them."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_instance_uploaded", "instance_id", "uploaded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Deferred: lists of attachments must not read megabytes of file content.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DefinitionDraft(Base):
+    """A process owner's unsaved edit of a process: its files, kept until deployed or discarded."""
+
+    __tablename__ = "definition_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), unique=True)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

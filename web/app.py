@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from flask import Flask, g, render_template, request, session
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel, format_datetime, get_timezone
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from engine import clock
+from engine.collaboration import Collaboration
 from engine.db import make_engine
 from engine.runner import TimerRunner
 from engine.schema import upgrade
@@ -20,6 +22,8 @@ from web.event_labels import event_label
 from web.settings import Settings, load_settings
 
 LANGUAGES = ("zh", "en")
+#: Room for the form fields and multipart headers around an upload of the largest allowed size.
+UPLOAD_OVERHEAD = 64 * 1024
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -33,7 +37,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        # Requests above this are cut off with 413 before they are read; the exact file limit
+        # is checked by the attachment command (so a file of exactly the limit is accepted).
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + UPLOAD_OVERHEAD,
+        AFTERFLOW_MAX_UPLOAD_BYTES=settings.max_upload_bytes,
+        AFTERFLOW_INBOX_POLL_SECONDS=20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -49,17 +57,21 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         upgrade(db)
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
+    app.extensions["afterflow_collaboration"] = Collaboration(engine)
 
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_message = ""
 
-    from web import auth, cases, inbox
+    from web import auth, cases, collaboration, inbox
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(collaboration.bp)
+    app.register_blueprint(__import__("web.oversight", fromlist=["bp"]).bp)  # managers' view (/manage)
+    app.register_blueprint(__import__("web.modeler", fromlist=["bp"]).bp)
 
     @app.after_request
     def secure_headers(response: Any) -> Any:
@@ -70,11 +82,14 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
-        return render_template("error.html", error=error), error.code or 500
+        limit_mb = app.config["AFTERFLOW_MAX_UPLOAD_BYTES"] // (1024 * 1024)
+        return render_template("error.html", error=error, limit_mb=limit_mb), error.code or 500
 
     app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["when"] = _format_when
+    app.jinja_env.filters["due_state"] = due_state
     app.jinja_env.filters["event_label"] = event_label
+    app.jinja_env.filters["filesize"] = _format_size
 
     if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
         runner = TimerRunner(engine)
@@ -104,10 +119,42 @@ def _select_locale() -> str:
     return current_lang()
 
 
+def _select_timezone() -> str | None:
+    # The user's own timezone when it has one; otherwise BABEL_DEFAULT_TIMEZONE (the company's).
+    if getattr(current_user, "is_authenticated", False):
+        return current_user.timezone or None
+    return None
+
+
+def user_timezone() -> tzinfo:
+    """Return the timezone dates are shown in for this request."""
+    zone: tzinfo = get_timezone()
+    return zone
+
+
 def _format_when(value: datetime | None) -> str:
     if value is None:
         return "—"
     return str(format_datetime(value, "yyyy-MM-dd HH:mm"))
 
 
-__all__ = ["_", "create_app", "current_lang"]
+def due_state(due_at: datetime | None, now: datetime | None = None) -> str:
+    """Tell how an open task stands against its due time: "overdue", "today" or ""."""
+    if due_at is None:
+        return ""
+    now = now or clock.now()
+    if due_at < now:
+        return "overdue"
+    zone = user_timezone()
+    return "today" if due_at.astimezone(zone).date() == now.astimezone(zone).date() else ""
+
+
+def _format_size(size: int) -> str:
+    if size < 1024:
+        return _("%(n)s bytes", n=size)
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+__all__ = ["_", "create_app", "current_lang", "due_state", "user_timezone"]

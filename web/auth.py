@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from engine.models import User
+from engine.preferences import LANGUAGES, remember_language
 from engine.runtime import Engine
 from engine.users import Actor, authenticate
 
@@ -26,11 +27,12 @@ class SessionUser(UserMixin):
     display_name: str
     roles: frozenset[str]
     language: str | None
+    timezone: str | None = None
 
     @classmethod
     def of(cls, user: User) -> SessionUser:
         """Copy what the web layer needs from a stored user."""
-        return cls(user.id, user.username, user.display_name, user.role_keys, user.language)
+        return cls(user.id, user.username, user.display_name, user.role_keys, user.language, user.timezone)
 
     @property
     def actor(self) -> Actor:
@@ -85,7 +87,10 @@ def login() -> Any:
             flash(_("Wrong user name or password."), "error")
             return render_template("login.html", username=username), 401
         login_user(session_user)
-        return redirect(safe_target(request.args.get("next")))
+        response = redirect(safe_target(request.args.get("next")))
+        if session_user.language in LANGUAGES:  # the language the user chose last time, on any browser
+            _remember_in_browser(response, session_user.language)
+        return response
     return render_template("login.html", username="")
 
 
@@ -104,7 +109,13 @@ def set_language() -> Any:
     referrer = urlsplit(request.referrer or "")
     back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
     response = redirect(safe_target(back if referrer.netloc == request.host else None))
-    if lang in ("zh", "en"):  # anything else is ignored, not stored in the cookie
-        session["lang"] = lang
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    if lang in LANGUAGES:  # anything else is ignored, not stored in the cookie
+        _remember_in_browser(response, lang)
+        if current_user.is_authenticated:
+            remember_language(engine(), current_user.username, lang)
     return response
+
+
+def _remember_in_browser(response: Any, lang: str) -> None:
+    session["lang"] = lang
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)

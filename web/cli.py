@@ -167,6 +167,22 @@ def setup_demo() -> None:
         click.echo(f"  {username:<10} {display_name:<8} {', '.join(roles)}")
 
 
+@main.command("demo-load")
+@click.option("--cases", "count", default=200, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=2026, show_default=True, type=int, help="Same seed, same cases.")
+@click.option("--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Months replayed.")
+def demo_load(count: int, seed: int, days: int) -> None:
+    """Fill the database with realistic cases run through the real processes (after setup-demo)."""
+    from processes.demo_load import load_cases
+
+    engine = _engine()
+    with engine.writer.begin() as session:
+        load_demo_records(session)
+    report = load_cases(engine, count, seed=seed, days=days)
+    for line in report.lines():
+        click.echo(line)
+
+
 @main.command("import-ledger")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(

@@ -24,6 +24,8 @@ EVENT_LABELS = {
     "message_received": _l("message received"),
     "message_unrouted": _l("message not delivered"),
     "linked_case_started": _l("linked case started"),
+    "comment_added": _l("commented on"),
+    "attachment_added": _l("attached a file to"),
 }
 
 

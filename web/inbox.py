@@ -1,15 +1,19 @@
-"""Staff inbox: my tasks, my roles' open tasks, a task page with its form."""
+"""Staff inbox: tabs of tasks with filters, a task page with its form, claims and assignments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from engine import queries
+from engine import clock, queries
+from engine.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -20,74 +24,275 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.models import ProcessDefinition, ProcessInstance
-from engine.projection import LIST_FIELDS
+from engine.models import Attachment, Comment, Task
+from engine.users import Actor
+from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
+from web.history_view import Entry, history_entries
 
 bp = Blueprint("inbox", __name__)
+
+TAB_LABELS = {
+    "mine": _l("Assigned to me"),
+    "offered": _l("My roles' open tasks"),
+    "done": _l("Done by me"),
+    "team": _l("All open tasks"),
+}
+CASE_STATUS = {
+    "running": _l("in progress"),
+    "scheduled": _l("waiting to start"),
+    "suspended": _l("suspended"),
+    "error": _l("in error"),
+    "completed": _l("closed"),
+    "terminated": _l("terminated"),
+}
+
+
+def sees_all(actor: Actor) -> bool:
+    """Tell whether the actor hands out work, and so sees every task (supervisors, administrators)."""
+    return bool(actor.roles & (engine().config.assigner_roles | {"admin"}))
+
+
+def overseers() -> frozenset[str]:
+    """The roles that may see every task."""
+    return engine().config.assigner_roles
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+
+def inbox_query(args: MultiDict[str, str], tab: str) -> queries.InboxQuery:
+    """Read the tab, filters, sort and page of an inbox request (bad values fall back to defaults)."""
+    return queries.InboxQuery(
+        tab=tab,
+        process=args.get("process") or None,
+        step=args.get("step") or None,
+        urgency=args.get("urgency") or None,
+        overdue=args.get("overdue") in ("1", "on", "true"),
+        search=args.get("q", ""),
+        order=args.get("order", ""),
+        page=_int(args.get("page"), 1),
+        per_page=_int(args.get("per_page"), 25),
+    ).normalized()
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text or default)
+    except ValueError:
+        return default
+
+
+def query_args(query: queries.InboxQuery, **changes: Any) -> dict[str, Any]:
+    """Return the URL arguments of an inbox view, default values left out."""
+    values: dict[str, Any] = {
+        "tab": query.tab,
+        "process": query.process,
+        "step": query.step,
+        "urgency": query.urgency,
+        "overdue": "1" if query.overdue else None,
+        "q": query.search or None,
+        "order": query.order if query.order != ("desc" if query.tab == "done" else "asc") else None,
+        "page": query.page if query.page > 1 else None,
+        "per_page": query.per_page if query.per_page != 25 else None,
+    }
+    values.update(changes)
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def inbox_url(query: queries.InboxQuery, **changes: Any) -> str:
+    """Return the URL of an inbox view with some of its arguments changed."""
+    return url_for("inbox.index", **query_args(query, **changes))
 
 
 @bp.get("/")
 @login_required
 def index() -> Any:
-    """Show the user's tasks and the open tasks of its roles."""
+    """Show one tab of the user's inbox; htmx asks for the table alone when a filter changes."""
     actor = current_actor()
+    everything = sees_all(actor)
+    now = clock.now()
+    partial = request.headers.get("HX-Target") == "inbox-results" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
     with engine().sessions() as db:
-        mine = queries.assigned_to(db, actor.username)
-        offered = queries.offered_to(db, actor.roles)
-        done = queries.done_by(db, actor.username, limit=20)
-    urgency = _urgency_labels([*mine, *offered, *done], current_lang())
-    return render_template("inbox.html", mine=mine, offered=offered, done=done, urgency=urgency)
-
-
-def _urgency_labels(rows: list[queries.TaskRow], lang: str) -> dict[int, str]:
-    """Name each case's urgency as its process's forms do ("紧急", not "emergency"), by instance id."""
-    ids = {row.instance_id for row in rows if row.priority}
-    if not ids:
-        return {}
-    with engine().sessions() as db:
-        pairs = db.execute(
-            select(ProcessInstance.id, ProcessDefinition)
-            .join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)
-            .where(ProcessInstance.id.in_(ids))
-        ).all()
-    options: dict[int, dict[str, str]] = {}
-    for _instance_id, definition in pairs:
-        if definition.id not in options:
-            found: dict[str, str] = {}
-            for form_key in definition.meta.get("forms", {}):
-                for field in engine().form_of(definition, form_key).fields:
-                    if field.key in LIST_FIELDS["priority"]:
-                        for value, label_zh, label_en in field.options:
-                            found.setdefault(value, label_en if lang == "en" else label_zh)
-            options[definition.id] = found
-    definition_of = {instance_id: definition.id for instance_id, definition in pairs}
-    return {
-        row.instance_id: options[definition_of[row.instance_id]].get(str(row.priority), str(row.priority))
-        for row in rows
-        if row.instance_id in definition_of
+        counts = None if partial else queries.inbox_counts(db, actor, now, everything)
+        tab = request.args.get("tab", "")
+        if tab not in visible_tabs(everything):
+            tab = (
+                "mine" if counts is None or counts["mine"].total or not counts["offered"].total else "offered"
+            )
+        query = inbox_query(request.args, tab)
+        page = queries.inbox(db, actor, query, now, everything)
+        labels = catalogue.labels(engine(), db)
+    context = {
+        "tab_labels": TAB_LABELS,
+        "page": page,
+        "query": page.query,
+        "labels": labels,
+        "now": now,
+        "ui_lang": current_lang(),
+        "inbox_url": inbox_url,
     }
+    if partial:
+        return render_template("_inbox_results.html", **context)
+    return render_template(
+        "inbox.html",
+        counts=counts,
+        options=filter_options(labels, None if everything else actor.roles, current_lang()),
+        since=now.isoformat(),
+        arrivals=0,
+        poll_seconds=_poll_seconds(),
+        **context,
+    )
 
 
-def _task_or_403(task_id: str) -> Any:
+@dataclass(frozen=True)
+class FilterOptions:
+    """The choices of the inbox filters as (value, label) pairs."""
+
+    processes: list[tuple[str, str]]
+    steps: list[tuple[str, str]]
+    urgencies: list[tuple[str, str]]
+
+
+def filter_options(labels: catalogue.Labels, roles: frozenset[str] | None, lang: str) -> FilterOptions:
+    """Offer the processes, steps and urgencies of the human tasks of the user's roles (all: None).
+
+    The choices come from the deployed diagrams, not from the tasks in the database, so they cost
+    no query and stay the same from one visit to the next. A step's name says its process when
+    several processes are offered.
+    """
+    steps_of_roles = labels.steps_for(roles)
+    keys = sorted({key for key, _spec in steps_of_roles}, key=labels.process)
+    several = len(keys) > 1
+    steps: dict[str, str] = {}
+    for key, spec in steps_of_roles:
+        name = labels.step(key, spec)
+        steps.setdefault(spec, f"{name} · {labels.process(key)}" if several else name)
+    urgencies: dict[str, str] = {}
+    for key, value in labels.urgencies:
+        if key in keys:
+            urgencies.setdefault(value, labels.urgency(key, value, lang))
+    return FilterOptions(
+        processes=[(key, labels.process(key)) for key in keys],
+        steps=sorted(steps.items(), key=lambda pair: pair[1]),
+        urgencies=list(urgencies.items()),
+    )
+
+
+def visible_tabs(everything: bool) -> tuple[str, ...]:
+    """Return the tabs a user has: the team tab only for those who hand out work."""
+    return queries.TABS if everything else tuple(t for t in queries.TABS if t != "team")
+
+
+def _poll_seconds() -> int:
+    return int(current_app.config["AFTERFLOW_INBOX_POLL_SECONDS"])
+
+
+@bp.get("/inbox/status")
+@login_required
+def status() -> Any:
+    """Return the tab counts and how many tasks arrived since the page was shown (htmx polling)."""
+    actor = current_actor()
+    everything = sees_all(actor)
+    now = clock.now()
+    since = _moment(request.args.get("since"), now)
+    tab = request.args.get("tab", "mine")
+    if tab not in visible_tabs(everything):
+        tab = "mine"
+    with engine().sessions() as db:
+        counts = queries.inbox_counts(db, actor, now, everything)
+        arrivals = queries.new_arrivals(db, actor, since)
+    query = inbox_query(request.args, tab)
+    return render_template(
+        "_inbox_status.html",
+        counts=counts,
+        tab_labels=TAB_LABELS,
+        query=query,
+        since=since.isoformat(),
+        arrivals=arrivals,
+        poll_seconds=_poll_seconds(),
+        inbox_url=inbox_url,
+    )
+
+
+def _moment(text: str | None, default: datetime) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text or "")
+    except ValueError:
+        return default
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- one task -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskView:
+    """Everything the task page shows about a task and its case."""
+
+    task: Task
+    entries: list[Entry]
+    case_tasks: list[queries.CaseTask]
+    comments: list[Comment]
+    attachments: list[Attachment]
+    names: dict[str, str]
+    urgency: str
+    assignable: list[tuple[str, str]]
+
+
+def _task_or_403(task_id: str) -> Task:
     with engine().sessions() as db:
         try:
             task = queries.task_for(db, task_id)
         except NotFound:
             abort(404)
-        if not queries.may_see_task(task, current_actor()):
+        if not queries.may_see_task(task, current_actor(), overseers()):
             abort(403)
+        return task
+
+
+def _task_view(task_id: str) -> TaskView:
+    task = _task_or_403(task_id)
+    actor = current_actor()
+    with engine().sessions() as db:
         events = queries.history(db, task.instance_id)
-        return task, events
+        tasks = queries.case_tasks(db, task.instance_id)
+        comments = queries.comments(db, task.instance_id)
+        files = queries.attachments(db, task.instance_id)
+        people = {e.actor for e in events} | {c.author for c in comments} | {f.uploaded_by for f in files}
+        people |= {str((e.data or {}).get(k) or "") for e in events for k in ("assignee", "previous")}
+        people |= {task.assignee or "", task.completed_by or ""}
+        names = queries.display_names(db, people)
+        labels = catalogue.labels(engine(), db)
+        assignable = (
+            queries.users_holding(db, task.role)
+            if task.role and task.state == "open" and actor.roles & engine().config.assigner_roles
+            else []
+        )
+    instance = task.instance
+    entries = history_entries(engine(), instance.definition, events, tasks, names, current_lang())
+    urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
+    return TaskView(task, entries, tasks, comments, files, names, urgency, assignable)
+
+
+def may_work(task: Task, actor: Actor) -> bool:
+    """Tell whether the actor may fill in and complete the task now."""
+    return (
+        task.state == "open"
+        and (task.role is None or task.role in actor.roles)
+        and task.assignee in (None, actor.username)
+    )
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: str) -> Any:
-    """Show a task with its form; complete it on submit."""
-    row, events = _task_or_403(task_id)
+    """Show a task with its case and form; complete it or keep a draft on submit."""
+    row = _task_or_403(task_id)
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = dict(row.draft or {})
     status = 200
@@ -110,14 +315,43 @@ def task(task_id: str) -> Any:
             flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")
             status = 409
         except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
-            flash(_describe(error), "error")
+            flash(describe(error), "error")
             status = 409
-        row, events = _task_or_403(task_id)
+    return _render_task(task_id, values, errors, status)
+
+
+def _render_task(task_id: str, values: dict[str, Any], errors: dict[str, list[str]], status: int) -> Any:
+    view = _task_view(task_id)
+    row, actor = view.task, current_actor()
     form = None
-    if row.form_key:
-        form = engine().form_of(row.instance.definition, row.form_key)
-    context = form_context(form, values, errors, current_lang(), engine()) if form else None
-    return render_template("task.html", task=row, form=context, events=events), status
+    if row.form_key and may_work(row, actor):
+        form = form_context(
+            engine().form_of(row.instance.definition, row.form_key), values, errors, current_lang(), engine()
+        )
+    done_steps = {t.spec_id for t in view.case_tasks if t.state == "completed"}
+    open_steps = {t.spec_id for t in view.case_tasks if t.state == "open"}
+    assigner = bool(actor.roles & engine().config.assigner_roles)
+    return render_template(
+        "task.html",
+        view=view,
+        task=row,
+        form=form,
+        may_work=may_work(row, actor),
+        may_claim=row.state == "open" and not row.assignee and (row.role is None or row.role in actor.roles),
+        may_unclaim=row.state == "open"
+        and bool(row.assignee)
+        and (row.assignee == actor.username or assigner),
+        case_status=CASE_STATUS.get(row.instance.status, row.instance.status),
+        diagram={
+            "current": row.spec_id if row.state == "open" else "",
+            "active": sorted(open_steps - {row.spec_id}),
+            "done": sorted(done_steps - open_steps),
+        },
+        allowed_extensions=ALLOWED_EXTENSIONS,
+        limit_mb=current_app.config["AFTERFLOW_MAX_UPLOAD_BYTES"] // (1024 * 1024),
+        max_comment=MAX_COMMENT_LENGTH,
+        accept=",".join(f".{e}" for e in ALLOWED_EXTENSIONS),
+    ), status
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -129,24 +363,65 @@ def claim(task_id: str) -> Any:
         engine().claim(task_id, current_actor())
         flash(_("The task is yours now."), "ok")
     except EngineError as error:
-        flash(_describe(error), "error")
+        flash(describe(error), "error")
     return redirect(safe_target(request.form.get("next"), url_for("inbox.task", task_id=task_id)))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str) -> Any:
-    """Give a claimed task back to the role."""
+    """Give a claimed task back to the role (its holder, or a supervisor)."""
     _task_or_403(task_id)
     try:
         engine().unclaim(task_id, current_actor())
         flash(_("The task is back in the role's list."), "ok")
     except EngineError as error:
-        flash(_describe(error), "error")
+        flash(describe(error), "error")
     return redirect(url_for("inbox.index"))
 
 
-def _describe(error: EngineError) -> str:
+@bp.post("/tasks/<task_id>/assign")
+@login_required
+def assign(task_id: str) -> Any:
+    """Assign a task to a named user holding its role (supervisors)."""
+    row = _task_or_403(task_id)
+    actor = current_actor()
+    if not actor.roles & engine().config.assigner_roles:
+        abort(403)
+    assignee = request.form.get("assignee", "").strip()
+    with engine().sessions() as db:
+        holders = dict(queries.users_holding(db, row.role)) if row.role else {}
+    if row.role and assignee not in holders:
+        flash(_("%(user)s does not hold the role this task needs.", user=assignee or "—"), "error")
+        return redirect(url_for("inbox.task", task_id=task_id))
+    try:
+        engine().assign(task_id, assignee, actor)
+        flash(_("The task is assigned to %(user)s.", user=holders.get(assignee, assignee)), "ok")
+    except EngineError as error:
+        flash(describe(error), "error")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.get("/tasks/<task_id>/diagram.bpmn")
+@login_required
+def diagram(task_id: str) -> Any:
+    """Return the BPMN source of the task's process version, for the diagram viewer."""
+    row = _task_or_403(task_id)
+    definition = row.instance.definition
+    files = {name: text for name, text in definition.files.items() if name.endswith(".bpmn")}
+    marker = f'id="{definition.process_key}"'
+    chosen = next((text for text in files.values() if marker in text), None) or next(
+        iter(files.values()), None
+    )
+    if chosen is None:
+        abort(404)
+    response = Response(chosen, mimetype="application/xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"  # a deployed version never changes
+    return response
+
+
+def describe(error: EngineError) -> str:
+    """Say in the user's language why a command was refused."""
     if isinstance(error, TaskAlreadyCompleted):
         return _("This task was already completed by %(user)s.", user=error.completed_by)
     if isinstance(error, TaskNotAvailable) and error.details.get("assignee"):

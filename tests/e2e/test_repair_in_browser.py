@@ -1,135 +1,28 @@
 """A repair case in a real browser: Debian's chromium driven by Playwright against the real app.
 
-The app is served by werkzeug on a free port with CSRF protection on, over its own SQLite
-database (the browser test runs once, not once per configured database). The walk: cs1 starts
-a repair case from the Chinese start form, trips over a required field on 电话指导, completes
-it (not solved by phone), sup1 finds 派工 in its inbox, a technician is refused cs1's task, and
-the language switch turns the pages English. With AFTERFLOW_SCREENSHOTS=1 the screenshots of the
-inbox and a task page in both languages kept in docs/screenshots/ are taken anew.
-
-Without /usr/bin/chromium the test is skipped, or fails when AFTERFLOW_REQUIRE_BROWSER=1 (CI).
-``playwright install`` is never needed: only the Python package is used.
+The walk: cs1 starts a repair case from the Chinese start form, trips over a required field on
+电话指导, completes it (not solved by phone), sup1 finds 派工 in its inbox, a technician is
+refused cs1's task, and the language switch turns the pages English. The fixtures (server,
+browser) are in conftest.py; test_inbox_in_browser.py walks a whole case through five users.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from engine.calendar import CalendarConfig
-from engine.db import make_engine
-from engine.definitions import collect_files
-from engine.schema import upgrade
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.roles import ROLE_KEYS
-from processes.wiring import build_engine
-from web.app import create_app
-from web.settings import Settings
+from tests.e2e.conftest import TIMEOUT_MS, log_in, new_page
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-USERS = ("cs1", "sup1", "tech1", "tech2")
-TIMEOUT_MS = 10_000
-
-
-def _browser_missing(reason: str) -> None:
-    if os.environ.get("AFTERFLOW_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"AFTERFLOW_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the real app (CSRF on, no timer runner) on a free port over a fresh SQLite file."""
-    folder = tmp_path_factory.mktemp("e2e")
-    db = make_engine(f"sqlite:///{folder / 'afterflow-e2e.db'}")
-    upgrade(db)
-    engine = build_engine(db)
-    files, problems = collect_files([ROOT / "diagrams"])
-    assert not problems, problems
-    engine.deploy(files, deployed_by="owner1")
-    with engine.writer.begin() as session:
-        for username, display_name, roles in DEMO_USERS:
-            if username in USERS:
-                create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
-    settings = Settings(
-        database_url=str(db.url),
-        secret_key="e2e-secret",
-        instance_dir=folder,
-        calendar=CalendarConfig(),
-        embedded_runner=False,
-    )
-    app = create_app({"AFTERFLOW_ENGINE": engine}, settings)
-    assert app.config.get("WTF_CSRF_ENABLED", True), "the browser test runs with CSRF protection on"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _browser_missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:  # pragma: no cover - the dev extra installs it
-        _browser_missing(f"the playwright package is not installed ({error})")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def new_page(browser: Any, base_url: str) -> Any:
-    """A page in a fresh browser context (its own cookies: one user each)."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
-
-
-def log_in(page: Any, username: str, then: str = "/") -> None:
-    page.goto(then)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"{username} could not log in"
-
 
 def offered_row(page: Any, number: str, step: str) -> Any:
-    """The row of ``step`` of case ``number`` in the 'my roles' open tasks' table."""
+    """The row of ``step`` of case ``number`` in the 'my roles' open tasks' tab."""
+    if "tab=offered" not in page.url:
+        page.goto("/?tab=offered")
     return page.locator("#offered tbody tr").filter(has_text=number).filter(has_text=step)
-
-
-def shot(page: Any, name: str) -> None:
-    if os.environ.get("AFTERFLOW_SCREENSHOTS") != "1":
-        return  # the committed screenshots change only when asked for
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
@@ -168,7 +61,6 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     row = offered_row(cs1, number_text, "电话指导")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("华东精密机械有限公司")
-    shot(cs1, "inbox-zh.png")
 
     # --- 电话指导: a required field left empty, then completed (not solved by phone) ---------
     row.locator("a", has_text="电话指导").click()
@@ -184,11 +76,11 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     field_box = cs1.locator("#field-solved_by_phone").bounding_box()
     error_box = error.bounding_box()
     assert field_box and error_box and 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 40
-    shot(cs1, "task-zh.png")
 
     cs1.check("input[name=solved_by_phone][value=no]")
     cs1.click("#complete")
     expect(cs1.locator("p.flash.ok")).to_contain_text(f"{number_text} 的「电话指导」已完成")
+    cs1.goto("/?tab=done")
     expect(cs1.locator("#done tbody tr").filter(has_text=number_text)).to_contain_text("电话指导")
     expect(offered_row(cs1, number_text, "电话指导")).to_have_count(0)
 
@@ -213,7 +105,6 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     expect(sup1.locator("h1")).to_have_text("Inbox")
     expect(sup1.locator("html")).to_have_attribute("lang", "en")
     expect(sup1.locator("#offered thead")).to_contain_text("Due")
-    shot(sup1, "inbox-en.png")
 
     offered_row(sup1, number_text, "派工").locator("a").click()
     expect(sup1.locator("#task-form h2")).to_have_text("Dispatch")
@@ -221,13 +112,12 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     sup1.click("#complete")
     expect(sup1.locator("#field-technician-error")).to_be_visible()
     expect(sup1.locator("p.flash.error")).to_contain_text("The form has errors")
-    shot(sup1, "task-en.png")
 
     sup1.select_option("#field-technician", "tech1")
     sup1.click("#complete")
     expect(sup1.locator("p.flash.ok")).to_contain_text("is done")
     expect(sup1.locator("h1")).to_have_text("Inbox")
 
-    tech1.goto("/")
+    tech1.goto("/?tab=mine")
     expect(tech1.locator("h1")).to_have_text("待办")  # each browser keeps its own language
     expect(tech1.locator("#mine tbody tr").filter(has_text=number_text)).to_contain_text("维修")

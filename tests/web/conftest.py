@@ -1,15 +1,18 @@
 """Web fixtures: the real app over the deployed test database, demo users, and page helpers.
 
 Tests drive the app through Flask's test client and read pages the way a user would:
-the inbox tables (by their ids ``mine``, ``offered``, ``done``), flash messages and the
-field blocks of a form (``<div class="field" data-field="KEY">``).
+the inbox tabs (``/?tab=mine``, ``offered``, ``done``, ``team``: one table each, with the
+tab's name as its id), flash messages and the field blocks of a form
+(``<div class="field" data-field="KEY">``).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from engine import users
+from engine import clock, users
 from engine.calendar import CalendarConfig
+from engine.models import ProcessDefinition, ProcessInstance, Task
 from engine.runtime import Engine
-from engine.users import create_user
+from engine.users import Actor, create_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from web.app import create_app
@@ -47,6 +52,33 @@ REPAIR_REQUEST: dict[str, str] = {
     "contract_in_force": "true",
     "cause": "normal",
 }
+
+
+#: A fixed "now" for inbox tests: 2026-03-10 10:00 in Shanghai (a Tuesday).
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A case with one task, written straight into the projection tables (no workflow behind it).
+
+    Inbox tests need many tasks with chosen due times, roles and urgencies; the inbox reads only
+    the projections, so rows that look like real ones are enough (and fast).
+    """
+
+    number: str
+    customer: str = "华东精密机械有限公司"
+    role: str | None = "customer_service"
+    assignee: str | None = None
+    due: datetime | None = None
+    priority: str | None = "normal"
+    process: str = "repair_service"
+    step: tuple[str, str] = ("task_remote_guidance", "电话指导")
+    state: str = "open"
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+    status: str = "running"
+    created: datetime = NOW - timedelta(days=1)
 
 
 def settings_in(instance_dir: Path) -> Settings:
@@ -154,11 +186,92 @@ class Web:
             assert response.status_code == 302, f"{username} could not log in"
         return client
 
-    def rows(self, client: FlaskClient, table_id: str) -> list[Row]:
-        """Return the rows of one inbox table as ``client`` sees it."""
-        response = client.get("/")
+    def rows(self, client: FlaskClient, table_id: str, **args: str) -> list[Row]:
+        """Return the rows of one inbox tab (``mine``, ``offered``, ``done``, ``team``) as ``client`` sees it."""
+        response = client.get("/", query_string={"tab": table_id, **args})
         assert response.status_code == 200
         return table_rows(response.text, table_id)
+
+    def seed(self, *seeds: Seed) -> list[str]:
+        """Write cases with one task each into the projection tables; return the task ids."""
+        ids: list[str] = []
+        with self.engine.writer.begin() as session:
+            for seed in seeds:
+                definition_id = session.scalar(
+                    select(ProcessDefinition.id)
+                    .where(ProcessDefinition.process_key == seed.process)
+                    .order_by(ProcessDefinition.version.desc())
+                    .limit(1)
+                )
+                assert definition_id is not None, f"{seed.process} is not deployed"
+                instance = ProcessInstance(
+                    business_number=seed.number,
+                    definition_id=definition_id,
+                    process_key=seed.process,
+                    status=seed.status,
+                    state="",
+                    lock_version=1,
+                    started_by="cs1",
+                    started_at=seed.created,
+                    updated_at=seed.created,
+                    customer_name=seed.customer,
+                    product="HX-200 数控机床",
+                    priority=seed.priority,
+                    current_step=seed.step[1],
+                    due_at=seed.due,
+                )
+                session.add(instance)
+                session.flush()
+                task_id = str(uuid.uuid4())
+                session.add(
+                    Task(
+                        id=task_id,
+                        instance_id=instance.id,
+                        spec_id=seed.step[0],
+                        name=seed.step[1],
+                        role=seed.role,
+                        assignee=seed.assignee or seed.completed_by,
+                        state=seed.state,
+                        created_at=seed.created,
+                        claimed_at=seed.created if seed.assignee else None,
+                        completed_at=seed.completed_at,
+                        completed_by=seed.completed_by,
+                        due_at=seed.due,
+                    )
+                )
+                ids.append(task_id)
+        return ids
+
+    def open_task(self, number: str, spec_id: str) -> Task:
+        """Return the open task ``spec_id`` of case ``number``."""
+        with self.engine.sessions() as session:
+            task = session.scalar(
+                select(Task)
+                .join(ProcessInstance, Task.instance_id == ProcessInstance.id)
+                .where(
+                    ProcessInstance.business_number == number, Task.spec_id == spec_id, Task.state == "open"
+                )
+            )
+            assert task is not None, f"{number} has no open {spec_id}"
+            return task
+
+    def repair_at_arrival(self, technician: str = "tech1") -> tuple[str, Task]:
+        """Start a repair case and move it (through the engine) to the technician's 到达现场."""
+        number = self.start_repair(self.client("cs1"))
+        guidance = self.open_task(number, "task_remote_guidance")
+        self.engine.complete(
+            guidance.id, {"solved_by_phone": "no"}, Actor("cs1", frozenset({"customer_service"}))
+        )
+        dispatch = self.open_task(number, "task_dispatch")
+        self.engine.complete(
+            dispatch.id, {"technician": technician}, Actor("sup1", frozenset({"service_supervisor"}))
+        )
+        return number, self.open_task(number, "task_arrival")
+
+    @staticmethod
+    def freeze(at: datetime = NOW) -> None:
+        """Stop the clock (the fixtures start it again after each test)."""
+        clock.freeze(at)
 
     def start_repair(self, client: FlaskClient, **fields: str) -> str:
         """Start a repair case through the start form; return its business number."""

@@ -141,10 +141,10 @@ def test_completing_moves_the_task_to_done_and_offers_dispatch_to_the_supervisor
     inbox = cs1.get("/").text
     assert f"{number} 的「{REMOTE_GUIDANCE}」已完成。" in web.flashes(inbox)
 
-    done = web.table_rows(inbox, "done")
+    done = web.rows(cs1, "done")
     assert [(r.task_id, r.business_number, r.step) for r in done] == [(task_id, number, REMOTE_GUIDANCE)]
-    assert web.table_rows(inbox, "offered") == []
-    assert web.table_rows(inbox, "mine") == []
+    assert web.rows(cs1, "offered") == []
+    assert web.rows(cs1, "mine") == []
 
     (dispatch,) = web.rows(sup1, "offered")
     assert (dispatch.business_number, dispatch.step) == (number, DISPATCH)
@@ -221,7 +221,7 @@ def test_claim_and_unclaim(web) -> None:
     assert response.location == f"/tasks/{task_id}"
     page = cs1.get(response.location).text
     assert "任务已由您认领。" in web.flashes(page)
-    assert re.search(r"<dd>cs1\s*<form", page)
+    assert re.search(r'<dd id="assignee">cs1\s*<form', page)
     assert 'id="unclaim"' in page and 'id="claim"' not in page
     assert [r.task_id for r in web.rows(cs1, "mine")] == [task_id]
     assert web.rows(cs1, "offered") == []

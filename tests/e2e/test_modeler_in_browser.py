@@ -1,0 +1,229 @@
+"""The process owner edits and deploys in a real browser (Debian's chromium via Playwright).
+
+1. owner1 opens the repair diagram, adds a user task (placed in a lane and connected) and
+   names it through the side panel, deploys version 2: a case started before stays on
+   version 1 and completes there, a new case runs version 2; an edit that leaves a flow
+   dangling shows the problem on the element and deploys nothing.
+2. owner1 edits the SLA decision table (dmn-js) and a form field's label (form-js), deploys,
+   and the next case shows both: its due time and the label.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import ProcessDefinition, ProcessInstance, Task
+from engine.runtime import Engine
+from engine.users import Actor, create_user
+from processes.demo import DEMO_PASSWORD
+from processes.roles import ROLE_KEYS
+from tests.e2e.conftest import TIMEOUT_MS, Served, log_in, new_page
+from tests.scenarios.test_repair import SATISFIED
+from tests.web.conftest import REPAIR_REQUEST
+
+pytestmark = pytest.mark.e2e
+
+CS = Actor("cs1", frozenset({"customer_service"}))
+
+ADD_TASK = """
+() => {
+  const m = window.afterflowModeler.bpmn;
+  const registry = m.get('elementRegistry'), modeling = m.get('modeling');
+  const participant = registry.get('participant_repair_service');
+  const lane = registry.get('lane_customer_service');
+  const flow = registry.get('flow_solved_yes');
+  const merge = registry.get('gateway_follow_up_merge');
+  const shape = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 1350, y: lane.y + lane.height - 50 }, participant);
+  modeling.updateProperties(shape, { id: 'task_phone_confirm' });
+  modeling.reconnectEnd(flow, shape, { x: shape.x, y: shape.y + shape.height / 2 });
+  modeling.connect(shape, merge, { type: 'bpmn:SequenceFlow' });
+  m.get('selection').select(shape);
+  return shape.id;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def owner(served: Served) -> Served:
+    with served.engine.writer.begin() as session:
+        create_user(session, "owner1", DEMO_PASSWORD, ["process_owner"], ROLE_KEYS, "蒋流程")
+    return served
+
+
+def open_editor(browser: Any, base_url: str) -> Any:
+    page = new_page(browser, base_url)
+    log_in(page, "owner1", "/modeler/")
+    page.click("tr[data-process=repair_service] a.edit")
+    page.wait_for_selector("#modeler-app[data-ready=true]")
+    return page
+
+
+def open_step(engine: Engine, number: str) -> Task:
+    with engine.sessions() as session:
+        (task,) = session.scalars(
+            select(Task)
+            .join(ProcessInstance, Task.instance_id == ProcessInstance.id)
+            .where(ProcessInstance.business_number == number, Task.state == "open")
+        )
+        return task
+
+
+def instance(engine: Engine, number: str) -> ProcessInstance:
+    with engine.sessions() as session:
+        found = session.scalar(select(ProcessInstance).where(ProcessInstance.business_number == number))
+        assert found is not None
+        return found
+
+
+def versions(engine: Engine) -> list[ProcessDefinition]:
+    with engine.sessions() as session:
+        return list(
+            session.scalars(
+                select(ProcessDefinition)
+                .where(ProcessDefinition.process_key == "repair_service")
+                .order_by(ProcessDefinition.version)
+            )
+        )
+
+
+def test_owner_adds_a_step_deploys_v2_and_cases_in_flight_stay_on_v1(browser: Any, owner: Served) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    engine = owner.engine
+    before = engine.start("repair_service", REPAIR_REQUEST, CS).business_number
+    start_version = versions(engine)[-1].version
+
+    page = open_editor(browser, owner.url)
+    expect(page.locator("button[data-file='repair_service.bpmn']")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(ADD_TASK) == "task_phone_confirm"
+    # The side panel names it, shows its lane and gives it a due time.
+    expect(page.locator("#panel-id")).to_have_value("task_phone_confirm")
+    expect(page.locator("#panel-lane")).to_have_value("客服专员")
+    page.fill("#panel-name", "电话解决确认")
+    page.locator("#panel-name").dispatch_event("change")
+    page.fill("#panel-dueTime", "hours(4)")
+    page.locator("#panel-dueTime").dispatch_event("change")
+
+    page.click("#validate")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-validated", "ok")
+    expect(page.locator("#problems li")).to_have_count(0)
+    page.fill("#change-summary", "电话解决后增加确认")
+    page.click("#deploy")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-deployed", "ok")
+    expect(page.locator("#modeler-status")).to_contain_text(f"repair_service v{start_version + 1}")
+
+    newest = versions(engine)[-1]
+    assert (newest.version, newest.deployed_by, newest.change_summary) == (
+        start_version + 1,
+        "owner1",
+        "电话解决后增加确认",
+    )
+    assert newest.meta["lanes"]["task_phone_confirm"] == "customer_service"
+    assert newest.meta["tasks"]["task_phone_confirm"]["due"] == "hours(4)" or "hours(4)" in str(
+        newest.meta["tasks"]["task_phone_confirm"]
+    )
+    bpmn = newest.files["repair_service.bpmn"]
+    # What the panel does not show survives the round trip through the modeler.
+    assert '<spiffworkflow:parameter id="serial_number"' in bpmn
+    assert "spiffworkflow:calledDecisionId" in bpmn and "spiffworkflow:preScript" in bpmn
+
+    # The case started before stays on version 1 and completes there (no confirmation step).
+    engine.complete(open_step(engine, before).id, {"solved_by_phone": "yes", "guidance_notes": "复位"}, CS)
+    assert open_step(engine, before).spec_id == "task_follow_up"
+    engine.complete(open_step(engine, before).id, SATISFIED, CS)
+    finished = instance(engine, before)
+    assert (finished.status, finished.definition.version) == ("completed", start_version)
+
+    # A new case runs version 2: the new step comes after a fault solved by phone.
+    after = engine.start("repair_service", REPAIR_REQUEST, CS).business_number
+    assert instance(engine, after).definition.version == start_version + 1
+    engine.complete(open_step(engine, after).id, {"solved_by_phone": "yes", "guidance_notes": "复位"}, CS)
+    step = open_step(engine, after)
+    assert (step.spec_id, step.name, step.role) == ("task_phone_confirm", "电话解决确认", "customer_service")
+
+    # An edit that leaves a flow dangling: the problem is listed and marked on the element.
+    page.evaluate(
+        """() => {
+          const m = window.afterflowModeler.bpmn;
+          const registry = m.get('elementRegistry');
+          const out = registry.get('task_phone_confirm').outgoing[0];
+          m.get('modeling').removeConnection(out);
+        }"""
+    )
+    page.click("#validate")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-validated", "problems")
+    expect(page.locator("#problems li[data-element=task_phone_confirm]")).to_contain_text("no outgoing flow")
+    assert page.evaluate(
+        "() => window.afterflowModeler.bpmn.get('canvas').hasMarker('task_phone_confirm', 'af-problem')"
+    )
+    expect(page.locator(".djs-overlay .af-problem-note[data-element=task_phone_confirm]")).to_be_visible()
+    page.fill("#change-summary", "坏的修改")
+    page.click("#deploy")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-deployed", "refused")
+    assert versions(engine)[-1].version == start_version + 1
+
+
+def test_owner_edits_the_sla_table_and_a_form_label_and_the_next_case_shows_both(
+    browser: Any, owner: Served
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    engine = owner.engine
+    page = open_editor(browser, owner.url)
+    start_version = versions(engine)[-1].version
+
+    # dmn-js: the response limit of a normal repair request, 4 → 8 working hours.
+    page.click("button[data-file='sla_policy.dmn']")
+    cell = page.locator("td[data-element-id=rule_repair_response_default_amount]")
+    expect(cell).to_contain_text("4")
+    cell.locator("[contenteditable]").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("8")
+    expect(cell).to_contain_text("8")
+
+    # form-js: the label of 电话指导's notes field.
+    page.click("button[data-file='repair_remote_guidance.form.json']")
+    page.wait_for_function("() => window.afterflowModeler.form() !== null")
+    page.evaluate(
+        """() => {
+          const editor = window.afterflowModeler.form();
+          const field = editor.get('formFieldRegistry').getAll().find(f => f.key === 'guidance_notes');
+          editor.get('modeling').editFormField(field, 'label', '处理记录（新）');
+        }"""
+    )
+    expect(page.locator("#form-container")).to_contain_text("处理记录（新）")
+
+    page.fill("#change-summary", "响应时限 8 工作小时；字段改名")
+    page.click("#deploy")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-deployed", "ok")
+    newest = versions(engine)[-1]
+    assert newest.version == start_version + 1
+    assert '<outputEntry id="rule_repair_response_default_amount"><text>8</text>' in newest.files[
+        "sla_policy.dmn"
+    ].replace("\n", "").replace("  ", "")
+
+    started = engine.start("repair_service", REPAIR_REQUEST, CS).business_number
+    expected = datetime.fromisoformat(
+        str(engine.script_engine.environment.evaluate("due_in(8, 'working_hours')", {}))
+    )
+    guidance = open_step(engine, started)
+    assert guidance.spec_id == "task_remote_guidance" and guidance.due_at is not None
+    assert abs(guidance.due_at - expected) < timedelta(minutes=2)
+
+    cs1 = new_page(browser, owner.url)
+    log_in(cs1, "cs1", f"/tasks/{guidance.id}")
+    expect(cs1.locator(".field[data-field=guidance_notes]")).to_contain_text("处理记录（新）")
+
+
+def test_the_editor_is_not_for_other_users(browser: Any, owner: Served) -> None:
+    page = new_page(browser, owner.url)
+    log_in(page, "cs1", "/")
+    assert page.locator("#nav-modeler").count() == 0
+    response = page.goto("/modeler/repair_service/edit")
+    assert response is not None and response.status == 403

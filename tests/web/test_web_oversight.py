@@ -1,0 +1,232 @@
+"""The managers' view through the Flask test client: case list, detail, operations, KPIs, statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import Event, ProcessInstance, Task
+from engine.runner import TimerRunner
+from engine.users import Actor
+from tests.web.conftest import NOW, Seed, Web
+
+CS = Actor("cs1", frozenset({"customer_service"}))
+SUP = Actor("sup1", frozenset({"service_supervisor"}))
+MANAGE_PAGES = ("/manage/cases", "/manage/kpis", "/manage/processes", "/manage/complaints")
+
+
+def case_numbers(html: str) -> list[str]:
+    return re.findall(r'<a href="/manage/cases/\d+">([A-Z]{2}-\d{8}-\d{4}|[A-Z0-9-]+)</a>', html)
+
+
+def instance(web: Web, number: str) -> ProcessInstance:
+    with web.engine.sessions() as session:
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.business_number == number))
+        assert row is not None
+        return row
+
+
+def audit(web: Web, number: str, action: str) -> list[Event]:
+    with web.engine.sessions() as session:
+        return list(
+            session.scalars(
+                select(Event).where(Event.instance_id == instance(web, number).id, Event.action == action)
+            )
+        )
+
+
+@pytest.fixture
+def cases(web: Web) -> dict[str, str]:
+    """A repair at dispatch, an emergency repair gone late, and 30 seeded cases for paging."""
+    web.freeze(NOW)
+    at_dispatch = web.start_repair(web.client("cs1"))
+    web.engine.complete(web.open_task(at_dispatch, "task_remote_guidance").id, {"solved_by_phone": "no"}, CS)
+    late = web.start_repair(web.client("cs1"), urgency="emergency", customer_name="浦东迟到医院")
+    clock.advance(timedelta(hours=3))
+    TimerRunner(web.engine, name="test").run_once()
+    web.seed(
+        *(
+            Seed(f"RO-20260301-{n:04d}", customer=f"客户{n}", created=NOW - timedelta(days=9))
+            for n in range(30)
+        )
+    )
+    return {"dispatch": at_dispatch, "late": late}
+
+
+def test_only_managers_see_the_managers_pages(web: Web, cases: dict[str, str]) -> None:
+    clerk = web.client("cs1")
+    for url in MANAGE_PAGES:
+        assert clerk.get(url).status_code == 403
+    case_id = instance(web, cases["dispatch"]).id
+    refused = clerk.post(f"/manage/cases/{case_id}/suspend", data={"reason": "想试试"})
+    assert refused.status_code == 403
+    assert instance(web, cases["dispatch"]).status == "running"
+    assert web.client().get("/manage/cases").status_code == 302  # to the login page
+    manager = web.client("sup1")
+    for url in MANAGE_PAGES:
+        assert manager.get(url).status_code == 200, url
+    assert "/manage/cases" in manager.get("/").text  # the navigation link
+    assert "/manage/cases" not in clerk.get("/").text
+
+
+def test_the_case_list_filters_searches_and_pages(web: Web, cases: dict[str, str]) -> None:
+    manager = web.client("sup1")
+    page = manager.get("/manage/cases", query_string={"per_page": 25})
+    assert '<span id="case-total">32</span>' in page.text
+    assert len(case_numbers(page.text)) == 25
+    second = manager.get("/manage/cases", query_string={"per_page": 25, "page": 2})
+    assert len(case_numbers(second.text)) == 7
+    assert set(case_numbers(page.text)).isdisjoint(case_numbers(second.text))
+
+    late = manager.get("/manage/cases", query_string={"status": "late"})
+    assert case_numbers(late.text) == [cases["late"]]
+    found = manager.get("/manage/cases", query_string={"q": cases["dispatch"]})
+    assert case_numbers(found.text) == [cases["dispatch"]]
+    by_customer = manager.get("/manage/cases", query_string={"customer": "迟到"})
+    assert case_numbers(by_customer.text) == [cases["late"]]
+    by_step = manager.get("/manage/cases", query_string={"step": "派工"})
+    assert case_numbers(by_step.text) == [cases["dispatch"]]
+    by_date = manager.get(
+        "/manage/cases", query_string={"started_from": "2026-03-10", "started_to": "2026-03-10"}
+    )
+    assert sorted(case_numbers(by_date.text)) == sorted(cases.values())
+    breached = manager.get("/manage/cases", query_string={"breached": "yes"})
+    assert case_numbers(breached.text) == [cases["late"]]
+
+
+def test_exports_hold_what_the_list_shows(web: Web, cases: dict[str, str]) -> None:
+    manager = web.client("sup1")
+    exported = manager.get("/manage/cases", query_string={"status": "late", "format": "csv"})
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 2 and rows[1][0] == cases["late"]
+    workbook = manager.get("/manage/cases", query_string={"q": "RO-20260301", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    assert sheet is not None
+    assert sheet.max_row == 31  # header + the 30 seeded cases, not only the first page
+
+
+def test_the_case_detail_marks_the_diagram_and_shows_the_timeline(web: Web, cases: dict[str, str]) -> None:
+    row = instance(web, cases["late"])
+    page = web.client("sup1").get(f"/manage/cases/{row.id}")
+    assert page.status_code == 200
+    marking = json.loads(re.search(r"data-marking='([^']*)'", page.text).group(1))  # type: ignore[union-attr]
+    assert "task_remote_guidance" in marking["active"]
+    assert "task_response_escalation" in marking["active"]
+    assert "timer_response_late" in marking["completed"]
+    assert {"task_remote_guidance", "timer_response_late"} <= set(marking["late"])
+    assert 'id="case-diagram-xml"' in page.text and "bpmn:definitions" in page.text
+    assert "浦东迟到医院" in page.text  # the case data from the start event
+    assert page.text.count('<li class="event-') >= 3
+    dispatch = web.client("sup1").get(f"/manage/cases/{instance(web, cases['dispatch']).id}")
+    marking = json.loads(re.search(r"data-marking='([^']*)'", dispatch.text).group(1))  # type: ignore[union-attr]
+    assert marking["completed"] == ["task_remote_guidance"] and marking["active"] == ["task_dispatch"]
+
+
+def test_operations_need_a_reason_which_goes_into_the_audit_log(web: Web, cases: dict[str, str]) -> None:
+    manager = web.client("sup1")
+    number = cases["dispatch"]
+    case_id = instance(web, number).id
+    refused = manager.post(f"/manage/cases/{case_id}/suspend", data={"reason": "  "})
+    assert refused.status_code == 422 and instance(web, number).status == "running"
+
+    assert (
+        manager.post(f"/manage/cases/{case_id}/suspend", data={"reason": "客户要求暂缓"}).status_code == 302
+    )
+    assert instance(web, number).status == "suspended"
+    assert manager.post(f"/manage/cases/{case_id}/resume", data={"reason": "客户确认继续"}).status_code == 302
+    assert instance(web, number).status == "running"
+    assert [e.data for e in audit(web, number, "instance_suspended")] == [{"reason": "客户要求暂缓"}]
+
+    task = web.open_task(number, "task_dispatch")
+    refused = manager.post(
+        f"/manage/tasks/{task.id}/reassign", data={"assignee": "sup1", "reason": "", "instance_id": case_id}
+    )
+    assert refused.status_code == 422
+    done = manager.post(
+        f"/manage/tasks/{task.id}/reassign",
+        data={"assignee": "sup1", "reason": "原负责人休假", "instance_id": case_id},
+    )
+    assert done.status_code == 302
+    assert web.open_task(number, "task_dispatch").assignee == "sup1"
+    (note,) = audit(web, number, "task_reassign_reason")
+    assert note.data == {"reason": "原负责人休假", "assignee": "sup1"}
+    assert audit(web, number, "task_assigned")
+
+    assert manager.post(f"/manage/cases/{case_id}/terminate", data={"reason": "客户撤销"}).status_code == 302
+    assert instance(web, number).status == "terminated"
+    assert [e.data for e in audit(web, number, "instance_terminated")] == [{"reason": "客户撤销"}]
+    again = manager.post(f"/manage/cases/{case_id}/resume", data={"reason": "再试"})
+    assert again.status_code == 409
+
+
+def test_a_case_in_error_shows_the_error_and_is_retried_with_a_reason(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web.freeze(NOW)
+    services = web.engine.script_engine.services
+
+    def outage(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("产品档案服务不可用")
+
+    real = services["record_service_history"]
+    monkeypatch.setitem(services, "record_service_history", outage)
+    number = web.start_repair(web.client("cs1"))
+    web.engine.complete(web.open_task(number, "task_remote_guidance").id, {"solved_by_phone": "yes"}, CS)
+    ratings = {
+        k: "satisfied"
+        for k in ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises")
+    }
+    web.engine.complete(web.open_task(number, "task_follow_up").id, ratings, CS)
+    row = instance(web, number)
+    assert row.status == "error"
+    manager = web.client("sup1")
+    page = manager.get(f"/manage/cases/{row.id}")
+    assert 'id="case-error"' in page.text and "产品档案服务不可用" in page.text
+    assert (row.error_element or "") in page.text
+    assert manager.post(f"/manage/cases/{row.id}/retry", data={"reason": ""}).status_code == 422
+    monkeypatch.setitem(services, "record_service_history", real)
+    assert manager.post(f"/manage/cases/{row.id}/retry", data={"reason": "档案服务已恢复"}).status_code == 302
+    assert instance(web, number).status == "completed"
+    (retried,) = audit(web, number, "instance_retried")
+    assert retried.data is not None and retried.data["reason"] == "档案服务已恢复"
+
+
+def test_the_process_view_counts_cases_per_step(web: Web, cases: dict[str, str]) -> None:
+    definition_id = instance(web, cases["dispatch"]).definition_id
+    page = web.client("sup1").get(f"/manage/processes/{definition_id}")
+    assert page.status_code == 200
+    counts = json.loads(re.search(r"data-counts='([^']*)'", page.text).group(1))  # type: ignore[union-attr]
+    assert counts["task_dispatch"] == {"now": 1, "passed": 0}
+    assert counts["task_remote_guidance"] == {"now": 31, "passed": 1}  # the late case and the 30 seeded ones
+    assert counts["timer_response_late"]["passed"] == 1
+
+
+def test_the_kpi_dashboard_and_the_complaint_statistics_answer(web: Web, cases: dict[str, str]) -> None:
+    manager = web.client("sup1")
+    page = manager.get("/manage/kpis")
+    assert page.status_code == 200
+    data = json.loads(
+        re.search(r'<script type="application/json" id="kpi-data">(.*?)</script>', page.text, re.S).group(1)
+    )  # type: ignore[union-attr]
+    assert set(data["kpis"]) == {"timeliness", "satisfaction", "complaint_rate", "closure"}
+    assert data["targets"]["timeliness"] == 95.0
+    assert 'href="/manage/cases?breached=open"' in page.text
+    stats = manager.get("/manage/complaints", query_string={"month": "2026-02"})
+    assert stats.status_code == 200 and "2026-02" in stats.text
+    workbook = manager.get("/manage/complaints", query_string={"month": "2026-02", "format": "xlsx"})
+    assert load_workbook(io.BytesIO(workbook.data)).active is not None
+    # On the 1st the statistics are of the previous month.
+    clock.freeze(NOW.replace(day=1))
+    assert "2026-02" in manager.get("/manage/complaints").text
+    with web.engine.sessions() as session:
+        assert session.scalar(select(Task.id).limit(1)) is not None

@@ -1,0 +1,97 @@
+"""Names of processes, steps and urgencies in the user's language, from the deployed versions.
+
+Deployed versions never change, so their labels are read once and kept until another version
+is deployed (the newest definition id changes). Lists then name a case's urgency as its
+process's forms do ("紧急" / "Emergency", not the stored code "emergency").
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from engine import queries
+from engine.forms import FormProblem, parse_form
+from engine.projection import LIST_FIELDS
+from engine.runtime import Engine
+
+
+@dataclass
+class Labels:
+    """The labels of every deployed process (the newest version's wording wins)."""
+
+    version: int = -1
+    process_names: dict[str, str] = field(default_factory=dict)
+    step_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (process key, stored value) -> (Chinese, English)
+    urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (process key, element id) -> the role of each human task
+    task_roles: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def steps_for(self, roles: frozenset[str] | None) -> list[tuple[str, str]]:
+        """Return the (process key, element id) of the human tasks of these roles (all when None)."""
+        return sorted(
+            step
+            for step, role in self.task_roles.items()
+            if roles is None or (role is not None and role in roles)
+        )
+
+    def process(self, key: str) -> str:
+        """Return the name of a process (its key when unknown)."""
+        return self.process_names.get(key, key)
+
+    def step(self, process_key: str, spec_id: str) -> str:
+        """Return the name of a step of a process (its element id when unknown)."""
+        return self.step_names.get((process_key, spec_id), spec_id)
+
+    def urgency(self, process_key: str, value: str | None, lang: str) -> str:
+        """Return an urgency as the process's forms name it in ``lang`` ("" for none)."""
+        if not value:
+            return ""
+        labels = self.urgencies.get((process_key, value))
+        if labels is None:
+            return value
+        return labels[1] if lang == "en" else labels[0]
+
+
+_lock = threading.Lock()
+_cache: dict[int, Labels] = {}
+
+
+def labels(engine: Engine, session: Session) -> Labels:
+    """Return the labels of the deployed processes, reading them again only after a deployment."""
+    version = queries.definitions_version(session)
+    cached = _cache.get(id(engine))
+    if cached is not None and cached.version == version:
+        return cached
+    fresh = _read_labels(session, version)
+    with _lock:
+        _cache[id(engine)] = fresh
+    return fresh
+
+
+def _read_labels(session: Session, version: int) -> Labels:
+    result = Labels(version=version)
+    for definition in queries.definition_labels(session):  # oldest first: newer wording overwrites
+        key = definition.process_key
+        result.process_names[key] = definition.name
+        for spec_id, name in definition.meta.get("elements", {}).items():
+            result.step_names[(key, spec_id)] = name
+        lanes = definition.meta.get("lanes", {})
+        for task_spec, info in definition.meta.get("tasks", {}).items():
+            if info.get("name"):
+                result.step_names[(key, task_spec)] = info["name"]
+            result.task_roles[(key, task_spec)] = info.get("role") or lanes.get(task_spec)
+        for form_key, raw in definition.meta.get("forms", {}).items():
+            try:
+                form = parse_form(form_key, json.dumps(raw, ensure_ascii=False))
+            except FormProblem:  # deployed forms were checked; a stale one only loses its labels
+                continue
+            for form_field in form.fields:
+                if form_field.key in LIST_FIELDS["priority"]:
+                    for value, label_zh, label_en in form_field.options:
+                        result.urgencies[(key, value)] = (label_zh, label_en)
+    return result

@@ -1,0 +1,143 @@
+"""A case's audit trail as people read it: who did what when, with the data they entered.
+
+The data of a completed task (and of the start form) is shown field by field with the form's
+labels and option names in the user's language, so "solved_by_phone: no" reads
+"电话指导已解决：否".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+
+from engine.forms import FormDefinition, FormField
+from engine.models import Event, ProcessDefinition
+from engine.queries import CaseTask
+from engine.runtime import Engine
+from web.app import _format_when
+from web.event_labels import event_label
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the history."""
+
+    at: datetime
+    actor: str
+    actor_name: str
+    action: str
+    label: str
+    step: str
+    note: str = ""
+    details: list[tuple[str, str]] = field(default_factory=list)
+
+
+def history_entries(
+    engine: Engine,
+    definition: ProcessDefinition,
+    events: Iterable[Event],
+    tasks: Iterable[CaseTask],
+    names: Mapping[str, str],
+    lang: str,
+) -> list[Entry]:
+    """Turn audit events into history lines with readable details."""
+    forms_of_tasks = {task.id: task.form_key for task in tasks}
+    elements: dict[str, str] = definition.meta.get("elements", {})
+    start_form = definition.meta.get("process", {}).get("start_form")
+    entries: list[Entry] = []
+    for event in events:
+        data = event.data or {}
+        details: list[tuple[str, str]] = []
+        note = ""
+        if event.action == "task_completed" and event.task_id:
+            details = readable_data(
+                engine, definition, forms_of_tasks.get(event.task_id), data.get("data"), lang
+            )
+        elif event.action == "instance_started":
+            details = readable_data(engine, definition, start_form, data.get("data"), lang)
+        elif event.action == "task_assigned":
+            assignee = str(data.get("assignee") or "")
+            note = _("to %(user)s", user=_person(assignee, names))
+        elif event.action == "task_unclaimed" and data.get("previous"):
+            note = _("from %(user)s", user=_person(str(data["previous"]), names))
+        elif event.action == "attachment_added":
+            note = str(data.get("filename") or "")
+        elif event.action in ("instance_suspended", "instance_resumed", "instance_terminated"):
+            note = str(data.get("reason") or "")
+        actor = event.actor or ""
+        entries.append(
+            Entry(
+                at=event.at,
+                actor=actor,
+                actor_name=names.get(actor, actor),
+                action=event.action,
+                label=event_label(event.action),
+                step=elements.get(event.element_id, event.element_id) if event.element_id else "",
+                note=note,
+                details=details,
+            )
+        )
+    return entries
+
+
+def readable_data(
+    engine: Engine, definition: ProcessDefinition, form_key: str | None, data: Any, lang: str
+) -> list[tuple[str, str]]:
+    """Return (label, value) pairs of submitted form data, in the form's order, empty values left out."""
+    if not isinstance(data, dict) or not data:
+        return []
+    form: FormDefinition | None = None
+    if form_key:
+        try:
+            form = engine.form_of(definition, form_key)
+        except Exception:  # a form missing from an old version: show the raw keys instead
+            form = None
+    pairs: list[tuple[str, str]] = []
+    if form is not None:
+        for form_field in form.data_fields:
+            if form_field.key in data:
+                value = _readable_value(form_field, data[form_field.key], lang)
+                if value:
+                    pairs.append((form_field.label(lang), value))
+        return pairs
+    for key, value in data.items():
+        if value not in (None, "", [], {}):
+            pairs.append((key, _plain(value)))
+    return pairs
+
+
+def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    if form_field.type == "checkbox" or isinstance(value, bool):
+        return _("yes") if value in (True, "true", "on", "1") else _("no")
+    names = {v: (label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}
+    if isinstance(value, list | tuple):
+        return ("、" if lang == "zh" else ", ").join(names.get(str(v), str(v)) for v in value)
+    if names:
+        return names.get(str(value), str(value))
+    if form_field.type == "datetime" and form_field.subtype == "datetime" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        # An aware moment is shown in the reader's timezone; a local one as it was entered.
+        return _format_when(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _person(username: str, names: Mapping[str, str]) -> str:
+    name = names.get(username)
+    return f"{name} ({username})" if name and name != username else username

@@ -1,0 +1,400 @@
+"""Process owners' workshop: the process library, the editors, validate, deploy, compare, migrate.
+
+Every URL of this blueprint is for process owners (and admins) only: anyone else gets 403
+(and an anonymous visitor the login page). The editors work on all files of one process
+(its BPMN file, the decision tables and forms it uses) and talk JSON with the API below;
+validation and deploy are the engine's own (``Engine.deploy``), so the editor shows exactly
+what a deploy would refuse.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
+from engine.drafts import discard_draft, load_draft, save_draft
+from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError, NotFound
+from engine.models import ProcessDefinition, ProcessInstance
+from engine.runtime import Engine
+from engine.version_diff import compare_versions, definition_of
+from engine.version_migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
+from web.app import login_manager
+from web.auth import current_actor, engine
+
+bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+
+OWNER_ROLES = frozenset({"process_owner", "admin"})
+_FILE_NAME = re.compile(r"^[\w\-. ]{1,120}\.(bpmn|dmn|form\.json)$", re.UNICODE)
+
+
+@bp.before_request
+def _owners_only() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not (OWNER_ROLES & current_user.roles):
+        abort(403)
+    return None
+
+
+def is_process_owner(user: Any) -> bool:
+    """Tell whether a (session) user may use the modeler (for templates)."""
+    return bool(getattr(user, "is_authenticated", False) and OWNER_ROLES & user.roles)
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def library() -> Any:
+    """Every process with its versions and the running cases per version."""
+    return render_template("modeler/library.html", processes=_library(engine()))
+
+
+@bp.get("/<process_key>/v<int:version>.zip")
+def download(process_key: str, version: int) -> Any:
+    """The files of one version as a zip."""
+    definition = _definition(process_key, version)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(definition.files):
+            folder = "forms/" if name.endswith(FORM_SUFFIX) else ""
+            archive.writestr(folder + name, definition.files[name])
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{process_key}-v{version}.zip",
+    )
+
+
+@bp.get("/<process_key>/edit")
+def editor(process_key: str) -> Any:
+    """The editors (BPMN, decision tables, forms) over the draft or the newest version."""
+    latest = _latest(process_key)
+    return render_template("modeler/editor.html", definition=latest)
+
+
+@bp.get("/<process_key>/compare")
+def compare(process_key: str) -> Any:
+    """Two versions side by side: elements added, removed and changed, marked on the diagrams."""
+    latest = _latest(process_key)
+    to_version = request.args.get("to", type=int) or latest.version
+    from_version = request.args.get("from", type=int) or max(1, to_version - 1)
+    with engine().sessions() as db:
+        try:
+            diff = compare_versions(db, process_key, from_version, to_version)
+        except NotFound:
+            abort(404)
+    return render_template(
+        "modeler/compare.html",
+        definition=latest,
+        from_version=from_version,
+        to_version=to_version,
+        diff=diff,
+    )
+
+
+@bp.get("/<process_key>/migrate")
+def migration(process_key: str) -> Any:
+    """Dry run: every running case of version N and whether it can move to N+1."""
+    latest = _latest(process_key)
+    from_version = request.args.get("from", type=int) or max(1, latest.version - 1)
+    to_version = request.args.get("to", type=int) or from_version + 1
+    try:
+        plan = plan_migration(engine(), process_key, from_version, to_version)
+    except NotFound:
+        abort(404)
+    return render_template("modeler/migrate.html", definition=latest, plan=plan)
+
+
+@bp.post("/<process_key>/migrate")
+def migrate(process_key: str) -> Any:
+    """Move one case (``instance_id``) or every movable case (``all``) to the target version."""
+    from_version = request.form.get("from", type=int)
+    to_version = request.form.get("to", type=int)
+    reason = request.form.get("reason", "").strip()
+    if from_version is None or to_version is None:
+        abort(400)
+    back = redirect(f"{url_for('.migration', process_key=process_key)}?from={from_version}&to={to_version}")
+    if not reason:
+        flash(_("Give a reason for moving the cases."), "error")
+        return back
+    plan = plan_migration(engine(), process_key, from_version, to_version)
+    wanted = request.form.get("instance_id", type=int)
+    cases = [c for c in plan.cases if wanted is None or c.instance_id == wanted]
+    moved, refused = [], []
+    for case in cases:
+        try:
+            migrate_instance(engine(), case.instance_id, to_version, current_actor(), reason)
+            moved.append(case.business_number)
+        except (MigrationRefused, ConcurrentModification, EngineError) as error:
+            refused.append(f"{case.business_number}: {error}")
+    if moved:
+        flash(_("Moved to version %(v)s: %(cases)s", v=to_version, cases=", ".join(moved)), "ok")
+    for line in refused:
+        flash(line, "error")
+    return back
+
+
+@bp.post("/upload")
+def upload() -> Any:
+    """Deploy BPMN/DMN/form files made by any tool, or list what afterflow cannot run in them."""
+    uploaded = request.files.getlist("files")
+    summary = request.form.get("change_summary", "").strip() or _("Uploaded")
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for item in uploaded:
+        name = (item.filename or "").rsplit("/", 1)[-1]
+        if not name:
+            continue
+        if not _FILE_NAME.match(name):
+            problems.append(Problem(name, _("not a .bpmn, .dmn or .form.json file")))
+            continue
+        data = item.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(Problem(name, _("the file is larger than 5 MB")))
+            continue
+        try:
+            files[name] = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems.append(Problem(name, _("the file is not UTF-8 text")))
+    if not files and not problems:
+        problems.append(Problem("files", _("choose a file to upload")))
+    report = None
+    if not problems:
+        try:
+            report = engine().deploy(
+                _with_supporting_files(files), deployed_by=current_user.username, change_summary=summary
+            )
+        except DeploymentInvalid as error:
+            problems = list(error.problems)
+        except ConcurrentModification as error:
+            problems = [Problem("deploy", str(error))]
+    status = 422 if problems else 200
+    return (
+        render_template(
+            "modeler/upload.html", problems=problems, report=report, processes=_library(engine())
+        ),
+        status,
+    )
+
+
+# --- JSON API of the editors ------------------------------------------------------------------
+
+
+@bp.get("/api/<process_key>/files")
+def api_files(process_key: str) -> Any:
+    """The files to edit: the draft when there is one, else the given or newest version."""
+    latest = _latest(process_key)
+    version = request.args.get("version", type=int)
+    draft = load_draft(engine().sessions, process_key) if version is None else None
+    if draft is not None:
+        return jsonify(
+            source="draft",
+            files=draft.files,
+            version=draft.base_version,
+            latest=latest.version,
+            author=draft.author,
+            updated_at=draft.updated_at.isoformat(),
+        )
+    definition = _definition(process_key, version) if version is not None else latest
+    return jsonify(
+        source="version", files=definition.files, version=definition.version, latest=latest.version
+    )
+
+
+@bp.route("/api/<process_key>/draft", methods=["PUT", "POST"])
+def api_save_draft(process_key: str) -> Any:
+    """Keep the editor's files as the process's draft."""
+    _latest(process_key)
+    body = _json_body()
+    try:
+        draft = save_draft(
+            engine().sessions,
+            process_key,
+            _files_of(body),
+            current_user.username,
+            body.get("version") if isinstance(body.get("version"), int) else None,
+        )
+    except EngineError as error:
+        return jsonify(ok=False, message=str(error)), 400
+    return jsonify(ok=True, updated_at=draft.updated_at.isoformat())
+
+
+@bp.delete("/api/<process_key>/draft")
+def api_discard_draft(process_key: str) -> Any:
+    """Throw the draft away (the editor reopens the newest version)."""
+    return jsonify(ok=True, discarded=discard_draft(engine().sessions, process_key))
+
+
+@bp.post("/api/<process_key>/validate")
+def api_validate(process_key: str) -> Any:
+    """Validate the editor's files exactly as a deploy would, without deploying."""
+    _latest(process_key)
+    files = _files_of(_json_body())
+    try:
+        report = engine().deploy(_with_supporting_files(files), current_user.username, None, dry_run=True)
+    except DeploymentInvalid as error:
+        return jsonify(ok=False, problems=_problems_json(error.problems))
+    return jsonify(ok=True, problems=[], deployed=[list(d) for d in report.deployed])
+
+
+@bp.post("/api/<process_key>/deploy")
+def api_deploy(process_key: str) -> Any:
+    """Deploy the editor's files as a new version (with a change summary); drop the draft."""
+    _latest(process_key)
+    body = _json_body()
+    summary = str(body.get("change_summary") or "").strip()
+    if not summary:
+        return jsonify(ok=False, message=_("Describe the change before deploying."), problems=[]), 400
+    files = _files_of(body)
+    try:
+        report = engine().deploy(_with_supporting_files(files), current_user.username, summary)
+    except DeploymentInvalid as error:
+        return jsonify(ok=False, message=str(error), problems=_problems_json(error.problems)), 422
+    except ConcurrentModification as error:
+        return jsonify(ok=False, message=str(error), problems=[]), 409
+    discard_draft(engine().sessions, process_key)
+    return jsonify(
+        ok=True,
+        deployed=[list(d) for d in report.deployed],
+        unchanged=[list(d) for d in report.unchanged],
+    )
+
+
+@bp.get("/api/<process_key>/compare")
+def api_compare(process_key: str) -> Any:
+    """The comparison of two versions as JSON, with both versions' BPMN for the viewers."""
+    from_version = request.args.get("from", type=int)
+    to_version = request.args.get("to", type=int)
+    if from_version is None or to_version is None:
+        abort(400)
+    with engine().sessions() as db:
+        try:
+            diff = compare_versions(db, process_key, from_version, to_version)
+            old = definition_of(db, process_key, from_version)
+            new = definition_of(db, process_key, to_version)
+        except NotFound:
+            abort(404)
+    return jsonify(
+        diff=diff.as_dict(),
+        from_bpmn=_main_bpmn(old),
+        to_bpmn=_main_bpmn(new),
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400)
+    return body
+
+
+def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
+    files = body.get("files")
+    if not isinstance(files, dict) or not files:
+        abort(400)
+    clean: dict[str, str] = {}
+    for name, text in files.items():
+        if not isinstance(name, str) or not isinstance(text, str) or not _FILE_NAME.match(name):
+            abort(400)
+        clean[name] = text
+    return clean
+
+
+def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:
+    return [{"element_id": p.element_id, "message": p.message, "file": p.file} for p in problems]
+
+
+def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
+    """Add the newest decision tables and forms the given files do not bring themselves.
+
+    A diagram calls decisions and forms by id; a file uploaded alone (or an editor holding one
+    process) finds the deployed ones, just as the deployed versions hold them.
+    """
+    merged: dict[str, str] = {}
+    with engine().sessions() as db:
+        for definition in engine()._latest_definitions(db):
+            for name, text in definition.files.items():
+                if not name.endswith(".bpmn"):
+                    merged.setdefault(name, text)
+    merged.update(files)
+    return merged
+
+
+def _main_bpmn(definition: ProcessDefinition) -> str:
+    for name, text in sorted(definition.files.items()):
+        if name.endswith(".bpmn") and f'id="{definition.process_key}"' in text:
+            return text
+    return next((t for n, t in sorted(definition.files.items()) if n.endswith(".bpmn")), "")
+
+
+def _latest(process_key: str) -> ProcessDefinition:
+    with engine().sessions() as db:
+        try:
+            return engine().latest_definition(db, process_key)
+        except NotFound:
+            abort(404)
+
+
+def _definition(process_key: str, version: int) -> ProcessDefinition:
+    with engine().sessions() as db:
+        try:
+            return definition_of(db, process_key, version)
+        except NotFound:
+            abort(404)
+
+
+def _library(runtime: Engine) -> list[dict[str, Any]]:
+    with runtime.sessions() as db:
+        running = dict(
+            db.execute(
+                select(ProcessInstance.definition_id, func.count(ProcessInstance.id))
+                .where(ProcessInstance.status.in_(MIGRATABLE))
+                .group_by(ProcessInstance.definition_id)
+            ).all()
+        )
+        rows = db.scalars(
+            select(ProcessDefinition).order_by(
+                ProcessDefinition.process_key, ProcessDefinition.version.desc()
+            )
+        ).all()
+        drafts = set(_draft_keys(db))
+    processes: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = processes.setdefault(
+            row.process_key,
+            {"key": row.process_key, "name": row.name, "latest": row.version, "versions": [], "draft": False},
+        )
+        entry["versions"].append({"definition": row, "running": int(running.get(row.id, 0))})
+        entry["draft"] = row.process_key in drafts
+    return list(processes.values())
+
+
+def _draft_keys(db: Any) -> list[str]:
+    from engine.models import DefinitionDraft
+
+    return list(db.scalars(select(DefinitionDraft.process_key)))

@@ -1,0 +1,463 @@
+"""The managers' view: cases on their diagrams, operations with reasons, KPIs, complaint statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.case_notes import record_reassignment_reason
+from engine.case_queries import (
+    PAGE_SIZES,
+    STATUSES,
+    CaseFilter,
+    bpmn_xml,
+    case_detail,
+    filter_choices,
+    list_cases,
+    process_stats,
+)
+from engine.errors import EngineError
+from engine.kpis import (
+    KPI_NAMES,
+    RATING_CRITERIA,
+    TARGETS,
+    complaint_statistics,
+    compute,
+    month_bounds,
+    previous_month,
+)
+from engine.models import Event, ProcessDefinition, ProcessInstance
+from web.auth import current_actor, engine
+
+bp = Blueprint("oversight", __name__, url_prefix="/manage")
+
+
+@bp.before_request
+def managers_only() -> Any:
+    """Everything here is for managers (EngineConfig.manager_roles); others get 403."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if not (engine().config.manager_roles & current_user.roles):
+        abort(403)
+    return None
+
+
+@bp.app_context_processor
+def manager_helpers() -> dict[str, Any]:
+    """Let every page ask whether the user is a manager (for the navigation link)."""
+
+    def is_manager() -> bool:
+        user = current_user
+        return bool(getattr(user, "is_authenticated", False) and engine().config.manager_roles & user.roles)
+
+    return {"is_manager": is_manager}
+
+
+def _timezone() -> str:
+    return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+
+
+def _date(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(name: str, default: int | None) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else default
+
+
+def case_filter() -> CaseFilter:
+    """Read the case list's filter from the query string."""
+    args = request.args
+    status = args.get("status", "")
+    return CaseFilter(
+        q=args.get("q", "")[:100],
+        process=args.get("process", "")[:128],
+        version=_int("version", None),
+        status=status if status in STATUSES else "",
+        step=args.get("step", "")[:100],
+        customer=args.get("customer", "")[:100],
+        assignee=args.get("assignee", "")[:64],
+        technician=args.get("technician", "")[:64],
+        breached=args.get("breached", "") if args.get("breached") in ("yes", "no", "open") else "",
+        started_from=_date("started_from"),
+        started_to=_date("started_to"),
+        ended_from=_date("ended_from"),
+        ended_to=_date("ended_to"),
+        linked_to="repair" if args.get("linked_to") == "repair" else "",
+        page=_int("page", 1) or 1,
+        per_page=_int("per_page", 50) or 50,
+        timezone=_timezone(),
+    )
+
+
+# --- case list -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    ("business_number", "Business number"),
+    ("process", "Process"),
+    ("version", "Version"),
+    ("status", "Status"),
+    ("current_step", "Current step"),
+    ("customer", "Customer"),
+    ("assignee", "Assignee"),
+    ("started", "Started"),
+    ("due", "Due"),
+    ("ended", "Ended"),
+)
+
+
+@bp.get("/cases")
+def cases() -> Any:
+    """The case list with filters, search and paging; ``format=csv|xlsx`` exports what is shown."""
+    f = case_filter()
+    export = request.args.get("format")
+    with engine().sessions() as session:
+        page = list_cases(session, f, everything=export in ("csv", "xlsx"))
+        choices = filter_choices(session)
+    if export in ("csv", "xlsx"):
+        return _export_cases(page.rows, export)
+    return render_template(
+        "oversight/cases.html",
+        page=page,
+        f=f,
+        args=f.args(),
+        choices=choices,
+        statuses=STATUSES,
+        page_sizes=PAGE_SIZES,
+    )
+
+
+def _status_label(status: str) -> str:
+    labels = {
+        "running": _("running"),
+        "late": _("late"),
+        "waiting": _("waiting"),
+        "error": _("in error"),
+        "suspended": _("suspended"),
+        "completed": _("completed"),
+        "terminated": _("terminated"),
+        "scheduled": _("scheduled"),
+    }
+    return labels.get(status, status)
+
+
+def _export_cases(rows: Sequence[Any], kind: str) -> Response:
+    from web.app import _format_when
+
+    header = [_(label) for _key, label in EXPORT_COLUMNS]
+    table = [
+        [
+            r.business_number,
+            r.process_name,
+            r.version,
+            _status_label(r.shown_status),
+            r.current_step or "",
+            r.customer_name or "",
+            ", ".join(r.assignees),
+            _format_when(r.started_at),
+            _format_when(r.due_at) if r.due_at else "",
+            _format_when(r.ended_at) if r.ended_at else "",
+        ]
+        for r in rows
+    ]
+    return _table_response(header, table, kind, "cases")
+
+
+def _table_response(header: list[str], table: list[list[Any]], kind: str, name: str) -> Response:
+    stamp = clock.now().strftime("%Y%m%d")
+    if kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(table)
+        return Response(
+            "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet programs read the Chinese right
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.csv"},
+        )
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for row in table:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.xlsx"},
+    )
+
+
+# --- one case ----------------------------------------------------------------------------------------
+
+
+@bp.get("/cases/<int:instance_id>")
+def case(instance_id: int) -> Any:
+    """One case: its diagram marked, timeline, data, linked cases and operations."""
+    with engine().sessions() as session:
+        detail = case_detail(session, instance_id)
+        if detail is None:
+            abort(404)
+        xml = bpmn_xml(detail.definition)
+    technicians = {t.role: engine().role_users(t.role) for t in detail.open_tasks if t.role}
+    marking = {
+        "completed": sorted(detail.completed_elements),
+        "active": sorted(detail.active_elements),
+        "late": sorted(detail.late_elements),
+    }
+    return render_template(
+        "oversight/case.html",
+        d=detail,
+        xml=xml,
+        marking=marking,
+        candidates=technicians,
+        status_label=_status_label,
+    )
+
+
+@bp.post("/cases/<int:instance_id>/<operation>")
+def operate(instance_id: int, operation: str) -> Any:
+    """Suspend, resume, terminate or retry a case, with a reason that goes into the audit log."""
+    commands = {
+        "suspend": engine().suspend,
+        "resume": engine().resume,
+        "terminate": engine().terminate,
+        "retry": engine().retry,
+    }
+    command = commands.get(operation)
+    if command is None:
+        abort(404)
+    reason = request.form.get("reason", "").strip()
+    back = redirect(url_for("oversight.case", instance_id=instance_id))
+    if not reason:
+        flash(_("Give a reason: it goes into the audit log."), "error")
+        return back, 422
+    try:
+        command(instance_id, current_actor(), reason)
+    except EngineError as error:
+        flash(error.message, "error")
+        return back, 409
+    flash(_("Done: %(operation)s.", operation=_operation_label(operation)), "ok")
+    return back
+
+
+def _operation_label(operation: str) -> str:
+    return {
+        "suspend": _("suspend"),
+        "resume": _("resume"),
+        "terminate": _("terminate"),
+        "retry": _("retry"),
+        "reassign": _("reassign"),
+    }.get(operation, operation)
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign(task_id: str) -> Any:
+    """Give an open task to another user holding its role, with a reason."""
+    instance_id = _int_form("instance_id")
+    back = redirect(
+        url_for("oversight.case", instance_id=instance_id) if instance_id else url_for("oversight.cases")
+    )
+    reason = request.form.get("reason", "").strip()
+    assignee = request.form.get("assignee", "").strip()
+    if not reason or not assignee:
+        flash(_("Give a reason and the new assignee."), "error")
+        return back, 422
+    try:
+        engine().assign(task_id, assignee, current_actor())
+        record_reassignment_reason(engine(), task_id, reason, current_actor())
+    except EngineError as error:
+        flash(error.message, "error")
+        return back, 409
+    flash(_("Done: %(operation)s.", operation=_operation_label("reassign")), "ok")
+    return back
+
+
+def _int_form(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+# --- process view -------------------------------------------------------------------------------------
+
+
+@bp.get("/processes")
+def processes() -> Any:
+    """Every deployed version, linking to its statistics."""
+    with engine().sessions() as session:
+        definitions = list(
+            session.query(ProcessDefinition).order_by(
+                ProcessDefinition.process_key, ProcessDefinition.version.desc()
+            )
+        )
+    return render_template("oversight/processes.html", definitions=definitions)
+
+
+@bp.get("/processes/<int:definition_id>")
+def process(definition_id: int) -> Any:
+    """One version: cases on each element now, how many passed, average and p90 time per step."""
+    with engine().sessions() as session:
+        definition = session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            abort(404)
+        stats = process_stats(session, definition_id)
+        xml = bpmn_xml(definition)
+    counts = {s.element_id: {"now": s.now, "passed": s.passed} for s in stats}
+    return render_template(
+        "oversight/process.html", definition=definition, stats=stats, xml=xml, counts=counts
+    )
+
+
+# --- KPIs ------------------------------------------------------------------------------------------------
+
+
+_DASHBOARD_CACHE: dict[tuple[int, int, int, str], Any] = {}
+
+
+def dashboard() -> Any:
+    """The KPIs, recomputed only when the audit log moved on.
+
+    Every change to a case appends an event, so the newest event id (and the case count, for
+    cases written without one) says exactly whether the last computation still holds.
+    """
+    with engine().sessions() as session:
+        newest = session.scalar(select(func.max(Event.id))) or 0
+        cases = session.scalar(select(func.count(ProcessInstance.id))) or 0
+        key = (id(engine()), newest, cases, _timezone())
+        board = _DASHBOARD_CACHE.get(key)
+        if board is None:
+            board = compute(session, _timezone())
+            _DASHBOARD_CACHE.clear()
+            _DASHBOARD_CACHE[key] = board
+    return board
+
+
+def _ratio(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+@bp.get("/kpis")
+def kpis() -> Any:
+    """The KPI dashboard (ECharts), each figure linking to the cases behind it."""
+    board = dashboard()
+    charts: dict[str, Any] = {"months": board.months, "kpis": {}, "targets": {}}
+    for name in KPI_NAMES:
+        kpi = board.kpis[name]
+        charts["kpis"][name] = {
+            "overall": _ratio(kpi.overall.value),
+            "by_month": [
+                _ratio(kpi.by["month"][m].value) if m in kpi.by["month"] else None for m in board.months
+            ],
+        }
+        charts["targets"][name] = TARGETS[name][0] * 100
+    charts["criteria"] = {
+        c: [
+            _ratio(board.criteria_by_month[c][m].value)
+            if c in board.criteria_by_month and m in board.criteria_by_month[c]
+            else None
+            for m in board.months
+        ]
+        for c in RATING_CRITERIA
+    }
+    charts["month_links"] = {
+        m: url_for(
+            "oversight.cases",
+            ended_from=month_bounds(m)[0].isoformat(),
+            ended_to=month_bounds(m)[1].isoformat(),
+            status="completed",
+        )
+        for m in board.months
+    }
+    return render_template(
+        "oversight/kpis.html",
+        board=board,
+        charts_json=json.dumps(charts, ensure_ascii=False),
+        targets=TARGETS,
+        kpi_names=KPI_NAMES,
+        criteria=RATING_CRITERIA,
+        ratio=_ratio,
+        month_bounds=month_bounds,
+        dimension_keys={
+            d: sorted({k for n in KPI_NAMES for k in board.kpis[n].by[d]} | set(board.open_breaches[d]))
+            for d in ("process", "technician", "department")
+        },
+    )
+
+
+# --- monthly complaint statistics ---------------------------------------------------------------------
+
+
+@bp.get("/complaints")
+def complaints() -> Any:
+    """客户投诉案件统计表 for a month (the previous one by default); ``format=xlsx`` exports it."""
+    month = request.args.get("month", "")
+    if not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
+        month = previous_month(clock.now().date())
+    with engine().sessions() as session:
+        stats = complaint_statistics(session, month, _timezone())
+    if request.args.get("format") == "xlsx":
+        return _export_complaints(stats)
+    return render_template("oversight/complaints.html", stats=stats)
+
+
+def _export_complaints(stats: Any) -> Response:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = stats.month
+    sheet.append([_("Customer complaint statistics") + f" {stats.month}"])
+    sheet.append(
+        [_("Category"), _("Responsible department"), _("Cases"), _("Closed within limit"), _("Major")]
+    )
+    for (category, department), (count, within, major) in sorted(stats.cells.items()):
+        sheet.append([category, department, count, within, major])
+    sheet.append([_("Total"), "", stats.total, stats.within_limit, ""])
+    cases_sheet = book.create_sheet(_("Cases"))
+    cases_sheet.append(
+        [
+            _("Business number"),
+            _("Customer"),
+            _("Category"),
+            _("Responsible department"),
+            _("Severity"),
+            _("Status"),
+            _("Closed within limit"),
+        ]
+    )
+    for item in stats.cases:
+        cases_sheet.append(
+            [
+                item["business_number"],
+                item["customer_name"] or "",
+                item["category"],
+                item["department"],
+                item["severity"],
+                item["status"],
+                "Y" if item["closed_within_limit"] else "N",
+            ]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=complaints-{stats.month}.xlsx"},
+    )

@@ -1,0 +1,267 @@
+/* afterflow editor page: one process's files (BPMN, decision tables, forms) in bpmn-js,
+   dmn-js and form-js; draft, validate (server-side, as a deploy would) and deploy. */
+(function () {
+  "use strict";
+  var root = document.getElementById("modeler-app");
+  if (!root) return;
+  var csrf = document.querySelector("meta[name=csrf-token]").getAttribute("content");
+  var statusLine = document.getElementById("modeler-status");
+  var problemList = document.getElementById("problems");
+  var tabs = document.getElementById("file-tabs");
+  var bpmnBox = document.getElementById("bpmn-canvas");
+  var dmnBox = document.getElementById("dmn-container");
+  var formBox = document.getElementById("form-container");
+  var processKey = root.getAttribute("data-process");
+
+  function t(key, values) {
+    var text = root.getAttribute("data-i18n-" + key) || key;
+    Object.keys(values || {}).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
+    return text;
+  }
+
+  var state = { files: {}, current: null, version: null, source: null, problems: [] };
+  var bpmn = new window.BpmnJS({
+    container: bpmnBox,
+    keyboard: { bindTo: document },
+    moddleExtensions: { spiffworkflow: window.AfterflowPanel.descriptor }
+  });
+  var panel = new window.AfterflowPanel.SidePanel(bpmn, document.getElementById("panel"));
+  var dmn = new window.DmnJS({ container: dmnBox, common: { keyboard: { bindTo: window } } });
+  var formEditor = null;
+
+  function kindOf(name) {
+    if (/\.bpmn$/.test(name)) return "bpmn";
+    if (/\.dmn$/.test(name)) return "dmn";
+    return "form";
+  }
+
+  function status(text, kind) {
+    statusLine.textContent = text;
+    statusLine.className = kind || "";
+  }
+
+  function request(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return { ok: false, message: response.statusText }; })
+        .then(function (data) { data.status = response.status; return data; });
+    });
+  }
+
+  // Write what the open editor holds back into state.files.
+  function syncCurrent() {
+    var name = state.current;
+    if (!name) return Promise.resolve();
+    var kind = kindOf(name);
+    if (kind === "bpmn") {
+      return bpmn.saveXML({ format: true }).then(function (r) { state.files[name] = r.xml; });
+    }
+    if (kind === "dmn") {
+      return dmn.saveXML({ format: true }).then(function (r) { state.files[name] = r.xml; });
+    }
+    if (formEditor) state.files[name] = JSON.stringify(formEditor.saveSchema(), null, 2);
+    return Promise.resolve();
+  }
+
+  function open(name) {
+    return syncCurrent().then(function () {
+      state.current = name;
+      var kind = kindOf(name);
+      bpmnBox.hidden = kind !== "bpmn";
+      document.getElementById("panel").hidden = kind !== "bpmn";
+      dmnBox.hidden = kind !== "dmn";
+      formBox.hidden = kind !== "form";
+      Array.prototype.forEach.call(tabs.querySelectorAll("button"), function (b) {
+        b.setAttribute("aria-pressed", b.getAttribute("data-file") === name ? "true" : "false");
+      });
+      if (kind === "bpmn") {
+        return bpmn.importXML(state.files[name]).then(function () {
+          bpmn.get("canvas").zoom("fit-viewport");
+          markProblems();
+        });
+      }
+      if (kind === "dmn") {
+        return dmn.importXML(state.files[name]).then(function () {
+          var table = dmn.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
+          if (table) return dmn.open(table);
+        });
+      }
+      var schema = JSON.parse(state.files[name]);
+      if (formEditor) { return formEditor.importSchema(schema); }
+      return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
+        formEditor = editor;
+      });
+    }).then(function () { root.setAttribute("data-open", name); });
+  }
+
+  function renderTabs() {
+    tabs.innerHTML = "";
+    Object.keys(state.files).sort(function (a, b) {
+      var order = { bpmn: 0, dmn: 1, form: 2 };
+      return order[kindOf(a)] - order[kindOf(b)] || a.localeCompare(b);
+    }).forEach(function (name) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = name;
+      button.setAttribute("data-file", name);
+      button.className = "file-tab " + kindOf(name);
+      button.addEventListener("click", function () { open(name); });
+      tabs.appendChild(button);
+    });
+  }
+
+  function mainFile() {
+    var names = Object.keys(state.files).filter(function (n) { return kindOf(n) === "bpmn"; });
+    var own = names.filter(function (n) { return state.files[n].indexOf('id="' + processKey + '"') >= 0; });
+    return own[0] || names[0];
+  }
+
+  function load(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        state.files = data.files;
+        state.version = data.version;
+        state.source = data.source;
+        state.current = null;
+        status(data.source === "draft" ? t("draft", { author: data.author }) : t("version", { version: data.version }));
+        renderTabs();
+        return open(mainFile());
+      });
+  }
+
+  // --- problems: listed and marked on the diagram -------------------------------------------
+  function clearMarks() {
+    var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry");
+    bpmn.get("overlays").remove({ type: "af-problem" });
+    registry.getAll().forEach(function (e) { canvas.removeMarker(e.id, "af-problem"); });
+  }
+
+  function markProblems() {
+    if (kindOf(state.current || "") !== "bpmn") return;
+    clearMarks();
+    var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry"), overlays = bpmn.get("overlays");
+    state.problems.forEach(function (p) {
+      if (p.file && p.file !== state.current) return;
+      var element = registry.get(p.element_id);
+      if (!element || element.type === "label") return;
+      canvas.addMarker(p.element_id, "af-problem");
+      var note = document.createElement("div");
+      note.className = "af-problem-note";
+      note.setAttribute("data-element", p.element_id);
+      note.textContent = p.message;
+      overlays.add(p.element_id, "af-problem", { position: { bottom: -4, left: 0 }, html: note });
+    });
+  }
+
+  function showProblems(problems) {
+    state.problems = problems || [];
+    problemList.innerHTML = "";
+    state.problems.forEach(function (p) {
+      var item = document.createElement("li");
+      item.setAttribute("data-element", p.element_id);
+      var code = document.createElement("code");
+      code.textContent = p.element_id;
+      item.appendChild(code);
+      item.appendChild(document.createTextNode(" " + p.message + (p.file ? " (" + p.file + ")" : "")));
+      item.addEventListener("click", function () {
+        var name = p.file && state.files[p.file] !== undefined ? p.file : state.current;
+        (name !== state.current ? open(name) : Promise.resolve()).then(function () {
+          var element = kindOf(name) === "bpmn" && bpmn.get("elementRegistry").get(p.element_id);
+          if (element) bpmn.get("selection").select(element);
+        });
+      });
+      problemList.appendChild(item);
+    });
+    markProblems();
+  }
+
+  function validate() {
+    return syncCurrent().then(function () {
+      return request("POST", root.getAttribute("data-validate-url"), { files: state.files });
+    }).then(function (data) {
+      showProblems(data.problems || []);
+      status(data.ok ? t("valid") : t("invalid"), data.ok ? "ok" : "error");
+      root.setAttribute("data-validated", data.ok ? "ok" : "problems");
+      return data;
+    });
+  }
+
+  function saveDraft() {
+    return syncCurrent().then(function () {
+      return request("PUT", root.getAttribute("data-draft-url"), { files: state.files, version: state.version });
+    }).then(function (data) {
+      status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
+      return data;
+    });
+  }
+
+  function discardDraft() {
+    return request("DELETE", root.getAttribute("data-draft-url")).then(function () {
+      showProblems([]);
+      return load(root.getAttribute("data-files-url"));
+    }).then(function () { status(t("discarded"), "ok"); });
+  }
+
+  function deploy() {
+    var summary = document.getElementById("change-summary").value.trim();
+    if (!summary) { status(t("summary"), "error"); return Promise.resolve({ ok: false }); }
+    return syncCurrent().then(function () {
+      return request("POST", root.getAttribute("data-deploy-url"), { files: state.files, change_summary: summary });
+    }).then(function (data) {
+      root.setAttribute("data-deployed", data.ok ? "ok" : "refused");
+      if (!data.ok) {
+        showProblems(data.problems || []);
+        status(data.message || t("invalid"), "error");
+        return data;
+      }
+      showProblems([]);
+      var what = (data.deployed || []).map(function (d) { return d[0] + " v" + d[1]; }).join(", ");
+      status(what ? t("deployed").replace("{what}", what) : t("unchanged"), "ok");
+      var mine = (data.deployed || []).filter(function (d) { return d[0] === processKey; })[0];
+      if (mine) state.version = mine[1];
+      return data;
+    });
+  }
+
+  // A .bpmn from another tool replaces the process's diagram in the editor (validate to see
+  // what afterflow cannot run in it).
+  document.getElementById("upload-bpmn").addEventListener("change", function (event) {
+    var file = event.target.files[0];
+    if (!file) return;
+    file.text().then(function (text) {
+      var name = mainFile() || file.name;
+      return syncCurrent().then(function () {
+        state.files[name] = text;
+        state.current = null;
+        return open(name);
+      }).then(validate);
+    }).catch(function (error) { status(String(error && error.message || error), "error"); });
+  });
+  document.getElementById("save-draft").addEventListener("click", saveDraft);
+  document.getElementById("discard-draft").addEventListener("click", discardDraft);
+  document.getElementById("validate").addEventListener("click", validate);
+  document.getElementById("deploy").addEventListener("click", deploy);
+
+  window.afterflowModeler = {
+    bpmn: bpmn,
+    dmn: dmn,
+    form: function () { return formEditor; },
+    panel: panel,
+    state: state,
+    open: open,
+    sync: syncCurrent,
+    validate: validate,
+    deploy: deploy,
+    saveDraft: saveDraft,
+    ready: load(root.getAttribute("data-files-url")).then(function () {
+      root.setAttribute("data-ready", "true");
+    }, function (error) {
+      status(String(error && error.message || error), "error");
+    })
+  };
+})();
