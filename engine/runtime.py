@@ -84,7 +84,7 @@ class StartedInstance:
     status: str
 
 
-class _Context:
+class CommandState:
     """The state a command works on inside its transaction."""
 
     def __init__(
@@ -232,7 +232,7 @@ class Engine:
         with self.sessions() as session:
             return [
                 d
-                for d in self._latest_definitions(session)
+                for d in self.latest_definitions(session)
                 if self._may_start(d, actor) and self.has_plain_start(d)
             ]
 
@@ -278,7 +278,7 @@ class Engine:
         actor: Actor,
         parent_instance_id: int | None,
         message: str | None = None,
-    ) -> _Context:
+    ) -> CommandState:
         """Create, run and save a new instance inside the caller's transaction."""
         specs = self.definitions.specs(definition)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
@@ -301,7 +301,7 @@ class Engine:
         session.add(instance)
         session.flush()
         data = {**data, "business_number": number}
-        ctx = _Context(session, instance, workflow, definition.meta, actor)
+        ctx = CommandState(session, instance, workflow, definition.meta, actor)
         ctx.record(
             "instance_started",
             data={
@@ -319,7 +319,7 @@ class Engine:
             _open_start_events(workflow)
             self._deliver(ctx, message, data)
         else:
-            self._run_engine(ctx)
+            self.run_engine_steps(ctx)
         self._save(ctx)
         return ctx
 
@@ -390,7 +390,7 @@ class Engine:
             except SpiffWorkflowException as error:
                 self._mark_error(ctx, error)
                 return
-            self._run_engine(ctx)
+            self.run_engine_steps(ctx)
 
     # --- instance commands --------------------------------------------------------------------
 
@@ -398,7 +398,7 @@ class Engine:
         self, instance_id: int, name: str, payload: Mapping[str, Any] | None, actor: Actor
     ) -> None:
         """Deliver a message to an instance waiting for it."""
-        with self._instance_command(instance_id, actor) as ctx:
+        with self.instance_command(instance_id, actor) as ctx:
             self._require_active(ctx.instance)
             if self._waiting_message(ctx.workflow, name) is None:
                 raise TaskNotAvailable(f"the case is not waiting for the message '{name}'")
@@ -413,7 +413,7 @@ class Engine:
                 return definition
         return None
 
-    def _deliver(self, ctx: _Context, name: str, payload: dict[str, Any]) -> None:
+    def _deliver(self, ctx: CommandState, name: str, payload: dict[str, Any]) -> None:
         definition = self._waiting_message(ctx.workflow, name)
         if definition is None:
             self._mark_error(ctx, EngineError(f"the case is not waiting for the message '{name}'"))
@@ -424,12 +424,12 @@ class Engine:
         except SpiffWorkflowException as error:
             self._mark_error(ctx, error)
             return
-        self._run_engine(ctx)
+        self.run_engine_steps(ctx)
 
     def fire_due_timers(self, instance_id: int, actor: Actor | None = None) -> int:
         """Fire the instance's timers whose time has come; return how many fired."""
         actor = actor or Actor.system()
-        with self._instance_command(instance_id, actor) as ctx:
+        with self.instance_command(instance_id, actor) as ctx:
             if ctx.instance.status not in (ACTIVE, SCHEDULED):
                 return 0
             # SpiffWorkflow fires a timer once its time is strictly past; the projection
@@ -445,11 +445,11 @@ class Engine:
             if due and ctx.instance.status == SCHEDULED:
                 # The start timer fired: this case runs now, and the next one is scheduled.
                 ctx.instance.status = ACTIVE
-                self._run_engine(ctx)
+                self.run_engine_steps(ctx)
                 latest = self.latest_definition(ctx.session, ctx.instance.process_key)
                 self._schedule(ctx.session, latest, replace=False)
             elif due:
-                self._run_engine(ctx)
+                self.run_engine_steps(ctx)
             return due
 
     def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:
@@ -477,7 +477,7 @@ class Engine:
 
     def retry(self, instance_id: int, actor: Actor, reason: str = "") -> None:
         """Run an instance in error again from the failed element."""
-        with self._instance_command(instance_id, actor) as ctx:
+        with self.instance_command(instance_id, actor) as ctx:
             self._require_manager(actor)
             if ctx.instance.status != "error":
                 raise InstanceNotActive("only a case in error can be retried")
@@ -496,14 +496,14 @@ class Engine:
             except SpiffWorkflowException as error:
                 self._mark_error(ctx, error)
                 return
-            self._run_engine(ctx)
+            self.run_engine_steps(ctx)
 
     def _set_status(
         self, instance_id: int, actor: Actor, reason: str, status: str, from_states: set[str], action: str
     ) -> None:
         if not reason.strip():
             raise EngineError("a reason is required")
-        with self._instance_command(instance_id, actor) as ctx:
+        with self.instance_command(instance_id, actor) as ctx:
             self._require_manager(actor)
             if ctx.instance.status not in from_states:
                 raise InstanceNotActive(f"the case is {ctx.instance.status}")
@@ -516,29 +516,30 @@ class Engine:
     # --- the unit of work ---------------------------------------------------------------------
 
     @contextmanager
-    def _instance_command(self, instance_id: int, actor: Actor) -> Iterator[_Context]:
+    def instance_command(self, instance_id: int, actor: Actor) -> Iterator[CommandState]:
+        """Lock, load and (on leaving the block) save one case: the unit of work of every command."""
         with self.writer.begin() as session:
             instance = self._lock_instance(session, instance_id)
             definition = instance.definition
             specs = self.definitions.specs(definition)
             workflow = state_from_json(instance.state, specs)
             workflow.script_engine = self.script_engine
-            ctx = _Context(session, instance, workflow, definition.meta, actor)
+            ctx = CommandState(session, instance, workflow, definition.meta, actor)
             yield ctx
             self._save(ctx)
         self._after_commit(ctx)
 
-    def _after_commit(self, ctx: _Context) -> None:
+    def _after_commit(self, ctx: CommandState) -> None:
         if ctx.new_timers:
             self.wakeup.set()  # an embedded runner may be sleeping past the new timer's time
 
     @contextmanager
-    def _task_command(self, task_id: str, actor: Actor) -> Iterator[tuple[_Context, Task]]:
+    def _task_command(self, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
         with self.sessions() as probe:
             instance_id = probe.scalar(select(Task.instance_id).where(Task.id == task_id))
         if instance_id is None:
             raise NotFound("no such task")
-        with self._instance_command(instance_id, actor) as ctx:
+        with self.instance_command(instance_id, actor) as ctx:
             row = self._locked_task(ctx.session, task_id)
             self._check_open(row)
             self._require_active(ctx.instance)
@@ -610,9 +611,14 @@ class Engine:
         dynamic = {f.key: self.role_users(f.options_from_role) for f in form.fields if f.options_from_role}
         return validate_submission(form, data, lang, dynamic_options=dynamic)
 
-    def _run_engine(self, ctx: _Context) -> None:
+    def run_engine_steps(self, ctx: CommandState) -> None:
+        """Run the case until it needs people or waits; a failure puts it in error."""
         command = CommandContext(
-            ctx.session, ctx.instance.id, ctx.instance.business_number, ctx.actor.username
+            ctx.session,
+            ctx.instance.id,
+            ctx.instance.business_number,
+            ctx.actor.username,
+            self.config.calendar.timezone,
         )
         try:
             with running(command):
@@ -628,7 +634,7 @@ class Engine:
             log.exception("engine step failed in %s", ctx.instance.business_number)
             self._mark_error(ctx, error)
 
-    def _mark_error(self, ctx: _Context, error: Exception) -> None:
+    def _mark_error(self, ctx: CommandState, error: Exception) -> None:
         task: SpiffTask | None = getattr(error, "task", None)
         element = getattr(error, "element_id", None) or (
             (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None
@@ -641,7 +647,7 @@ class Engine:
         )
         ctx.record("instance_error", element_id=element, data={"message": message})
 
-    def _save(self, ctx: _Context) -> None:
+    def _save(self, ctx: CommandState) -> None:
         instance, workflow = ctx.instance, ctx.workflow
         new_timers = 0
         try:
@@ -663,11 +669,11 @@ class Engine:
         ctx.new_timers = new_timers
         self._start_linked_cases(ctx)
 
-    def _start_linked_cases(self, ctx: _Context) -> None:
+    def _start_linked_cases(self, ctx: CommandState) -> None:
         """Start the cases that messages thrown by this case are addressed to (same transaction)."""
         thrown, ctx.thrown = ctx.thrown, []
         for name, payload in thrown:
-            targets = [d for d in self._latest_definitions(ctx.session) if name in self.message_starts(d)]
+            targets = [d for d in self.latest_definitions(ctx.session) if name in self.message_starts(d)]
             if not targets:
                 ctx.record("message_unrouted", data={"name": name})
                 ctx.session.add_all(ctx.events[-1:])
@@ -705,7 +711,8 @@ class Engine:
             self._message_starts[definition.id] = names
         return names
 
-    def _latest_definitions(self, session: Session) -> list[ProcessDefinition]:
+    def latest_definitions(self, session: Session) -> list[ProcessDefinition]:
+        """Return the newest version of every deployed process."""
         newest = (
             select(ProcessDefinition.process_key, func.max(ProcessDefinition.version).label("v"))
             .group_by(ProcessDefinition.process_key)

@@ -8,7 +8,7 @@ cannot, why. The rule (SpiffWorkflow's diff of the case's workflow against the n
 - every subprocess or called process the case has entered must still exist.
 
 Steps the case has not reached yet may change freely. Migrating one case happens in the
-engine's own unit of work (``Engine._instance_command``): the instance row is locked, the
+engine's own unit of work (``Engine.instance_command``): the instance row is locked, the
 workflow moved to the new spec, ``definition_id`` updated, the projections refreshed and the
 event ``instance_migrated`` written — all in one transaction, or nothing when refused.
 Timers the case waits on keep their due time unless their own definition changed.
@@ -174,7 +174,7 @@ def migrate_instance(engine: Engine, instance_id: int, to_version: int, actor: A
         raise PermissionDenied("only a process owner can move cases to another version")
     if not reason.strip():
         raise EngineError("a reason is required")
-    with engine._instance_command(instance_id, actor) as ctx:
+    with engine.instance_command(instance_id, actor) as ctx:
         instance = ctx.instance
         source: ProcessDefinition = instance.definition
         if instance.status not in MIGRATABLE:
@@ -203,7 +203,7 @@ def migrate_instance(engine: Engine, instance_id: int, to_version: int, actor: A
             },
         )
         if instance.status == ACTIVE:
-            engine._run_engine(ctx)  # a step the new version adds right here runs now
+            engine.run_engine_steps(ctx)  # a step the new version adds right here runs now
         return source.version
 
 

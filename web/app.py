@@ -64,14 +64,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.init_app(app)
     login_manager.login_message = ""
 
-    from web import auth, cases, collaboration, inbox
+    # Imported here: the blueprints' modules import this one for current_lang and babel.
+    from web import auth, cases, collaboration, inbox, modeler, oversight
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(inbox.bp)
-    app.register_blueprint(cases.bp)
-    app.register_blueprint(collaboration.bp)
-    app.register_blueprint(__import__("web.oversight", fromlist=["bp"]).bp)  # managers' view (/manage)
-    app.register_blueprint(__import__("web.modeler", fromlist=["bp"]).bp)
+    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
+        app.register_blueprint(blueprint)
 
     @app.after_request
     def secure_headers(response: Any) -> Any:

@@ -518,7 +518,7 @@ def complaint_catchers(engine: Engine) -> list[str]:
     with engine.sessions() as session:
         catchers = [
             d.process_key
-            for d in engine._latest_definitions(session)
+            for d in engine.latest_definitions(session)
             if "repair_complaint" in engine.message_starts(d)
         ]
     if not catchers:

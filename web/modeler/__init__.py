@@ -337,7 +337,7 @@ def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
     """
     merged: dict[str, str] = {}
     with engine().sessions() as db:
-        for definition in engine()._latest_definitions(db):
+        for definition in engine().latest_definitions(db):
             for name, text in definition.files.items():
                 if not name.endswith(".bpmn"):
                     merged.setdefault(name, text)
