@@ -38,6 +38,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench.engine_throughput
+	$(BIN)/python -m bench.inbox
+	$(BIN)/python -m bench.cases
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache
