@@ -100,7 +100,6 @@ class CommandState:
         self.workflow = workflow
         self.meta = meta
         self.actor = actor
-        self.events: list[Event] = []
         self.new_timers = 0
         self.thrown: list[tuple[str, dict[str, Any]]] = []
         self.depth = 0
@@ -112,7 +111,8 @@ class CommandState:
         element_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        self.events.append(
+        """Append an audit event (in the command's transaction, in the order things happened)."""
+        self.session.add(
             Event(
                 instance_id=self.instance.id,
                 task_id=task_id,
@@ -210,7 +210,6 @@ class Engine:
         ctx = self._start_in(session, definition, {}, Actor.system(), None)
         ctx.instance.status = SCHEDULED
         ctx.record("instance_scheduled")
-        session.add_all(ctx.events[-1:])
 
     def _evaluate_timer_expression(self, expression: str) -> Any:
         return self.script_engine.environment.evaluate(expression, {})
@@ -661,7 +660,6 @@ class Engine:
             ctx.record("instance_completed")
         instance.state = state_to_json(workflow)
         instance.updated_at = clock.now()
-        ctx.session.add_all(ctx.events)
         try:
             ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
         except StaleDataError:
@@ -676,7 +674,6 @@ class Engine:
             targets = [d for d in self.latest_definitions(ctx.session) if name in self.message_starts(d)]
             if not targets:
                 ctx.record("message_unrouted", data={"name": name})
-                ctx.session.add_all(ctx.events[-1:])
                 continue
             if ctx.depth >= MAX_LINK_DEPTH:
                 raise EngineError(f"cases started each other more than {MAX_LINK_DEPTH} levels deep")
