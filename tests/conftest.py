@@ -30,10 +30,17 @@ def database_urls(tmp_dir: Path) -> dict[str, str]:
     return urls
 
 
+# Whole-process scenarios prove the diagrams, not the database: they run on SQLite only, which
+# keeps the suite short. Engine, runtime and web tests run once per configured database.
+SQLITE_ONLY = ("scenarios",)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Every test that touches the database runs once per configured database.
     if "db_name" in metafunc.fixturenames:
-        names = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+        names = ["sqlite"]
+        tier = Path(str(metafunc.definition.fspath)).parent.name
+        if os.environ.get("TEST_DATABASE_URL") and tier not in SQLITE_ONLY:
+            names.append("postgresql")
         metafunc.parametrize("db_name", names, scope="session")
 
 
