@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
+from bench.databases import postgresql_database
 from engine import queries
 from engine.calendar import CalendarConfig
 from engine.db import make_engine
@@ -48,7 +48,6 @@ from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_DATABASE = "afterflow_inbox_bench"
 PASSWORD = "bench"
 USER = "cs1"
 
@@ -117,25 +116,6 @@ def sqlite_database() -> Iterator[SqlEngine]:
             yield db
         finally:
             db.dispose()
-
-
-@contextmanager
-def postgresql_database(url_text: str) -> Iterator[SqlEngine]:
-    """The bench's own database on the server of ``url_text``, created anew and dropped at the end."""
-    url = make_url(url_text.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
-    db = make_engine(url.set(database=PG_DATABASE).render_as_string(hide_password=False))
-    try:
-        upgrade(db)
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- filling ------------------------------------------------------------------------------------
@@ -528,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
         timings += time_database("SQLite", db, args.tasks, args.requests)
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql") and not args.sqlite_only:
-        with postgresql_database(url) as db:
+        with postgresql_database(url, "inbox") as db:
             with db.connect() as conn:
                 version = conn.execute(text("SHOW server_version")).scalar_one()
             timings += time_database(f"PostgreSQL {version}", db, args.tasks, args.requests)
