@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import TaskNotAvailable
-from engine.models import Task
+from engine.models import Event, Task
 from engine.runtime import Engine
 from processes.records import MaintenanceContract, ServiceRecord
 from tests.conftest import DIAGRAMS
@@ -92,13 +92,14 @@ def service_history(engine: Engine) -> list[str]:
 
 
 def completed_steps(engine: Engine, case: int) -> list[tuple[str, str | None]]:
+    """The completed steps in the order the audit log recorded them (the clock is frozen)."""
     with engine.sessions() as session:
-        rows = session.scalars(
-            select(Task)
-            .where(Task.instance_id == case, Task.state == "completed")
-            .order_by(Task.completed_at, Task.created_at)
+        rows = session.execute(
+            select(Event.element_id, Event.actor)
+            .where(Event.instance_id == case, Event.action == "task_completed")
+            .order_by(Event.id)
         )
-        return [(row.spec_id, row.completed_by) for row in rows]
+        return [(element_id, actor) for element_id, actor in rows]
 
 
 # --- service category ------------------------------------------------------------------------
