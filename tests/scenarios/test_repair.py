@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import TaskNotAvailable
-from engine.models import Event, Task
+from engine.models import Event
 from engine.runtime import Engine
 from processes.records import MaintenanceContract, ServiceRecord
 from tests.conftest import DIAGRAMS
