@@ -7,7 +7,9 @@ DEMO_PASSWORD = "demo"
 # (user name, display name, roles)
 DEMO_USERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("cs1", "王客服", ("customer_service",)),
+    ("cs2", "刘客服", ("customer_service",)),
     ("sup1", "李主任", ("service_supervisor",)),
+    ("sup2", "何主任", ("service_supervisor",)),
     ("tech1", "张工", ("technician",)),
     ("tech2", "赵工", ("technician",)),
     ("acct1", "钱会计", ("accountant",)),

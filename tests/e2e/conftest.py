@@ -34,7 +34,7 @@ from web.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-USERS = ("cs1", "sup1", "tech1", "tech2")
+USERS = ("cs1", "sup1", "sup2", "tech1", "tech2")
 #: A second customer-service user (not a demo user) to race cs1 for the same task.
 EXTRA_USERS = (("cs2", "刘客服", ("customer_service",)),)
 TIMEOUT_MS = 10_000
