@@ -191,6 +191,8 @@ class Event(Base):
     """Append-only audit log: who did what to which case, when, with which data."""
 
     __tablename__ = "event"
+    # KPIs read completions of particular steps across all cases.
+    __table_args__ = (Index("ix_event_action_element", "action", "element_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
