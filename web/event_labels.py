@@ -26,6 +26,8 @@ EVENT_LABELS = {
     "linked_case_started": _l("linked case started"),
     "comment_added": _l("commented on"),
     "attachment_added": _l("attached a file to"),
+    "task_reassign_reason": _l("reason for reassigning"),
+    "instance_migrated": _l("moved to another version"),
 }
 
 
