@@ -246,3 +246,20 @@ def cases_of(engine: Engine, process_key: str, status: str | None = None) -> lis
         if status is not None:
             query = query.where(ProcessInstance.status == status)
         return list(session.scalars(query.order_by(ProcessInstance.id)))
+
+
+#: A plain repair request (register form data) the scenarios start from.
+REPAIR_REQUEST: dict[str, Any] = {
+    "channel": "phone",
+    "customer_name": "华东人民医院",
+    "customer_phone": "021-5555-0101",
+    "customer_address": "上海市徐汇区",
+    "product_model": "XR-200",
+    "serial_number": "SN-0001",
+    "fault_description": "开机无显示",
+    "urgency": "normal",
+    "distance_band": "urban",
+    "contract_in_force": False,
+    "warranty_end": "2027-06-30",
+    "cause": "normal",
+}

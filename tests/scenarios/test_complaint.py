@@ -22,6 +22,7 @@ from engine.models import Job, ProcessInstance, Task
 from engine.runtime import Engine
 from engine.serialization import state_from_json
 from tests.scenarios.conftest import (
+    REPAIR_REQUEST,
     as_user,
     case_data,
     children,
@@ -461,20 +462,7 @@ def test_an_unsatisfied_repair_follow_up_starts_a_complaint_completed_by_custome
 ) -> None:
     repair = complaints.start(
         "repair_service",
-        {
-            "channel": "phone",
-            "customer_name": "华东人民医院",
-            "customer_phone": "021-5555-0101",
-            "customer_address": "上海市徐汇区",
-            "product_model": "XR-200",
-            "serial_number": "SN-0001",
-            "fault_description": "开机无显示",
-            "urgency": "normal",
-            "distance_band": "urban",
-            "contract_in_force": False,
-            "warranty_end": "2027-06-30",
-            "cause": "normal",
-        },
+        REPAIR_REQUEST,
         CS,
     )
     complete_step(complaints, repair.id, "task_remote_guidance", {"solved_by_phone": "no"}, CS)

@@ -23,6 +23,9 @@ from engine.runtime import Engine
 from processes.records import MaintenanceContract, ServiceRecord
 from tests.conftest import DIAGRAMS
 from tests.scenarios.conftest import (
+    REPAIR_REQUEST as REQUEST,
+)
+from tests.scenarios.conftest import (
     add_product,
     as_user,
     case_data,
@@ -43,20 +46,6 @@ from tests.scenarios.conftest import (
 CS, SUP, TECH1, TECH2, ACCT, GM = (as_user(u) for u in ("cs1", "sup1", "tech1", "tech2", "acct1", "gm1"))
 MONDAY_9 = shanghai(2026, 11, 23, 9, 0)
 
-REQUEST: dict[str, Any] = {
-    "channel": "phone",
-    "customer_name": "华东人民医院",
-    "customer_phone": "021-5555-0101",
-    "customer_address": "上海市徐汇区",
-    "product_model": "XR-200",
-    "serial_number": "SN-0001",
-    "fault_description": "开机无显示",
-    "urgency": "normal",
-    "distance_band": "urban",
-    "contract_in_force": False,
-    "warranty_end": "2027-06-30",
-    "cause": "normal",
-}
 SATISFIED = {
     "rating_attitude": "very_satisfied",
     "rating_technique": "satisfied",

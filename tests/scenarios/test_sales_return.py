@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import PermissionDenied
-from engine.models import Event, ProcessInstance, SlaBreach, Task
+from engine.models import Event, SlaBreach, Task
 from engine.queries import offered_to
 from engine.runner import TimerRunner
 from engine.runtime import Engine
@@ -25,6 +25,7 @@ from engine.users import Actor
 from processes.demo import DEMO_USERS
 from processes.records import SalesLedgerEntry
 from tests.conftest import actor, diagram_files
+from tests.scenarios.conftest import instance_row
 
 PROCESS = "sales_return"
 
@@ -174,16 +175,9 @@ def complete(engine: Engine, instance_id: int, spec_id: str, data: dict[str, Any
     engine.complete(only_task(engine, instance_id, spec_id).id, data, who)
 
 
-def instance(engine: Engine, instance_id: int) -> ProcessInstance:
-    with engine.sessions() as session:
-        row = session.get(ProcessInstance, instance_id)
-        assert row is not None
-        return row
-
-
 def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:
     """The case data as it stands: of the newest open human task, or of the last task run."""
-    row = instance(engine, instance_id)
+    row = instance_row(engine, instance_id)
     workflow = state_from_json(row.state, engine.definitions.specs(row.definition))
     tasks = open_tasks(engine, instance_id)
     if tasks:
@@ -273,7 +267,7 @@ def test_a_product_we_did_not_sell_is_refused_and_the_customer_told(returns: Eng
         "return_notice",
         "核对销售记录并填写退回通知单",
     )
-    assert instance(returns, instance_id).business_number == "RT-20261120-0001"
+    assert instance_row(returns, instance_id).business_number == "RT-20261120-0001"
     ledger = case_data(returns, instance_id)["ledger"]
     assert ledger["found"] is False and HOSPITAL in ledger["reason"]
 
@@ -292,7 +286,7 @@ def test_a_product_we_did_not_sell_is_refused_and_the_customer_told(returns: Eng
         {"notify_method": "phone", "notified_on": "2026-11-20", "notify_note": "客户知悉"},
         SALES,
     )
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
     assert completed_by(returns, instance_id) == [
         ("task_return_notice", "bill1"),
         ("task_notify_rejection", "sales1"),
@@ -368,7 +362,7 @@ def test_a_request_that_breaks_a_return_rule_is_refused_with_the_reason(
         {"notify_method": "letter", "notified_on": "2026-11-20"},
         SALES,
     )
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
 
 
 @pytest.mark.parametrize(
@@ -453,7 +447,7 @@ def test_the_business_manager_refusing_ends_the_request_with_the_reason(returns:
         {"notify_method": "phone", "notified_on": "2026-11-20"},
         SALES,
     )
-    row = instance(returns, instance_id)
+    row = instance_row(returns, instance_id)
     assert row.status == "completed"
     assert "task_pickup" not in [element for element, _ in completed_by(returns, instance_id)]
 
@@ -479,7 +473,7 @@ def test_quality_refusing_ends_the_request_with_the_reason(returns: Engine) -> N
         {"notify_method": "visit", "notified_on": "2026-11-21"},
         SALES,
     )
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
 
 
 def test_both_refusing_records_both_reasons(returns: Engine) -> None:
@@ -559,7 +553,7 @@ def test_an_approved_return_is_picked_up_received_inspected_and_settled(
     assert settle.due_at == NEXT_FRIDAY_AFTERNOON
     complete(returns, instance_id, last_step, form, who)
 
-    row = instance(returns, instance_id)
+    row = instance_row(returns, instance_id)
     assert row.status == "completed" and not row.late
     assert case_data(returns, instance_id)["return_outcome"] == outcome
     assert completed_by(returns, instance_id) == [
@@ -609,7 +603,7 @@ def test_goods_that_fail_inspection_are_destroyed_and_the_customer_still_refunde
         {"refund_amount": "250", "refund_method": "credit_note", "refund_voucher_number": "HZ-77"},
         FIN,
     )
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
     assert "task_restock" not in [element for element, _ in completed_by(returns, instance_id)]
 
 
@@ -662,7 +656,7 @@ def test_cold_chain_goods_without_a_clean_temperature_record_are_refused_and_rep
         },
         QA,
     )
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
     assert "task_inspect" not in [element for element, _ in completed_by(returns, instance_id)]
 
 
@@ -743,7 +737,7 @@ def test_only_the_lane_role_sees_and_completes_each_task(returns: Engine) -> Non
     with pytest.raises(PermissionDenied):
         returns.complete(refund.id, refund_form, SALES)
     returns.complete(refund.id, refund_form, FIN)
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
 
 
 # --- SLAs ---------------------------------------------------------------------------------------------
@@ -774,7 +768,7 @@ def test_a_pick_up_not_confirmed_within_one_working_day_escalates_and_is_recorde
     )
     assert breach.due_at == MONDAY_AFTERNOON
     assert breach.breached_at == MONDAY_AFTERNOON + timedelta(minutes=1)
-    assert instance(returns, instance_id).late is True
+    assert instance_row(returns, instance_id).late is True
 
     complete(
         returns, instance_id, "task_pickup_escalation", {"escalation_action": "已电话督促销售员当日提货"}, BM
@@ -824,6 +818,6 @@ def test_a_refund_not_made_within_five_working_days_of_receipt_escalates_and_is_
         {"refund_amount": "250", "refund_method": "bank_transfer", "refund_voucher_number": "TK-9"},
         FIN,
     )
-    assert instance(returns, instance_id).status == "running"  # the escalation is still to be handled
+    assert instance_row(returns, instance_id).status == "running"  # the escalation is still to be handled
     complete(returns, instance_id, "task_remedy_escalation", {"escalation_action": "财务已补办"}, BM)
-    assert instance(returns, instance_id).status == "completed"
+    assert instance_row(returns, instance_id).status == "completed"
