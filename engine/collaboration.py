@@ -18,6 +18,8 @@ import unicodedata
 import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -108,16 +110,8 @@ class Collaboration:
             )
             session.add(comment)
             session.flush()
-            session.add(
-                Event(
-                    instance_id=instance_id,
-                    task_id=task.id,
-                    element_id=task.spec_id,
-                    actor=actor.username,
-                    action="comment_added",
-                    at=now,
-                    data={"comment_id": comment.id, "length": len(text)},
-                )
+            _audit(
+                session, task, actor, "comment_added", now, {"comment_id": comment.id, "length": len(text)}
             )
             return comment.id
 
@@ -144,22 +138,19 @@ class Collaboration:
             )
             session.add(attachment)
             session.flush()
-            session.add(
-                Event(
-                    instance_id=instance_id,
-                    task_id=task.id,
-                    element_id=task.spec_id,
-                    actor=actor.username,
-                    action="attachment_added",
-                    at=now,
-                    data={
-                        "attachment_id": attachment.id,
-                        "filename": name,
-                        "size": len(content),
-                        "sha256": digest,
-                        "content_type": content_type,
-                    },
-                )
+            _audit(
+                session,
+                task,
+                actor,
+                "attachment_added",
+                now,
+                {
+                    "attachment_id": attachment.id,
+                    "filename": name,
+                    "size": len(content),
+                    "sha256": digest,
+                    "content_type": content_type,
+                },
             )
             return attachment.id
 
@@ -278,3 +269,20 @@ def _is_text(content: bytes) -> bool:
             continue
         return not any(ord(ch) < 32 and ch not in "\t\n\r\f" for ch in decoded) and "\x7f" not in decoded
     return False
+
+
+def _audit(
+    session: Session, task: Task, actor: Actor, action: str, at: datetime, data: dict[str, Any]
+) -> None:
+    """Append the audit event of a change made on a task's case."""
+    session.add(
+        Event(
+            instance_id=task.instance_id,
+            task_id=task.id,
+            element_id=task.spec_id,
+            actor=actor.username,
+            action=action,
+            at=at,
+            data=data,
+        )
+    )
