@@ -1,4 +1,4 @@
-"""The regulations' KPIs (SPEC §8) from the projections and the audit log.
+"""The regulations' KPIs (SPEC §8), aggregated from the KPI read model (``engine.kpi_facts``).
 
 Definitions (each a ratio of case counts, bucketed by the company-time month of the moment
 that decides it):
@@ -15,37 +15,42 @@ that decides it):
   follows;
 - **open SLA breaches**: breaches of cases not ended (month of the breach).
 
-Dimensions: month, process, technician (the technician of a repair: its technician-role
-task's assignee) and department (the department owning the process; for complaints the
-responsible department quality decided, when there is one).
+Dimensions: month, process, technician (the technician of a repair: the assignee of its latest
+technician task that has one) and department (the department owning the process; for complaints
+the responsible department quality decided, when there is one).
+
+``current_dashboard`` refreshes the read model (only the cases changed since the last view) and
+aggregates it with ``GROUP BY``; ``compute`` is the aggregation alone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.models import Event, ProcessInstance, SlaBreach, Task
+from engine.kpi_facts import (
+    COMPLAINT,
+    PROCESS_DEPARTMENT,
+    RATING_CRITERIA,
+    REPAIR,
+    SATISFIED,
+    is_current,
+    month_of,
+    refresh,
+)
+from engine.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
 
-SATISFIED = frozenset({"very_satisfied", "satisfied"})
-RATING_CRITERIA = ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises")
-FOLLOW_UP = "task_follow_up"
-CAUSE_ANALYSIS = "task_cause_analysis"
-REPAIR = "repair_service"
-COMPLAINT = "complaint"
-#: The department answering for each process's SLAs.
-PROCESS_DEPARTMENT = {
-    "repair_service": "after_sales",
-    "complaint": "quality",
-    "sales_return": "sales",
-    "recall": "quality",
-}
+if TYPE_CHECKING:
+    from engine.runtime import Engine
+
+__all__ = ["RATING_CRITERIA", "SATISFIED", "month_of"]
+
 #: Targets of SPEC §8, the strictest source: (value, comparison, source).
 TARGETS: dict[str, tuple[float, str, str]] = {
     "timeliness": (0.95, ">", "[001] > 95 %, [004] ≥ 90 %"),
@@ -55,6 +60,8 @@ TARGETS: dict[str, tuple[float, str, str]] = {
 }
 KPI_NAMES = ("timeliness", "satisfaction", "complaint_rate", "closure")
 DIMENSIONS = ("month", "process", "technician", "department")
+#: Statuses of cases that have not ended: their breaches are still open.
+OPEN_STATUSES = ("running", "suspended", "error")
 
 
 @dataclass
@@ -101,18 +108,6 @@ class Dashboard:
     months: list[str]
 
 
-_MONTHS: dict[tuple[str, int], str] = {}
-
-
-def month_of(moment: datetime, zone: ZoneInfo) -> str:
-    """The company-time month of a moment, as YYYY-MM (memoized per hour: dashboards ask often)."""
-    key = (zone.key, int(moment.timestamp()) // 3600)
-    month = _MONTHS.get(key)
-    if month is None:
-        month = _MONTHS[key] = moment.astimezone(zone).strftime("%Y-%m")
-    return month
-
-
 def month_bounds(month: str) -> tuple[date, date]:
     """First and last day of a YYYY-MM month."""
     year, number = (int(part) for part in month.split("-"))
@@ -121,135 +116,100 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, date.fromordinal(following.toordinal() - 1)
 
 
-def _technicians(session: Session) -> dict[int, str]:
-    query = select(Task.instance_id, Task.assignee).where(
-        Task.role == "technician", Task.assignee.is_not(None)
-    )
-    found: dict[int, str] = {}
-    for instance_id, assignee in session.execute(query):
-        if assignee:
-            found.setdefault(instance_id, assignee)
-    return found
+def current_dashboard(engine: Engine, timezone: str = "Asia/Shanghai") -> Dashboard:
+    """Every KPI as of now: refresh the read model where cases changed, then aggregate it."""
+    with engine.sessions() as session:
+        if is_current(session, timezone):
+            return compute(session, timezone)
+    with engine.writer.begin() as session:
+        refresh(session, timezone)
+        return compute(session, timezone)
+
+
+def _yes(column: Any) -> Any:
+    """SUM of a boolean column, portable (SQLite stores 0/1, PostgreSQL booleans)."""
+    return func.sum(case((column, 1), else_=0))
 
 
 def compute(session: Session, timezone: str = "Asia/Shanghai") -> Dashboard:
-    """Compute every KPI with its breakdowns from the database."""
+    """Aggregate every KPI with its breakdowns from the read model (refreshed by the caller)."""
     zone = ZoneInfo(timezone)
-    technicians = _technicians(session)
-    # One pass over the audit log for everything the KPIs read from it.
-    ended: dict[int, datetime] = {}
-    responsible: dict[int, str] = {}
-    follow_ups: list[tuple[int, datetime, dict[str, Any]]] = []
-    for instance_id, action, element_id, at, data in session.execute(
-        select(Event.instance_id, Event.action, Event.element_id, Event.at, Event.data).where(
-            or_(
-                Event.action == "instance_completed",
-                and_(Event.action == "task_completed", Event.element_id.in_((FOLLOW_UP, CAUSE_ANALYSIS))),
-            )
-        )
-    ):
-        if instance_id is None:
-            continue
-        if action == "instance_completed":
-            ended[instance_id] = at
-            continue
-        entered = (data or {}).get("data") or {}
-        if element_id == FOLLOW_UP:
-            follow_ups.append((instance_id, at, entered))
-        elif entered.get("responsible_department"):
-            responsible[instance_id] = entered["responsible_department"]
-    breached = set(session.scalars(select(SlaBreach.instance_id).distinct()))
-    closure_breached = set(
-        session.scalars(select(SlaBreach.instance_id).where(SlaBreach.sla == "closure").distinct())
-    )
-    # Narrow reads only: (id, status, process_key) come from a covering index, the links from the
-    # parent index and the end times from the audit log, so no wide instance row (with its
-    # serialized state) is read.
-    cases = session.execute(
-        select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.status).where(
-            ProcessInstance.status != "scheduled"
-        )
-    ).all()
-    parents: dict[int, int] = {
-        child: parent
-        for child, parent in session.execute(
-            select(ProcessInstance.id, ProcessInstance.parent_instance_id).where(
-                ProcessInstance.parent_instance_id.is_not(None)
-            )
-        )
-        if parent is not None
-    }
-    process_of = {c.id: c.process_key for c in cases}
-    repairs_with_complaint = {
-        parent
-        for child, parent in parents.items()
-        if process_of.get(child) == COMPLAINT and process_of.get(parent) == REPAIR
-    }
-
-    def department(case_id: int, process_key: str) -> str | None:
-        if process_key == COMPLAINT and case_id in responsible:
-            return responsible[case_id]
-        return PROCESS_DEPARTMENT.get(process_key)
-
     kpis = {name: Kpi(name) for name in KPI_NAMES}
     months: set[str] = set()
-    for c in cases:
-        ended_at = ended.get(c.id)
-        if c.status != "completed" or ended_at is None:
-            continue
-        month = month_of(ended_at, zone)
+    completed = (
+        select(
+            KpiCase.ended_month,
+            KpiCase.process_key,
+            KpiCase.technician,
+            KpiCase.department,
+            func.count(),
+            func.count() - _yes(KpiCase.breached),
+            _yes(KpiCase.complained),
+            func.count() - _yes(KpiCase.closure_breached),
+        )
+        .where(KpiCase.status == "completed", KpiCase.ended_month.is_not(None))
+        .group_by(KpiCase.ended_month, KpiCase.process_key, KpiCase.technician, KpiCase.department)
+    )
+    for (
+        month,
+        process_key,
+        technician,
+        department,
+        total,
+        on_time,
+        complained,
+        closed_in_time,
+    ) in session.execute(completed):
         months.add(month)
-        keys = {
-            "month": month,
-            "process": c.process_key,
-            "technician": technicians.get(c.id),
-            "department": department(c.id, c.process_key),
-        }
-        kpis["timeliness"].add(c.id not in breached, keys)
-        if c.process_key == REPAIR:
-            kpis["complaint_rate"].add(c.id in repairs_with_complaint, keys)
-        if c.process_key == COMPLAINT:
-            kpis["closure"].add(c.id not in closure_breached, keys)
+        keys = {"month": month, "process": process_key, "technician": technician, "department": department}
+        kpis["timeliness"].add(False, keys, int(on_time), int(total))
+        if process_key == REPAIR:
+            kpis["complaint_rate"].add(False, keys, int(complained), int(total))
+        if process_key == COMPLAINT:
+            kpis["closure"].add(False, keys, int(closed_in_time), int(total))
 
     criteria: dict[str, Ratio] = defaultdict(Ratio)
     criteria_by_month: dict[str, dict[str, Ratio]] = defaultdict(lambda: defaultdict(Ratio))
-    for instance_id, at, entered in follow_ups:
-        if process_of.get(instance_id) != REPAIR:
-            continue
-        month = month_of(at, zone)
+    columns = [getattr(KpiFollowUp, criterion) for criterion in RATING_CRITERIA]
+    rated = (
+        select(
+            KpiFollowUp.month,
+            KpiCase.technician,
+            *(func.count(column) for column in columns),  # COUNT skips the criteria not rated
+            *(_yes(column) for column in columns),
+        )
+        .join(KpiCase, KpiCase.instance_id == KpiFollowUp.instance_id)
+        .group_by(KpiFollowUp.month, KpiCase.technician)
+    )
+    for month, technician, *counts in session.execute(rated):
         months.add(month)
         keys = {
             "month": month,
             "process": REPAIR,
-            "technician": technicians.get(instance_id),
+            "technician": technician,
             "department": PROCESS_DEPARTMENT[REPAIR],
         }
-        hits = total = 0
-        for criterion in RATING_CRITERIA:
-            rating = entered.get(criterion)
-            if not rating:
-                continue
-            hit = rating in SATISFIED
-            hits, total = hits + hit, total + 1
-            criteria[criterion].add(hit)
-            criteria_by_month[criterion][month].add(hit)
-        if total:
-            kpis["satisfaction"].add(False, keys, hits, total)
+        totals, satisfied = counts[: len(columns)], counts[len(columns) :]
+        for criterion, total, hits in zip(RATING_CRITERIA, totals, satisfied, strict=True):
+            if total:
+                criteria[criterion].add(False, int(hits), int(total))
+                criteria_by_month[criterion][month].add(False, int(hits), int(total))
+        kpis["satisfaction"].add(False, keys, int(sum(satisfied)), int(sum(totals)))
 
     open_breaches: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DIMENSIONS}
     total_open = 0
-    status_of = {c.id: c.status for c in cases}
-    for instance_id, breached_at in session.execute(select(SlaBreach.instance_id, SlaBreach.breached_at)):
-        if status_of.get(instance_id) not in ("running", "suspended", "error"):
-            continue
+    breaches = (
+        select(SlaBreach.breached_at, KpiCase.process_key, KpiCase.technician, KpiCase.department)
+        .join(KpiCase, KpiCase.instance_id == SlaBreach.instance_id)
+        .where(KpiCase.status.in_(OPEN_STATUSES))
+    )
+    for breached_at, process_key, technician, department in session.execute(breaches):
         total_open += 1
-        process_key = process_of[instance_id]
-        month = month_of(breached_at, zone)
         for dimension, key in (
-            ("month", month),
+            ("month", month_of(breached_at, zone)),
             ("process", process_key),
-            ("technician", technicians.get(instance_id)),
-            ("department", department(instance_id, process_key)),
+            ("technician", technician),
+            ("department", department),
         ):
             if key:
                 open_breaches[dimension][key] += 1

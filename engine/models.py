@@ -108,6 +108,16 @@ class ProcessInstance(Base):
         Index(
             "ix_instance_list", "status", "process_key", "priority", "business_number", "customer_name", "id"
         ),
+        # Covers what the KPI read model compares and reads of every case (engine/kpi_facts.py).
+        Index(
+            "ix_instance_version",
+            "id",
+            "lock_version",
+            "status",
+            "process_key",
+            "parent_instance_id",
+            "ended_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -191,11 +201,15 @@ class Event(Base):
     """Append-only audit log: who did what to which case, when, with which data."""
 
     __tablename__ = "event"
-    # KPIs read completions of particular steps across all cases.
-    __table_args__ = (Index("ix_event_action_element", "action", "element_id"),)
+    __table_args__ = (
+        # KPIs read completions of particular steps across all cases ...
+        Index("ix_event_action_element", "action", "element_id"),
+        # ... and of particular cases (the KPI read model's refresh); timelines read one case's.
+        Index("ix_event_instance_action", "instance_id", "action", "element_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(256))
     actor: Mapped[str | None] = mapped_column(String(64))
@@ -272,3 +286,49 @@ class DefinitionDraft(Base):
     base_version: Mapped[int | None] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KpiCase(Base):
+    """What the KPIs read of one case, as of the case version it was computed from (a read model).
+
+    Rebuilt per case by ``engine.kpi_facts.refresh`` whenever the case's ``lock_version`` moved on,
+    so the dashboard aggregates narrow rows instead of replaying the audit log.
+    """
+
+    __tablename__ = "kpi_case"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    seen_version: Mapped[int] = mapped_column(Integer)
+    process_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    #: Company-time month (YYYY-MM) the case completed in; None while it has not.
+    ended_month: Mapped[str | None] = mapped_column(String(7))
+    technician: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(128))
+    breached: Mapped[bool] = mapped_column(Boolean)
+    closure_breached: Mapped[bool] = mapped_column(Boolean)
+    #: A repair that started a linked complaint.
+    complained: Mapped[bool] = mapped_column(Boolean)
+
+
+class KpiFollowUp(Base):
+    """One follow-up card of a repair (4 criteria, each satisfied or not, None if not rated)."""
+
+    __tablename__ = "kpi_follow_up"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("kpi_case.instance_id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))
+    rating_attitude: Mapped[bool | None] = mapped_column(Boolean)
+    rating_technique: Mapped[bool | None] = mapped_column(Boolean)
+    rating_arrival_time: Mapped[bool | None] = mapped_column(Boolean)
+    rating_promises: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class KpiState(Base):
+    """The KPI read model's single bookkeeping row: the timezone its months are counted in."""
+
+    __tablename__ = "kpi_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))

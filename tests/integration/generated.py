@@ -25,7 +25,11 @@ def fresh_engine(folder: Path, name: str = "generated.db") -> Engine:
     """An engine over a new SQLite file with the diagrams deployed, the demo users and records."""
     db = make_engine(f"sqlite:///{folder / name}")
     upgrade(db)
-    engine = build_engine(db)
+    return prepare(build_engine(db))
+
+
+def prepare(engine: Engine) -> Engine:
+    """Deploy the diagrams and create the demo users and records in an empty database."""
     clock.freeze(END)
     try:
         engine.deploy(diagram_files(), deployed_by="owner1")

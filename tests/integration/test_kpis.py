@@ -1,22 +1,34 @@
 """Each KPI on generated cases equals the value computed here, independently, from the audit log.
 
-The KPI module reads the projections (``sla_breach``, instance status, technician tasks); this
-test reads only the ``event`` table (and the deployed versions, to know which timers are SLA
-timers), as an inspector replaying the log would.
+The KPI module reads its read model (``engine.kpi_facts``, built from the projections:
+``sla_breach``, instance status, technician tasks); this test reads only the ``event`` table (and
+the deployed versions, to know which timers are SLA timers), as an inspector replaying the log
+would. The read model is refreshed case by case as cases change: after more months of real
+work, the refreshed model must equal one built from scratch.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engine.kpis import RATING_CRITERIA, SATISFIED, compute
-from engine.models import Event, ProcessDefinition
+from engine import clock, kpi_facts
+from engine.kpis import RATING_CRITERIA, SATISFIED, Dashboard, compute, current_dashboard, month_of
+from engine.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.runtime import Engine
-from tests.integration.generated import generated_engine
+from engine.users import Actor
+from processes.demo_load import load_cases
+from tests.integration.generated import END, generated_engine, prepare
+
+SHANGHAI = "Asia/Shanghai"
+SUPERVISOR = Actor("sup1", frozenset({"service_supervisor"}))
 
 
 class Log:
@@ -63,9 +75,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Log]:
     return engine, Log(engine)
 
 
-def _value(engine: Engine) -> Any:
-    with engine.sessions() as session:
-        return compute(session)
+def _value(engine: Engine) -> Dashboard:
+    return current_dashboard(engine, SHANGHAI)
 
 
 def test_service_timeliness_is_completed_cases_without_a_fired_sla_timer(
@@ -83,12 +94,19 @@ def test_service_timeliness_is_completed_cases_without_a_fired_sla_timer(
         len([c for c in repairs if not log.breached(c)]),
         len(repairs),
     )
+    zone = ZoneInfo(SHANGHAI)
+    by_month: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for event in log.events:
+        if event.action == "instance_completed" and event.instance_id in completed:
+            cell = by_month[month_of(event.at, zone)]
+            cell[0] += not log.breached(event.instance_id)
+            cell[1] += 1
+    months = _value(engine).kpis["timeliness"].by["month"]
+    assert {m: [r.hits, r.total] for m, r in months.items()} == dict(by_month)
 
 
-def test_customer_satisfaction_is_the_share_of_satisfied_follow_up_ratings(
-    generated: tuple[Engine, Log],
-) -> None:
-    engine, log = generated
+def _ratings(log: Log) -> dict[str, list[str]]:
+    """Every rating of a repair follow-up card in the log, by criterion."""
     ratings: dict[str, list[str]] = defaultdict(list)
     for event in log.events:
         if event.action == "task_completed" and event.element_id == "task_follow_up":
@@ -98,6 +116,14 @@ def test_customer_satisfaction_is_the_share_of_satisfied_follow_up_ratings(
             for criterion in RATING_CRITERIA:
                 if data.get(criterion):
                     ratings[criterion].append(data[criterion])
+    return ratings
+
+
+def test_customer_satisfaction_is_the_share_of_satisfied_follow_up_ratings(
+    generated: tuple[Engine, Log],
+) -> None:
+    engine, log = generated
+    ratings = _ratings(log)
     everything = [r for values in ratings.values() for r in values]
     board = _value(engine)
     assert everything
@@ -145,3 +171,135 @@ def test_open_breaches_are_fired_sla_timers_of_cases_not_ended(generated: tuple[
         if e.action == "timer_fired" and e.element_id in log.sla_timers and e.instance_id not in ended
     )
     assert _value(engine).open_breaches_total == expected
+
+
+def _plain(board: Dashboard) -> dict[str, Any]:
+    """Every figure of a dashboard as plain values, to compare two dashboards."""
+    return {
+        "kpis": {
+            name: (
+                (kpi.overall.hits, kpi.overall.total),
+                {d: {k: (r.hits, r.total) for k, r in keys.items()} for d, keys in kpi.by.items()},
+            )
+            for name, kpi in board.kpis.items()
+        },
+        "criteria": {c: (r.hits, r.total) for c, r in board.criteria.items()},
+        "criteria_by_month": {
+            c: {m: (r.hits, r.total) for m, r in months.items()}
+            for c, months in board.criteria_by_month.items()
+        },
+        "open_breaches": board.open_breaches,
+        "open_total": board.open_breaches_total,
+        "months": board.months,
+    }
+
+
+def _rebuilt(engine: Engine, timezone: str = SHANGHAI) -> Dashboard:
+    with engine.writer.begin() as session:
+        kpi_facts.forget(session)
+    return current_dashboard(engine, timezone)
+
+
+def _case_count(engine: Engine) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count(ProcessInstance.id))) or 0
+
+
+def test_the_read_model_follows_changed_cases_only_and_equals_a_rebuild(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    engine = generated_engine(tmp_path_factory.mktemp("kpis-moving"), 24, seed=11)
+    before = _plain(_value(engine))
+    assert _plain(_value(engine)) == before  # nothing moved: the same figures, nothing recomputed
+    with engine.writer.begin() as session:
+        assert kpi_facts.refresh(session, SHANGHAI) == 0
+    cases_then = _case_count(engine)
+
+    # Three more weeks of real work (new cases, old cases' timers firing), then a supervisor
+    # suspends one running case, terminates another and hands a technician task to tech2.
+    load_cases(engine, 10, seed=12, end=END + timedelta(days=21), days=21)
+    with engine.sessions() as session:
+        running = list(
+            session.scalars(
+                select(ProcessInstance.id)
+                .where(ProcessInstance.status == "running", ProcessInstance.id <= cases_then)
+                .order_by(ProcessInstance.id)
+            )
+        )
+        technician_task = session.scalar(
+            select(Task.id)
+            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .where(Task.role == "technician", Task.state == "open", ProcessInstance.status == "running")
+            .order_by(Task.instance_id)
+        )
+    assert len(running) >= 2 and technician_task is not None, "the generated data leaves work open"
+    clock.freeze(END + timedelta(days=21, hours=1))
+    engine.suspend(running[0], SUPERVISOR, "等待配件")
+    engine.terminate(running[1], SUPERVISOR, "客户撤销")
+    engine.assign(technician_task, "tech2", SUPERVISOR)
+
+    with engine.writer.begin() as session:
+        recomputed = kpi_facts.refresh(session, SHANGHAI)
+        after = _plain(compute(session, SHANGHAI))
+    assert 0 < recomputed < _case_count(engine), "only the cases that changed are recomputed"
+    assert after != before
+    assert after == _plain(_rebuilt(engine))
+    log = Log(engine)
+    assert after["open_total"] == sum(
+        1
+        for e in log.events
+        if e.action == "timer_fired"
+        and e.element_id in log.sla_timers
+        and not (
+            log.did(e.instance_id or 0, "instance_completed")
+            or log.did(e.instance_id or 0, "instance_terminated")
+        )
+    )
+
+
+def test_months_are_recounted_when_the_company_timezone_changes(generated: tuple[Engine, Log]) -> None:
+    engine, log = generated
+    _value(engine)
+    for timezone in ("America/Los_Angeles", SHANGHAI):
+        with engine.writer.begin() as session:
+            assert kpi_facts.refresh(session, timezone) == _case_count(engine)  # every case, anew
+            board = compute(session, timezone)
+        zone = ZoneInfo(timezone)
+        completed = set(log.completed())
+        expected: dict[str, int] = defaultdict(int)
+        for event in log.events:
+            if event.action == "instance_completed" and event.instance_id in completed:
+                expected[month_of(event.at, zone)] += 1
+        assert {m: r.total for m, r in board.kpis["timeliness"].by["month"].items()} == dict(expected)
+
+
+def test_the_read_model_reads_form_data_and_breaches_alike_on_each_database(engine: Engine) -> None:
+    """Ratings and departments are extracted from the audit log's JSON by the database itself.
+
+    Four managers open the dashboard at once while every case is new to the read model: their
+    refreshes take turns (the ``kpi_state`` row lock, SQLite's write lock) and all see the same
+    figures.
+    """
+    assert _value(engine).kpis["timeliness"].overall.total == 0  # the read model exists, empty
+    load_cases(prepare(engine), 14, seed=3, end=END, days=45)
+    log = Log(engine)
+    together = threading.Barrier(4)
+
+    def first_view(_: int) -> dict[str, Any]:
+        together.wait(timeout=30)
+        return _plain(_value(engine))
+
+    with ThreadPoolExecutor(4) as pool:
+        views = list(pool.map(first_view, range(4)))
+    assert all(view == views[0] for view in views)
+    board = _value(engine)
+    assert _plain(board) == views[0]
+    ratings = _ratings(log)
+    assert ratings, "the generated cases include rated follow-ups"
+    assert {c: (r.hits, r.total) for c, r in board.criteria.items()} == {
+        c: (sum(v in SATISFIED for v in values), len(values)) for c, values in ratings.items()
+    }
+    completed = log.completed()
+    on_time = [c for c in completed if not log.breached(c)]
+    timeliness = board.kpis["timeliness"].overall
+    assert (timeliness.hits, timeliness.total) == (len(on_time), len(completed))

@@ -230,3 +230,20 @@ def test_the_kpi_dashboard_and_the_complaint_statistics_answer(web: Web, cases: 
     assert "2026-02" in manager.get("/manage/complaints").text
     with web.engine.sessions() as session:
         assert session.scalar(select(Task.id).limit(1)) is not None
+
+
+def _open_breaches(page: str) -> int:
+    found = re.search(r'id="kpi-open_breaches".*?<span class="kpi-value">(\d+)</span>', page, re.S)
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_the_kpi_dashboard_follows_each_change_to_a_case(web: Web, cases: dict[str, str]) -> None:
+    manager = web.client("sup1")
+    assert _open_breaches(manager.get("/manage/kpis").text) == 1  # the late emergency repair
+    clock.advance(timedelta(hours=1))
+    late = instance(web, cases["late"]).id
+    assert manager.post(f"/manage/cases/{late}/suspend", data={"reason": "等待配件"}).status_code == 302
+    assert _open_breaches(manager.get("/manage/kpis").text) == 1  # suspended: not ended, still open
+    assert manager.post(f"/manage/cases/{late}/terminate", data={"reason": "客户撤销"}).status_code == 302
+    assert _open_breaches(manager.get("/manage/kpis").text) == 0

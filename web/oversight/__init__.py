@@ -13,7 +13,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
-from sqlalchemy import func, select
 
 from engine import clock
 from engine.case_notes import record_reassignment_reason
@@ -33,11 +32,11 @@ from engine.kpis import (
     RATING_CRITERIA,
     TARGETS,
     complaint_statistics,
-    compute,
+    current_dashboard,
     month_bounds,
     previous_month,
 )
-from engine.models import Event, ProcessDefinition, ProcessInstance
+from engine.models import ProcessDefinition
 from web.auth import current_actor, engine
 
 bp = Blueprint("oversight", __name__, url_prefix="/manage")
@@ -329,25 +328,9 @@ def process(definition_id: int) -> Any:
 # --- KPIs ------------------------------------------------------------------------------------------------
 
 
-_DASHBOARD_CACHE: dict[tuple[int, int, int, str], Any] = {}
-
-
 def dashboard() -> Any:
-    """The KPIs, recomputed only when the audit log moved on.
-
-    Every change to a case appends an event, so the newest event id (and the case count, for
-    cases written without one) says exactly whether the last computation still holds.
-    """
-    with engine().sessions() as session:
-        newest = session.scalar(select(func.max(Event.id))) or 0
-        cases = session.scalar(select(func.count(ProcessInstance.id))) or 0
-        key = (id(engine()), newest, cases, _timezone())
-        board = _DASHBOARD_CACHE.get(key)
-        if board is None:
-            board = compute(session, _timezone())
-            _DASHBOARD_CACHE.clear()
-            _DASHBOARD_CACHE[key] = board
-    return board
+    """The KPIs as of now: the read model is refreshed for the cases changed since the last view."""
+    return current_dashboard(engine(), _timezone())
 
 
 def _ratio(value: float | None) -> float | None:
