@@ -14,7 +14,8 @@ write lock (SQLite), so they run one at a time.
 
 Facts per case (the definitions are those of ``engine.kpis``):
 
-- process, status, and the company-time month it completed in (its ``instance_completed`` event);
+- process, status, and the company-time month it completed in (``ended_at``, set by the command
+  that records its ``instance_completed`` event);
 - whether any SLA was breached, and whether the complaint closure limit was;
 - the technician (the assignee of its latest technician task that has one);
 - the department (the process's; for a complaint the responsible department quality decided);
@@ -237,7 +238,7 @@ def _facts(
             continue
         if element_id == CAUSE_ANALYSIS:
             if department:
-                responsible[instance_id] = department[:128]
+                responsible[instance_id] = str(department)[:128]
         elif any(ratings):
             card: dict[str, Any] = {"instance_id": instance_id, "month": month_of(at, zone)}
             for criterion, rating in zip(RATING_CRITERIA, ratings, strict=True):

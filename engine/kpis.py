@@ -39,7 +39,6 @@ from engine.kpi_facts import (
     PROCESS_DEPARTMENT,
     RATING_CRITERIA,
     REPAIR,
-    SATISFIED,
     is_current,
     month_of,
     refresh,
@@ -48,8 +47,6 @@ from engine.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreac
 
 if TYPE_CHECKING:
     from engine.runtime import Engine
-
-__all__ = ["RATING_CRITERIA", "SATISFIED", "month_of"]
 
 #: Targets of SPEC §8, the strictest source: (value, comparison, source).
 TARGETS: dict[str, tuple[float, str, str]] = {
@@ -71,10 +68,10 @@ class Ratio:
     hits: int = 0
     total: int = 0
 
-    def add(self, hit: bool, hits: int | None = None, total: int = 1) -> None:
-        """Count one case (``hit``), or ``hits`` out of ``total`` at once."""
+    def add(self, hits: int, total: int) -> None:
+        """Count ``hits`` out of ``total`` more cases (or ratings)."""
+        self.hits += hits
         self.total += total
-        self.hits += int(hit) if hits is None else hits
 
     @property
     def value(self) -> float | None:
@@ -91,11 +88,12 @@ class Kpi:
         default_factory=lambda: {d: defaultdict(Ratio) for d in DIMENSIONS}
     )
 
-    def add(self, hit: bool, keys: dict[str, str | None], hits: int | None = None, total: int = 1) -> None:
-        self.overall.add(hit, hits, total)
+    def add(self, keys: dict[str, str | None], hits: int, total: int) -> None:
+        """Count ``hits`` out of ``total`` overall and under each dimension's key."""
+        self.overall.add(hits, total)
         for dimension, key in keys.items():
             if key:
-                self.by[dimension][key].add(hit, hits, total)
+                self.by[dimension][key].add(hits, total)
 
 
 @dataclass
@@ -162,11 +160,11 @@ def compute(session: Session, timezone: str = "Asia/Shanghai") -> Dashboard:
     ) in session.execute(completed):
         months.add(month)
         keys = {"month": month, "process": process_key, "technician": technician, "department": department}
-        kpis["timeliness"].add(False, keys, int(on_time), int(total))
+        kpis["timeliness"].add(keys, int(on_time), int(total))
         if process_key == REPAIR:
-            kpis["complaint_rate"].add(False, keys, int(complained), int(total))
+            kpis["complaint_rate"].add(keys, int(complained), int(total))
         if process_key == COMPLAINT:
-            kpis["closure"].add(False, keys, int(closed_in_time), int(total))
+            kpis["closure"].add(keys, int(closed_in_time), int(total))
 
     criteria: dict[str, Ratio] = defaultdict(Ratio)
     criteria_by_month: dict[str, dict[str, Ratio]] = defaultdict(lambda: defaultdict(Ratio))
@@ -192,9 +190,9 @@ def compute(session: Session, timezone: str = "Asia/Shanghai") -> Dashboard:
         totals, satisfied = counts[: len(columns)], counts[len(columns) :]
         for criterion, total, hits in zip(RATING_CRITERIA, totals, satisfied, strict=True):
             if total:
-                criteria[criterion].add(False, int(hits), int(total))
-                criteria_by_month[criterion][month].add(False, int(hits), int(total))
-        kpis["satisfaction"].add(False, keys, int(sum(satisfied)), int(sum(totals)))
+                criteria[criterion].add(int(hits), int(total))
+                criteria_by_month[criterion][month].add(int(hits), int(total))
+        kpis["satisfaction"].add(keys, int(sum(satisfied)), int(sum(totals)))
 
     open_breaches: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DIMENSIONS}
     total_open = 0

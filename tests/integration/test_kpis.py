@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock, kpi_facts
-from engine.kpis import RATING_CRITERIA, SATISFIED, Dashboard, compute, current_dashboard, month_of
+from engine.kpi_facts import RATING_CRITERIA, SATISFIED, month_of
+from engine.kpis import Dashboard, compute, current_dashboard
 from engine.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.runtime import Engine
 from engine.users import Actor
@@ -157,9 +158,22 @@ def test_complaint_closure_is_closed_complaints_whose_closure_timer_never_fired(
     engine, log = generated
     closed = log.completed("CP")
     in_time = [c for c in closed if not log.did(c, "timer_fired", "timer_closure_limit")]
-    kpi = _value(engine).kpis["closure"].overall
+    kpi = _value(engine).kpis["closure"]
     assert closed
-    assert (kpi.hits, kpi.total) == (len(in_time), len(closed))
+    assert (kpi.overall.hits, kpi.overall.total) == (len(in_time), len(closed))
+    # By the department quality made responsible in the cause analysis (quality itself if none).
+    by_department: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for case in closed:
+        department = "quality"
+        for event in log.by_case[case]:
+            if event.action == "task_completed" and event.element_id == "task_cause_analysis":
+                department = ((event.data or {}).get("data") or {}).get(
+                    "responsible_department"
+                ) or department
+        by_department[department][0] += case in in_time
+        by_department[department][1] += 1
+    assert len(by_department) > 1, "the complaints were put on more than one department"
+    assert {d: [r.hits, r.total] for d, r in kpi.by["department"].items()} == dict(by_department)
 
 
 def test_open_breaches_are_fired_sla_timers_of_cases_not_ended(generated: tuple[Engine, Log]) -> None:
@@ -274,7 +288,7 @@ def test_months_are_recounted_when_the_company_timezone_changes(generated: tuple
 
 
 def test_the_read_model_reads_form_data_and_breaches_alike_on_each_database(engine: Engine) -> None:
-    """Ratings and departments are extracted from the audit log's JSON by the database itself.
+    """Follow-up ratings are extracted from the audit log's JSON by the database itself.
 
     Four managers open the dashboard at once while every case is new to the read model: their
     refreshes take turns (the ``kpi_state`` row lock, SQLite's write lock) and all see the same
