@@ -40,6 +40,8 @@ FOLLOW_UP = "task_follow_up"
 CAUSE_ANALYSIS = "task_cause_analysis"
 REPAIR = "repair_service"
 COMPLAINT = "complaint"
+#: The cause analysis's field naming the department responsible for a complaint.
+DEPARTMENT_FIELD = "responsible_department"
 SATISFIED = frozenset({"very_satisfied", "satisfied"})
 RATING_CRITERIA = ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises")
 #: The department answering for each process's SLAs.
@@ -225,7 +227,7 @@ def _facts(
                 Event.instance_id,
                 Event.element_id,
                 Event.at,
-                _entered("responsible_department"),
+                _entered(DEPARTMENT_FIELD),
                 *(_entered(criterion) for criterion in RATING_CRITERIA),
             )
             .where(Event.action == "task_completed", Event.element_id.in_((FOLLOW_UP, CAUSE_ANALYSIS)))

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from engine.kpi_facts import (
     COMPLAINT,
+    DEPARTMENT_FIELD,
     PROCESS_DEPARTMENT,
     RATING_CRITERIA,
     REPAIR,
@@ -57,6 +58,11 @@ TARGETS: dict[str, tuple[float, str, str]] = {
 }
 KPI_NAMES = ("timeliness", "satisfaction", "complaint_rate", "closure")
 DIMENSIONS = ("month", "process", "technician", "department")
+#: Form fields the complaint statistics read, and what they show where a complaint has none yet.
+CATEGORY_FIELD = "complaint_category"
+SEVERITY_FIELD = "severity"
+UNCLASSIFIED = "unclassified"
+UNDECIDED = "undecided"
 #: Statuses of cases that have not ended: their breaches are still open.
 OPEN_STATUSES = ("running", "suspended", "error")
 
@@ -289,10 +295,10 @@ def complaint_statistics(
         if r.id not in chosen:
             continue
         entered = data[r.id]
-        category = entered.get("complaint_category") or "unclassified"
-        dept = entered.get("responsible_department") or "undecided"
+        category = entered.get(CATEGORY_FIELD) or UNCLASSIFIED
+        dept = entered.get(DEPARTMENT_FIELD) or UNDECIDED
         closed_in_time = r.status == "completed" and r.id not in closure_breached
-        severity = entered.get("severity") or ""
+        severity = entered.get(SEVERITY_FIELD) or ""
         cell = cells[(category, dept)]
         cell[0] += 1
         cell[1] += int(closed_in_time)

@@ -1,8 +1,9 @@
-"""Names of processes, steps and urgencies in the user's language, from the deployed versions.
+"""Names of processes, steps, form fields and options in the user's language, from the deployed versions.
 
 Deployed versions never change, so their labels are read once and kept until another version
 is deployed (the newest definition id changes). Lists then name a case's urgency as its
-process's forms do ("紧急" / "Emergency", not the stored code "emergency").
+process's forms do ("紧急" / "Emergency", not the stored code "emergency"), and the managers'
+figures name a department or a rating criterion as the forms that collect them do.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Labels:
     urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: (process key, element id) -> the role of each human task
     task_roles: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    #: form field key -> (Chinese, English) label, over every deployed form
+    field_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: (form field key, stored value) -> (Chinese, English) label of that option
+    option_labels: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def steps_for(self, roles: frozenset[str] | None) -> list[tuple[str, str]]:
         """Return the (process key, element id) of the human tasks of these roles (all when None)."""
@@ -47,6 +52,16 @@ class Labels:
         """Return the name of a step of a process (its element id when unknown)."""
         return self.step_names.get((process_key, spec_id), spec_id)
 
+    def field_label(self, key: str, lang: str) -> str:
+        """Return a form field's label in ``lang`` (its key when no deployed form has it)."""
+        labels = self.field_labels.get(key)
+        return _in(labels, lang) if labels else key
+
+    def option(self, field_key: str, value: str, lang: str) -> str:
+        """Return how the forms name a stored option value in ``lang`` (the value when unknown)."""
+        labels = self.option_labels.get((field_key, value))
+        return _in(labels, lang) if labels else value
+
     def urgency(self, process_key: str, value: str | None, lang: str) -> str:
         """Return an urgency as the process's forms name it in ``lang`` ("" for none)."""
         if not value:
@@ -55,6 +70,11 @@ class Labels:
         if labels is None:
             return value
         return labels[1] if lang == "en" else labels[0]
+
+
+def _in(labels: tuple[str, str], lang: str) -> str:
+    """The English label in English when there is one, else the Chinese one."""
+    return labels[1] if lang == "en" and labels[1] else labels[0]
 
 
 _lock = threading.Lock()
@@ -90,7 +110,10 @@ def _read_labels(session: Session, version: int) -> Labels:
                 form = parse_form(form_key, json.dumps(raw, ensure_ascii=False))
             except FormProblem:  # deployed forms were checked; a stale one only loses its labels
                 continue
-            for form_field in form.fields:
+            for form_field in form.data_fields:
+                result.field_labels[form_field.key] = (form_field.label_zh, form_field.label_en)
+                for value, label_zh, label_en in form_field.options:
+                    result.option_labels[(form_field.key, value)] = (label_zh, label_en)
                 if form_field.key in LIST_FIELDS["priority"]:
                     for value, label_zh, label_en in form_field.options:
                         result.urgencies[(key, value)] = (label_zh, label_en)

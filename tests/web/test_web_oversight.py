@@ -247,3 +247,61 @@ def test_the_kpi_dashboard_follows_each_change_to_a_case(web: Web, cases: dict[s
     assert _open_breaches(manager.get("/manage/kpis").text) == 1  # suspended: not ended, still open
     assert manager.post(f"/manage/cases/{late}/terminate", data={"reason": "客户撤销"}).status_code == 302
     assert _open_breaches(manager.get("/manage/kpis").text) == 0
+
+
+def test_the_figures_name_processes_departments_and_criteria_as_the_forms_do(
+    web: Web, cases: dict[str, str]
+) -> None:
+    manager = web.client("sup1")
+    page = manager.get("/manage/kpis").text
+    by_process = page[page.index('id="kpi-by-process"') :]
+    assert "<th>维修服务</th>" in by_process and "<th>repair_service</th>" not in by_process
+    assert "<th>售后服务部</th>" in page[page.index('id="kpi-by-department"') :]
+    criteria = page[page.index('id="kpi-criteria-table"') :]
+    assert "<th>服务态度</th>" in criteria and "rating_attitude</th>" not in criteria
+    data = json.loads(
+        re.search(r'<script type="application/json" id="kpi-data">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
+    )
+    assert data["criteria_labels"]["rating_arrival_time"] == "到达时间"
+    manager.post("/language", data={"lang": "en"})
+    english = manager.get("/manage/kpis").text
+    assert "<th>After-sales service</th>" in english[english.index('id="kpi-by-department"') :]
+    assert "<th>Attitude</th>" in english[english.index('id="kpi-criteria-table"') :]
+
+
+def test_the_complaint_statistics_name_categories_and_departments(web: Web) -> None:
+    web.freeze(NOW)
+    web.engine.start(
+        "complaint",
+        {
+            "receive_channel": "phone",
+            "customer_name": "协和医院",
+            "customer_phone": "010-69156114",
+            "product_name": "多参数监护仪",
+            "product_model": "PM-9000",
+            "serial_number": "SN-2026-0815",
+            "order_number": "SO-2026-0312",
+            "quantity": "20",
+            "delivery_date": "2026-02-08",
+            "defect_quantity": "1",
+            "complaint_category": "repair_quality",
+            "complaint_text": "返修后的监护仪仍间歇性黑屏",
+            "customer_request": "更换整机",
+            "market": "domestic",
+        },
+        Actor("sales1", frozenset({"sales"})),
+    )
+    manager = web.client("sup1")
+    page = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
+    table = page[page.index('id="complaint-statistics"') :]
+    assert "<th>返修产品存在质量问题</th>" in table and "repair_quality" not in page
+    assert "<th>尚未判定</th>" in table  # quality has not named the responsible department yet
+    workbook = manager.get("/manage/complaints", query_string={"month": "2026-03", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    assert sheet is not None
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert ["返修产品存在质量问题", "尚未判定", 1, 0, 0] in rows
+    manager.post("/language", data={"lang": "en"})
+    english = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
+    cases_table = english[english.index('id="complaint-cases"') :]
+    assert "<td>Quality of the repaired product</td><td>Not decided yet</td>" in cases_table

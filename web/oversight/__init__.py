@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from engine import clock
 from engine.case_notes import record_reassignment_reason
@@ -27,16 +28,23 @@ from engine.case_queries import (
     process_stats,
 )
 from engine.errors import EngineError
+from engine.kpi_facts import DEPARTMENT_FIELD
 from engine.kpis import (
+    CATEGORY_FIELD,
     KPI_NAMES,
     RATING_CRITERIA,
+    SEVERITY_FIELD,
     TARGETS,
+    UNCLASSIFIED,
+    UNDECIDED,
     complaint_statistics,
     current_dashboard,
     month_bounds,
     previous_month,
 )
-from engine.models import ProcessDefinition
+from engine.models import ProcessDefinition, User
+from web import catalogue
+from web.app import current_lang
 from web.auth import current_actor, engine
 
 bp = Blueprint("oversight", __name__, url_prefix="/manage")
@@ -369,6 +377,13 @@ def kpis() -> Any:
         )
         for m in board.months
     }
+    dimension_keys = {
+        d: sorted({k for n in KPI_NAMES for k in board.kpis[n].by[d]} | set(board.open_breaches[d]))
+        for d in ("process", "technician", "department")
+    }
+    names = _dimension_names(dimension_keys)
+    charts["criteria_labels"] = names["criterion"]
+    charts["target_label"] = _("target")
     return render_template(
         "oversight/kpis.html",
         board=board,
@@ -378,11 +393,28 @@ def kpis() -> Any:
         criteria=RATING_CRITERIA,
         ratio=_ratio,
         month_bounds=month_bounds,
-        dimension_keys={
-            d: sorted({k for n in KPI_NAMES for k in board.kpis[n].by[d]} | set(board.open_breaches[d]))
-            for d in ("process", "technician", "department")
-        },
+        dimension_keys=dimension_keys,
+        names=names,
     )
+
+
+def _dimension_names(keys: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """What managers read for each key of a breakdown: process and department names as the
+    diagrams and forms give them, technicians by name, criteria by the follow-up card's labels."""
+    lang = current_lang()
+    with engine().sessions() as session:
+        labels = catalogue.labels(engine(), session)
+        people = dict(
+            session.execute(
+                select(User.username, User.display_name).where(User.username.in_(keys["technician"]))
+            ).all()
+        )
+    return {
+        "process": {k: labels.process(k) for k in keys["process"]},
+        "technician": {k: f"{people[k]} ({k})" if k in people else k for k in keys["technician"]},
+        "department": {k: labels.option(DEPARTMENT_FIELD, k, lang) for k in keys["department"]},
+        "criterion": {c: labels.field_label(c, lang) for c in RATING_CRITERIA},
+    }
 
 
 # --- monthly complaint statistics ---------------------------------------------------------------------
@@ -396,12 +428,37 @@ def complaints() -> Any:
         month = previous_month(clock.now().date())
     with engine().sessions() as session:
         stats = complaint_statistics(session, month, _timezone())
+        names = ComplaintNames(catalogue.labels(engine(), session), current_lang())
     if request.args.get("format") == "xlsx":
-        return _export_complaints(stats)
-    return render_template("oversight/complaints.html", stats=stats)
+        return _export_complaints(stats, names)
+    return render_template("oversight/complaints.html", stats=stats, names=names)
 
 
-def _export_complaints(stats: Any) -> Response:
+class ComplaintNames:
+    """The statistics' codes as the complaint forms name them, in the reader's language."""
+
+    def __init__(self, labels: catalogue.Labels, lang: str) -> None:
+        self.labels, self.lang = labels, lang
+
+    def category(self, value: str) -> str:
+        if value == UNCLASSIFIED:
+            return _("Not classified")
+        return self.labels.option(CATEGORY_FIELD, value, self.lang)
+
+    def department(self, value: str) -> str:
+        if value == UNDECIDED:
+            return _("Not decided yet")
+        return self.labels.option(DEPARTMENT_FIELD, value, self.lang)
+
+    def severity(self, value: str) -> str:
+        return self.labels.option(SEVERITY_FIELD, value, self.lang) if value else ""
+
+    @staticmethod
+    def status(value: str) -> str:
+        return _status_label(value)
+
+
+def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -411,7 +468,7 @@ def _export_complaints(stats: Any) -> Response:
         [_("Category"), _("Responsible department"), _("Cases"), _("Closed within limit"), _("Major")]
     )
     for (category, department), (count, within, major) in sorted(stats.cells.items()):
-        sheet.append([category, department, count, within, major])
+        sheet.append([names.category(category), names.department(department), count, within, major])
     sheet.append([_("Total"), "", stats.total, stats.within_limit, ""])
     cases_sheet = book.create_sheet(_("Cases"))
     cases_sheet.append(
@@ -430,10 +487,10 @@ def _export_complaints(stats: Any) -> Response:
             [
                 item["business_number"],
                 item["customer_name"] or "",
-                item["category"],
-                item["department"],
-                item["severity"],
-                item["status"],
+                names.category(item["category"]),
+                names.department(item["department"]),
+                names.severity(item["severity"]),
+                names.status(item["status"]),
                 "Y" if item["closed_within_limit"] else "N",
             ]
         )

@@ -80,9 +80,9 @@
       xAxis: { type: "category", data: data.months },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: Object.entries(data.criteria).map(function ([name, values]) {
-        return { name: name, type: "bar", data: values };
+        return { name: (data.criteria_labels || {})[name] || name, type: "bar", data: values };
       }).concat([{
-        name: "target", type: "line", symbol: "none", lineStyle: { type: "dashed", color: "#c62828" },
+        name: data.target_label || "target", type: "line", symbol: "none", lineStyle: { type: "dashed", color: "#c62828" },
         data: data.months.map(function () { return data.targets.satisfaction; }),
       }]),
     });
