@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
+from engine.models import Event, KpiCase, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
 
 #: Statuses a manager filters on; "late" is a running case past one of its limits.
 STATUSES = ("running", "late", "waiting", "error", "suspended", "completed", "terminated", "scheduled")
@@ -39,6 +39,8 @@ class CaseFilter:
     customer: str = ""
     assignee: str = ""
     technician: str = ""
+    #: The department a case counts under in the KPIs (read from the KPI read model).
+    department: str = ""
     breached: str = ""  # "yes": has an SLA breach; "no": has none; "open": breach on an unfinished case
     started_from: date | None = None
     started_to: date | None = None
@@ -61,6 +63,7 @@ class CaseFilter:
             "customer",
             "assignee",
             "technician",
+            "department",
             "breached",
             "started_from",
             "started_to",
@@ -148,6 +151,8 @@ def _filtered(query: _Query, f: CaseFilter) -> _Query:
                 Task.instance_id == pi.id, Task.role == "technician", Task.assignee == f.technician
             )
         )
+    if f.department:
+        query = query.where(exists().where(KpiCase.instance_id == pi.id, KpiCase.department == f.department))
     if f.breached == "yes":
         query = query.where(exists().where(SlaBreach.instance_id == pi.id))
     elif f.breached == "no":

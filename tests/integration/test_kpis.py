@@ -20,13 +20,15 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock, kpi_facts
+from engine.case_queries import CaseFilter, list_cases
 from engine.kpi_facts import RATING_CRITERIA, SATISFIED, month_of
 from engine.kpis import Dashboard, compute, current_dashboard
-from engine.models import Event, ProcessDefinition, ProcessInstance, Task
+from engine.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task
 from engine.runtime import Engine
 from engine.users import Actor
 from processes.demo_load import load_cases
 from tests.integration.generated import END, generated_engine, prepare
+from web.oversight import KPI_CASES
 
 SHANGHAI = "Asia/Shanghai"
 SUPERVISOR = Actor("sup1", frozenset({"service_supervisor"}))
@@ -317,3 +319,27 @@ def test_the_read_model_reads_form_data_and_breaches_alike_on_each_database(engi
     on_time = [c for c in completed if not log.breached(c)]
     timeliness = board.kpis["timeliness"].overall
     assert (timeliness.hits, timeliness.total) == (len(on_time), len(completed))
+
+
+def test_each_breakdown_figure_links_to_the_cases_it_counts(generated: tuple[Engine, Log]) -> None:
+    """The case list behind a figure (the dashboard's link filters) holds exactly what it counts."""
+    engine, _log = generated
+    board = _value(engine)
+    checked = 0
+    with engine.sessions() as session:
+        for name in ("timeliness", "complaint_rate", "closure"):  # satisfaction counts ratings, not cases
+            for dimension in ("process", "technician", "department"):
+                for key, ratio in board.kpis[name].by[dimension].items():
+                    behind = CaseFilter(**{**KPI_CASES[name], dimension: key}, timezone=SHANGHAI)
+                    assert list_cases(session, behind).total == ratio.total, (name, dimension, key)
+                    checked += 1
+        for dimension in ("process", "technician", "department"):
+            for key, count in board.open_breaches[dimension].items():
+                behind = CaseFilter(breached="open", timezone=SHANGHAI, **{dimension: key})
+                cases = [row.id for row in list_cases(session, behind, everything=True).rows]
+                breaches = session.scalar(
+                    select(func.count(SlaBreach.id)).where(SlaBreach.instance_id.in_(cases))
+                )
+                assert breaches == count, (dimension, key)
+                checked += 1
+    assert checked > 10

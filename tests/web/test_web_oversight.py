@@ -263,6 +263,14 @@ def test_the_figures_name_processes_departments_and_criteria_as_the_forms_do(
         re.search(r'<script type="application/json" id="kpi-data">(.*?)</script>', page, re.S).group(1)  # type: ignore[union-attr]
     )
     assert data["criteria_labels"]["rating_arrival_time"] == "到达时间"
+    # The department's open-breach count leads to exactly the case behind it.
+    row = re.search(r"<th>售后服务部</th>.*?</tr>", page[page.index('id="kpi-by-department"') :], re.S)
+    assert row is not None
+    link = re.search(r'<a href="([^"]*breached=open[^"]*)">1</a>', row.group(0))
+    assert link is not None and "department=after_sales" in link.group(1)
+    behind = manager.get(link.group(1).replace("&amp;", "&")).text
+    assert case_numbers(behind) == [cases["late"]]
+    assert "售后服务部" in behind[behind.index('id="case-department"') :]
     manager.post("/language", data={"lang": "en"})
     english = manager.get("/manage/kpis").text
     assert "<th>After-sales service</th>" in english[english.index('id="kpi-by-department"') :]

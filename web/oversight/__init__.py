@@ -101,6 +101,7 @@ def case_filter() -> CaseFilter:
         customer=args.get("customer", "")[:100],
         assignee=args.get("assignee", "")[:64],
         technician=args.get("technician", "")[:64],
+        department=args.get("department", "")[:128],
         breached=args.get("breached", "") if args.get("breached") in ("yes", "no", "open") else "",
         started_from=_date("started_from"),
         started_to=_date("started_to"),
@@ -137,6 +138,11 @@ def cases() -> Any:
     with engine().sessions() as session:
         page = list_cases(session, f, everything=export in ("csv", "xlsx"))
         choices = filter_choices(session)
+        department = (
+            catalogue.labels(engine(), session).option(DEPARTMENT_FIELD, f.department, current_lang())
+            if f.department
+            else ""
+        )
     if export in ("csv", "xlsx"):
         return _export_cases(page.rows, export)
     return render_template(
@@ -147,6 +153,7 @@ def cases() -> Any:
         choices=choices,
         statuses=STATUSES,
         page_sizes=PAGE_SIZES,
+        department=department,
     )
 
 
@@ -341,6 +348,22 @@ def dashboard() -> Any:
     return current_dashboard(engine(), _timezone())
 
 
+#: The cases each KPI counts (its denominator), as case-list filters.
+KPI_CASES: dict[str, dict[str, str]] = {
+    "timeliness": {"status": "completed"},
+    "satisfaction": {"process": "repair_service", "status": "completed"},
+    "complaint_rate": {"process": "repair_service", "status": "completed"},
+    "closure": {"process": "complaint", "status": "completed"},
+}
+
+
+def cases_behind(dimension: str, key: str, kpi: str | None = None) -> str:
+    """The case list of the cases behind one figure of a breakdown (a KPI's, or its open breaches)."""
+    args: dict[str, Any] = dict(KPI_CASES[kpi]) if kpi else {"breached": "open"}
+    args[dimension] = key
+    return url_for("oversight.cases", **args)
+
+
 def _ratio(value: float | None) -> float | None:
     return round(value * 100, 1) if value is not None else None
 
@@ -395,6 +418,7 @@ def kpis() -> Any:
         month_bounds=month_bounds,
         dimension_keys=dimension_keys,
         names=names,
+        cases_behind=cases_behind,
     )
 
 
