@@ -2,11 +2,12 @@
 
 The data of a completed task (and of the start form) is shown field by field with the form's
 labels and option names in the user's language, so "solved_by_phone: no" reads
-"电话指导已解决：否".
+"电话指导已解决：否". The case data managers see is named the same way.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ from engine.models import Event, ProcessDefinition
 from engine.queries import CaseTask
 from engine.runtime import Engine
 from web.app import _format_when
+from web.catalogue import Labels
 from web.event_labels import event_label
 
 
@@ -128,6 +130,27 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
         # An aware moment is shown in the reader's timezone; a local one as it was entered.
         return _format_when(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
     return _plain(value)
+
+
+def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
+    """Return (label, value, key) of a case's data, named as the deployed forms name their fields
+    and options; variables no form collects (set by scripts and decisions) keep their names."""
+    rows = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            shown = _("yes") if value else _("no")
+        elif value is None or value == "":
+            shown = "—"
+        elif isinstance(value, str):
+            shown = labels.option(key, value, lang)
+        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            shown = ("、" if lang == "zh" else ", ").join(labels.option(key, v, lang) for v in value)
+        elif isinstance(value, dict):
+            shown = json.dumps(value, ensure_ascii=False)
+        else:
+            shown = _plain(value)
+        rows.append((labels.field_label(key, lang), shown, key))
+    return sorted(rows, key=lambda row: (row[0] == row[2], row[2]))
 
 
 def _plain(value: Any) -> str:

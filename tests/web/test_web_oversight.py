@@ -23,6 +23,23 @@ CS = Actor("cs1", frozenset({"customer_service"}))
 SUP = Actor("sup1", frozenset({"service_supervisor"}))
 MANAGE_PAGES = ("/manage/cases", "/manage/kpis", "/manage/processes", "/manage/complaints")
 
+COMPLAINT_RECEIVED = {
+    "receive_channel": "phone",
+    "customer_name": "协和医院",
+    "customer_phone": "010-69156114",
+    "product_name": "多参数监护仪",
+    "product_model": "PM-9000",
+    "serial_number": "SN-2026-0815",
+    "order_number": "SO-2026-0312",
+    "quantity": "20",
+    "delivery_date": "2026-02-08",
+    "defect_quantity": "1",
+    "complaint_category": "repair_quality",
+    "complaint_text": "返修后的监护仪仍间歇性黑屏",
+    "customer_request": "更换整机",
+    "market": "domestic",
+}
+
 
 def case_numbers(html: str) -> list[str]:
     return re.findall(r'<a href="/manage/cases/\d+">([A-Z]{2}-\d{8}-\d{4}|[A-Z0-9-]+)</a>', html)
@@ -130,6 +147,12 @@ def test_the_case_detail_marks_the_diagram_and_shows_the_timeline(web: Web, case
     dispatch = web.client("sup1").get(f"/manage/cases/{instance(web, cases['dispatch']).id}")
     marking = json.loads(re.search(r"data-marking='([^']*)'", dispatch.text).group(1))  # type: ignore[union-attr]
     assert marking["completed"] == ["task_remote_guidance"] and marking["active"] == ["task_dispatch"]
+    # What was entered reads under the form's labels, in the timeline and in the case data.
+    timeline = dispatch.text[dispatch.text.index('id="timeline"') :]
+    assert "<dt>电话指导已解决</dt><dd>否</dd>" in timeline
+    assert "原始记录" in timeline  # and the record as stored, for an inspector
+    data = dispatch.text[dispatch.text.index('id="case-data"') : dispatch.text.index('id="timeline"')]
+    assert '<th>电话指导已解决 <code class="data-key">solved_by_phone</code></th><td>否</td>' in data
 
 
 def test_operations_need_a_reason_which_goes_into_the_audit_log(web: Web, cases: dict[str, str]) -> None:
@@ -281,22 +304,7 @@ def test_the_complaint_statistics_name_categories_and_departments(web: Web) -> N
     web.freeze(NOW)
     web.engine.start(
         "complaint",
-        {
-            "receive_channel": "phone",
-            "customer_name": "协和医院",
-            "customer_phone": "010-69156114",
-            "product_name": "多参数监护仪",
-            "product_model": "PM-9000",
-            "serial_number": "SN-2026-0815",
-            "order_number": "SO-2026-0312",
-            "quantity": "20",
-            "delivery_date": "2026-02-08",
-            "defect_quantity": "1",
-            "complaint_category": "repair_quality",
-            "complaint_text": "返修后的监护仪仍间歇性黑屏",
-            "customer_request": "更换整机",
-            "market": "domestic",
-        },
+        COMPLAINT_RECEIVED,
         Actor("sales1", frozenset({"sales"})),
     )
     manager = web.client("sup1")
@@ -313,3 +321,20 @@ def test_the_complaint_statistics_name_categories_and_departments(web: Web) -> N
     english = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
     cases_table = english[english.index('id="complaint-cases"') :]
     assert "<td>Quality of the repaired product</td><td>Not decided yet</td>" in cases_table
+
+
+def test_statuses_and_linked_cases_read_in_the_users_language(web: Web, cases: dict[str, str]) -> None:
+    repair = instance(web, cases["dispatch"])
+    complaint = web.engine.start(
+        "complaint", COMPLAINT_RECEIVED, Actor("sales1", frozenset({"sales"})), parent_instance_id=repair.id
+    )
+    manager = web.client("sup1")
+    listed = manager.get("/manage/cases", query_string={"status": "late"}).text
+    assert '<span class="badge status-late">已超时</span>' in listed
+    assert '<option value="late" selected>已超时</option>' in listed
+    parent = manager.get(f"/manage/cases/{repair.id}").text
+    linked = parent[parent.index('id="linked-cases"') :]
+    assert f'引发案件 <a href="/manage/cases/{complaint.id}">' in linked
+    assert "(顾客投诉处理, 运行中)" in linked
+    child = manager.get(f"/manage/cases/{complaint.id}").text
+    assert f'来源案件 <a href="/manage/cases/{repair.id}">{cases["dispatch"]}</a>' in child

@@ -15,7 +15,7 @@ from flask_login import current_user
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from engine import clock
+from engine import clock, queries
 from engine.case_notes import record_reassignment_reason
 from engine.case_queries import (
     PAGE_SIZES,
@@ -46,6 +46,7 @@ from engine.models import ProcessDefinition, User
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine
+from web.history_view import history_entries, readable_case_data
 
 bp = Blueprint("oversight", __name__, url_prefix="/manage")
 
@@ -68,7 +69,7 @@ def manager_helpers() -> dict[str, Any]:
         user = current_user
         return bool(getattr(user, "is_authenticated", False) and engine().config.manager_roles & user.roles)
 
-    return {"is_manager": is_manager}
+    return {"is_manager": is_manager, "status_label": _status_label}
 
 
 def _timezone() -> str:
@@ -160,7 +161,7 @@ def cases() -> Any:
 def _status_label(status: str) -> str:
     labels = {
         "running": _("running"),
-        "late": _("late"),
+        "late": _("running late"),
         "waiting": _("waiting"),
         "error": _("in error"),
         "suspended": _("suspended"),
@@ -231,6 +232,14 @@ def case(instance_id: int) -> Any:
         if detail is None:
             abort(404)
         xml = bpmn_xml(detail.definition)
+        tasks = queries.case_tasks(session, instance_id)
+        people = {e.actor for e in detail.events} | {
+            str((e.data or {}).get(k) or "") for e in detail.events for k in ("assignee", "previous")
+        }
+        names = queries.display_names(session, people)
+        labels = catalogue.labels(engine(), session)
+    lang = current_lang()
+    entries = history_entries(engine(), detail.definition, detail.events, tasks, names, lang)
     technicians = {t.role: engine().role_users(t.role) for t in detail.open_tasks if t.role}
     marking = {
         "completed": sorted(detail.completed_elements),
@@ -243,7 +252,8 @@ def case(instance_id: int) -> Any:
         xml=xml,
         marking=marking,
         candidates=technicians,
-        status_label=_status_label,
+        timeline=list(zip(entries, detail.events, strict=True)),
+        case_data=readable_case_data(labels, detail.data, lang),
     )
 
 
