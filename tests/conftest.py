@@ -21,6 +21,23 @@ from processes.wiring import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
+#: A complaint as sales receives it by phone (the complaint process's message-less start form).
+COMPLAINT_RECEIVED: dict[str, str] = {
+    "receive_channel": "phone",
+    "customer_name": "协和医院",
+    "customer_phone": "010-69156114",
+    "product_name": "多参数监护仪",
+    "product_model": "PM-9000",
+    "serial_number": "SN-2026-0815",
+    "order_number": "SO-2026-0312",
+    "quantity": "20",
+    "delivery_date": "2026-10-08",
+    "defect_quantity": "1",
+    "complaint_category": "repair_quality",
+    "complaint_text": "返修后的监护仪仍间歇性黑屏",
+    "customer_request": "更换整机",
+    "market": "domestic",
+}
 
 
 def database_urls(tmp_dir: Path) -> dict[str, str]:

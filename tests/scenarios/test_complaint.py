@@ -21,6 +21,7 @@ from engine.errors import PermissionDenied
 from engine.models import Job, ProcessInstance, Task
 from engine.runtime import Engine
 from engine.serialization import state_from_json
+from tests.conftest import COMPLAINT_RECEIVED
 from tests.scenarios.conftest import (
     REPAIR_REQUEST,
     as_user,
@@ -43,23 +44,6 @@ SUP, TECH1 = as_user("sup1"), as_user("tech1")
 FRIDAY_AFTERNOON = shanghai(2026, 11, 20, 15, 30)
 # Four working hours later (08:30-17:30, the weekend does not count): Monday 10:30.
 MONDAY_FIRST_RESPONSE_DUE = shanghai(2026, 11, 23, 10, 30)
-
-RECEIVE: dict[str, Any] = {
-    "receive_channel": "phone",
-    "customer_name": "协和医院",
-    "customer_phone": "010-69156114",
-    "product_name": "多参数监护仪",
-    "product_model": "PM-9000",
-    "serial_number": "SN-2026-0815",
-    "order_number": "SO-2026-0312",
-    "quantity": "20",
-    "delivery_date": "2026-10-08",
-    "defect_quantity": "1",
-    "complaint_category": "repair_quality",
-    "complaint_text": "返修后的监护仪仍间歇性黑屏",
-    "customer_request": "更换整机",
-    "market": "domestic",
-}
 
 
 @pytest.fixture
@@ -106,7 +90,7 @@ def complaints_started_by(engine: Engine, parent_id: int) -> list[ProcessInstanc
 
 
 def receive(engine: Engine, **changes: Any) -> int:
-    started = engine.start("complaint", {**RECEIVE, **changes}, SALES)
+    started = engine.start("complaint", {**COMPLAINT_RECEIVED, **changes}, SALES)
     assert started.status == "running", instance_row(engine, started.id).error_message
     return started.id
 
@@ -212,7 +196,7 @@ def offered(engine: Engine, task: Task, who: Any) -> bool:
 
 
 def test_general_complaint_is_handled_by_every_department_and_closed_in_time(complaints: Engine) -> None:
-    started = complaints.start("complaint", RECEIVE, SALES)
+    started = complaints.start("complaint", COMPLAINT_RECEIVED, SALES)
     assert started.business_number == "CP-20261120-0001"
     case = started.id
 
@@ -522,9 +506,11 @@ def test_an_unsatisfied_repair_follow_up_starts_a_complaint_completed_by_custome
 
 def test_only_the_lane_role_sees_and_completes_a_task(complaints: Engine) -> None:
     with pytest.raises(PermissionDenied):
-        complaints.start("complaint", RECEIVE, TECH1)
+        complaints.start("complaint", COMPLAINT_RECEIVED, TECH1)
     assert "complaint" in [d.process_key for d in complaints.startable_definitions(CS)]
-    case = complaints.start("complaint", RECEIVE, CS).id  # customer service may receive complaints too
+    case = complaints.start(
+        "complaint", COMPLAINT_RECEIVED, CS
+    ).id  # customer service may receive complaints too
     first_response(complaints, case)
     task = open_task(complaints, case, "task_register")
 

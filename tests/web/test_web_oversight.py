@@ -17,28 +17,12 @@ from engine import clock
 from engine.models import Event, ProcessInstance, Task
 from engine.runner import TimerRunner
 from engine.users import Actor
+from tests.conftest import COMPLAINT_RECEIVED
 from tests.web.conftest import NOW, Seed, Web
 
 CS = Actor("cs1", frozenset({"customer_service"}))
 SUP = Actor("sup1", frozenset({"service_supervisor"}))
 MANAGE_PAGES = ("/manage/cases", "/manage/kpis", "/manage/processes", "/manage/complaints")
-
-COMPLAINT_RECEIVED = {
-    "receive_channel": "phone",
-    "customer_name": "协和医院",
-    "customer_phone": "010-69156114",
-    "product_name": "多参数监护仪",
-    "product_model": "PM-9000",
-    "serial_number": "SN-2026-0815",
-    "order_number": "SO-2026-0312",
-    "quantity": "20",
-    "delivery_date": "2026-02-08",
-    "defect_quantity": "1",
-    "complaint_category": "repair_quality",
-    "complaint_text": "返修后的监护仪仍间歇性黑屏",
-    "customer_request": "更换整机",
-    "market": "domestic",
-}
 
 
 def case_numbers(html: str) -> list[str]:
