@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from engine import queries
-from engine.forms import FormProblem, parse_form
+from engine.forms import FormField, FormProblem, parse_form
 from engine.projection import LIST_FIELDS
 from engine.runtime import Engine
 
@@ -31,10 +31,8 @@ class Labels:
     urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: (process key, element id) -> the role of each human task
     task_roles: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    #: form field key -> (Chinese, English) label, over every deployed form
-    field_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: (form field key, stored value) -> (Chinese, English) label of that option
-    option_labels: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: form field key -> the field as the newest deployed form defines it (label, options)
+    form_fields: dict[str, FormField] = field(default_factory=dict)
 
     def steps_for(self, roles: frozenset[str] | None) -> list[tuple[str, str]]:
         """Return the (process key, element id) of the human tasks of these roles (all when None)."""
@@ -54,13 +52,16 @@ class Labels:
 
     def field_label(self, key: str, lang: str) -> str:
         """Return a form field's label in ``lang`` (its key when no deployed form has it)."""
-        labels = self.field_labels.get(key)
-        return _in(labels, lang) if labels else key
+        form_field = self.form_fields.get(key)
+        return form_field.label(lang) if form_field else key
 
     def option(self, field_key: str, value: str, lang: str) -> str:
         """Return how the forms name a stored option value in ``lang`` (the value when unknown)."""
-        labels = self.option_labels.get((field_key, value))
-        return _in(labels, lang) if labels else value
+        form_field = self.form_fields.get(field_key)
+        for option, label_zh, label_en in form_field.options if form_field else ():
+            if option == value:
+                return label_en if lang == "en" else label_zh
+        return value
 
     def urgency(self, process_key: str, value: str | None, lang: str) -> str:
         """Return an urgency as the process's forms name it in ``lang`` ("" for none)."""
@@ -70,11 +71,6 @@ class Labels:
         if labels is None:
             return value
         return labels[1] if lang == "en" else labels[0]
-
-
-def _in(labels: tuple[str, str], lang: str) -> str:
-    """The English label in English when there is one, else the Chinese one."""
-    return labels[1] if lang == "en" and labels[1] else labels[0]
 
 
 _lock = threading.Lock()
@@ -111,9 +107,7 @@ def _read_labels(session: Session, version: int) -> Labels:
             except FormProblem:  # deployed forms were checked; a stale one only loses its labels
                 continue
             for form_field in form.data_fields:
-                result.field_labels[form_field.key] = (form_field.label_zh, form_field.label_en)
-                for value, label_zh, label_en in form_field.options:
-                    result.option_labels[(form_field.key, value)] = (label_zh, label_en)
+                result.form_fields[form_field.key] = form_field
                 if form_field.key in LIST_FIELDS["priority"]:
                     for value, label_zh, label_en in form_field.options:
                         result.urgencies[(key, value)] = (label_zh, label_en)

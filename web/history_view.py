@@ -133,23 +133,20 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
 
 
 def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
-    """Return (label, value, key) of a case's data, named as the deployed forms name their fields
-    and options; variables no form collects (set by scripts and decisions) keep their names."""
+    """Return (label, value, key) of a case's data, each variable shown as the deployed form that
+    collects it shows it; variables no form collects (set by scripts and decisions) keep their names."""
     rows = []
     for key, value in data.items():
-        if isinstance(value, bool):
+        form_field = labels.form_fields.get(key)
+        if form_field is not None:
+            shown = _readable_value(form_field, value, lang)
+        elif isinstance(value, bool):
             shown = _("yes") if value else _("no")
-        elif value is None or value == "":
-            shown = "—"
-        elif isinstance(value, str):
-            shown = labels.option(key, value, lang)
-        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            shown = ("、" if lang == "zh" else ", ").join(labels.option(key, v, lang) for v in value)
         elif isinstance(value, dict):
             shown = json.dumps(value, ensure_ascii=False)
         else:
-            shown = _plain(value)
-        rows.append((labels.field_label(key, lang), shown, key))
+            shown = _plain(value) if value not in (None, "") else ""
+        rows.append((labels.field_label(key, lang), shown or "—", key))
     return sorted(rows, key=lambda row: (row[0] == row[2], row[2]))
 
 
