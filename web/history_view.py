@@ -86,6 +86,13 @@ def history_entries(
     return entries
 
 
+def people_in(events: Iterable[Event]) -> set[str]:
+    """The user names a history mentions: who acted, and to and from whom tasks were handed."""
+    people = {event.actor or "" for event in events}
+    people |= {str((event.data or {}).get(k) or "") for event in events for k in ("assignee", "previous")}
+    return people
+
+
 def readable_data(
     engine: Engine, definition: ProcessDefinition, form_key: str | None, data: Any, lang: str
 ) -> list[tuple[str, str]]:

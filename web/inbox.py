@@ -30,7 +30,7 @@ from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
-from web.history_view import Entry, history_entries
+from web.history_view import Entry, history_entries, people_in
 
 bp = Blueprint("inbox", __name__)
 
@@ -263,8 +263,7 @@ def _task_view(task_id: str) -> TaskView:
         tasks = queries.case_tasks(db, task.instance_id)
         comments = queries.comments(db, task.instance_id)
         files = queries.attachments(db, task.instance_id)
-        people = {e.actor for e in events} | {c.author for c in comments} | {f.uploaded_by for f in files}
-        people |= {str((e.data or {}).get(k) or "") for e in events for k in ("assignee", "previous")}
+        people = people_in(events) | {c.author for c in comments} | {f.uploaded_by for f in files}
         people |= {task.assignee or "", task.completed_by or ""}
         names = queries.display_names(db, people)
         labels = catalogue.labels(engine(), db)

@@ -13,7 +13,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
-from sqlalchemy import select
 
 from engine import clock, queries
 from engine.case_notes import record_reassignment_reason
@@ -42,11 +41,11 @@ from engine.kpis import (
     month_bounds,
     previous_month,
 )
-from engine.models import ProcessDefinition, User
+from engine.models import ProcessDefinition
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine
-from web.history_view import history_entries, readable_case_data
+from web.history_view import history_entries, people_in, readable_case_data
 
 bp = Blueprint("oversight", __name__, url_prefix="/manage")
 
@@ -233,10 +232,7 @@ def case(instance_id: int) -> Any:
             abort(404)
         xml = bpmn_xml(detail.definition)
         tasks = queries.case_tasks(session, instance_id)
-        people = {e.actor for e in detail.events} | {
-            str((e.data or {}).get(k) or "") for e in detail.events for k in ("assignee", "previous")
-        }
-        names = queries.display_names(session, people)
+        names = queries.display_names(session, people_in(detail.events))
         labels = catalogue.labels(engine(), session)
     lang = current_lang()
     entries = history_entries(engine(), detail.definition, detail.events, tasks, names, lang)
@@ -438,11 +434,7 @@ def _dimension_names(keys: dict[str, list[str]]) -> dict[str, dict[str, str]]:
     lang = current_lang()
     with engine().sessions() as session:
         labels = catalogue.labels(engine(), session)
-        people = dict(
-            session.execute(
-                select(User.username, User.display_name).where(User.username.in_(keys["technician"]))
-            ).all()
-        )
+        people = queries.display_names(session, keys["technician"])
     return {
         "process": {k: labels.process(k) for k in keys["process"]},
         "technician": {k: f"{people[k]} ({k})" if k in people else k for k in keys["technician"]},
