@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engine.db import table_of, upsert
 from engine.models import BusinessNumberCounter
 
 
 def next_business_number(session: Session, prefix: str, at: datetime, tz: tzinfo) -> str:
     """Hand out the next number of the day for a prefix (atomic under concurrent starts)."""
     day = at.astimezone(tz).strftime("%Y%m%d")
-    dialect = session.get_bind().dialect.name
-    table = BusinessNumberCounter.__table__
-    assert isinstance(table, Table)
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"business numbers need PostgreSQL or SQLite, not {dialect}")
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    table = table_of(BusinessNumberCounter)
     statement = (
-        insert.values(prefix=prefix, day=day, last=1)
+        upsert(session, BusinessNumberCounter)
+        .values(prefix=prefix, day=day, last=1)
         .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )

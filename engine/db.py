@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///instance/afterflow.db"
 
 
 class Base(DeclarativeBase):
     """Declarative base of every afterflow table."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table a model maps (typed, for Core statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def upsert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` into the model's table that can say ``ON CONFLICT`` (both databases have it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"afterflow needs PostgreSQL or SQLite, not {dialect}")
+    return postgresql.insert(table_of(model)) if dialect == "postgresql" else sqlite.insert(table_of(model))
 
 
 def is_sqlite(engine: Engine) -> bool:

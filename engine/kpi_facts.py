@@ -29,11 +29,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, delete, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.db import Base
+from engine.db import table_of, upsert
 from engine.models import Event, KpiCase, KpiFollowUp, KpiState, ProcessInstance, SlaBreach, Task
 
 FOLLOW_UP = "task_follow_up"
@@ -107,9 +106,9 @@ def refresh(session: Session, timezone: str) -> int:
         session.execute(delete(KpiCase).where(KpiCase.instance_id.in_(chunk)))
     # Core executemany: the ORM's bulk insert would fetch each card's new id one row at a time.
     if cases:
-        session.execute(insert(_table(KpiCase)), cases)
+        session.execute(insert(table_of(KpiCase)), cases)
     if cards:
-        session.execute(insert(_table(KpiFollowUp)), cards)
+        session.execute(insert(table_of(KpiFollowUp)), cards)
     return len(cases)
 
 
@@ -119,18 +118,13 @@ def forget(session: Session) -> None:
     session.execute(delete(KpiCase))
 
 
-def _table(model: type[Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _lock_state(session: Session, timezone: str) -> None:
     """Take the read model's lock; forget every fact if they were counted in another timezone."""
-    table = _table(KpiState)
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    session.execute(upsert.values(id=1, timezone=timezone).on_conflict_do_nothing(index_elements=["id"]))
+    session.execute(
+        upsert(session, KpiState)
+        .values(id=1, timezone=timezone)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
     state = session.scalars(select(KpiState).where(KpiState.id == 1).with_for_update()).one()
     if state.timezone != timezone:
         forget(session)
