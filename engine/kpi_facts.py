@@ -67,20 +67,22 @@ def month_of(moment: datetime, zone: ZoneInfo) -> str:
     return month
 
 
+_STALE = (
+    select(ProcessInstance.id, ProcessInstance.lock_version)
+    .outerjoin(KpiCase, KpiCase.instance_id == ProcessInstance.id)
+    .where(or_(KpiCase.instance_id.is_(None), KpiCase.seen_version != ProcessInstance.lock_version))
+)
+
+
 def stale_cases(session: Session) -> dict[int, int]:
     """The cases whose facts are missing or older than the case: id -> current version."""
-    query = (
-        select(ProcessInstance.id, ProcessInstance.lock_version)
-        .outerjoin(KpiCase, KpiCase.instance_id == ProcessInstance.id)
-        .where(or_(KpiCase.instance_id.is_(None), KpiCase.seen_version != ProcessInstance.lock_version))
-    )
-    return {instance_id: version for instance_id, version in session.execute(query)}
+    return {instance_id: version for instance_id, version in session.execute(_STALE)}
 
 
 def is_current(session: Session, timezone: str) -> bool:
     """Tell whether the facts were counted in ``timezone`` and no case changed since."""
     counted_in = session.scalar(select(KpiState.timezone).where(KpiState.id == 1))
-    return counted_in == timezone and not stale_cases(session)
+    return counted_in == timezone and session.execute(_STALE.limit(1)).first() is None
 
 
 def refresh(session: Session, timezone: str) -> int:
