@@ -28,7 +28,7 @@ from engine.runtime import Engine
 from engine.users import Actor
 from processes.demo_load import load_cases
 from tests.integration.generated import END, generated_engine, prepare
-from web.oversight import KPI_CASES
+from web.oversight.figures import KPI_CASES
 
 SHANGHAI = "Asia/Shanghai"
 SUPERVISOR = Actor("sup1", frozenset({"service_supervisor"}))

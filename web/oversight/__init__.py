@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -28,19 +27,6 @@ from engine.case_queries import (
 )
 from engine.errors import EngineError
 from engine.kpi_facts import DEPARTMENT_FIELD
-from engine.kpis import (
-    CATEGORY_FIELD,
-    KPI_NAMES,
-    RATING_CRITERIA,
-    SEVERITY_FIELD,
-    TARGETS,
-    UNCLASSIFIED,
-    UNDECIDED,
-    complaint_statistics,
-    current_dashboard,
-    month_bounds,
-    previous_month,
-)
 from engine.models import ProcessDefinition
 from web import catalogue
 from web.app import current_lang
@@ -68,10 +54,11 @@ def manager_helpers() -> dict[str, Any]:
         user = current_user
         return bool(getattr(user, "is_authenticated", False) and engine().config.manager_roles & user.roles)
 
-    return {"is_manager": is_manager, "status_label": _status_label}
+    return {"is_manager": is_manager, "status_label": status_label}
 
 
-def _timezone() -> str:
+def company_timezone() -> str:
+    """The company's timezone: the days and months of the managers' lists and figures are its own."""
     return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
 
 
@@ -110,7 +97,7 @@ def case_filter() -> CaseFilter:
         linked_to="repair" if args.get("linked_to") == "repair" else "",
         page=_int("page", 1) or 1,
         per_page=_int("per_page", 50) or 50,
-        timezone=_timezone(),
+        timezone=company_timezone(),
     )
 
 
@@ -157,7 +144,7 @@ def cases() -> Any:
     )
 
 
-def _status_label(status: str) -> str:
+def status_label(status: str) -> str:
     labels = {
         "running": _("running"),
         "late": _("running late"),
@@ -180,7 +167,7 @@ def _export_cases(rows: Sequence[Any], kind: str) -> Response:
             r.business_number,
             r.process_name,
             r.version,
-            _status_label(r.shown_status),
+            status_label(r.shown_status),
             r.current_step or "",
             r.customer_name or "",
             ", ".join(r.assignees),
@@ -346,184 +333,4 @@ def process(definition_id: int) -> Any:
     )
 
 
-# --- KPIs ------------------------------------------------------------------------------------------------
-
-
-def dashboard() -> Any:
-    """The KPIs as of now: the read model is refreshed for the cases changed since the last view."""
-    return current_dashboard(engine(), _timezone())
-
-
-#: The cases each KPI counts (its denominator), as case-list filters.
-KPI_CASES: dict[str, dict[str, str]] = {
-    "timeliness": {"status": "completed"},
-    "satisfaction": {"process": "repair_service", "status": "completed"},
-    "complaint_rate": {"process": "repair_service", "status": "completed"},
-    "closure": {"process": "complaint", "status": "completed"},
-}
-
-
-def cases_behind(dimension: str, key: str, kpi: str | None = None) -> str:
-    """The case list of the cases behind one figure of a breakdown (a KPI's, or its open breaches)."""
-    args: dict[str, Any] = dict(KPI_CASES[kpi]) if kpi else {"breached": "open"}
-    args[dimension] = key
-    return url_for("oversight.cases", **args)
-
-
-def _ratio(value: float | None) -> float | None:
-    return round(value * 100, 1) if value is not None else None
-
-
-@bp.get("/kpis")
-def kpis() -> Any:
-    """The KPI dashboard (ECharts), each figure linking to the cases behind it."""
-    board = dashboard()
-    charts: dict[str, Any] = {"months": board.months, "kpis": {}, "targets": {}}
-    for name in KPI_NAMES:
-        kpi = board.kpis[name]
-        charts["kpis"][name] = {
-            "overall": _ratio(kpi.overall.value),
-            "by_month": [
-                _ratio(kpi.by["month"][m].value) if m in kpi.by["month"] else None for m in board.months
-            ],
-        }
-        charts["targets"][name] = TARGETS[name][0] * 100
-    charts["criteria"] = {
-        c: [
-            _ratio(board.criteria_by_month[c][m].value)
-            if c in board.criteria_by_month and m in board.criteria_by_month[c]
-            else None
-            for m in board.months
-        ]
-        for c in RATING_CRITERIA
-    }
-    charts["month_links"] = {
-        m: url_for(
-            "oversight.cases",
-            ended_from=month_bounds(m)[0].isoformat(),
-            ended_to=month_bounds(m)[1].isoformat(),
-            status="completed",
-        )
-        for m in board.months
-    }
-    dimension_keys = {
-        d: sorted({k for n in KPI_NAMES for k in board.kpis[n].by[d]} | set(board.open_breaches[d]))
-        for d in ("process", "technician", "department")
-    }
-    names = _dimension_names(dimension_keys)
-    charts["criteria_labels"] = names["criterion"]
-    charts["target_label"] = _("target")
-    return render_template(
-        "oversight/kpis.html",
-        board=board,
-        charts_json=json.dumps(charts, ensure_ascii=False),
-        targets=TARGETS,
-        kpi_names=KPI_NAMES,
-        criteria=RATING_CRITERIA,
-        ratio=_ratio,
-        month_bounds=month_bounds,
-        dimension_keys=dimension_keys,
-        names=names,
-        cases_behind=cases_behind,
-    )
-
-
-def _dimension_names(keys: dict[str, list[str]]) -> dict[str, dict[str, str]]:
-    """What managers read for each key of a breakdown: process and department names as the
-    diagrams and forms give them, technicians by name, criteria by the follow-up card's labels."""
-    lang = current_lang()
-    with engine().sessions() as session:
-        labels = catalogue.labels(engine(), session)
-        people = queries.display_names(session, keys["technician"])
-    return {
-        "process": {k: labels.process(k) for k in keys["process"]},
-        "technician": {k: f"{people[k]} ({k})" if k in people else k for k in keys["technician"]},
-        "department": {k: labels.option(DEPARTMENT_FIELD, k, lang) for k in keys["department"]},
-        "criterion": {c: labels.field_label(c, lang) for c in RATING_CRITERIA},
-    }
-
-
-# --- monthly complaint statistics ---------------------------------------------------------------------
-
-
-@bp.get("/complaints")
-def complaints() -> Any:
-    """客户投诉案件统计表 for a month (the previous one by default); ``format=xlsx`` exports it."""
-    month = request.args.get("month", "")
-    if not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
-        month = previous_month(clock.now().date())
-    with engine().sessions() as session:
-        stats = complaint_statistics(session, month, _timezone())
-        names = ComplaintNames(catalogue.labels(engine(), session), current_lang())
-    if request.args.get("format") == "xlsx":
-        return _export_complaints(stats, names)
-    return render_template("oversight/complaints.html", stats=stats, names=names)
-
-
-class ComplaintNames:
-    """The statistics' codes as the complaint forms name them, in the reader's language."""
-
-    def __init__(self, labels: catalogue.Labels, lang: str) -> None:
-        self.labels, self.lang = labels, lang
-
-    def category(self, value: str) -> str:
-        if value == UNCLASSIFIED:
-            return _("Not classified")
-        return self.labels.option(CATEGORY_FIELD, value, self.lang)
-
-    def department(self, value: str) -> str:
-        if value == UNDECIDED:
-            return _("Not decided yet")
-        return self.labels.option(DEPARTMENT_FIELD, value, self.lang)
-
-    def severity(self, value: str) -> str:
-        return self.labels.option(SEVERITY_FIELD, value, self.lang) if value else ""
-
-    @staticmethod
-    def status(value: str) -> str:
-        return _status_label(value)
-
-
-def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = stats.month
-    sheet.append([_("Customer complaint statistics") + f" {stats.month}"])
-    sheet.append(
-        [_("Category"), _("Responsible department"), _("Cases"), _("Closed within limit"), _("Major")]
-    )
-    for (category, department), (count, within, major) in sorted(stats.cells.items()):
-        sheet.append([names.category(category), names.department(department), count, within, major])
-    sheet.append([_("Total"), "", stats.total, stats.within_limit, ""])
-    cases_sheet = book.create_sheet(_("Cases"))
-    cases_sheet.append(
-        [
-            _("Business number"),
-            _("Customer"),
-            _("Category"),
-            _("Responsible department"),
-            _("Severity"),
-            _("Status"),
-            _("Closed within limit"),
-        ]
-    )
-    for item in stats.cases:
-        cases_sheet.append(
-            [
-                item["business_number"],
-                item["customer_name"] or "",
-                names.category(item["category"]),
-                names.department(item["department"]),
-                names.severity(item["severity"]),
-                names.status(item["status"]),
-                "Y" if item["closed_within_limit"] else "N",
-            ]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=complaints-{stats.month}.xlsx"},
-    )
+from web.oversight import figures  # noqa: E402,F401  (registers the KPI and statistics pages)
