@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from engine.case_queries import OPEN_STATUSES  # cases not ended: their breaches are open
 from engine.kpi_facts import (
     COMPLAINT,
     DEPARTMENT_FIELD,
@@ -63,8 +64,6 @@ CATEGORY_FIELD = "complaint_category"
 SEVERITY_FIELD = "severity"
 UNCLASSIFIED = "unclassified"
 UNDECIDED = "undecided"
-#: Statuses of cases that have not ended: their breaches are still open.
-OPEN_STATUSES = ("running", "suspended", "error")
 
 
 @dataclass
