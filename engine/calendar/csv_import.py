@@ -73,7 +73,9 @@ def parse_calendar_csv(text: str) -> list[SpecialDay]:
             )
             continue
         if len(name) > 128:
-            problems.append(RowProblem(number, "名称超过 128 个字符", "the name is longer than 128 characters"))
+            problems.append(
+                RowProblem(number, "名称超过 128 个字符", "the name is longer than 128 characters")
+            )
             continue
         if day in days and days[day].kind != kind:
             problems.append(

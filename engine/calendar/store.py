@@ -73,7 +73,9 @@ def seed_package_days(session: Session) -> int:
                 )
             )
         if year not in company_years:
-            session.add(CalendarYear(year=year, confirmed=True, source=PACKAGE, changed_by="package", changed_at=now))
+            session.add(
+                CalendarYear(year=year, confirmed=True, source=PACKAGE, changed_by="package", changed_at=now)
+            )
     _bump(session, "package")
     return len(missing)
 

@@ -20,15 +20,7 @@ from engine.models import Event, Job
 from engine.retiming import RETIMED, change_calendar
 from engine.runtime import Engine
 from processes.wiring import build_engine
-from tests.scenarios.conftest import (  # noqa: F401  (fixtures)
-    as_user,
-    demo_password_hash,
-    fire_timers,
-    open_task,
-    scenario_engine,
-    shanghai,
-    timers_fired,
-)
+from tests.scenarios.conftest import as_user, fire_timers, open_task, shanghai, timers_fired
 
 CS, ADMIN = as_user("cs1"), as_user("admin")
 REQUEST = {

@@ -52,7 +52,9 @@ def test_a_marked_day_and_a_confirmed_year_are_stored(web: Web) -> None:
 def test_bad_input_changes_nothing(web: Web) -> None:
     admin = web.client("admin")
     response = admin.post(
-        "/admin/calendar/day", data={"year": "2027", "day": "2027-02-30", "kind": "holiday"}, follow_redirects=True
+        "/admin/calendar/day",
+        data={"year": "2027", "day": "2027-02-30", "kind": "holiday"},
+        follow_redirects=True,
     )
     assert any("2027-02-08" in message for message in flashes(response.text))
     response = admin.post(
@@ -65,11 +67,15 @@ def test_bad_input_changes_nothing(web: Web) -> None:
 
 def test_a_pasted_notice_is_shown_for_review_before_it_is_saved(web: Web) -> None:
     admin = web.client("admin")
-    review = admin.post("/admin/calendar/notice", data={"year": "2026", "text": NOTICE_2026.replace("2026", "2031")})
+    review = admin.post(
+        "/admin/calendar/notice", data={"year": "2026", "text": NOTICE_2026.replace("2026", "2031")}
+    )
     assert review.status_code == 200 and 'id="notice-review"' in review.text
     with web.engine.sessions() as session:
         assert store.year_days(session, 2031) == []  # nothing saved yet
-    admin.post("/admin/calendar/notice/save", data={"year": "2031", "text": NOTICE_2026.replace("2026", "2031")})
+    admin.post(
+        "/admin/calendar/notice/save", data={"year": "2031", "text": NOTICE_2026.replace("2026", "2031")}
+    )
     with web.engine.sessions() as session:
         assert len(store.year_days(session, 2031)) == 39
 

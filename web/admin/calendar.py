@@ -74,10 +74,14 @@ def mark_day() -> Response:
         return _back(year)
     actor = current_actor()
     if kind == CLEAR:
-        moved = change_calendar(engine(), lambda session: store.clear_day(session, day, actor.username), actor)
+        moved = change_calendar(
+            engine(), lambda session: store.clear_day(session, day, actor.username), actor
+        )
     elif kind in KINDS:
         special = SpecialDay(day, kind, name)
-        moved = change_calendar(engine(), lambda session: store.set_days(session, [special], actor.username), actor)
+        moved = change_calendar(
+            engine(), lambda session: store.set_days(session, [special], actor.username), actor
+        )
     else:
         flash(_("Choose holiday, working day or clear."), "error")
         return _back(year)
@@ -198,5 +202,3 @@ def pending_year_banner() -> int | None:
     with engine().sessions() as session:
         pending = store.pending_years(session, years)
     return pending[0] if pending else None
-
-
