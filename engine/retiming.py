@@ -124,6 +124,10 @@ def _retime_case(ctx: CommandState, calendar: WorkingCalendar, days: list[date])
         ctx.record(
             RETIMED,
             element_id=item.element_id,
-            data={"kind": item.kind, "from": item.old.isoformat(), "to": item.new.isoformat()},
+            data={
+                "kind": item.kind,
+                "from": item.old.astimezone(calendar.timezone).isoformat(),
+                "to": item.new.astimezone(calendar.timezone).isoformat(),
+            },
         )
     return moved
