@@ -78,7 +78,7 @@ def import_notice(path: Path, year: int | None, by: str) -> None:
         _fail("the file is not UTF-8 text")
     except NoticeError as error:
         for problem in error.problems:
-            click.echo(problem)
+            click.echo(problem.message("en"))
         _fail("nothing was imported")
     _import(notice.days, by)
 

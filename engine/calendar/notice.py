@@ -27,11 +27,23 @@ _WORK_WORDS = ("上班",)
 _REST_WORDS = ("放假", "连休")
 
 
+@dataclass(frozen=True)
+class NoticeProblem:
+    """Why (part of) a notice could not be read, in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def message(self, lang: str = "zh") -> str:
+        """The problem in ``lang`` (``zh`` or ``en``)."""
+        return self.en if lang.lower().startswith("en") else self.zh
+
+
 class NoticeError(ValueError):
     """The text is not a notice this parser can read; ``problems`` says where."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[NoticeProblem]) -> None:
+        super().__init__("; ".join(problem.en for problem in problems))
         self.problems = problems
 
 
@@ -49,13 +61,27 @@ def parse_notice(text: str, year: int | None = None) -> ParsedNotice:
     if year is None:
         found = _YEAR.search(text)
         if found is None:
-            raise NoticeError(["the notice names no year (such as “2027年部分节假日安排”); give the year"])
+            raise NoticeError(
+                [
+                    NoticeProblem(
+                        "通知中没有年份（如“2027年部分节假日安排”），请指定年份",
+                        "the notice names no year (such as “2027年部分节假日安排”); give the year",
+                    )
+                ]
+            )
         year = int(found[1])
     items = list(_ITEM.finditer(text))
     if not items:
-        raise NoticeError(["no holiday item found (such as “一、元旦：1月1日放假”)"])
+        raise NoticeError(
+            [
+                NoticeProblem(
+                    "没有找到任何节日条目（如“一、元旦：1月1日放假”）",
+                    "no holiday item found (such as “一、元旦：1月1日放假”)",
+                )
+            ]
+        )
     days: dict[date, SpecialDay] = {}
-    problems: list[str] = []
+    problems: list[NoticeProblem] = []
     for index, item in enumerate(items):
         name = item[1].strip()
         end = items[index + 1].start() if index + 1 < len(items) else len(text)
@@ -63,16 +89,21 @@ def parse_notice(text: str, year: int | None = None) -> ParsedNotice:
         for special in _item_days(name, body, year, problems):
             earlier = days.get(special.day)
             if earlier is not None and earlier.kind != special.kind:
-                problems.append(f"{special.day.isoformat()} is both a holiday and a working day")
+                problems.append(
+                    NoticeProblem(
+                        f"{special.day.isoformat()} 既被列为放假又被列为上班",
+                        f"{special.day.isoformat()} is both a holiday and a working day",
+                    )
+                )
             days[special.day] = special
     if problems:
         raise NoticeError(problems)
     if not days:
-        raise NoticeError(["the notice lists no dates"])
+        raise NoticeError([NoticeProblem("通知中没有任何日期", "the notice lists no dates")])
     return ParsedNotice(year, [days[day] for day in sorted(days)])
 
 
-def _item_days(name: str, body: str, year: int, problems: list[str]) -> list[SpecialDay]:
+def _item_days(name: str, body: str, year: int, problems: list[NoticeProblem]) -> list[SpecialDay]:
     """The days one item lists: clause by clause, months carried from the date before."""
     found: list[SpecialDay] = []
     for sentence in re.split(r"[。；;\n]", body):
@@ -92,18 +123,24 @@ def _item_days(name: str, body: str, year: int, problems: list[str]) -> list[Spe
                 if match[2]:
                     month = int(match[2])
                 if month is None:
-                    problems.append(f"{name}: “{match[0]}” has no month")
+                    problems.append(
+                        NoticeProblem(f"{name}：“{match[0]}”缺少月份", f"{name}: “{match[0]}” has no month")
+                    )
                     continue
                 try:
                     dates.append((date(clause_year, month, int(match[3])), match.start()))
                 except ValueError:
-                    problems.append(f"{name}: “{match[0]}” is not a date")
+                    problems.append(
+                        NoticeProblem(
+                            f"{name}：“{match[0]}”不是有效日期", f"{name}: “{match[0]}” is not a date"
+                        )
+                    )
             found += _expand(name, kind, clause, dates, problems)
     return found
 
 
 def _expand(
-    name: str, kind: str, clause: str, dates: list[tuple[date, int]], problems: list[str]
+    name: str, kind: str, clause: str, dates: list[tuple[date, int]], problems: list[NoticeProblem]
 ) -> list[SpecialDay]:
     """Single dates as they are; ``A至B`` as every day from A to B."""
     result: list[SpecialDay] = []
@@ -116,7 +153,12 @@ def _expand(
             if last < first:  # "12月31日至1月2日": the range runs into the next year
                 last = last.replace(year=last.year + 1)
             if (last - first).days > 31:
-                problems.append(f"{name}: {first.isoformat()} to {last.isoformat()} is longer than a month")
+                problems.append(
+                    NoticeProblem(
+                        f"{name}：{first.isoformat()} 至 {last.isoformat()} 超过一个月",
+                        f"{name}: {first.isoformat()} to {last.isoformat()} is longer than a month",
+                    )
+                )
                 last = first
             day = first
             while day <= last:

@@ -151,7 +151,7 @@ def review_notice() -> Any:
         notice = parse_notice(text)
     except NoticeError as error:
         for problem in error.problems:
-            flash(problem, "error")
+            flash(problem.message(current_lang()), "error")
         flash(_("The notice could not be read; nothing was saved."), "error")
         return _back(year)
     with engine().sessions() as session:
