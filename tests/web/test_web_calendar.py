@@ -89,6 +89,8 @@ def test_a_due_time_counted_into_an_unconfirmed_year_is_marked_provisional(web: 
     inbox = cs.get("/", query_string={"tab": "offered"}).text
     assert "badge provisional" in inbox and "2027" in inbox
     assert "badge provisional" in cs.get(f"/tasks/{task.id}").text
+    case_page = web.client("sup1").get(f"/manage/cases/{task.instance_id}").text
+    assert 'id="case-due"' in case_page and "badge provisional" in case_page
     with web.engine.writer.begin() as session:
         store.confirm_year(session, 2027, "admin")
     assert "badge provisional" not in cs.get("/", query_string={"tab": "offered"}).text
@@ -105,3 +107,19 @@ def test_administrators_see_the_banner_from_november_until_the_year_is_confirmed
     with web.engine.writer.begin() as session:
         store.confirm_year(session, 2027, "admin")
     assert 'id="calendar-banner"' not in admin.get("/").text
+
+
+def test_a_day_marked_on_the_page_re_times_open_cases_and_the_case_shows_why(web: Web) -> None:
+    web.freeze(datetime(2026, 12, 18, 16, 0, tzinfo=SH))
+    number = web.start_repair(web.client("cs1"))
+    task = web.open_task(number, "task_remote_guidance")
+    assert task.due_at == datetime(2026, 12, 21, 11, 0, tzinfo=SH)
+    response = web.client("admin").post(
+        "/admin/calendar/day",
+        data={"year": "2026", "day": "2026-12-21", "kind": "holiday", "name": "公司停工"},
+        follow_redirects=True,
+    )
+    assert any("2026-12-21" in message and "2" in message for message in flashes(response.text))
+    assert web.open_task(number, "task_remote_guidance").due_at == datetime(2026, 12, 22, 11, 0, tzinfo=SH)
+    timeline = web.client("sup1").get(f"/manage/cases/{task.instance_id}").text
+    assert "截止时间因工作日历调整由 2026-12-21 11:00 改为 2026-12-22 11:00" in timeline
