@@ -47,14 +47,27 @@ def change_calendar(engine: Engine, change: Callable[[Session], set[date]], acto
     return retime_due_times(engine, changed, actor)
 
 
-def retime_due_times(engine: Engine, changed: Iterable[date], actor: Actor) -> list[Retimed]:
-    """Count every open working-time due time over a changed day again; return what moved."""
+def change_working_day(engine: Engine, change: Callable[[Session], None], actor: Actor) -> list[Retimed]:
+    """Apply a change of the working day or timezone, then re-time every open working-time due time."""
+    with engine.writer.begin() as session:
+        change(session)
+    return retime_due_times(engine, [date.min], actor, every_day=True)
+
+
+def retime_due_times(
+    engine: Engine, changed: Iterable[date], actor: Actor, every_day: bool = False
+) -> list[Retimed]:
+    """Count every open working-time due time over a changed day (or all of them) again; return what moved."""
     days = sorted(set(changed))
     if not days:
         return []
     calendar = engine.config.calendar
     # A due time before the first changed day did not count it (a day's margin for timezones).
-    cutoff = datetime.combine(days[0] - timedelta(days=1), time(0), calendar.timezone)
+    cutoff = (
+        datetime(1970, 1, 1, tzinfo=calendar.timezone)
+        if every_day
+        else datetime.combine(days[0] - timedelta(days=1), time(0), calendar.timezone)
+    )
     with engine.sessions() as session:
         engine.refresh_calendar(session)
         instance_ids = set(
@@ -74,20 +87,22 @@ def retime_due_times(engine: Engine, changed: Iterable[date], actor: Actor) -> l
     moved: list[Retimed] = []
     for instance_id in sorted(instance_ids):
         with engine.instance_command(instance_id, actor) as ctx:
-            moved += _retime_case(ctx, engine.config.calendar, days)
+            moved += _retime_case(ctx, engine.config.calendar, None if every_day else days)
     if moved:
         engine.wakeup.set()  # a sleeping runner may now be due earlier
     return moved
 
 
-def _counted_over(basis: DueBasis, due: datetime, days: list[date], calendar: WorkingCalendar) -> bool:
-    """Whether a changed day lies between the basis's start and the due time (local dates)."""
+def _counted_over(basis: DueBasis, due: datetime, days: list[date] | None, calendar: WorkingCalendar) -> bool:
+    """Whether a changed day lies between the basis's start and the due time (local dates); None: all do."""
+    if days is None:
+        return True
     first = basis.start.astimezone(calendar.timezone).date()
     last = due.astimezone(calendar.timezone).date()
     return any(first <= day <= last for day in days)
 
 
-def _retime_case(ctx: CommandState, calendar: WorkingCalendar, days: list[date]) -> list[Retimed]:
+def _retime_case(ctx: CommandState, calendar: WorkingCalendar, days: list[date] | None) -> list[Retimed]:
     """Move this case's timers and task due times counted over a changed day (inside its command)."""
     moved: list[Retimed] = []
     session, instance = ctx.session, ctx.instance

@@ -123,3 +123,23 @@ def test_a_day_marked_on_the_page_re_times_open_cases_and_the_case_shows_why(web
     assert web.open_task(number, "task_remote_guidance").due_at == datetime(2026, 12, 22, 11, 0, tzinfo=SH)
     timeline = web.client("sup1").get(f"/manage/cases/{task.instance_id}").text
     assert "截止时间因工作日历调整由 2026-12-21 11:00 改为 2026-12-22 11:00" in timeline
+
+
+def test_a_new_working_day_re_times_open_cases_and_bad_settings_change_nothing(web: Web) -> None:
+    web.freeze(datetime(2026, 12, 18, 16, 0, tzinfo=SH))
+    number = web.start_repair(web.client("cs1"))
+    admin = web.client("admin")
+    bad = admin.post(
+        "/admin/calendar/settings",
+        data={"year": "2026", "timezone": "Asia/Shanghai", "work_start": "18:00", "work_end": "09:00"},
+        follow_redirects=True,
+    )
+    assert any("work_start" in message for message in flashes(bad.text))
+    assert web.open_task(number, "task_remote_guidance").due_at == datetime(2026, 12, 21, 11, 0, tzinfo=SH)
+    admin.post(
+        "/admin/calendar/settings",
+        data={"year": "2026", "timezone": "Asia/Shanghai", "work_start": "09:00", "work_end": "17:00"},
+    )
+    # Friday 16:00–17:00 is one hour; Monday from 09:00 the other three: 12:00.
+    assert web.open_task(number, "task_remote_guidance").due_at == datetime(2026, 12, 21, 12, 0, tzinfo=SH)
+    assert 'value="09:00"' in admin.get("/admin/calendar?year=2026").text

@@ -15,7 +15,7 @@ from engine.calendar import CalendarConfig, store
 from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import HOLIDAY, KINDS, SpecialDay
-from engine.retiming import change_calendar
+from engine.retiming import change_calendar, change_working_day
 from web.admin import bp
 from web.app import current_lang
 from web.auth import current_actor, engine
@@ -115,9 +115,10 @@ def settings() -> Response:
         flash(_("The working day was not saved: %(error)s", error=str(error)), "error")
         return _back(year)
     actor = current_actor()
-    with engine().writer.begin() as session:
-        store.save_config(session, config, actor.username)
-    flash(_("The working day is saved."), "ok")
+    moved = change_working_day(
+        engine(), lambda session: store.save_config(session, config, actor.username), actor
+    )
+    flash(_("The working day is saved; %(n)s due times re-timed.", n=len(moved)), "ok")
     return _back(year)
 
 
