@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import IntegrityError
 
 from engine.calendar import CalendarConfig
 from engine.calendar.company import CompanyCalendar
@@ -18,6 +19,9 @@ def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engin
         db,
         EngineConfig(resolve_role=role_for_lane, calendar=CompanyCalendar(calendar), services=SERVICES),
     )
-    with engine.writer.begin() as session:
-        seed_package_days(session)
+    try:
+        with engine.writer.begin() as session:
+            seed_package_days(session)
+    except IntegrityError:
+        pass  # another process starting at the same moment stored the same package years
     return engine
