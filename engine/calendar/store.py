@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -206,16 +206,3 @@ def save_config(session: Session, config: CalendarConfig, actor: str) -> None:
     row.lunch_start, row.lunch_end = format_time(config.lunch_start), format_time(config.lunch_end)
     session.flush()
 
-
-def count_company_days(session: Session, year: int) -> int:
-    """How many company entries ``year`` has."""
-    return (
-        session.scalar(
-            select(func.count(CalendarDay.id)).where(
-                CalendarDay.source == COMPANY,
-                CalendarDay.day >= date(year, 1, 1),
-                CalendarDay.day <= date(year, 12, 31),
-            )
-        )
-        or 0
-    )
