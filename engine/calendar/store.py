@@ -205,4 +205,3 @@ def save_config(session: Session, config: CalendarConfig, actor: str) -> None:
     row.work_start, row.work_end = format_time(config.work_start), format_time(config.work_end)
     row.lunch_start, row.lunch_end = format_time(config.lunch_start), format_time(config.lunch_end)
     session.flush()
-
