@@ -65,10 +65,12 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.login_message = ""
 
     # Imported here: the blueprints' modules import this one for current_lang and babel.
-    from web import auth, cases, collaboration, inbox, modeler, oversight
+    from web import admin, auth, cases, collaboration, inbox, modeler, oversight
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin.bp)
+    _add_calendar_marks(app)
 
     @app.after_request
     def secure_headers(response: Any) -> Any:
@@ -93,6 +95,18 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
+
+
+def _add_calendar_marks(app: Flask) -> None:
+    """The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner."""
+    from web.admin.calendar import pending_year_banner
+    from web.due_marks import case_provisional_year, provisional_year
+
+    app.jinja_env.globals.update(
+        provisional_year=provisional_year,
+        case_provisional_year=case_provisional_year,
+        calendar_banner=pending_year_banner,
+    )
 
 
 @login_manager.user_loader

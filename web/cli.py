@@ -234,5 +234,13 @@ def worker() -> None:
         runner.stop()
 
 
+def _add_calendar_commands() -> None:
+    from web.calendar_cli import calendar_group
+
+    main.add_command(calendar_group)
+
+
+_add_calendar_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
