@@ -18,6 +18,7 @@ from engine.db import make_engine
 from engine.runner import TimerRunner
 from engine.schema import upgrade
 from processes.wiring import build_engine
+from web import security_headers
 from web.event_labels import event_label
 from web.settings import Settings, load_settings
 
@@ -44,7 +45,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         AFTERFLOW_INBOX_POLL_SECONDS=20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=settings.calendar.timezone,
         AFTERFLOW_EMBEDDED_RUNNER=settings.embedded_runner,
@@ -70,12 +73,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
         app.register_blueprint(blueprint)
 
-    @app.after_request
-    def secure_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

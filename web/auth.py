@@ -118,4 +118,11 @@ def set_language() -> Any:
 
 def _remember_in_browser(response: Any, lang: str) -> None:
     session["lang"] = lang
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(
+        "lang",
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
