@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from flask import Flask, g, render_template, request, session
@@ -13,6 +13,13 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
+from engine.accounts.login_throttle import (
+    DatabaseThrottleStore,
+    LoginGuard,
+    RedisThrottleStore,
+    ThrottlePolicy,
+    ThrottleStore,
+)
 from engine.collaboration import Collaboration
 from engine.db import make_engine
 from engine.runner import TimerRunner
@@ -61,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
+    app.extensions["afterflow_login_guard"] = login_guard(engine, settings)
 
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     csrf.init_app(app)
@@ -91,6 +99,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
+
+
+def login_guard(engine: Any, settings: Settings) -> LoginGuard:
+    """Build the login throttle: counts in Redis when configured, else in the app's database."""
+    store: ThrottleStore = (
+        RedisThrottleStore(settings.redis_url) if settings.redis_url else DatabaseThrottleStore(engine.db)
+    )
+    policy = ThrottlePolicy(
+        account_failures=max(1, settings.login_account_failures),
+        address_failures=max(1, settings.login_address_failures),
+        window=timedelta(minutes=max(1, settings.login_window_minutes)),
+        lockout=timedelta(minutes=max(1, settings.login_lockout_minutes)),
+    )
+    return LoginGuard(store, engine.db, policy)
 
 
 @login_manager.user_loader

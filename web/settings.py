@@ -30,6 +30,11 @@ class Settings:
     proxy_hops: int = 0
     #: Where login throttling counts failures across processes: None for the database, or a Redis URL.
     redis_url: str | None = None
+    #: Failed log-ins of one account, or from one address, within the window that lock it out.
+    login_account_failures: int = 5
+    login_address_failures: int = 20
+    login_window_minutes: int = 15
+    login_lockout_minutes: int = 15
 
 
 def load_settings(instance_dir: Path | None = None) -> Settings:
@@ -56,6 +61,10 @@ def load_settings(instance_dir: Path | None = None) -> Settings:
         hsts_seconds=_count("AFTERFLOW_HSTS_SECONDS"),
         proxy_hops=_count("AFTERFLOW_PROXY_HOPS"),
         redis_url=os.environ.get("AFTERFLOW_REDIS_URL") or None,
+        login_account_failures=_count("AFTERFLOW_LOGIN_ACCOUNT_FAILURES", 5),
+        login_address_failures=_count("AFTERFLOW_LOGIN_ADDRESS_FAILURES", 20),
+        login_window_minutes=_count("AFTERFLOW_LOGIN_WINDOW_MINUTES", 15),
+        login_lockout_minutes=_count("AFTERFLOW_LOGIN_LOCKOUT_MINUTES", 15),
     )
 
 
@@ -66,8 +75,8 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
-def _count(name: str) -> int:
-    value = os.environ.get(name, "").strip() or "0"
+def _count(name: str, default: int = 0) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
     if not value.isdigit():
         raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
     return int(value)
