@@ -75,16 +75,17 @@ def create_user(
     """Create (or with ``replace`` update) a user with these roles."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise EngineError("a user name needs 1 to 64 characters")
+        raise EngineError("a user name needs 1 to 64 characters", reason="name_length")
     role_list = sorted(set(roles))
     unknown = [r for r in role_list if r not in known_roles]
     if unknown:
         raise EngineError(
-            f"unknown role(s): {', '.join(unknown)}; known roles: {', '.join(sorted(known_roles))}"
+            f"unknown role(s): {', '.join(unknown)}; known roles: {', '.join(sorted(known_roles))}",
+            reason="unknown_role",
         )
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and not replace:
-        raise EngineError(f"user '{username}' already exists")
+        raise EngineError(f"user '{username}' already exists", reason="exists")
     if user is None:
         user = User(username=username, created_at=clock.now(), active=True)
         session.add(user)

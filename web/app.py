@@ -76,9 +76,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.login_message = ""
 
     # Imported here: the blueprints' modules import this one for current_lang and babel.
-    from web import auth, cases, collaboration, inbox, modeler, oversight
+    from web import admin, auth, cases, collaboration, inbox, modeler, oversight
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
+    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)

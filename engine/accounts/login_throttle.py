@@ -183,6 +183,10 @@ class LoginGuard:
                 return Lockout(scope, key, until)
         return None
 
+    def account_locked_until(self, username: str) -> datetime | None:
+        """Return when the lock-out of this account ends, or None if it is not locked."""
+        return self.store.locked_until(ACCOUNT, account_key(username), clock.now())
+
     def failed(self, username: str, address: str) -> Lockout | None:
         """Count a failed log-in; return the lock-out it started, if any (audited)."""
         now = clock.now()

@@ -47,7 +47,7 @@ def route_values(web: Web) -> dict[str, object]:
         "filename": "afterflow.css",
         "comment_id": 1,
         "attachment_id": 1,
-        "user_id": 1,
+        "username": "cs1",
     }
 
 
