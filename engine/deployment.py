@@ -111,7 +111,8 @@ def _flush(session: Session, keys: list[str]) -> None:
 class DefinitionCache:
     """Parsed specs and forms per deployed version; restoring a spec is far slower than a lookup."""
 
-    def __init__(self) -> None:
+    def __init__(self, prepare: Callable[[ProcessSpecs], None] | None = None) -> None:
+        self._prepare = prepare
         self._specs: dict[int, ProcessSpecs] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
         self._lock = threading.Lock()
@@ -121,6 +122,8 @@ class DefinitionCache:
         cached = self._specs.get(definition.id)
         if cached is None:
             cached = specs_from_json(definition.spec_json)
+            if self._prepare is not None:
+                self._prepare(cached)
             with self._lock:
                 self._specs[definition.id] = cached
         return cached

@@ -132,10 +132,11 @@ def _join(s: str) -> Callable[..., str]:
     def join(items: Iterable[Any]) -> str:
         parts = list(items)
         check_items(len(parts), "join()")
-        total = len(s) * max(len(parts) - 1, 0)
-        for part in parts:
-            total += len(part) if isinstance(part, str) else 0
-        check_string_length(total, "join()")
+        try:
+            total = sum(map(len, parts))  # in C: measuring must not cost more than joining
+        except TypeError:
+            total = 0  # not all strings: join() itself refuses them
+        check_string_length(total + len(s) * max(len(parts) - 1, 0), "join()")
         return s.join(parts)
 
     return join

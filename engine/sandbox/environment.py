@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import ScriptError
+from engine.sandbox.case_limits import check_evaluated, check_task_count
 from engine.sandbox.guards import BUILTINS, FORBIDDEN_NAMES, GUARDS
 from engine.sandbox.limits import SandboxLimits
 from engine.sandbox.policy import compiled
@@ -52,6 +53,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def time_limit(self) -> float:
         """Seconds one script or expression may run."""
         return self.limits.time_limit
+
+    @time_limit.setter
+    def time_limit(self, seconds: float) -> None:
+        self.limits = dataclasses.replace(self.limits, time_limit=float(seconds))
 
     @property
     def helpers(self) -> dict[str, Any]:
@@ -162,9 +167,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
         self.services: dict[str, Callable[..., Any]] = dict(services or {})
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
-        """As PythonScriptEngine.evaluate, but the message also says why it failed."""
+        """As PythonScriptEngine.evaluate, plus why it failed and the case limits on what it sizes."""
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as err:
             err.add_note(f"Error evaluating expression '{expression}'")
             raise
@@ -172,6 +177,19 @@ class SandboxedScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(
                 f"Error evaluating expression '{expression}': {_describe(err)}", task=task, exception=err
             ) from err
+        check_evaluated(task, expression, value, self.limits)
+        return value
+
+    def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        """Run a script of a task, once the case is known to be within its task limit."""
+        check_task_count(task, self.limits)
+        return super().execute(task, script, external_context)
+
+    @property
+    def limits(self) -> SandboxLimits:
+        """The limits scripts and cases run under."""
+        limits: SandboxLimits = self.environment.limits
+        return limits
 
     def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:
         """As the base class, plus compile-time line numbers and non-string error args."""

@@ -259,6 +259,57 @@ def safe_range(*args: int) -> range:
     return result
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def check_comparison_work(left: Any, right: Any, what: str) -> None:
+    """Refuse comparing containers of containers whose comparison would run long in C.
+
+    Comparing ``[[0] * 10**5] * 10**5`` with a copy of itself walks 10**10 items inside one C
+    call, which no time limit can interrupt; the work is estimated one level deep first.
+    """
+    if not (isinstance(left, _CONTAINERS) and isinstance(right, _CONTAINERS)):
+        return
+    work = 0
+    for side in (left, right):
+        if len(side) > 64:
+            work += sum(len(item) if isinstance(item, (*_CONTAINERS, str)) else 1 for item in side)
+    budget = current_budget()
+    if work > budget.limits.max_items:
+        raise limit_hit(budget.limits, "max_items", f"{what} would compare")
+
+
+def safe_compare(op: str, left: Any, right: Any) -> Any:
+    """Compare after refusing comparisons of huge nested containers."""
+    check_comparison_work(left, right, f"'{op}'")
+    return _COMPARISONS[op](left, right)
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
+
+
+def _ordering(kind: Callable[..., Any]) -> Callable[..., Any]:
+    """sorted(), min() and max(), refusing orderings of huge nested containers."""
+
+    def order(*args: Any, **kwargs: Any) -> Any:
+        items = args[0] if len(args) == 1 else args
+        if isinstance(items, _CONTAINERS):
+            check_items(len(items), f"{getattr(kind, '__name__', 'it')}()")
+            check_comparison_work(items, items, f"{getattr(kind, '__name__', 'it')}()")
+        return kind(*args, **kwargs)
+
+    return order
+
+
 def _collection(kind: Callable[..., Any]) -> Callable[..., Any]:
     def build(*args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], range | list | tuple | set | frozenset | dict | str):
@@ -267,6 +318,7 @@ def _collection(kind: Callable[..., Any]) -> Callable[..., Any]:
         check_items(len(result), f"{getattr(kind, '__name__', 'it')}()")
         return result
 
+    build.__name__ = getattr(kind, "__name__", "build")
     return build
 
 
@@ -317,6 +369,7 @@ GUARDS: dict[str, Any] = {
     "_print_": _QuietPrint,
     "_apply_": apply,
     "_safe_binop_": safe_binop,
+    "_safe_compare_": safe_compare,
     "_format_value_": format_value,
     "_exception_type_": exception_type,
 }
@@ -332,12 +385,12 @@ def _build_builtins() -> dict[str, Any]:
     result.update(
         {
             "len": len,
-            "min": min,
-            "max": max,
+            "min": _ordering(min),
+            "max": _ordering(max),
             "sum": safe_sum,
             "abs": abs,
             "round": round,
-            "sorted": _collection(sorted),
+            "sorted": _ordering(_collection(sorted)),
             "any": any,
             "all": all,
             "enumerate": enumerate,

@@ -45,6 +45,18 @@ _OPERATOR_SYMBOLS: dict[type[ast.operator], str] = {
 }
 
 
+_COMPARE_SYMBOLS: dict[type[ast.cmpop], str] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+}
+
+
 def precheck(tree: ast.AST, limits: SandboxLimits) -> str | None:
     """Return the first reason to refuse a parsed script before compiling it, or None.
 
@@ -157,6 +169,24 @@ class SandboxPolicy(RestrictingNodeTransformer):
         call = ast.Call(
             func=ast.Name("_safe_binop_", ast.Load()),
             args=[ast.Constant(_OPERATOR_SYMBOLS[type(node.op)]), node.left, node.right],
+            keywords=[],
+        )
+        copy_locations(call, node)
+        return call
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        """Route ==, <, in ... through _safe_compare_ (pairwise, keeping Python's chaining)."""
+        node = self.node_contents_visit(node)
+        if not any(type(op) in _COMPARE_SYMBOLS for op in node.ops):
+            return node
+        if len(node.ops) > 1:
+            return node  # chains ('a < b < c') compare scalars in practice; is/is not stay as they are
+        op = node.ops[0]
+        if type(op) not in _COMPARE_SYMBOLS:
+            return node
+        call = ast.Call(
+            func=ast.Name("_safe_compare_", ast.Load()),
+            args=[ast.Constant(_COMPARE_SYMBOLS[type(op)]), node.left, node.comparators[0]],
             keywords=[],
         )
         copy_locations(call, node)
