@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.sandbox.limits import SandboxLimits
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.forms import FormDefinition
@@ -38,13 +39,14 @@ def deploy_files(
     deployed_by: str | None,
     change_summary: str | None,
     dry_run: bool,
+    limits: SandboxLimits | None = None,
 ) -> DeployReport:
     """Validate ``files`` and add a version for each process whose content changed.
 
     All or nothing: every problem is found (the specs are serialized too) before a row is
     written, and a dry run does the same work without writing.
     """
-    result = validate_files(files, resolve_role, evaluate_timer)
+    result = validate_files(files, resolve_role, evaluate_timer, limits)
     problems = list(result.problems)
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:

@@ -173,6 +173,7 @@ class Engine:
                 deployed_by,
                 change_summary,
                 dry_run,
+                self.limits,
             )
             if dry_run:
                 session.rollback()
