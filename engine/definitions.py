@@ -1297,7 +1297,7 @@ def _calls(expression: str) -> bool:
     """Whether an expression calls a function (another tool's functions are not afterflow's)."""
     try:
         return any(isinstance(n, ast.Call) for n in ast.walk(ast.parse(expression, mode="eval")))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
@@ -1312,7 +1312,7 @@ def _literal_number(text: str) -> int | None:
 def _parses(source: str, mode: str) -> bool:
     try:
         ast.parse(source, mode=mode)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 
@@ -1320,7 +1320,7 @@ def _parses(source: str, mode: str) -> bool:
 def _free_names(expression: str) -> set[str]:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
