@@ -52,6 +52,7 @@ from engine.models import Event, Job, ProcessDefinition, ProcessInstance, Task, 
 from engine.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
 from engine.sandbox import SandboxedScriptEngine, SandboxLimits
 from engine.sandbox.case_limits import bound_collections
+from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.script_helpers import make_helpers
 from engine.serialization import state_from_json, state_to_json
@@ -273,7 +274,8 @@ class Engine:
                 raise PermissionDenied(f"your roles may not start '{definition.name}'")
             start_form = definition.meta["process"].get("start_form")
             clean = self._validate_form(definition, start_form, data, lang) if start_form else dict(data)
-            ctx = self._start_in(session, definition, clean, actor, parent_instance_id)
+            with command_budget(self.limits):
+                ctx = self._start_in(session, definition, clean, actor, parent_instance_id)
         self._after_commit(ctx)
         return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
 
@@ -532,8 +534,9 @@ class Engine:
             workflow = state_from_json(instance.state, specs)
             workflow.script_engine = self.script_engine
             ctx = CommandState(session, instance, workflow, definition.meta, actor)
-            yield ctx
-            self._save(ctx)
+            with command_budget(self.limits):
+                yield ctx
+                self._save(ctx)
         self._after_commit(ctx)
 
     def _after_commit(self, ctx: CommandState) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -26,6 +27,9 @@ class SandboxLimits:
 
     #: AFTERFLOW_SCRIPT_TIME_LIMIT — seconds one script or expression may run.
     time_limit: float = 1.0
+    #: AFTERFLOW_COMMAND_SCRIPT_SECONDS — seconds all scripts of one command (a start, a
+    #: completion, a timer firing) may run together: the case's row stays locked meanwhile.
+    command_time_limit: float = 2.0
     #: AFTERFLOW_SCRIPT_MEMORY_MB — growth of the process's resident memory one evaluation may cause.
     memory_mb: int = 64
     #: AFTERFLOW_SCRIPT_MAX_INT_BITS — size of any integer a script makes.
@@ -55,7 +59,7 @@ class SandboxLimits:
             raw = env.get(name)
             if raw is None or not raw.strip():
                 continue
-            kind = float if item.name == "time_limit" else int
+            kind = float if item.name in ("time_limit", "command_time_limit") else int
             try:
                 value = kind(raw)
             except ValueError:
@@ -72,6 +76,7 @@ class SandboxLimits:
 
 SETTINGS: dict[str, str] = {
     "time_limit": "AFTERFLOW_SCRIPT_TIME_LIMIT",
+    "command_time_limit": "AFTERFLOW_COMMAND_SCRIPT_SECONDS",
     "memory_mb": "AFTERFLOW_SCRIPT_MEMORY_MB",
     "max_int_bits": "AFTERFLOW_SCRIPT_MAX_INT_BITS",
     "max_items": "AFTERFLOW_SCRIPT_MAX_ITEMS",
@@ -105,6 +110,7 @@ class ScriptLimitExceeded(ScriptError):
 
 _PHRASES: dict[str, str] = {
     "time_limit": "the limit of {value} s",
+    "command_time_limit": "the limit of {value} s for all scripts of one step",
     "memory_mb": "the limit of {value:,} MB",
     "max_int_bits": "a number over {value:,} bits",
     "max_items": "more than {value:,} items",
@@ -141,11 +147,15 @@ resident_bytes = _resident_bytes_reader()
 class Budget:
     """What one evaluation may still use: its deadline and its memory allowance."""
 
-    __slots__ = ("limits", "deadline", "memory_ceiling", "allocated", "tracer")
+    __slots__ = ("limits", "deadline", "command_bound", "memory_ceiling", "allocated", "tracer")
 
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
         self.deadline = time.monotonic() + limits.time_limit
+        command_deadline: float | None = getattr(_local, "command_deadline", None)
+        self.command_bound = command_deadline is not None and command_deadline < self.deadline
+        if command_deadline is not None and self.command_bound:
+            self.deadline = command_deadline
         self.memory_ceiling = resident_bytes() + limits.memory_mb * 1024 * 1024
         self.allocated = 0
         self.tracer: Any = None
@@ -153,6 +163,8 @@ class Budget:
     def check_clock(self) -> None:
         """Raise LimitHit when the evaluation is past its deadline."""
         if time.monotonic() > self.deadline:
+            if self.command_bound:
+                raise limit_hit(self.limits, "command_time_limit", "the scripts ran longer than")
             raise limit_hit(self.limits, "time_limit", "the script ran longer than")
 
     def check_memory(self) -> None:
@@ -179,6 +191,21 @@ def current_budget() -> Budget:
         budget = Budget(SandboxLimits())
         budget.deadline = float("inf")
     return budget
+
+
+@contextmanager
+def command_budget(limits: SandboxLimits) -> Iterator[None]:
+    """Bound the scripts run inside the block (one command) to ``command_time_limit`` together.
+
+    Nested commands (a case started by another's message) share the outer command's deadline.
+    """
+    previous: float | None = getattr(_local, "command_deadline", None)
+    deadline = time.monotonic() + limits.command_time_limit
+    _local.command_deadline = deadline if previous is None else min(previous, deadline)
+    try:
+        yield
+    finally:
+        _local.command_deadline = previous
 
 
 def set_budget(budget: Budget | None) -> Budget | None:

@@ -142,6 +142,7 @@ ATTACKS: list[Attack] = [
     Attack("cardinality_literal", "cardinality", "100000", "deploy", "AFTERFLOW_MAX_MULTI_INSTANCE"),
     Attack("cardinality_from_data", "cardinality", "n * 10**6", "error", "AFTERFLOW_MAX_MULTI_INSTANCE"),
     Attack("cardinality_int_bomb", "cardinality", "10 ** 10 ** 8", "error", "AFTERFLOW_SCRIPT_MAX_INT_BITS"),
+    Attack("burst_of_scripts", "burst", "began = now()\nwhile (now() - began).total_seconds() < 0.4:\n    pass", "error", "AFTERFLOW_COMMAND_SCRIPT_SECONDS"),
     Attack("collection_list", "collection", "items = list(range(100000))", "error", "AFTERFLOW_MAX_MULTI_INSTANCE"),
     Attack("collection_dict", "collection", "items = {i: i for i in range(5000)}", "error", "AFTERFLOW_MAX_MULTI_INSTANCE"),
 ]

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-PLACES = ("script", "condition", "timer", "due", "prescript", "postscript", "cardinality", "collection")
+PLACES = (
+    "script",
+    "condition",
+    "timer",
+    "due",
+    "prescript",
+    "postscript",
+    "cardinality",
+    "collection",
+    "burst",
+)
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -84,6 +94,15 @@ def attack_diagram(place: str, code: str) -> str:
             '<bpmn:multiInstanceLoopCharacteristics isSequential="false">'
             f"<bpmn:loopCardinality>{escape(code)}</bpmn:loopCardinality>"
             "</bpmn:multiInstanceLoopCharacteristics><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>\n"
+        )
+    elif place == "burst":
+        # Ten instances of one script: each within its own limit, too long together.
+        element = (
+            '    <bpmn:scriptTask id="attack" name="attack"><bpmn:incoming>f1</bpmn:incoming>'
+            "<bpmn:outgoing>f2</bpmn:outgoing>"
+            '<bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+            "<bpmn:loopCardinality>10</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+            f"<bpmn:script>{escape(code)}</bpmn:script></bpmn:scriptTask>\n"
         )
     elif place == "collection":
         # A script builds the collection, the multi-instance activity after it reads it.
