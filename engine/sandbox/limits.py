@@ -29,7 +29,7 @@ class SandboxLimits:
     time_limit: float = 1.0
     #: AFTERFLOW_COMMAND_SCRIPT_SECONDS — seconds all scripts of one command (a start, a
     #: completion, a timer firing) may run together: the case's row stays locked meanwhile.
-    command_time_limit: float = 2.0
+    command_time_limit: float = 1.0
     #: AFTERFLOW_SCRIPT_MEMORY_MB — growth of the process's resident memory one evaluation may cause.
     memory_mb: int = 64
     #: AFTERFLOW_SCRIPT_MAX_INT_BITS — size of any integer a script makes.
