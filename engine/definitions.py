@@ -926,10 +926,12 @@ class _ProcessChecker:
         owner_id = node.getparent().get("id") or _where(node)
         for sub in ("loopCardinality", "completionCondition", "loopCondition"):
             expr = node.find(_bpmn(sub))
-            if expr is not None and (expr.text or "").strip():
-                if _check_expression(expr.text, "eval", owner_id, sub, file, self.problems, self.limits):
-                    if sub == "loopCardinality":
-                        self._check_literal_count(expr.text, owner_id, file)
+            text = (expr.text or "") if expr is not None else ""
+            if not text.strip():
+                continue
+            fine = _check_expression(text, "eval", owner_id, sub, file, self.problems, self.limits)
+            if fine and sub == "loopCardinality":
+                self._check_literal_count(text, owner_id, file)
         if _qname(node)[1] == "standardLoopCharacteristics":
             self._check_loop_maximum(node, owner_id, file)
 
@@ -952,7 +954,9 @@ class _ProcessChecker:
         condition = node.find(_bpmn("loopCondition"))
         has_condition = condition is not None and bool((condition.text or "").strip())
         if raw is None and not has_condition:
-            self._add(owner_id, "the loop has neither a loop condition nor a loop maximum: it would never end", file)
+            self._add(
+                owner_id, "the loop has neither a loop condition nor a loop maximum: it would never end", file
+            )
             return
         maximum = _literal_number(raw) if raw is not None else None
         if raw is not None and maximum is None:
@@ -980,7 +984,9 @@ class _ProcessChecker:
                 file,
             )
             return
-        if not _check_expression(expression, "eval", element_id, "timer expression", file, self.problems, self.limits):
+        if not _check_expression(
+            expression, "eval", element_id, "timer expression", file, self.problems, self.limits
+        ):
             return
         if self.evaluate_timer is None or _free_names(expression) - TIMER_HELPERS:
             return  # depends on case data: it can only be evaluated when the timer starts

@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.sandbox.limits import SandboxLimits
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.forms import FormDefinition
 from engine.models import ProcessDefinition
+from engine.sandbox.limits import SandboxLimits
 from engine.serialization import ProcessSpecs, specs_from_json, specs_to_json
 
 

@@ -699,7 +699,9 @@ class Engine:
                     dropped.append(name)
                     self._mark_error(
                         ctx,
-                        EngineError(f"the variable '{name}' cannot be kept in case data ({reason}); it was left out"),
+                        EngineError(
+                            f"the variable '{name}' cannot be kept in case data ({reason}); it was left out"
+                        ),
                         element=_last_run_element(ctx.workflow),
                     )
         return state_to_json(ctx.workflow)

@@ -142,7 +142,9 @@ def create_user_command(
 @main.command("start")
 @click.argument("process_key")
 @click.option("--as", "username", required=True, help="The user who starts the case (their roles apply).")
-@click.option("--data", "data_json", default="{}", show_default=True, help="The start form's data as a JSON object.")
+@click.option(
+    "--data", "data_json", default="{}", show_default=True, help="The start form's data as a JSON object."
+)
 def start_command(process_key: str, username: str, data_json: str) -> None:
     """Start a case of the newest version of a process; print its business number and status.
 
@@ -155,7 +157,7 @@ def start_command(process_key: str, username: str, data_json: str) -> None:
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON: {error.msg} (column {error.colno})", param_hint="--data")
     if not isinstance(data, dict):
-        raise click.BadParameter("must be a JSON object such as {\"field\": \"value\"}", param_hint="--data")
+        raise click.BadParameter('must be a JSON object such as {"field": "value"}', param_hint="--data")
     engine = _engine()
     try:
         with engine.sessions() as session:

@@ -16,7 +16,7 @@ pre- and post-scripts and DMN cells are written by process owners, not by us:
 
 from engine.sandbox.environment import SandboxedScriptEngine, SandboxEnvironment
 from engine.sandbox.guards import FORBIDDEN_NAMES
-from engine.sandbox.limits import ScriptLimitExceeded, SandboxLimits
+from engine.sandbox.limits import SandboxLimits, ScriptLimitExceeded
 from engine.sandbox.policy import SCRIPT_FILENAME, SandboxPolicy, check_source
 
 MAX_INT_BITS = SandboxLimits.max_int_bits

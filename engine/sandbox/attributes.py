@@ -62,7 +62,9 @@ _TIME = frozenset({"hour", "minute", "second", "microsecond", "isoformat", "repl
 
 ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     str: _STR_PLAIN,
-    list: frozenset({"append", "clear", "copy", "count", "index", "insert", "pop", "remove", "reverse", "sort"}),
+    list: frozenset(
+        {"append", "clear", "copy", "count", "index", "insert", "pop", "remove", "reverse", "sort"}
+    ),
     tuple: frozenset({"count", "index"}),
     dict: frozenset({"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "values"}),
     set: frozenset(
@@ -82,7 +84,9 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
             "union",
         }
     ),
-    frozenset: frozenset({"copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset", "union"}),
+    frozenset: frozenset(
+        {"copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset", "union"}
+    ),
     int: frozenset({"bit_length", "real", "imag", "numerator", "denominator"}),
     bool: frozenset({"real"}),
     float: frozenset({"is_integer", "real", "imag"}),
@@ -121,6 +125,26 @@ def check_items(count: int, what: str) -> None:
     budget.charge(count * 8)
 
 
+CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def check_comparison_work(left: Any, right: Any, what: str) -> None:
+    """Refuse comparing containers of containers whose comparison would run long in C.
+
+    Comparing ``[[0] * 10**5] * 10**5`` with a copy of itself walks 10**10 items inside one C
+    call, which no time limit can interrupt; the work is estimated one level deep first.
+    """
+    if not (isinstance(left, CONTAINERS) and isinstance(right, CONTAINERS)):
+        return
+    work = 0
+    for side in (left, right):
+        if len(side) > 64:
+            work += sum(len(item) if isinstance(item, (*CONTAINERS, str)) else 1 for item in side)
+    budget = current_budget()
+    if work > budget.limits.max_items:
+        raise limit_hit(budget.limits, "max_items", f"{what} would compare")
+
+
 def _width(value: Any, what: str) -> Any:
     if isinstance(value, int):
         check_string_length(value, what)
@@ -152,8 +176,12 @@ def _padding(s: str, name: str) -> Callable[..., str]:
     return pad
 
 
+def _padding_factory(name: str) -> Callable[[Any], Callable[..., str]]:
+    return lambda s: _padding(s, name)
+
+
 for _name in ("ljust", "rjust", "center", "zfill"):
-    _WRAPPED[(str, _name)] = lambda s, _n=_name: _padding(s, _n)
+    _WRAPPED[(str, _name)] = _padding_factory(_name)
 
 
 @_wraps(str, "expandtabs")
@@ -212,6 +240,15 @@ def _set_update(s: set[Any]) -> Callable[..., None]:
         check_items(len(s), "update()")
 
     return update
+
+
+@_wraps(list, "sort")
+def _sort(lst: list[Any]) -> Callable[..., None]:
+    def sort(*, key: Any = None, reverse: bool = False) -> None:
+        check_comparison_work(lst, lst, "sort()")
+        lst.sort(key=key, reverse=reverse)
+
+    return sort
 
 
 # strftime hands its format to the C library, where '%1000000000Y' pads the year that wide.

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from engine.sandbox.limits import SETTINGS, SandboxLimits
 
 
-class CaseLimitExceeded(WorkflowTaskException):  # type: ignore[misc]
+class CaseLimitExceeded(WorkflowTaskException):
     """A case reached one of the limits on multi-instance, loops or tasks; ``limit`` names its setting."""
 
     def __init__(self, message: str, task: Any, limit: str) -> None:
@@ -69,12 +69,16 @@ def bound_collections(specs: Any, limits: SandboxLimits) -> None:
     for spec in [specs.spec, *specs.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             reference = getattr(task_spec, "data_input", None)
-            if isinstance(task_spec, MultiInstanceTask) and reference is not None:
-                if not getattr(reference, "afterflow_bounded", False):
-                    _bound(reference, limits)
-            elif isinstance(task_spec, StandardLoopTask):
-                if task_spec.maximum is None or task_spec.maximum > limits.max_loop_count:
-                    task_spec.maximum = limits.max_loop_count
+            if (
+                isinstance(task_spec, MultiInstanceTask)
+                and reference is not None
+                and not getattr(reference, "afterflow_bounded", False)
+            ):
+                _bound(reference, limits)
+            elif isinstance(task_spec, StandardLoopTask) and (
+                task_spec.maximum is None or task_spec.maximum > limits.max_loop_count
+            ):
+                task_spec.maximum = limits.max_loop_count
 
 
 def _bound(reference: Any, limits: SandboxLimits) -> None:

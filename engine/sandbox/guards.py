@@ -16,7 +16,13 @@ from RestrictedPython import PrintCollector, safe_builtins
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from engine.errors import ScriptError
-from engine.sandbox.attributes import check_items, check_string_length, guarded_getattr
+from engine.sandbox.attributes import (
+    CONTAINERS,
+    check_comparison_work,
+    check_items,
+    check_string_length,
+    guarded_getattr,
+)
 from engine.sandbox.limits import current_budget, limit_hit
 
 FORBIDDEN_NAMES = frozenset(
@@ -259,26 +265,6 @@ def safe_range(*args: int) -> range:
     return result
 
 
-_CONTAINERS = (list, tuple, dict, set, frozenset)
-
-
-def check_comparison_work(left: Any, right: Any, what: str) -> None:
-    """Refuse comparing containers of containers whose comparison would run long in C.
-
-    Comparing ``[[0] * 10**5] * 10**5`` with a copy of itself walks 10**10 items inside one C
-    call, which no time limit can interrupt; the work is estimated one level deep first.
-    """
-    if not (isinstance(left, _CONTAINERS) and isinstance(right, _CONTAINERS)):
-        return
-    work = 0
-    for side in (left, right):
-        if len(side) > 64:
-            work += sum(len(item) if isinstance(item, (*_CONTAINERS, str)) else 1 for item in side)
-    budget = current_budget()
-    if work > budget.limits.max_items:
-        raise limit_hit(budget.limits, "max_items", f"{what} would compare")
-
-
 def safe_compare(op: str, left: Any, right: Any) -> Any:
     """Compare after refusing comparisons of huge nested containers."""
     check_comparison_work(left, right, f"'{op}'")
@@ -302,7 +288,7 @@ def _ordering(kind: Callable[..., Any]) -> Callable[..., Any]:
 
     def order(*args: Any, **kwargs: Any) -> Any:
         items = args[0] if len(args) == 1 else args
-        if isinstance(items, _CONTAINERS):
+        if isinstance(items, CONTAINERS):
             check_items(len(items), f"{getattr(kind, '__name__', 'it')}()")
             check_comparison_work(items, items, f"{getattr(kind, '__name__', 'it')}()")
         return kind(*args, **kwargs)
@@ -343,6 +329,13 @@ def safe_sum(items: Iterable[Any], start: Any = 0) -> Any:
     for item in items:
         total = safe_binop("+", total, item)
     return total
+
+
+def safe_round(number: Any, ndigits: Any = None) -> Any:
+    """round() with at most 1,000 digits either side ('round(5, -10**7)' computes 10**10**7 in C)."""
+    if isinstance(ndigits, int) and abs(ndigits) > 1000:
+        raise ScriptError("round() takes at most 1,000 digits in scripts")
+    return round(number, ndigits)
 
 
 def apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -389,7 +382,7 @@ def _build_builtins() -> dict[str, Any]:
             "max": _ordering(max),
             "sum": safe_sum,
             "abs": abs,
-            "round": round,
+            "round": safe_round,
             "sorted": _ordering(_collection(sorted)),
             "any": any,
             "all": all,

@@ -13,10 +13,10 @@ from typing import Any
 from engine.errors import ScriptError
 
 __all__ = [
-    "LimitHit",
-    "ScriptLimitExceeded",
-    "SandboxLimits",
     "Budget",
+    "LimitHit",
+    "SandboxLimits",
+    "ScriptLimitExceeded",
     "current_budget",
 ]
 
@@ -35,7 +35,7 @@ class SandboxLimits:
     #: AFTERFLOW_SCRIPT_MAX_INT_BITS — size of any integer a script makes.
     max_int_bits: int = 10_000
     #: AFTERFLOW_SCRIPT_MAX_ITEMS — items of a list, tuple, set, dict or range a script makes.
-    max_items: int = 1_000_000
+    max_items: int = 100_000
     #: AFTERFLOW_SCRIPT_MAX_STRING — characters of a string a script makes.
     max_string: int = 1_000_000
     #: AFTERFLOW_SCRIPT_MAX_SOURCE — characters of one script or expression in a diagram.
@@ -147,7 +147,7 @@ resident_bytes = _resident_bytes_reader()
 class Budget:
     """What one evaluation may still use: its deadline and its memory allowance."""
 
-    __slots__ = ("limits", "deadline", "command_bound", "memory_ceiling", "allocated", "tracer")
+    __slots__ = ("allocated", "command_bound", "deadline", "limits", "memory_ceiling", "tracer")
 
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits

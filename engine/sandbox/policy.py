@@ -27,6 +27,7 @@ from engine.sandbox.limits import SandboxLimits
 SCRIPT_FILENAME = "<string>"
 
 _LINE_PREFIX = re.compile(r"^line (\d+): ")
+DEFAULT_LIMITS = SandboxLimits()
 
 _OPERATOR_SYMBOLS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -318,8 +319,6 @@ class SandboxPolicy(RestrictingNodeTransformer):
         return node
 
 
-
-
 def _syntax_message(err: SyntaxError) -> str:
     """Turn a SyntaxError into 'line N: syntax error: ...'."""
     msg = f"syntax error: {err.msg}"
@@ -328,7 +327,7 @@ def _syntax_message(err: SyntaxError) -> str:
 
 @functools.lru_cache(maxsize=512)
 def compile_source(
-    source: str, mode: str, limits: SandboxLimits = SandboxLimits()
+    source: str, mode: str, limits: SandboxLimits = DEFAULT_LIMITS
 ) -> tuple[types.CodeType | None, str | None]:
     """Compile under the sandbox policy; return (code, None) or (None, first error).
 
@@ -387,7 +386,7 @@ def check_source(source: str, mode: str, limits: SandboxLimits | None = None) ->
     if not isinstance(source, str):
         return "the script must be text"
     try:
-        _code, message = compile_source(source, mode, limits or SandboxLimits())
+        _code, message = compile_source(source, mode, limits or DEFAULT_LIMITS)
     except Exception as err:  # never raise: this runs over every expression at deploy time
         return f"the script could not be compiled: {type(err).__name__}"
     return message
@@ -397,7 +396,7 @@ def compiled(source: str, mode: str, limits: SandboxLimits | None = None) -> typ
     """Return the compiled code or raise ScriptError with the first refusal."""
     if not isinstance(source, str):
         raise ScriptError("the script must be text")
-    code, message = compile_source(source, mode, limits or SandboxLimits())
+    code, message = compile_source(source, mode, limits or DEFAULT_LIMITS)
     if code is None:
         message = message or "the script could not be compiled"
         match = _LINE_PREFIX.match(message)

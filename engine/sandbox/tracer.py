@@ -12,7 +12,7 @@ import sys
 import types
 from typing import Any
 
-from engine.sandbox.limits import Budget, LimitHit, ScriptLimitExceeded, SandboxLimits, set_budget
+from engine.sandbox.limits import Budget, LimitHit, SandboxLimits, ScriptLimitExceeded, set_budget
 
 # Line events between two looks at the clock and at memory: each look costs about 1 µs and
 # the trace function runs on every line of every script.

@@ -83,7 +83,7 @@ def attack_diagram(place: str, code: str) -> str:
     elif place == "due":
         element = (
             '    <bpmn:userTask id="attack" name="attack"><bpmn:extensionElements><spiffworkflow:properties>'
-            f"<spiffworkflow:property name=\"dueTime\" value={quoteattr(code)} />"
+            f'<spiffworkflow:property name="dueTime" value={quoteattr(code)} />'
             "</spiffworkflow:properties></bpmn:extensionElements>"
             "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>\n"
         )
@@ -124,5 +124,7 @@ def attack_diagram(place: str, code: str) -> str:
     refs = "".join(f"<bpmn:flowNodeRef>{i}</bpmn:flowNodeRef>" for i in ids)
     text = _HEAD.format(refs=refs) + element + _TAIL.format(flows=flows, more_in=more_in)
     if place == "collection":
-        text = text.replace('sourceRef="start" targetRef="attack"', 'sourceRef="start" targetRef="make_items"')
+        text = text.replace(
+            'sourceRef="start" targetRef="attack"', 'sourceRef="start" targetRef="make_items"'
+        )
     return text

@@ -72,7 +72,9 @@ def test_attack_is_refused_at_deploy_or_stops_its_case_in_error(runtime: Engine,
         assert row is not None
         assert (row.status, row.error_element) == ("error", "attack"), row.error_message
         assert attack.words in (row.error_message or "")
-        actions = list(session.scalars(select(Event.action).where(Event.instance_id == started.id).order_by(Event.id)))
+        actions = list(
+            session.scalars(select(Event.action).where(Event.instance_id == started.id).order_by(Event.id))
+        )
     assert attack.place == "postscript" or started.status == "error"
     assert actions[0] == "instance_started" and "instance_error" in actions
 
