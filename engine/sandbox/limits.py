@@ -73,6 +73,14 @@ class SandboxLimits:
         """Return the environment variable that sets ``limit``."""
         return SETTINGS[limit]
 
+    def __hash__(self) -> int:
+        # The compile cache is keyed by the limits: hash the fields once, not per evaluation.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, item.name) for item in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
 
 SETTINGS: dict[str, str] = {
     "time_limit": "AFTERFLOW_SCRIPT_TIME_LIMIT",
@@ -143,6 +151,17 @@ def _resident_bytes_reader() -> Callable[[], int]:
 
 resident_bytes = _resident_bytes_reader()
 
+# The memory baseline of an evaluation need not be exact (the allowance is tens of MB), so one
+# reading serves every evaluation that starts within 20 ms: most expressions take microseconds.
+_baseline: list[float] = [0.0, 0.0]
+
+
+def _recent_resident_bytes() -> int:
+    now = time.monotonic()
+    if now - _baseline[0] > 0.02:
+        _baseline[0], _baseline[1] = now, resident_bytes()
+    return int(_baseline[1])
+
 
 class Budget:
     """What one evaluation may still use: its deadline and its memory allowance."""
@@ -156,7 +175,7 @@ class Budget:
         self.command_bound = command_deadline is not None and command_deadline < self.deadline
         if command_deadline is not None and self.command_bound:
             self.deadline = command_deadline
-        self.memory_ceiling = resident_bytes() + limits.memory_mb * 1024 * 1024
+        self.memory_ceiling = _recent_resident_bytes() + limits.memory_mb * 1024 * 1024
         self.allocated = 0
         self.tracer: Any = None
 
