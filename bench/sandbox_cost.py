@@ -86,6 +86,32 @@ def _fresh_process(mode: str, source: str, data: dict[str, Any]) -> None:
     os.waitpid(pid, 0)
 
 
+def measure(
+    label: str,
+    mode: str,
+    source: str,
+    plain: Any,
+    env: SandboxEnvironment,
+    data: dict[str, Any],
+    pooled: Callable[[str, str], Any],
+) -> list[tuple[str, float, float]]:
+    """Time one source four ways; return (row label, µs each, ratio to the in-process sandbox)."""
+    if mode == "eval":
+        floor = per_call_us(lambda: eval(plain, dict(data)), 2000)
+        sandbox = per_call_us(lambda: env.evaluate(source, data), 2000)
+    else:
+        floor = per_call_us(lambda: exec(plain, dict(data)), 2000)
+        sandbox = per_call_us(lambda: env.execute(source, dict(data)), 2000)
+    pool = per_call_us(lambda: pooled(mode, source), 500)
+    fresh = per_call_us(lambda: _fresh_process(mode, source, data), 20)
+    return [
+        (f"{label}: plain eval/exec (no sandbox)", floor, floor / sandbox),
+        (f"{label}: sandbox in process", sandbox, 1.0),
+        (f"{label}: pre-forked process under RLIMIT_AS/CPU", pool, pool / sandbox),
+        (f"{label}: fresh process per evaluation", fresh, fresh / sandbox),
+    ]
+
+
 def main() -> None:
     """Print the cost table."""
     data = case_data()
@@ -105,21 +131,9 @@ def main() -> None:
         ("gateway condition", "eval", CONDITION, plain_condition),
         ("10-line script", "exec", SCRIPT, plain_script),
     ):
-        assert env.evaluate(source, dict(data)) == pooled(mode, source) if mode == "eval" else True
-        floor = per_call_us(
-            (lambda: eval(plain, dict(data))) if mode == "eval" else (lambda: exec(plain, dict(data))),
-            2000,
-        )
-        sandbox = per_call_us(
-            (lambda: env.evaluate(source, data)) if mode == "eval" else (lambda: env.execute(source, dict(data))),
-            2000,
-        )
-        pool = per_call_us(lambda: pooled(mode, source), 500)
-        fresh = per_call_us(lambda: _fresh_process(mode, source, data), 20)
-        rows.append((f"{label}: plain eval/exec (no sandbox)", floor, floor / sandbox))
-        rows.append((f"{label}: sandbox in process", sandbox, 1.0))
-        rows.append((f"{label}: pre-forked process under RLIMIT_AS/CPU", pool, pool / sandbox))
-        rows.append((f"{label}: fresh process per evaluation", fresh, fresh / sandbox))
+        if mode == "eval":
+            assert env.evaluate(source, dict(data)) == pooled(mode, source)
+        rows.extend(measure(label, mode, source, plain, env, data, pooled))
     parent.send(None)
     worker.join(timeout=5)
     print(f"{'evaluation':<66} {'µs each':>10} {'× in-process sandbox':>22}")

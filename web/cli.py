@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +19,7 @@ from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.models import ProcessInstance
 from engine.runner import TimerRunner
 from engine.runtime import Engine
+from engine.sandbox.limits import limit_process_memory
 from engine.schema import upgrade
 from engine.users import Actor, create_user, get_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
@@ -111,6 +113,16 @@ def _fail(message: str) -> NoReturn:
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def _limit_process_memory() -> None:
+    """Apply AFTERFLOW_PROCESS_MEMORY_MB (RLIMIT_AS) to this server process, when set."""
+    raw = os.environ.get("AFTERFLOW_PROCESS_MEMORY_MB", "").strip()
+    if not raw:
+        return
+    if not raw.isdigit() or int(raw) < 256:
+        raise click.ClickException("AFTERFLOW_PROCESS_MEMORY_MB must be a whole number of at least 256")
+    limit_process_memory(int(raw))
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -264,6 +276,7 @@ def run(host: str, port: int) -> None:
 
     from web.app import create_app
 
+    _limit_process_memory()
     app = create_app()
     click.echo(f"afterflow on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=8, ident="afterflow")
@@ -272,6 +285,7 @@ def run(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    _limit_process_memory()
     runner = TimerRunner(_engine())
     try:
         runner.serve()

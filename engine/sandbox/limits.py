@@ -200,6 +200,23 @@ class Budget:
             self.check_clock()
 
 
+def limit_process_memory(megabytes: int) -> None:
+    """Cap the whole process's address space (RLIMIT_AS), the backstop for what checks miss.
+
+    A script that still found a way to allocate past the in-process checks then gets a
+    MemoryError — its case goes to the error state — instead of the kernel's OOM killer
+    taking the server or the machine. Set by ``afterflow run`` and ``afterflow worker`` from
+    AFTERFLOW_PROCESS_MEMORY_MB; unset by default, as the right size depends on the machine.
+    """
+    import resource
+
+    size = megabytes * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        size = min(size, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (size, hard))
+
+
 _local = threading.local()
 
 
