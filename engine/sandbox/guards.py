@@ -271,6 +271,12 @@ def safe_compare(op: str, left: Any, right: Any) -> Any:
     return _COMPARISONS[op](left, right)
 
 
+def comparable(value: Any) -> Any:
+    """Pass an operand of a chained comparison on, once comparing it could not run long."""
+    check_comparison_work(value, value, "a comparison")
+    return value
+
+
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -363,6 +369,7 @@ GUARDS: dict[str, Any] = {
     "_apply_": apply,
     "_safe_binop_": safe_binop,
     "_safe_compare_": safe_compare,
+    "_comparable_": comparable,
     "_format_value_": format_value,
     "_exception_type_": exception_type,
 }

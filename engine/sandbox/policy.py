@@ -181,7 +181,10 @@ class SandboxPolicy(RestrictingNodeTransformer):
         if not any(type(op) in _COMPARE_SYMBOLS for op in node.ops):
             return node
         if len(node.ops) > 1:
-            return node  # chains ('a < b < c') compare scalars in practice; is/is not stay as they are
+            # A chain evaluates each operand once: measure each one instead of each pair.
+            node.left = self._comparable(node.left)
+            node.comparators = [self._comparable(c) for c in node.comparators]
+            return node
         op = node.ops[0]
         if type(op) not in _COMPARE_SYMBOLS:
             return node
@@ -191,6 +194,12 @@ class SandboxPolicy(RestrictingNodeTransformer):
             keywords=[],
         )
         copy_locations(call, node)
+        return call
+
+    @staticmethod
+    def _comparable(operand: ast.expr) -> ast.expr:
+        call = ast.Call(func=ast.Name("_comparable_", ast.Load()), args=[operand], keywords=[])
+        copy_locations(call, operand)
         return call
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
