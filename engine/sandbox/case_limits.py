@@ -25,7 +25,8 @@ class CaseLimitExceeded(WorkflowTaskException):
 
 def check_task_count(task: Any, limits: SandboxLimits, adding: int = 0) -> None:
     """Refuse when the case holds, or would hold after ``adding`` more, too many tasks."""
-    count = len(task.workflow.tasks) + sum(len(sub.tasks) for sub in task.workflow.subprocesses.values())
+    top = task.workflow.top_workflow  # a task of a subprocess counts against its whole case
+    count = len(top.tasks) + sum(len(sub.tasks) for sub in top.subprocesses.values())
     if count + adding > limits.max_tasks_per_case:
         raise CaseLimitExceeded(
             f"the case would hold more than {limits.max_tasks_per_case:,} tasks", task, "max_tasks_per_case"
