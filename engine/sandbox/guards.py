@@ -6,6 +6,7 @@ field, every ``except`` clause and every attribute read into calls of the functi
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 import re
@@ -375,6 +376,27 @@ GUARDS: dict[str, Any] = {
 }
 
 
+# The checked constructors stand in for the types in scripts ('list(...)', 'str(...)'), so
+# isinstance() and issubclass() read them as the types they build.
+_STANDS_FOR: dict[Any, type] = {}
+
+
+def _as_types(kinds: Any) -> Any:
+    if isinstance(kinds, tuple):
+        return tuple(_as_types(kind) for kind in kinds)
+    return _STANDS_FOR.get(kinds, kinds)
+
+
+def safe_isinstance(value: Any, kinds: Any) -> bool:
+    """isinstance(), with the checked constructors read as their types."""
+    return isinstance(value, _as_types(kinds))
+
+
+def safe_issubclass(kind: Any, kinds: Any) -> bool:
+    """issubclass(), with the checked constructors read as their types."""
+    return issubclass(_as_types(kind), _as_types(kinds))
+
+
 def _build_builtins() -> dict[str, Any]:
     """RestrictedPython's safe builtins minus what we forbid, plus a curated set."""
     result = {
@@ -408,12 +430,15 @@ def _build_builtins() -> dict[str, Any]:
             "int": int,
             "float": float,
             "bool": bool,
-            "isinstance": isinstance,
+            "isinstance": safe_isinstance,
+            "issubclass": safe_issubclass,
             "reversed": reversed,
             "divmod": divmod,
             "pow": safe_pow,
         }
     )
+    for name in ("list", "dict", "set", "frozenset", "tuple", "str"):
+        _STANDS_FOR[result[name]] = getattr(builtins, name)
     return result
 
 

@@ -84,3 +84,12 @@ def test_deploy_refuses_loops_that_would_not_end_in_time(characteristics: str, w
 def test_deploy_accepts_a_loop_within_its_caps() -> None:
     loop = '<bpmn:standardLoopCharacteristics loopMaximum="3" />'
     assert not validate_files({"loop.bpmn": _loop_diagram(loop)}, role_for_lane).problems
+
+
+def test_isinstance_reads_the_checked_constructors_as_their_types() -> None:
+    data: dict[str, Any] = {"d": {"a": 1}, "s": "x"}
+    SandboxEnvironment().execute(
+        "x = [isinstance(d, dict), isinstance(s, (list, str)), isinstance(s, tuple), issubclass(bool, int)]",
+        data,
+    )
+    assert data["x"] == [True, True, False, True]
