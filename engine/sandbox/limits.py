@@ -166,18 +166,27 @@ def _recent_resident_bytes() -> int:
 class Budget:
     """What one evaluation may still use: its deadline and its memory allowance."""
 
-    __slots__ = ("allocated", "command_bound", "deadline", "limits", "memory_ceiling", "tracer")
+    __slots__ = ("allocated", "command_bound", "deadline", "limits", "memory_ceiling", "started", "tracer")
 
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
-        self.deadline = time.monotonic() + limits.time_limit
-        command_deadline: float | None = getattr(_local, "command_deadline", None)
-        self.command_bound = command_deadline is not None and command_deadline < self.deadline
-        if command_deadline is not None and self.command_bound:
-            self.deadline = command_deadline
+        self.started = time.monotonic()
+        allowed = limits.time_limit
+        # Inside a command, what its earlier scripts used is gone (see command_budget).
+        remaining: float | None = getattr(_local, "command_remaining", None)
+        self.command_bound = remaining is not None and remaining < allowed
+        if remaining is not None and self.command_bound:
+            allowed = max(remaining, 0.0)
+        self.deadline = self.started + allowed
         self.memory_ceiling = _recent_resident_bytes() + limits.memory_mb * 1024 * 1024
         self.allocated = 0
         self.tracer: Any = None
+
+    def close(self) -> None:
+        """Count this evaluation's time against its command's budget."""
+        remaining: float | None = getattr(_local, "command_remaining", None)
+        if remaining is not None:
+            _local.command_remaining = remaining - (time.monotonic() - self.started)
 
     def check_clock(self) -> None:
         """Raise LimitHit when the evaluation is past its deadline."""
@@ -231,17 +240,19 @@ def current_budget() -> Budget:
 
 @contextmanager
 def command_budget(limits: SandboxLimits) -> Iterator[None]:
-    """Bound the scripts run inside the block (one command) to ``command_time_limit`` together.
+    """Let the scripts run inside the block (one command) use ``command_time_limit`` together.
 
-    Nested commands (a case started by another's message) share the outer command's deadline.
+    Only the time spent in scripts counts (not the database or the engine around them).
+    Nested commands (a case started by another's message) draw on the outer command's budget.
     """
-    previous: float | None = getattr(_local, "command_deadline", None)
-    deadline = time.monotonic() + limits.command_time_limit
-    _local.command_deadline = deadline if previous is None else min(previous, deadline)
+    previous: float | None = getattr(_local, "command_remaining", None)
+    if previous is None:
+        _local.command_remaining = limits.command_time_limit
     try:
         yield
     finally:
-        _local.command_deadline = previous
+        if previous is None:
+            _local.command_remaining = None
 
 
 def set_budget(budget: Budget | None) -> Budget | None:

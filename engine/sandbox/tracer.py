@@ -88,3 +88,4 @@ def run_limited(code: types.CodeType, namespace: dict[str, Any], mode: str, limi
         # ours if it raised).
         sys.settrace(previous_trace)
         set_budget(previous_budget)
+        budget.close()
