@@ -97,6 +97,8 @@ class FormField:
     pattern: str | None = None
     #: ``decimalDigits`` of a number field: the most digits allowed after the decimal point.
     decimal_digits: int | None = None
+    #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
+    required_when: tuple[str, str] | None = None
 
     @property
     def is_display(self) -> bool:
@@ -175,6 +177,12 @@ def parse_form(key: str, text: str) -> FormDefinition:
     for position, form_field in found:
         if not form_field.is_display:
             positions.setdefault(form_field.key, []).append(position)
+    for _position, form_field in found:
+        if form_field.required_when and form_field.required_when[0] not in positions:
+            problems.append(
+                f"component {form_field.key!r} is required when {form_field.required_when[0]!r} "
+                "has a value, but the form has no such field"
+            )
     for field_key, where in positions.items():
         if len(where) > 1:
             problems.append(
@@ -221,6 +229,17 @@ def load_forms(folder: Path) -> dict[str, FormDefinition]:
             files=by_file,
         )
     return forms
+
+
+def _parse_required_when(value: Any, name: str, problems: list[str]) -> tuple[str, str] | None:
+    """The ``(key, value)`` of a ``requiredWhen`` property written "key=value" (None if absent)."""
+    if value in (None, ""):
+        return None
+    key, separator, expected = value.partition("=") if isinstance(value, str) else ("", "", "")
+    if not separator or not _KEY_PATTERN.fullmatch(key.strip()) or not expected.strip():
+        problems.append(f"{name} has a requiredWhen that is not written as other_field=value")
+        return None
+    return key.strip(), expected.strip()
 
 
 def _parse_component(
@@ -374,6 +393,8 @@ def _parse_component(
         else:
             options_from_role = role
 
+    required_when = _parse_required_when(properties.get("requiredWhen"), name, problems)
+
     if len(problems) > count_before:
         return
     candidate = FormField(
@@ -394,6 +415,7 @@ def _parse_component(
         pattern=pattern,
         options_from_role=options_from_role,
         decimal_digits=decimal_digits,
+        required_when=required_when,
     )
     default = _parse_default(candidate, component, name, problems)
     if len(problems) > count_before:
@@ -688,6 +710,12 @@ def validate_submission(
                 if text not in texts:
                     texts.append(text)
             errors[str(field_key)] = texts
+    for form_field in form.fields:
+        if form_field.required_when is None or form_field.key in errors:
+            continue
+        other, expected = form_field.required_when
+        if _as_text(result.get(other)) == expected and result.get(form_field.key) in (None, "", []):
+            errors[form_field.key] = [_message("required", form_field, language)]
     for field_key, allowed in (dynamic_options or {}).items():
         form_field = form.get_field(field_key)
         if form_field is None or form_field.type not in _OPTION_TYPES:
@@ -700,6 +728,13 @@ def validate_submission(
     if errors:
         raise FormInvalid(_MESSAGES[language]["form"], errors)
     return result
+
+
+def _as_text(value: Any) -> str:
+    """A loaded value as ``requiredWhen`` compares it ("true"/"false" for checkboxes)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _language(lang: str) -> str:
