@@ -81,6 +81,9 @@ class FormField:
     options: tuple[Option, ...] = ()
     #: ``properties.optionsFromRole``: the options are the users holding this role (``options`` empty).
     options_from_role: str | None = None
+    #: ``properties.optionsFromProcess``: the options are the business numbers of that process's
+    #: cases (a picker; the submitted number must name such a case).
+    options_from_process: str | None = None
     min: Number | None = None
     max: Number | None = None
     min_length: int | None = None
@@ -99,6 +102,11 @@ class FormField:
     decimal_digits: int | None = None
     #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
     required_when: tuple[str, str] | None = None
+
+    @property
+    def has_dynamic_options(self) -> bool:
+        """Whether the options are looked up when the form is shown or submitted, not listed."""
+        return bool(self.options_from_role or self.options_from_process)
 
     @property
     def is_display(self) -> bool:
@@ -382,7 +390,16 @@ def _parse_component(
 
     options: tuple[Option, ...] = ()
     options_from_role = None
-    if ctype in _OPTION_TYPES:
+    options_from_process = None
+    if ctype in _OPTION_TYPES and properties.get("optionsFromProcess") not in (None, ""):
+        process = properties.get("optionsFromProcess")
+        if not isinstance(process, str) or not _KEY_PATTERN.fullmatch(process):
+            problems.append(f"{name} has an optionsFromProcess that is not a process id")
+        elif component.get("values") or properties.get("optionsFromRole"):
+            problems.append(f"{name} has optionsFromProcess and other options; use one of them")
+        else:
+            options_from_process = process
+    elif ctype in _OPTION_TYPES:
         role = properties.get("optionsFromRole")
         if role in (None, ""):
             options = _parse_options(component, name, problems)
@@ -414,6 +431,7 @@ def _parse_component(
         subtype=subtype,
         pattern=pattern,
         options_from_role=options_from_role,
+        options_from_process=options_from_process,
         decimal_digits=decimal_digits,
         required_when=required_when,
     )
@@ -486,7 +504,7 @@ def _coerce(form_field: FormField, value: Any) -> Any:
         return _to_bool(value)
     if ftype == "datetime":
         return _to_temporal(value, form_field.subtype or "date")
-    allowed = None if form_field.options_from_role else form_field.option_values
+    allowed = None if form_field.has_dynamic_options else form_field.option_values
     if ftype == "checklist":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(_is_option(v, allowed) for v in items):
@@ -956,7 +974,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
             validators.append(_must_be_ticked)
     elif ftype == "checklist":
         field_class = _ChecklistField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.ContainsOnly(form_field.option_values, error=f"{_CODE}not_option"))
         if form_field.required:
             validators.append(validate.Length(min=1, error=f"{_CODE}required"))
@@ -966,7 +984,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
         invalid = f"invalid_{extra['subtype']}"
     else:  # select, radio
         field_class = _ChoiceField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.OneOf(form_field.option_values, error=f"{_CODE}not_option"))
 
     if form_field.required:

@@ -28,6 +28,7 @@ from tests.scenarios.conftest import (
     REPAIR_REQUEST,
     as_user,
     case_data,
+    cases_of,
     complete_step,
     fire_timers,
     instance_row,
@@ -191,7 +192,11 @@ def test_dispatch_is_due_two_working_days_from_acceptance_not_from_the_dispatch_
     clock.advance(timedelta(days=1))  # guidance and the quote take until Tuesday
     complete_step(engine, case, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
     complete_step(
-        engine, case, "task_quote", {"solution": "恢复原厂设置", "quoted_fee": 300, "customer_accepts": "yes"}, CS
+        engine,
+        case,
+        "task_quote",
+        {"solution": "恢复原厂设置", "quoted_fee": 300, "customer_accepts": "yes"},
+        CS,
     )
     assert open_task(engine, case, "task_dispatch").due_at == shanghai(2026, 11, 25, 9, 0)
     clock.freeze(shanghai(2026, 11, 25, 9, 1))
@@ -207,10 +212,16 @@ def test_paid_service_is_invoiced_the_same_day(scenario_engine: Engine) -> None:
     case = register(engine, cause="modification")
     complete_step(engine, case, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
     complete_step(
-        engine, case, "task_quote", {"solution": "恢复原厂设置", "quoted_fee": 300, "customer_accepts": "yes"}, CS
+        engine,
+        case,
+        "task_quote",
+        {"solution": "恢复原厂设置", "quoted_fee": 300, "customer_accepts": "yes"},
+        CS,
     )
     complete_step(engine, case, "task_dispatch", {"technician": "tech2"}, SUP)
-    complete_step(engine, case, "task_arrival", {"arrived_at": clock.now().isoformat(), "fault_level": "minor"}, TECH2)
+    complete_step(
+        engine, case, "task_arrival", {"arrived_at": clock.now().isoformat(), "fault_level": "minor"}, TECH2
+    )
     complete_step(engine, case, "task_repair", {**ON_SITE, "hours_spent": 2}, TECH2)
     clock.advance(timedelta(hours=5))  # accepted Monday 14:00
     complete_step(engine, case, "task_acceptance", {"accepted": "yes"}, SUP)
@@ -257,7 +268,9 @@ def edited_policy(rule: str, amount: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("rule", "amount", "step", "due"),
     [
-        pytest.param("rule_repair_loaner_provide_default_amount", "8", "task_loaner", timedelta(hours=8), id="loaner"),
+        pytest.param(
+            "rule_repair_loaner_provide_default_amount", "8", "task_loaner", timedelta(hours=8), id="loaner"
+        ),
         pytest.param(
             "rule_repair_parts_return_default_amount", "5", "task_parts_return", timedelta(days=5), id="parts"
         ),
@@ -276,3 +289,104 @@ def test_a_limit_changed_in_the_policy_table_changes_the_next_cases_due_time(
     else:
         complete_step(engine, case, "task_repair", {**ON_SITE, "parts_borrowed": True}, TECH2)
     assert open_task(engine, case, step).due_at == clock.now() + due
+
+
+# --- 3. complaint rate attributable to service [001 客户抱怨率(确属服务责任的)] ---------------------------
+
+QA, SALES_REP = as_user("qa1"), as_user("sales1")
+INTAKE = {
+    "order_number": "SO-2026-0007",
+    "quantity": "1",
+    "delivery_date": "2026-03-01",
+    "defect_quantity": "0",
+    "complaint_category": "technician_attitude",
+    "customer_request": "更换技术员并道歉",
+    "market": "domestic",
+    "first_response_channel": "phone",
+    "first_response_text": "已转质管部处理",
+}
+
+
+def completed_repair(engine: Engine, follow_up: dict[str, Any] = SATISFIED) -> int:
+    case = register(engine)
+    to_repair(engine, case)
+    complete_step(engine, case, "task_repair", {**ON_SITE, "hours_spent": 2}, TECH2)
+    complete_step(engine, case, "task_acceptance", {"accepted": "yes"}, SUP)
+    complete_step(engine, case, "task_follow_up", follow_up, CS)
+    assert instance_row(engine, case).status == "completed"
+    return case
+
+
+def investigate_and_blame(engine: Engine, complaint: int, substantiated: str, department: str) -> None:
+    complete_step(
+        engine,
+        complaint,
+        "task_register",
+        {"severity": "general", "screening_opinion": "核实中", "joint_investigation": False},
+        QA,
+    )
+    complete_step(
+        engine,
+        complaint,
+        "task_investigation",
+        {"investigation_report": "电话回访核实", "complaint_substantiated": substantiated},
+        QA,
+    )
+    complete_step(
+        engine,
+        complaint,
+        "task_cause_analysis",
+        {
+            "cause_analysis": "见调查报告",
+            "responsible_department": department,
+            "cause_type": "other",
+            "proposed_disposition": "explain",
+            "disposition_detail": "向客户说明",
+        },
+        QA,
+    )
+
+
+def service_complaint_rate(engine: Engine) -> tuple[int, int]:
+    rate = current_dashboard(engine).kpis["complaint_rate"].overall
+    return rate.hits, rate.total
+
+
+def test_a_follow_up_complaint_the_customer_caused_does_not_count_against_the_service(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine
+    repair = completed_repair(engine, {**SATISFIED, "rating_attitude": "unsatisfied"})
+    (complaint,) = [c.id for c in cases_of(engine, "complaint")]
+    complete_step(engine, complaint, "task_intake_repair", INTAKE, CS)
+    investigate_and_blame(engine, complaint, substantiated="no", department="customer")
+    assert service_complaint_rate(engine) == (0, 1)
+    assert instance_row(engine, repair).status == "completed"
+
+
+def test_a_complaint_received_directly_about_a_repair_counts_when_the_service_is_responsible(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine
+    repair = completed_repair(engine)
+    number = instance_row(engine, repair).business_number
+    complaint = engine.start("complaint", {**COMPLAINT_RECEIVED, "repair_order": number}, SALES_REP).id
+    complete_step(
+        engine,
+        complaint,
+        "task_first_response",
+        {"first_response_channel": "phone", "first_response_text": "已收到投诉"},
+        SALES_REP,
+    )
+    assert service_complaint_rate(engine) == (0, 1)  # not attributed yet
+    investigate_and_blame(engine, complaint, substantiated="yes", department="after_sales")
+    assert service_complaint_rate(engine) == (1, 1)
+
+
+def test_a_complaint_naming_a_repair_order_that_does_not_exist_is_refused(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    completed_repair(engine)
+    with pytest.raises(FormInvalid) as refused:
+        engine.start("complaint", {**COMPLAINT_RECEIVED, "repair_order": "RO-20990101-0001"}, SALES_REP)
+    assert set(refused.value.errors) == {"repair_order"}
+    assert cases_of(engine, "complaint") == []

@@ -259,7 +259,10 @@ def test_every_sla_limit_comes_from_the_policy_table() -> None:
         assert SEED.search(rule.findtext("bpmn:documentation", namespaces=NS) or ""), rule_id
         if rule_id in COUNTED_FROM:
             start = COUNTED_FROM[rule_id]
-            assert extension(rule, "postScript") == f"{target} = due_from({start}, sla_amount, sla_unit).isoformat()"
+            assert (
+                extension(rule, "postScript")
+                == f"{target} = due_from({start}, sla_amount, sla_unit).isoformat()"
+            )
         elif target.endswith("_due"):
             assert extension(rule, "postScript") == f"{target} = due_in(sla_amount, sla_unit).isoformat()"
         else:  # the limit is read by the very next element, before another rule overwrites it
