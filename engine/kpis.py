@@ -239,6 +239,25 @@ class ComplaintStatistics:
     total: int
     within_limit: int
     cases: list[dict[str, Any]]
+    #: responsible department -> (cases, share of the month's closed complaints) [001 6 比率]
+    responsibility: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The table as plain JSON (for the case that prepares and signs it off)."""
+        return {
+            "month": self.month,
+            "total": self.total,
+            "within_limit": self.within_limit,
+            "cells": [
+                {"category": cat, "department": dept, "cases": n, "within_limit": ok, "major": major}
+                for (cat, dept), (n, ok, major) in sorted(self.cells.items())
+            ],
+            "responsibility": [
+                {"department": dept, "cases": n, "ratio": round(ratio, 4)}
+                for dept, (n, ratio) in sorted(self.responsibility.items())
+            ],
+            "cases": [item["business_number"] for item in self.cases],
+        }
 
 
 def previous_month(today: date) -> str:
@@ -251,7 +270,11 @@ def previous_month(today: date) -> str:
 def complaint_statistics(
     session: Session, month: str, timezone: str = "Asia/Shanghai"
 ) -> ComplaintStatistics:
-    """Complaints received in ``month``, by category and responsible department."""
+    """Complaints closed in ``month``, by category and responsible department, with its ratio [001 6].
+
+    "每月10日前汇总上月份结案的案件": a complaint counts in the month it was closed (completed),
+    not the month it was received; one still open counts in no month yet.
+    """
     zone = ZoneInfo(timezone)
     rows = session.execute(
         select(
@@ -261,9 +284,13 @@ def complaint_statistics(
             ProcessInstance.status,
             ProcessInstance.started_at,
             ProcessInstance.ended_at,
-        ).where(ProcessInstance.process_key == COMPLAINT)
+        ).where(
+            ProcessInstance.process_key == COMPLAINT,
+            ProcessInstance.status == "completed",
+            ProcessInstance.ended_at.is_not(None),
+        )
     ).all()
-    ids = [r.id for r in rows if month_of(r.started_at, zone) == month]
+    ids = [r.id for r in rows if month_of(r.ended_at, zone) == month]
     chosen = set(ids)
     data: dict[int, dict[str, Any]] = defaultdict(dict)
     for chunk_start in range(0, len(ids), 500):
@@ -317,6 +344,9 @@ def complaint_statistics(
                 "ended_at": r.ended_at,
             }
         )
+    by_department: dict[str, int] = defaultdict(int)
+    for item in listed:
+        by_department[item["department"]] += 1
     return ComplaintStatistics(
         month,
         dict(cells),
@@ -325,4 +355,5 @@ def complaint_statistics(
         len(listed),
         within,
         sorted(listed, key=lambda item: item["business_number"]),
+        {dept: (n, n / len(listed)) for dept, n in by_department.items()},
     )

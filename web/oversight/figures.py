@@ -184,6 +184,10 @@ def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
     for (category, department), (count, within, major) in sorted(stats.cells.items()):
         sheet.append([names.category(category), names.department(department), count, within, major])
     sheet.append([_("Total"), "", stats.total, stats.within_limit, ""])
+    sheet.append([])
+    sheet.append([_("Responsible department"), _("Cases"), _("Responsibility ratio")])
+    for department, (count, ratio) in sorted(stats.responsibility.items()):
+        sheet.append([names.department(department), count, round(ratio, 4)])
     cases_sheet = book.create_sheet(_("Cases"))
     cases_sheet.append(
         [
