@@ -38,7 +38,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         return due_from(now(), n, unit)
 
     def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
-        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, hours or days."""
+        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
         moment = _as_datetime(start, calendar)
         if unit == "working_hours":
             return calendar.add_working_hours(moment, _number(n, "working_hours"))
@@ -49,12 +49,16 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
             # (0: the day the clock starts, or the next working day when it starts after hours).
             day = calendar.add_working_days(calendar.next_working_instant(moment), int(_number(n, unit)))
             return datetime.combine(day.date(), calendar.config.work_end, tzinfo=calendar.timezone)
+        if unit == "day_of_month":
+            # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
+            return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
         if unit == "hours":
             return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
         if unit == "days":
             return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
         raise ValueError(
-            f"due_in() counts working_hours, working_days, working_day_end, hours or days, not {unit!r}"
+            "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
+            f"not {unit!r}"
         )
 
     def working_days_between(start: date | str, end: date | str) -> int:
@@ -78,6 +82,18 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _next_day_of_month(moment: datetime, day: int) -> datetime:
+    """Midnight of the first day ``day`` of a month strictly after ``moment`` (same timezone)."""
+    if not 1 <= day <= 28:
+        raise ValueError(f"day_of_month needs a day from 1 to 28, not {day!r}")
+    year, month = moment.year, moment.month
+    candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    if candidate <= moment:
+        year, month = year + (month == 12), month % 12 + 1
+        candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    return candidate
 
 
 def _as_datetime(value: datetime | str, calendar: WorkingCalendar) -> datetime:

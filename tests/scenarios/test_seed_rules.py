@@ -390,3 +390,91 @@ def test_a_complaint_naming_a_repair_order_that_does_not_exist_is_refused(scenar
         engine.start("complaint", {**COMPLAINT_RECEIVED, "repair_order": "RO-20990101-0001"}, SALES_REP)
     assert set(refused.value.errors) == {"repair_order"}
     assert cases_of(engine, "complaint") == []
+
+
+# --- 2. monthly complaint statistics [001 客户反应调查及处理 6] ---------------------------------------
+
+CLOSING_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("task_first_response", "sales1", {"first_response_channel": "phone", "first_response_text": "已收到"}),
+    ("task_register", "qa1", {"severity": "general", "screening_opinion": "返修后复发"}),
+    ("task_investigation", "qa1", {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"}),
+    (
+        "task_cause_analysis",
+        "qa1",
+        {
+            "cause_analysis": "返修未更换电源板",
+            "responsible_department": "after_sales",
+            "cause_type": "process",
+            "proposed_disposition": "replace",
+            "disposition_detail": "更换整机",
+        },
+    ),
+    ("task_countermeasure", "techdept1", {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"}),
+    ("task_loss", "fin1", {"loss_amount": "100"}),
+    ("task_gm_approval", "gm1", {"approval_decision": "approve", "approved_disposition": "更换"}),
+    (
+        "task_reply",
+        "sales1",
+        {
+            "reply_channel": "phone",
+            "reply_date": "2026-11-23",
+            "reply_text": "为您更换。",
+            "reply_within_approval": True,
+        },
+    ),
+    ("task_customer_decision", "sales1", {"customer_accepts": "yes"}),
+    ("task_improvement_tracking", "qa1", {"improvement_result": "已修订", "improvement_effective": "yes"}),
+)
+
+
+def test_on_the_1st_last_months_closed_complaints_are_summarised_and_confirmed_by_the_10th(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine  # Monday 2026-11-23
+    closed = engine.start("complaint", COMPLAINT_RECEIVED, SALES_REP).id
+    for spec_id, username, data in CLOSING_STEPS:
+        complete_step(engine, closed, spec_id, data, as_user(username))
+    assert instance_row(engine, closed).status == "completed"
+    engine.start("complaint", COMPLAINT_RECEIVED, SALES_REP)  # received in November, still open
+
+    clock.freeze(shanghai(2026, 11, 30, 23, 59))
+    fire_timers(engine)
+    assert cases_of(engine, "complaint_statistics", "running") == []
+    clock.freeze(shanghai(2026, 12, 1, 0, 1))
+    fire_timers(engine)
+    (statistics,) = cases_of(engine, "complaint_statistics", "running")
+    prepare = open_task(engine, statistics.id, "task_statistics_prepare")
+    assert (prepare.role, prepare.due_at) == ("quality", shanghai(2026, 12, 10))
+    table = case_data(engine, statistics.id)["statistics"]
+    assert (table["month"], table["total"], table["within_limit"]) == ("2026-11", 1, 1)
+    assert table["responsibility"] == [{"department": "after_sales", "cases": 1, "ratio": 1.0}]
+    assert table["cells"] == [
+        {"category": "repair_quality", "department": "after_sales", "cases": 1, "within_limit": 1, "major": 0}
+    ]
+
+    complete_step(
+        engine,
+        statistics.id,
+        "task_statistics_prepare",
+        {"statistics_checked": True, "statistics_analysis": "维修质量投诉 1 件"},
+        QA,
+    )
+    confirm = open_task(engine, statistics.id, "task_statistics_confirm")
+    assert (confirm.role, confirm.due_at) == ("technical", shanghai(2026, 12, 10))
+    with pytest.raises(FormInvalid):  # sending it back needs the reason
+        complete_step(
+            engine,
+            statistics.id,
+            "task_statistics_confirm",
+            {"responsibility_confirmed": "no"},
+            as_user("techdept1"),
+        )
+    complete_step(
+        engine,
+        statistics.id,
+        "task_statistics_confirm",
+        {"responsibility_confirmed": "yes"},
+        as_user("techdept1"),
+    )
+    assert instance_row(engine, statistics.id).status == "completed"
+    assert sla_breaches(engine, statistics.id) == []
