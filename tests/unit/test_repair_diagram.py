@@ -420,7 +420,22 @@ def test_follow_up_form_is_the_four_by_four_card_with_the_complaint_categories()
         "slow_repair",
         "price_too_high",
         "repair_quality",
+        "product_quality",
     ]
+
+
+def test_the_follow_up_and_the_complaint_forms_share_one_list_of_complaint_categories() -> None:
+    """One list [001 客户投诉 分类], so a follow-up complaint is counted under the same category."""
+    lists = {
+        form: [
+            (o["value"], o["label"], o["label_en"])
+            for c in load_form(form)["components"]
+            if c.get("key") == "complaint_category"
+            for o in c["values"]
+        ]
+        for form in ("repair_follow_up", "complaint_receive", "complaint_intake")
+    }
+    assert lists["repair_follow_up"] == lists["complaint_receive"] == lists["complaint_intake"]
 
 
 # --- the diagram as a picture ----------------------------------------------------------------------

@@ -378,7 +378,7 @@ def test_the_complaint_statistics_count_the_complaints_closed_in_the_month_with_
     manager.post("/language", data={"lang": "en"})
     english = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
     cases_table = english[english.index('id="complaint-cases"') :]
-    assert "<td>Quality of the repaired product</td>" in cases_table
+    assert "<td>Quality problem of the repaired product</td>" in cases_table
     assert "Not decided yet" not in cases_table
 
 
