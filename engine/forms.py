@@ -728,12 +728,12 @@ def validate_submission(
                 if text not in texts:
                     texts.append(text)
             errors[str(field_key)] = texts
-    for form_field in form.fields:
-        if form_field.required_when is None or form_field.key in errors:
+    for conditional in form.fields:
+        if conditional.required_when is None or conditional.key in errors:
             continue
-        other, expected = form_field.required_when
-        if _as_text(result.get(other)) == expected and result.get(form_field.key) in (None, "", []):
-            errors[form_field.key] = [_message("required", form_field, language)]
+        other, expected = conditional.required_when
+        if _as_text(result.get(other)) == expected and result.get(conditional.key) in (None, "", []):
+            errors[conditional.key] = [_message("required", conditional, language)]
     for field_key, allowed in (dynamic_options or {}).items():
         form_field = form.get_field(field_key)
         if form_field is None or form_field.type not in _OPTION_TYPES:

@@ -226,6 +226,8 @@ def test_every_sla_timer_is_non_interrupting_named_and_cites_its_rule() -> None:
     for timer_id, (host, expression) in TRIGGERS.items():
         assert timers[timer_id].get("attachedToRef") == host
         assert "sla" not in properties(timers[timer_id]), f"{timer_id} is a trigger, not a limit"
+        (time_date,) = timers[timer_id].xpath("bpmn:timerEventDefinition/bpmn:timeDate", namespaces=NS)
+        assert time_date.text == expression, timer_id
     for timer_id, (stage, host, expression) in SLA_TIMERS.items():
         timer = timers[timer_id]
         assert timer.get("cancelActivity") == "false", timer_id
