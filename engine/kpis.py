@@ -25,12 +25,14 @@ aggregates it with ``GROUP BY``; ``compute`` is the aggregation alone.
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -45,12 +47,14 @@ from engine.kpi_facts import (
     month_of,
     refresh,
 )
-from engine.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
+from engine.models import Event, KpiCase, KpiFollowUp, ProcessDefinition, ProcessInstance, SlaBreach
 
 if TYPE_CHECKING:
     from engine.runtime import Engine
 
-#: Targets of SPEC §8, the strictest source: (value, comparison, source).
+#: Targets of SPEC §8, the strictest source: (value, comparison, source). These are the defaults;
+#: the policy table's rows whose process is ``kpi`` (stage = KPI name) override them, so another
+#: company's targets are a table edit, not code.
 TARGETS: dict[str, tuple[float, str, str]] = {
     "timeliness": (0.95, ">", "[001] > 95 %, [004] ≥ 90 %"),
     "satisfaction": (0.95, ">", "[001] > 95 %, [004] ≥ 85 %"),
@@ -58,6 +62,10 @@ TARGETS: dict[str, tuple[float, str, str]] = {
     "closure": (1.0, "≥", "[001] 5 / 7 days"),
 }
 KPI_NAMES = ("timeliness", "satisfaction", "complaint_rate", "closure")
+#: The policy table holding the targets, and the process whose versions carry it.
+POLICY_FILE = "sla_policy.dmn"
+POLICY_PROCESS = REPAIR
+TARGET_PROCESS = "kpi"
 DIMENSIONS = ("month", "process", "technician", "department")
 #: Form fields the complaint statistics read, and what they show where a complaint has none yet.
 CATEGORY_FIELD = "complaint_category"
@@ -109,6 +117,45 @@ class Dashboard:
     open_breaches: dict[str, dict[str, int]]
     open_breaches_total: int
     months: list[str]
+    targets: dict[str, tuple[float, str, str]] = field(default_factory=lambda: dict(TARGETS))
+
+
+def targets(session: Session) -> dict[str, tuple[float, str, str]]:
+    """The KPI targets of the newest deployed policy table (rows ``kpi`` / KPI name), else the defaults."""
+    files = session.scalar(
+        select(ProcessDefinition.files)
+        .where(ProcessDefinition.process_key == POLICY_PROCESS)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    found = dict(TARGETS)
+    text = (files or {}).get(POLICY_FILE)
+    if text:
+        found.update(_targets_in(text))
+    return found
+
+
+def _targets_in(text: str) -> dict[str, tuple[float, str, str]]:
+    """The target rows of a policy table: input cells 'kpi' and the KPI name, outputs value and comparison."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(text.encode(), parser)
+    except etree.XMLSyntaxError:
+        return {}
+    found: dict[str, tuple[float, str, str]] = {}
+    for rule in root.iter("{*}rule"):
+        inputs = [(cell.findtext("{*}text") or "").strip() for cell in rule.findall("{*}inputEntry")]
+        outputs = [(cell.findtext("{*}text") or "").strip() for cell in rule.findall("{*}outputEntry")]
+        if len(inputs) < 2 or len(outputs) < 2:
+            continue
+        try:
+            process, name = ast.literal_eval(inputs[0]), ast.literal_eval(inputs[1])
+            value, comparison = float(ast.literal_eval(outputs[0])), str(ast.literal_eval(outputs[1]))
+        except (ValueError, SyntaxError, TypeError):
+            continue  # a row of another kind (an expression, not a literal)
+        if process == TARGET_PROCESS and name in KPI_NAMES and name not in found:  # the first row wins
+            found[name] = (value, comparison, (rule.findtext("{*}description") or "").strip())
+    return found
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -223,6 +270,7 @@ def compute(session: Session, timezone: str = "Asia/Shanghai") -> Dashboard:
         {d: dict(v) for d, v in open_breaches.items()},
         total_open,
         sorted(months),
+        targets(session),
     )
 
 

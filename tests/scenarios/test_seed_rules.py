@@ -478,3 +478,12 @@ def test_on_the_1st_last_months_closed_complaints_are_summarised_and_confirmed_b
     )
     assert instance_row(engine, statistics.id).status == "completed"
     assert sla_breaches(engine, statistics.id) == []
+
+
+def test_the_kpi_targets_are_rows_of_the_policy_table(scenario_engine: Engine) -> None:
+    """Another company's targets ([004] ≥ 90 % instead of [001] > 95 %) are a table edit, not code."""
+    engine = scenario_engine
+    assert current_dashboard(engine).targets["timeliness"][:2] == (0.95, ">")
+    assert current_dashboard(engine).targets["complaint_rate"][:2] == (0.02, "<")
+    engine.deploy(edited_policy("rule_kpi_timeliness_amount", "0.9"), deployed_by="owner1")
+    assert current_dashboard(engine).targets["timeliness"][:2] == (0.9, ">")

@@ -17,7 +17,6 @@ from engine.kpis import (
     KPI_NAMES,
     RATING_CRITERIA,
     SEVERITY_FIELD,
-    TARGETS,
     UNCLASSIFIED,
     UNDECIDED,
     complaint_statistics,
@@ -74,7 +73,7 @@ def kpis() -> Any:
                 _ratio(kpi.by["month"][m].value) if m in kpi.by["month"] else None for m in board.months
             ],
         }
-        charts["targets"][name] = TARGETS[name][0] * 100
+        charts["targets"][name] = board.targets[name][0] * 100
     charts["criteria"] = {
         c: [
             _ratio(board.criteria_by_month[c][m].value)
@@ -104,7 +103,7 @@ def kpis() -> Any:
         "oversight/kpis.html",
         board=board,
         charts_json=json.dumps(charts, ensure_ascii=False),
-        targets=TARGETS,
+        targets=board.targets,
         kpi_names=KPI_NAMES,
         criteria=RATING_CRITERIA,
         ratio=_ratio,
