@@ -44,6 +44,9 @@ DMN_NAMESPACES = (
 )
 FORM_SUFFIX = ".form.json"
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: The DMN hit policies afterflow runs, and the one SpiffWorkflow's DMN engine evaluates each
+#: with: its UNIQUE stops at the first matching rule, which is exactly DMN's FIRST.
+HIT_POLICIES = {"FIRST": "UNIQUE", "UNIQUE": "UNIQUE", "COLLECT": "COLLECT"}
 #: Helpers a timer expression may use and still be evaluated at deploy time.
 TIMER_HELPERS = frozenset({"now", "today", "hours", "working_hours", "working_days", "due_in"})
 #: Column sizes of the tables the values end up in.
@@ -492,9 +495,9 @@ def _check_decision(
 
 def _check_decision_table(decision_id: str, table: Any, ns: str, file: str, problems: list[Problem]) -> None:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
-    if policy not in ("UNIQUE", "COLLECT"):
+    if policy not in HIT_POLICIES:
         problems.append(
-            Problem(decision_id, f"hit policy {policy} is not supported (use UNIQUE or COLLECT)", file)
+            Problem(decision_id, f"hit policy {policy} is not supported (use FIRST, UNIQUE or COLLECT)", file)
         )
     inputs = table.findall(f"{{{ns}}}input")
     outputs = table.findall(f"{{{ns}}}output")
@@ -581,6 +584,9 @@ def _dmn_for_spiff(root: Any, ns: str) -> Any:
     for child in root:
         spiff_root.append(copy.deepcopy(child))
     for table in spiff_root.iter(f"{{{ns}}}decisionTable"):
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy in HIT_POLICIES:
+            table.set("hitPolicy", HIT_POLICIES[policy])
         for child in list(table):
             if not _is_element(child) or _qname(child)[1] not in ("input", "output", "rule"):
                 table.remove(child)

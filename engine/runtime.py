@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -628,7 +628,14 @@ class Engine:
     ) -> dict[str, Any]:
         form = self.form_of(definition, form_key)
         # A field whose options are "the users holding role R" accepts exactly those users.
-        dynamic = {f.key: self.role_users(f.options_from_role) for f in form.fields if f.options_from_role}
+        dynamic: dict[str, list[str]] = {
+            f.key: self.role_users(f.options_from_role) for f in form.fields if f.options_from_role
+        }
+        # A field whose options are "the cases of process P" accepts a business number of one.
+        for f in form.fields:
+            if f.options_from_process:
+                wanted = data.get(f.key)
+                dynamic[f.key] = self.case_numbers(f.options_from_process, [wanted] if wanted else [])
         return validate_submission(form, data, lang, dynamic_options=dynamic)
 
     def run_engine_steps(self, ctx: CommandState) -> None:
@@ -777,6 +784,23 @@ class Engine:
         )
 
     # --- queries used by runners and views ------------------------------------------------------
+
+    def case_numbers(
+        self, process_key: str, among: Sequence[Any] | None = None, limit: int = 200
+    ) -> list[str]:
+        """Business numbers of a process's cases: those of ``among`` that exist, else the latest ``limit``."""
+        query = select(ProcessInstance.business_number).where(
+            ProcessInstance.process_key == process_key, ProcessInstance.business_number.is_not(None)
+        )
+        if among is not None:
+            wanted = [str(number) for number in among if isinstance(number, str)]
+            if not wanted:
+                return []
+            query = query.where(ProcessInstance.business_number.in_(wanted))
+        else:
+            query = query.order_by(ProcessInstance.id.desc()).limit(limit)
+        with self.sessions() as session:
+            return [number for number in session.scalars(query) if number]
 
     def role_users(self, role: str) -> list[str]:
         """Return the names of active users holding a role."""
