@@ -81,11 +81,17 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
     _add_calendar_marks(app)
+    from web.api import init_api, wants_json
+    from web.api.errors import api_error
+
+    init_api(app)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
+        if wants_json(request.path):
+            return api_error(error)
         limit_mb = app.config["AFTERFLOW_MAX_UPLOAD_BYTES"] // (1024 * 1024)
         return render_template("error.html", error=error, limit_mb=limit_mb), error.code or 500
 

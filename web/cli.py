@@ -317,6 +317,9 @@ def _add_calendar_commands() -> None:
     from web.calendar_cli import calendar_group
 
     main.add_command(calendar_group)
+    from web.token_cli import token_group
+
+    main.add_command(token_group)
 
 
 _add_calendar_commands()

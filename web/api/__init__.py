@@ -1,0 +1,64 @@
+"""The REST API at /api/v1: one flask-smorest blueprint per resource, authenticated by personal tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from web.api.errors import ApiErrorSchema
+
+API_PREFIX = "/api/v1"
+
+
+class AfterflowApi(Api):
+    """flask-smorest's Api with our error shape; HTML pages keep their own error handler."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        # flask-smorest would answer every HTTP error of the whole app in JSON; the app's
+        # handler sends only /api/ paths to web.api.errors.api_error instead.
+        pass
+
+
+api = AfterflowApi(
+    spec_kwargs={
+        "info": {
+            "description": "Start and follow cases, work tasks and read records and KPIs. "
+            "Authenticate with a personal access token: `Authorization: Bearer afp_…`."
+        }
+    }
+)
+
+
+def init_api(app: Flask) -> None:
+    """Bind the API to the app and register its blueprints (token auth, CSRF-exempt)."""
+    from web.api import cases, definitions, docs, messages, tasks
+    from web.app import csrf
+
+    app.config.update(
+        API_TITLE="afterflow",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"security": [{"bearer": []}]},
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A personal access token"}
+    )
+    for blueprint in (definitions.blp, cases.blp, tasks.blp, messages.blp):
+        csrf.exempt(blueprint)  # only a bearer token authenticates here, never a cookie
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
+
+
+def wants_json(path: str) -> bool:
+    """Tell whether an error on this path is answered in the API's JSON shape."""
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+__all__: list[Any] = ["api", "init_api", "wants_json"]
