@@ -164,3 +164,46 @@ def test_errors_speak_the_callers_language(api: Api) -> None:
     assert chinese.json == {"code": "not_found", "message": "未找到。"}
     bad = api.client.get("/api/v1/tasks?tab=nonsense&per_page=7", headers=api.headers(token, "en"))
     assert bad.status_code == 422 and set(bad.json["errors"]) == {"tab", "per_page"}
+
+
+def test_a_served_app_answers_a_real_http_client(api: Api, web: Web) -> None:
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, web.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}/api/v1"
+    token = api.token("cs1")
+
+    def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            base + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        status, started = call("POST", "/cases", {"process_key": "repair_service", "data": REPAIR_REQUEST})
+        assert status == 201
+        status, offered = call("GET", "/tasks?tab=offered")
+        (task,) = [t for t in offered["items"] if t["case_id"] == started["id"]]
+        assert call("POST", f"/tasks/{task['id']}/claim")[0] == 200
+        status, done = call("POST", f"/tasks/{task['id']}/complete", {"data": {"solved_by_phone": "no"}})
+        assert status == 200 and done["completed_by"] == "cs1"
+        status, error = call("GET", "/cases/999999")
+        assert status == 404 and error["code"] == "not_found"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert web.open_task(started["business_number"], "task_dispatch").role == "service_supervisor"
