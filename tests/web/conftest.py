@@ -29,6 +29,7 @@ from engine.runtime import Engine
 from engine.users import Actor, create_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
+from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
 from web.app import create_app
 from web.settings import Settings
 

@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.accounts.access_tokens import AccessToken, revoke_token
+from tests.web.api_client import Api
 from tests.web.conftest import REPAIR_REQUEST, Web
 from web.cli import main as cli_main
-
-from tests.web.api_client import Api, api  # noqa: F401  (the fixture)
 
 
 def _start(api: Api, token: str, **fields: str) -> dict:
@@ -101,12 +100,20 @@ def test_draft_assign_and_unclaim(api: Api, web: Web) -> None:
         f"/api/v1/tasks/{task_id}/draft", headers=api.headers(cs1), json={"data": {"solved_by_phone": "no"}}
     )
     assert draft.status_code == 200
-    assert web.open_task(started["business_number"], "task_remote_guidance").draft == {"solved_by_phone": "no"}
-    refused = api.client.post(f"/api/v1/tasks/{task_id}/assign", headers=api.headers(cs1), json={"assignee": "cs2"})
+    assert web.open_task(started["business_number"], "task_remote_guidance").draft == {
+        "solved_by_phone": "no"
+    }
+    refused = api.client.post(
+        f"/api/v1/tasks/{task_id}/assign", headers=api.headers(cs1), json={"assignee": "cs2"}
+    )
     assert refused.status_code == 403 and refused.json["code"] == "forbidden"
-    wrong = api.client.post(f"/api/v1/tasks/{task_id}/assign", headers=api.headers(sup1), json={"assignee": "tech1"})
+    wrong = api.client.post(
+        f"/api/v1/tasks/{task_id}/assign", headers=api.headers(sup1), json={"assignee": "tech1"}
+    )
     assert wrong.status_code == 422 and wrong.json["code"] == "not_role_holder"
-    assigned = api.client.post(f"/api/v1/tasks/{task_id}/assign", headers=api.headers(sup1), json={"assignee": "cs2"})
+    assigned = api.client.post(
+        f"/api/v1/tasks/{task_id}/assign", headers=api.headers(sup1), json={"assignee": "cs2"}
+    )
     assert assigned.status_code == 200 and assigned.json["assignee"] == "cs2"
     taken = api.client.post(f"/api/v1/tasks/{task_id}/claim", headers=api.headers(cs1), json={})
     assert taken.status_code == 409 and taken.json["code"] == "task_not_available"

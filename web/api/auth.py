@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from engine.accounts.access_tokens import token_user
 from engine.errors import EngineError
 from engine.users import Actor
-from web.api.errors import api_language, engine_error
+from web.api.errors import api_language, engine_error, refuse
 from web.auth import engine
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -22,15 +22,15 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        abort(401)
+        refuse(401)
     with engine().writer.begin() as session:
         token = token_user(session, secret.strip())
         if token is None:
-            abort(401)
+            refuse(401)
         g.api_actor = Actor(token.user.username, token.user.role_keys)
         g.api_scope = token.scope
     if request.method not in READ_METHODS and g.api_scope != "write":
-        abort(403, code="insufficient_scope", message=_scope_message())
+        refuse(403, code="insufficient_scope", message=_scope_message())
 
 
 def _scope_message() -> str:

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import abort
 
 from engine import queries
 from engine.case_queries import CaseFilter, case_detail, list_cases
 from engine.users import Actor
 from web.api.auth import api_actor, api_blueprint
-from web.api.errors import api_language
+from web.api.errors import api_language, refuse
 from web.api.schemas import (
     CaseDetailSchema,
     CasePageSchema,
@@ -26,7 +25,9 @@ from web.auth import engine
 from web.inbox import overseers
 from web.oversight import company_timezone
 
-blp = api_blueprint("api_cases", "/api/v1/cases", "Cases: start, list, follow, suspend, resume, terminate, retry.")
+blp = api_blueprint(
+    "api_cases", "/api/v1/cases", "Cases: start, list, follow, suspend, resume, terminate, retry."
+)
 
 
 def is_manager(actor: Actor) -> bool:
@@ -40,12 +41,14 @@ def case_answer(instance_id: int) -> dict[str, Any]:
     with engine().sessions() as db:
         detail = case_detail(db, instance_id)
         if detail is None:
-            abort(404)
+            refuse(404)
         if not is_manager(actor) and not queries.may_see_case(db, instance_id, actor, overseers()):
-            abort(403)
+            refuse(403)
         instance = detail.instance
         return {
-            **{name: getattr(instance, name) for name in CaseDetailSchema().fields if hasattr(instance, name)},
+            **{
+                name: getattr(instance, name) for name in CaseDetailSchema().fields if hasattr(instance, name)
+            },
             "version": detail.definition.version,
             "data": detail.data,
             "tasks": [task_dict(task) for task in detail.tasks],
@@ -61,7 +64,7 @@ class Cases(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List cases with the case list's filters and paging (managers)."""
         if not is_manager(api_actor()):
-            abort(403)
+            refuse(403)
         f = CaseFilter(**args, timezone=company_timezone())
         with engine().sessions() as db:
             page = list_cases(db, f)
@@ -89,7 +92,7 @@ def _operation(name: str, command: Callable[[int, Actor, str], None], summary: s
         def post(self, args: dict[str, Any], case_id: int) -> dict[str, Any]:
             case_answer(case_id)
             if not is_manager(api_actor()):
-                abort(403)
+                refuse(403)
             command(case_id, api_actor(), args["reason"])
             return case_answer(case_id)
 
@@ -100,7 +103,9 @@ def _operation(name: str, command: Callable[[int, Actor, str], None], summary: s
 
 def _register_operations() -> None:
     runtime = engine
-    _operation("suspend", lambda i, a, r: runtime().suspend(i, a, r), "Suspend a running case, with a reason.")
+    _operation(
+        "suspend", lambda i, a, r: runtime().suspend(i, a, r), "Suspend a running case, with a reason."
+    )
     _operation("resume", lambda i, a, r: runtime().resume(i, a, r), "Resume a suspended case, with a reason.")
     _operation(
         "terminate", lambda i, a, r: runtime().terminate(i, a, r), "Terminate a case for good, with a reason."

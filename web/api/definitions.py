@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import abort
 from sqlalchemy import select
 
 from engine.models import ProcessDefinition
 from web.api.auth import api_actor, api_blueprint
+from web.api.errors import refuse
 from web.api.schemas import DefinitionSchema, FileSchema
 from web.auth import engine
 from web.modeler import OWNER_ROLES
@@ -22,7 +22,10 @@ blp = api_blueprint(
 def _described(definitions: list[ProcessDefinition]) -> list[dict[str, Any]]:
     startable = {d.id for d in engine().startable_definitions(api_actor())}
     return [
-        {**{name: getattr(d, name) for name in DefinitionSchema().fields if hasattr(d, name)}, "startable": d.id in startable}
+        {
+            **{name: getattr(d, name) for name in DefinitionSchema().fields if hasattr(d, name)},
+            "startable": d.id in startable,
+        }
         for d in definitions
     ]
 
@@ -46,7 +49,7 @@ def _versions(process_key: str) -> list[ProcessDefinition]:
             )
         )
     if not versions:
-        abort(404)
+        refuse(404)
     return versions
 
 
@@ -64,8 +67,8 @@ class DefinitionFiles(MethodView):
     def get(self, process_key: str, version: int) -> list[dict[str, str]]:
         """Return the BPMN, DMN and form files of one version (process owners, as in the modeler)."""
         if not OWNER_ROLES & api_actor().roles:
-            abort(403)
+            refuse(403)
         chosen = next((d for d in _versions(process_key) if d.version == version), None)
         if chosen is None:
-            abort(404)
+            refuse(404)
         return [{"name": name, "content": text} for name, text in sorted(chosen.files.items())]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import marshmallow as ma
 from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
+from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -63,6 +64,12 @@ def api_language() -> str:
     return str(g.lang)
 
 
+def refuse(status: int, **details: Any) -> NoReturn:
+    """Stop the request with an error answer (flask-smorest's abort, typed as never returning)."""
+    abort(status, **details)
+    raise AssertionError("unreachable")  # abort always raises
+
+
 def error_response(status: int, code: str, message: str, errors: Any = None) -> Response:
     """Build an error answer in the API's shape."""
     body: dict[str, Any] = {"code": code, "message": message}
@@ -113,7 +120,9 @@ def engine_error(error: EngineError) -> Response:
     api_language()
     status = next((s for kind, s in ENGINE_STATUS if isinstance(error, kind)), 400)
     if isinstance(error, FormInvalid):
-        return error_response(422, error.code, _("The form has errors; check the marked fields."), error.errors)
+        return error_response(
+            422, error.code, _("The form has errors; check the marked fields."), error.errors
+        )
     if isinstance(error, NotFound):
         return error_response(404, error.code, _("Not found."))
     if status == 400:

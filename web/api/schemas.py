@@ -51,7 +51,9 @@ class TaskQueryArgsSchema(ma.Schema):
     tab = ma.fields.String(
         load_default="mine",
         validate=validate.OneOf(queries.TABS),
-        metadata={"description": "mine: assigned to me; offered: my roles' open tasks; done; team (supervisors)"},
+        metadata={
+            "description": "mine: assigned to me; offered: my roles' open tasks; done; team (supervisors)"
+        },
     )
     process = ma.fields.String(validate=validate.Length(max=128))
     step = ma.fields.String(validate=validate.Length(max=256))

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import abort
 
 from engine import clock, queries
 from engine.errors import NotFound
 from engine.models import Task
 from web.api.auth import api_actor, api_blueprint
-from web.api.errors import api_language
+from web.api.errors import api_language, refuse
 from web.api.schemas import AssignSchema, FormDataSchema, TaskPageSchema, TaskQueryArgsSchema, TaskSchema
 from web.auth import engine
 from web.inbox import overseers, sees_all, visible_tabs
@@ -38,9 +37,9 @@ def visible_task(task_id: str) -> Task:
         try:
             task = queries.task_for(db, task_id)
         except NotFound:
-            abort(404)
+            refuse(404)
         if not queries.may_see_task(task, api_actor(), overseers()):
-            abort(403)
+            refuse(403)
         return task
 
 
@@ -53,7 +52,7 @@ class Tasks(MethodView):
         actor = api_actor()
         everything = sees_all(actor)
         if args["tab"] not in visible_tabs(everything):
-            abort(403)
+            refuse(403)
         query = queries.InboxQuery(
             tab=args["tab"],
             process=args.get("process"),
@@ -112,7 +111,7 @@ class TaskAssign(MethodView):
         task = visible_task(task_id)
         actor = api_actor()
         if not actor.roles & engine().config.assigner_roles:
-            abort(403)
+            refuse(403)
         if task.role:
             with engine().sessions() as db:
                 holders = dict(queries.users_holding(db, task.role))
@@ -120,7 +119,7 @@ class TaskAssign(MethodView):
                 from flask_babel import gettext as _
 
                 api_language()
-                abort(
+                refuse(
                     422,
                     code="not_role_holder",
                     message=_("%(user)s does not hold the role this task needs.", user=args["assignee"]),
