@@ -35,7 +35,7 @@ api = AfterflowApi(
 
 def init_api(app: Flask) -> None:
     """Bind the API to the app and register its blueprints (token auth, CSRF-exempt)."""
-    from web.api import cases, definitions, docs, messages, tasks
+    from web.api import cases, definitions, docs, kpis, messages, records, tasks
     from web.app import csrf
 
     app.config.update(
@@ -50,7 +50,7 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "A personal access token"}
     )
-    for blueprint in (definitions.blp, cases.blp, tasks.blp, messages.blp):
+    for blueprint in (definitions.blp, cases.blp, tasks.blp, messages.blp, records.blp, kpis.blp):
         csrf.exempt(blueprint)  # only a bearer token authenticates here, never a cookie
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
