@@ -22,6 +22,7 @@ from engine import clock
 from engine.errors import EngineError
 from engine.models import Job
 from engine.runtime import Engine
+from engine.webhooks.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class TimerRunner:
             try:
                 while self.run_once():
                     pass
+                deliver_due(self.engine.writer)
                 delay = self.seconds_until_next()
             except Exception:  # the database may be briefly unavailable; keep the runner alive
                 log.exception("timer runner round failed")
