@@ -54,9 +54,10 @@ def init_api(app: Flask) -> None:
         csrf.exempt(blueprint)  # only a bearer token authenticates here, never a cookie
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
-    from web import access_tokens_page
+    from web import access_tokens_page, webhooks_page
 
     app.register_blueprint(access_tokens_page.bp)
+    app.register_blueprint(webhooks_page.bp)
 
 
 def wants_json(path: str) -> bool:
