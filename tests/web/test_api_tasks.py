@@ -214,3 +214,37 @@ def test_a_served_app_answers_a_real_http_client(api: Api, web: Web) -> None:
         server.shutdown()
         server.server_close()
     assert web.open_task(started["business_number"], "task_dispatch").role == "service_supervisor"
+
+
+def test_the_worked_example_of_docs_api_md_runs_to_completion(api: Api, web: Web) -> None:
+    token = api.token("cs1")
+    headers = api.headers(token)
+    started = _start(api, token)
+    case_id = started["id"]
+
+    def open_task(step: str) -> dict:
+        case = api.client.get(f"/api/v1/cases/{case_id}", headers=headers).json
+        (task,) = [t for t in case["tasks"] if t["state"] == "open" and t["spec_id"] == step]
+        return task
+
+    guidance = open_task("task_remote_guidance")
+    assert api.client.post(f"/api/v1/tasks/{guidance['id']}/claim", headers=headers).status_code == 200
+    solved = {"solved_by_phone": "yes", "guidance_notes": "指导客户复位主轴驱动器"}
+    assert (
+        api.client.post(
+            f"/api/v1/tasks/{guidance['id']}/complete", headers=headers, json={"data": solved}
+        ).status_code
+        == 200
+    )
+    follow_up = open_task("task_follow_up")
+    rating = {
+        "rating_attitude": "very_satisfied",
+        "rating_technique": "satisfied",
+        "rating_arrival_time": "satisfied",
+        "rating_promises": "very_satisfied",
+    }
+    done = api.client.post(f"/api/v1/tasks/{follow_up['id']}/complete", headers=headers, json={"data": rating})
+    assert done.status_code == 200
+    case = api.client.get(f"/api/v1/cases/{case_id}", headers=headers).json
+    assert case["status"] == "completed" and case["ended_at"]
+    assert case["events"][-1]["action"] == "instance_completed"
