@@ -243,7 +243,9 @@ def test_the_worked_example_of_docs_api_md_runs_to_completion(api: Api, web: Web
         "rating_arrival_time": "satisfied",
         "rating_promises": "very_satisfied",
     }
-    done = api.client.post(f"/api/v1/tasks/{follow_up['id']}/complete", headers=headers, json={"data": rating})
+    done = api.client.post(
+        f"/api/v1/tasks/{follow_up['id']}/complete", headers=headers, json={"data": rating}
+    )
     assert done.status_code == 200
     case = api.client.get(f"/api/v1/cases/{case_id}", headers=headers).json
     assert case["status"] == "completed" and case["ended_at"]

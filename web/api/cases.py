@@ -25,6 +25,8 @@ from web.auth import engine
 from web.inbox import overseers
 from web.oversight import company_timezone
 
+MAX_ID = 2**31 - 1
+
 blp = api_blueprint(
     "api_cases", "/api/v1/cases", "Cases: start, list, follow, suspend, resume, terminate, retry."
 )
@@ -38,6 +40,8 @@ def is_manager(actor: Actor) -> bool:
 def case_answer(instance_id: int) -> dict[str, Any]:
     """Return one case with its data, tasks, events and documents, if the caller may see it."""
     actor = api_actor()
+    if not 0 < instance_id <= MAX_ID:  # beyond PostgreSQL's integer: no such case, not an error
+        refuse(404)
     with engine().sessions() as db:
         detail = case_detail(db, instance_id)
         if detail is None:

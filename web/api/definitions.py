@@ -40,6 +40,8 @@ class Definitions(MethodView):
 
 
 def _versions(process_key: str) -> list[ProcessDefinition]:
+    if "\x00" in process_key or len(process_key) > 128:
+        refuse(404)
     with engine().sessions() as db:
         versions = list(
             db.scalars(

@@ -24,12 +24,13 @@ from processes.ledger_import import LedgerImportError, import_ledger
 from processes.records import Customer, Product, SalesLedgerEntry
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
+from web.api.schemas import InputSchema
 from web.auth import engine
 
 blp = api_blueprint("api_records", "/api/v1/records", "Customers, products and the sales ledger.")
 
 
-class RecordQueryArgsSchema(ma.Schema):
+class RecordQueryArgsSchema(InputSchema):
     """A search over a record list, paged."""
 
     q = ma.fields.String(load_default="", validate=validate.Length(max=100))
@@ -37,7 +38,7 @@ class RecordQueryArgsSchema(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class CustomerSchema(ma.Schema):
+class CustomerSchema(InputSchema):
     """A customer (客户档案)."""
 
     id = ma.fields.Integer(dump_only=True)

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from engine import queries
 from engine.case_queries import PAGE_SIZES as CASE_PAGE_SIZES
 from engine.case_queries import STATUSES
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class InputSchema(ma.Schema):
+    """A request body: text with NUL characters is refused (no database column can keep it)."""
+
+    @ma.validates_schema(pass_original=True)
+    def refuse_nul(self, _data: Any, original: Any, **_kwargs: Any) -> None:
+        """Refuse NUL characters anywhere in the body."""
+        if _has_nul(original):
+            raise ma.ValidationError("NUL characters are not allowed.")
 
 
 class PageSchema(ma.Schema):
@@ -45,7 +67,7 @@ class TaskPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
 
 
-class TaskQueryArgsSchema(ma.Schema):
+class TaskQueryArgsSchema(InputSchema):
     """The inbox's tab, filters and paging."""
 
     tab = ma.fields.String(
@@ -65,32 +87,32 @@ class TaskQueryArgsSchema(ma.Schema):
     per_page = ma.fields.Integer(load_default=25, validate=validate.OneOf(queries.PAGE_SIZES))
 
 
-class FormDataSchema(ma.Schema):
+class FormDataSchema(InputSchema):
     """Form data, checked against the task's or process's form exactly as the page checks it."""
 
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
 
 
-class AssignSchema(ma.Schema):
+class AssignSchema(InputSchema):
     """Whom a supervisor assigns a task to."""
 
     assignee = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
-class StartCaseSchema(ma.Schema):
+class StartCaseSchema(InputSchema):
     """A case to start: the process and its start form's data."""
 
     process_key = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
 
 
-class ReasonSchema(ma.Schema):
+class ReasonSchema(InputSchema):
     """Why a manager suspends, resumes, terminates or retries a case."""
 
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class MessageSchema(ma.Schema):
+class MessageSchema(InputSchema):
     """A message for a case waiting for it."""
 
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=256))
@@ -128,7 +150,7 @@ class CasePageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(CaseSchema), required=True)
 
 
-class CaseQueryArgsSchema(ma.Schema):
+class CaseQueryArgsSchema(InputSchema):
     """The case list's filters and paging."""
 
     q = ma.fields.String(load_default="", validate=validate.Length(max=100))

@@ -33,6 +33,8 @@ def task_dict(task: Task) -> dict[str, Any]:
 
 def visible_task(task_id: str) -> Task:
     """Return the task if the caller may see it (404 / 403 otherwise, as on the task page)."""
+    if "\x00" in task_id or len(task_id) > 36:  # no task has such an id (and PostgreSQL refuses NUL)
+        refuse(404)
     with engine().sessions() as db:
         try:
             task = queries.task_for(db, task_id)
