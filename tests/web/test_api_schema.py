@@ -37,7 +37,7 @@ def test_every_operation_answers_within_its_schema(app: Flask, web: Web, api: Ap
 
 def _check(operation: Any, headers: dict[str, str], statuses: set[int]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def answers_within_schema(case: Any) -> None:
         statuses.add(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
 
