@@ -25,6 +25,7 @@ from engine.sandbox.attributes import (
     guarded_getattr,
 )
 from engine.sandbox.limits import current_budget, limit_hit
+from engine.sandbox.simple import NeedsIsolation, nests
 
 FORBIDDEN_NAMES = frozenset(
     {
@@ -333,8 +334,12 @@ def safe_sum(items: Iterable[Any], start: Any = 0) -> Any:
     if not isinstance(start, int | float):
         raise ScriptError("sum() adds numbers in scripts; join strings with ''.join(...)")
     total = start
-    for item in items:
+    budget = current_budget()
+    for count, item in enumerate(items):
         total = safe_binop("+", total, item)
+        if count % 256 == 255:
+            # This loop is trusted code the trace function does not see: look at the clock here.
+            budget.check_clock()
     return total
 
 
@@ -373,6 +378,29 @@ GUARDS: dict[str, Any] = {
     "_comparable_": comparable,
     "_format_value_": format_value,
     "_exception_type_": exception_type,
+}
+
+
+def simple_binop(op: str, left: Any, right: Any) -> Any:
+    """safe_binop in a simple script: repeating or joining nested values sends it to a script process."""
+    if op in ("+", "*") and (nests(left) or nests(right)):
+        raise NeedsIsolation(op)
+    return safe_binop(op, left, right)
+
+
+def simple_inplacevar(op: str, target: Any, value: Any) -> Any:
+    """inplacevar in a simple script, with simple_binop's rule."""
+    if op not in _INPLACE_OPS:
+        raise ScriptError(f"the operator {op!r} is not allowed in scripts")
+    # A new value, not the in-place operator: a simple script must leave its inputs unchanged.
+    return simple_binop(op[:-1], target, value)
+
+
+#: The guards of a simple script: GUARDS with the operators that could alias nested values checked.
+SIMPLE_GUARDS: dict[str, Any] = {
+    **GUARDS,
+    "_safe_binop_": simple_binop,
+    "_inplacevar_": simple_inplacevar,
 }
 
 
