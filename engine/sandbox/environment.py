@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import ScriptError
 from engine.sandbox.case_limits import check_evaluated, check_task_count
-from engine.sandbox.guards import BUILTINS, FORBIDDEN_NAMES, GUARDS, SIMPLE_GUARDS
+from engine.sandbox.guards import BUILTINS, FORBIDDEN_NAMES, GUARDS, SIMPLE_BUILTINS, SIMPLE_GUARDS
 from engine.sandbox.limits import SandboxLimits
 from engine.sandbox.policy import compiled
 from engine.sandbox.script_processes import ScriptProcessPool, pool_for
@@ -73,7 +73,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         namespace.update(context)
         # Guards last: task data (even with '_' keys) must never replace them.
         namespace.update(SIMPLE_GUARDS if simple else GUARDS)
-        namespace["__builtins__"] = dict(BUILTINS)
+        namespace["__builtins__"] = dict(SIMPLE_BUILTINS if simple else BUILTINS)
         return namespace
 
     def _isolating_pool(self, source: str, mode: str) -> tuple[ScriptProcessPool | None, bool]:

@@ -22,7 +22,7 @@ from engine.sandbox.attributes import CONTAINERS
 #: Operations one simple script may hold: a tenfold margin over the gateway conditions and
 #: DMN cells of the shipped diagrams, and small enough that the worst of them over maximal
 #: case data stays far below the time limit (tests/unit/test_sandbox_simple_class.py).
-MAX_OPERATIONS = 24
+MAX_OPERATIONS = 16
 
 #: Builtins whose cost is bounded by their arguments and whose result is a scalar.
 SIMPLE_BUILTINS = frozenset({"len", "str", "int", "float", "bool", "abs", "round", "isinstance"})
@@ -144,6 +144,33 @@ def is_simple_source(source: str, mode: str, helpers: frozenset[str]) -> bool:
         return is_simple(ast.parse(source, mode=mode), helpers)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
+
+
+#: Items a simple script may have walked in one C call (compared, rendered, searched) before
+#: it goes to a script process: a walk this long takes well under a millisecond.
+SIMPLE_WALK = 1_000
+
+
+def walks_far(value: object) -> bool:
+    """Tell whether comparing or rendering ``value`` would walk more than SIMPLE_WALK items.
+
+    Counts nested items too (a list of ten lists of 10**5 items), stopping at the bound.
+    """
+    if not isinstance(value, CONTAINERS):
+        return False
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            seen += len(item)
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif isinstance(item, CONTAINERS):
+            seen += len(item)
+            stack.extend(item)
+        if seen > SIMPLE_WALK:
+            return True
+    return False
 
 
 def nests(value: object) -> bool:
