@@ -50,6 +50,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             limits = dataclasses.replace(limits, time_limit=float(time_limit))
         super().__init__(helper_map)
         self.limits = limits
+        self._helper_names = frozenset(helper_map)
 
     @property
     def time_limit(self) -> float:
@@ -81,7 +82,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         pool = pool_for(self.limits)
         if pool is None:
             return None, False
-        return pool, not is_simple_source(source, mode, frozenset(self.globals))
+        if len(self._helper_names) != len(self.globals):  # helpers added after construction
+            self._helper_names = frozenset(self.globals)
+        return pool, not is_simple_source(source, mode, self._helper_names)
 
     def evaluate(
         self,

@@ -381,6 +381,9 @@ GUARDS: dict[str, Any] = {
 }
 
 
+_HASHED = (dict, set, frozenset)
+
+
 def simple_binop(op: str, left: Any, right: Any) -> Any:
     """safe_binop in a simple script: repeating or joining nested values sends it to a script process."""
     if op in ("+", "*") and (nests(left) or nests(right)):
@@ -392,7 +395,10 @@ def simple_binop(op: str, left: Any, right: Any) -> Any:
 
 def simple_compare(op: str, left: Any, right: Any) -> Any:
     """safe_compare in a simple script: comparing or searching large containers goes to a script process."""
-    if op in ("in", "not in") and isinstance(right, dict | set | frozenset):
+    # Scalars first, without a call more: most conditions compare a field with a constant.
+    if not (isinstance(left, CONTAINERS) or isinstance(right, CONTAINERS)):
+        return _COMPARISONS[op](left, right)
+    if op in ("in", "not in") and isinstance(right, _HASHED):
         far = walks_far(left)  # a hash lookup: only the key is walked
     else:
         far = walks_far(left) or walks_far(right)
@@ -410,7 +416,7 @@ def simple_comparable(value: Any) -> Any:
 
 def simple_format_value(value: Any, conversion: int, spec: str) -> str:
     """format_value in a simple script: rendering a large container goes to a script process."""
-    if walks_far(value):
+    if isinstance(value, CONTAINERS) and walks_far(value):
         raise NeedsIsolation("f-string")
     return format_value(value, conversion, spec)
 
