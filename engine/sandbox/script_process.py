@@ -98,6 +98,7 @@ def describe(err: BaseException) -> dict[str, Any]:
 def serve(conn: Connection, process_memory_mb: int) -> None:
     """Evaluate requests from the pipe until it closes (the entry point of a script process)."""
     limit_address_space(process_memory_mb)
+    conn.send_bytes(b"ready")
     environments: dict[tuple[tuple[str, ...], SandboxLimits], SandboxEnvironment] = {}
     while True:
         try:

@@ -36,6 +36,9 @@ from engine.sandbox import wire
 from engine.sandbox.limits import SETTINGS, Budget, SandboxLimits, ScriptLimitExceeded
 
 _PRELOAD = ["engine.sandbox.script_process"]
+_READY = b"ready"
+#: Seconds a new script process may take to start (importing the main module, on a loaded machine).
+_START_TIMEOUT = 60
 
 
 class ScriptProcess:
@@ -51,6 +54,15 @@ class ScriptProcess:
         self.process.start()
         child.close()
         self.conn: Connection = parent
+        # A worker first imports the server's main module (multiprocessing's rule for every start
+        # method but fork): wait for it here, so its start-up never counts against a script.
+        try:
+            ready = parent.poll(_START_TIMEOUT) and parent.recv_bytes(64) == _READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.kill()
+            raise ScriptError("a script process could not be started")
 
     @property
     def pid(self) -> int | None:
