@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -14,6 +13,7 @@ from engine.db import make_engine
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
 from engine.errors import DeploymentInvalid, EngineError
+from engine.operations.schema_status import EMPTY, SchemaNotCurrent, require_current, schema_status
 from engine.runner import TimerRunner
 from engine.runtime import Engine
 from engine.schema import upgrade
@@ -23,26 +23,38 @@ from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
+from web.ops.logging_setup import configure_logging
 from web.settings import ROOT, load_settings
 
 
-def _engine() -> Engine:
+def _engine(install: bool = True) -> Engine:
+    """Open the configured database; refuse one whose schema is not this code's.
+
+    An empty database is given the schema (installing needs no backup); one that is behind is
+    left to ``afterflow upgrade``, which backs it up first.
+    """
     settings = load_settings()
     db = make_engine(settings.database_url)
-    upgrade(db)
+    try:
+        status = schema_status(db)
+        if status.state == EMPTY and install:
+            upgrade(db)
+        else:
+            require_current(db)
+    except SchemaNotCurrent as error:
+        _fail(error.message)
     return build_engine(db, settings.calendar)
 
 
 @click.group()
 def main() -> None:
     """afterflow: regulated after-sales procedures run as BPMN processes."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(load_settings().log_format)
 
 
 @main.command("init-db")
 def init_db() -> None:
-    """Create or upgrade the database schema."""
+    """Create the schema in an empty database (an existing one is upgraded by `afterflow upgrade`)."""
     _engine()
     click.echo("database is up to date")
 
@@ -139,7 +151,7 @@ def create_user_command(
 
 @main.command("setup-demo")
 def setup_demo() -> None:
-    """Migrate, deploy diagrams/ and create the demo users (safe to run again)."""
+    """Create the schema if the database is empty, deploy diagrams/, create the demo users (safe to run again)."""
     engine = _engine()
     files, problems = collect_files([ROOT / "diagrams"])
     if problems:
@@ -219,7 +231,10 @@ def run(host: str, port: int) -> None:
 
     from web.app import create_app
 
-    app = create_app()
+    try:
+        app = create_app()
+    except SchemaNotCurrent as error:
+        _fail(error.message)
     click.echo(f"afterflow on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=8, ident="afterflow")
 
@@ -227,7 +242,7 @@ def run(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the timer runner on its own (any number may share a PostgreSQL database)."""
-    runner = TimerRunner(_engine())
+    runner = TimerRunner(_engine(install=False))
     try:
         runner.serve()
     except KeyboardInterrupt:

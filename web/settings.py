@@ -22,6 +22,12 @@ class Settings:
     calendar: CalendarConfig
     embedded_runner: bool = True
     max_upload_bytes: int = 10 * 1024 * 1024
+    #: "text" or "json" (one JSON object per log line).
+    log_format: str = "text"
+    #: When set, ``/metrics`` answers only requests bearing this token.
+    metrics_token: str | None = None
+    #: Whether SECRET_KEY came from the environment (else a generated key kept in the instance folder).
+    secret_key_configured: bool = True
 
 
 def load_settings(instance_dir: Path | None = None) -> Settings:
@@ -44,6 +50,9 @@ def load_settings(instance_dir: Path | None = None) -> Settings:
         instance_dir=folder,
         calendar=calendar,
         embedded_runner=os.environ.get("AFTERFLOW_EMBEDDED_RUNNER", "1") not in ("0", "false", "no"),
+        log_format="json" if os.environ.get("AFTERFLOW_LOG_FORMAT", "").lower() == "json" else "text",
+        metrics_token=os.environ.get("AFTERFLOW_METRICS_TOKEN") or None,
+        secret_key_configured=bool(os.environ.get("SECRET_KEY")),
     )
 
 
