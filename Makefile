@@ -25,6 +25,7 @@ $(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d web/translations -D messages
 
 run: setup
+	$(BIN)/afterflow upgrade
 	$(BIN)/afterflow setup-demo
 	$(BIN)/afterflow run --host 127.0.0.1 --port 5000
 

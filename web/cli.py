@@ -23,7 +23,10 @@ from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
+from web.ops.backup_cli import backup_command, restore_command
+from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
+from web.ops.upgrade_cli import upgrade_command
 from web.settings import ROOT, load_settings
 
 
@@ -248,6 +251,11 @@ def worker() -> None:
     except KeyboardInterrupt:
         runner.stop()
 
+
+main.add_command(backup_command)
+main.add_command(restore_command)
+main.add_command(upgrade_command)
+main.add_command(doctor_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -28,3 +28,5 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO: the command line says enough.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
