@@ -15,7 +15,6 @@ from sqlalchemy import Engine as SqlEngine
 
 from engine import clock
 from engine.db import make_engine
-from engine.operations.schema_status import code_heads
 from engine.runner import TimerRunner
 from engine.runtime import Engine
 from engine.schema import alembic_config
