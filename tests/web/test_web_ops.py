@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -202,3 +203,16 @@ def test_one_log_line_per_request_and_command_with_case_and_user_never_the_form(
     assert "/login" in text and "the-Password-1" not in text and "next=" not in text
     leaked = [line for line in lines if "主轴异响" in str(line)]
     assert not leaked, leaked  # form data of the start form
+
+
+def test_the_sample_grafana_dashboard_queries_only_series_the_app_exposes(web: Web) -> None:
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text()
+    )
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    exposed = web.client().get("/metrics").text
+    names = {name for expr in exprs for name in re.findall(r"afterflow_[a-z_]+", expr)}
+    assert len(names) >= 10
+    for name in names:
+        family = re.sub(r"_(bucket|count|sum)$", "", name)
+        assert f"# TYPE {family} " in exposed, name
