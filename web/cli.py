@@ -29,6 +29,9 @@ from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
 from web.settings import ROOT, load_settings
 
+#: Commands that serve (their log has one line per request and per engine command).
+SERVING_COMMANDS = frozenset({"run", "worker"})
+
 
 def _engine(install: bool = True) -> Engine:
     """Open the configured database; refuse one whose schema is not this code's.
@@ -50,9 +53,13 @@ def _engine(install: bool = True) -> Engine:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """afterflow: regulated after-sales procedures run as BPMN processes."""
-    configure_logging(load_settings().log_format)
+    log_format = load_settings().log_format
+    # A command at the terminal prints its own outcome; a text log line would only repeat it.
+    quiet = context.invoked_subcommand not in SERVING_COMMANDS and log_format != "json"
+    configure_logging(log_format, quiet_commands=quiet)
 
 
 @main.command("init-db")

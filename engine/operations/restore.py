@@ -139,6 +139,9 @@ def _load_tables(db: Engine, archive: zipfile.ZipFile) -> None:
     members = set(archive.namelist())
     with db.begin() as connection:
         tables = data_tables(reflect(connection))
+        # Migrations may seed rows (settings, reference data): the archive's rows replace them.
+        for table in reversed(tables):
+            connection.execute(table.delete())
         for table in tables:
             member = f"{TABLES_FOLDER}{table.name}.jsonl"
             if member not in members:
@@ -178,6 +181,8 @@ def _restore_sqlite_logically(db: Engine, archive: zipfile.ZipFile, revisions: t
             with source.connect() as reader, db.begin() as writer:
                 source_tables = {table.name: table for table in data_tables(reflect(reader))}
                 targets = data_tables(reflect(writer))
+                for table in reversed(targets):
+                    writer.execute(table.delete())
                 for table in targets:
                     if table.name in source_tables:
                         import_rows(writer, table, export_rows(reader, source_tables[table.name]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -152,3 +153,29 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path, monkeypatch
     bogus.write_text("not a zip")
     refused = afterflow(monkeypatch, f"sqlite:///{tmp_path / 'x.db'}", tmp_path, "restore", str(bogus))
     assert refused.exit_code == 1 and "is not an afterflow backup" in refused.output
+
+
+def test_a_sqlite_backup_moves_into_postgresql(
+    db: SqlEngine, demo: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.dialect.name != "sqlite":
+        pytest.skip("moves a SQLite installation; runs once, on the SQLite parameter")
+    postgres = os.environ.get("TEST_DATABASE_URL")
+    if not postgres:
+        pytest.skip("needs TEST_DATABASE_URL (a PostgreSQL server)")
+    archive = tmp_path / "sqlite.zip"
+    source_dir = Path(str(demo["source_dir"]))
+    assert afterflow(monkeypatch, url_of(db), source_dir, "backup", str(archive)).exit_code == 0
+    server = make_engine(postgres)
+    target_url = fresh_database(server, tmp_path, "from_sqlite")
+    server.dispose()
+    try:
+        done = afterflow(monkeypatch, target_url, tmp_path / "moved", "restore", str(archive))
+        assert done.exit_code == 0, done.output
+        restored = make_engine(target_url)
+        try:
+            _check_restored(db, restored, demo, tmp_path / "moved")
+        finally:
+            restored.dispose()
+    finally:
+        drop_database(target_url)

@@ -36,22 +36,32 @@ def json_formatter() -> LogLineFormatter:
     )
 
 
-def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
-    """Send every log line to stderr, as text or as one JSON object per line."""
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(
-            JsonFormatter(
-                JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
-            )
-        )
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+class _LineHandler(logging.StreamHandler):
+    """The stderr handler afterflow installs (told apart from a host's own handlers)."""
+
+
+def _not_a_command_line(record: logging.LogRecord) -> bool:
+    return not (record.name == "afterflow.command" and record.levelno < logging.WARNING)
+
+
+def configure_logging(
+    log_format: str = "text", level: int = logging.INFO, quiet_commands: bool = False
+) -> None:
+    """Send log lines to stderr as text or JSON; ``quiet_commands`` leaves out the per-command lines.
+
+    A host that set up logging itself (a test runner, an embedding application) keeps its own.
+    """
     root = logging.getLogger()
+    if any(not isinstance(handler, _LineHandler) for handler in root.handlers):
+        return
     for existing in list(root.handlers):
         root.removeHandler(existing)
+    handler = _LineHandler(sys.stderr)
+    handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    if quiet_commands:
+        handler.addFilter(_not_a_command_line)
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # SpiffWorkflow logs every task state change at INFO: the command line says enough.
+    # SpiffWorkflow logs every task state change at INFO: the command log says enough.
     logging.getLogger("spiff").setLevel(logging.WARNING)
