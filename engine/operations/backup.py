@@ -55,7 +55,7 @@ class BackupReport:
     """What went into an archive."""
 
     path: Path
-    method: str
+    copied_with: str
     revisions: tuple[str, ...]
     tables: dict[str, int]
     files: list[str] = field(default_factory=list)
@@ -65,7 +65,7 @@ class BackupReport:
         """The archive's manifest."""
         return {
             "format": ARCHIVE_FORMAT,
-            "method": self.method,
+            "copied_with": self.copied_with,
             "revisions": list(self.revisions),
             "tables": self.tables,
             "files": self.files,
@@ -81,30 +81,30 @@ def default_method(db: Engine) -> str:
 
 
 def backup(
-    db: Engine, target: Path, files_dir: Path | None = None, method: str | None = None
+    db: Engine, target: Path, files_dir: Path | None = None, copied_with: str | None = None
 ) -> BackupReport:
     """Write the database and the instance's files to the archive ``target``."""
-    method = method or default_method(db)
-    if method not in METHODS:
-        raise BackupFailed(f"unknown backup method '{method}' (one of {', '.join(METHODS)})")
-    if method == SQLITE_BACKUP and db.dialect.name != "sqlite":
+    copied_with = copied_with or default_method(db)
+    if copied_with not in METHODS:
+        raise BackupFailed(f"unknown backup method '{copied_with}' (one of {', '.join(METHODS)})")
+    if copied_with == SQLITE_BACKUP and db.dialect.name != "sqlite":
         raise BackupFailed("the SQLite backup API backs up SQLite databases only")
-    if method == PG_DUMP and db.dialect.name != "postgresql":
+    if copied_with == PG_DUMP and db.dialect.name != "postgresql":
         raise BackupFailed("pg_dump backs up PostgreSQL databases only")
     status = schema_status(db)
-    report = BackupReport(target, method, status.database, {})
+    report = BackupReport(target, copied_with, status.database, {})
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-            if method == SQLITE_BACKUP:
+            if copied_with == SQLITE_BACKUP:
                 _sqlite_copy(db, archive, report)
-            elif method == PG_DUMP:
+            elif copied_with == PG_DUMP:
                 try:
                     _pg_dump(db, archive, report)
                 except BackupFailed as error:
                     # An old pg_dump refuses a newer server: the logical export still works.
-                    report.method = LOGICAL
+                    report.copied_with = LOGICAL
                     report.notes.append(f"pg_dump failed ({error.message}); used the logical export")
                     _logical_export(db, archive, report)
             else:

@@ -1,4 +1,4 @@
-"""One record per engine command: kind, case, user, outcome and duration, for logs and metrics.
+"""One record per engine command: kind, case, user, result and duration, for logs and metrics.
 
 Commands are marked with ``@observed("kind")``. The outermost command of a call is recorded
 once (a command that starts linked cases is still one command); listeners (the metrics of the
@@ -36,14 +36,14 @@ class CommandRecord:
     command: str
     user: str | None
     case: str | None = None
-    outcome: str = OK
+    result: str = OK
     duration: float = 0.0
 
     def fields(self) -> dict[str, Any]:
         """The record as the fields of a structured log line."""
         return {
             "command": self.command,
-            "outcome": self.outcome,
+            "result": self.result,
             "case": self.case,
             "user": self.user,
             "duration_ms": round(self.duration * 1000, 1),
@@ -81,33 +81,33 @@ def note_case_error() -> None:
     """Say that the running command left its case in error."""
     record = _current.get()
     if record is not None:
-        record.outcome = CASE_ERROR
+        record.result = CASE_ERROR
 
 
 def observed(command: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Record every outermost call of the decorated engine command."""
 
-    def decorate(method: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(method)
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             if _current.get() is not None:
-                return method(*args, **kwargs)
+                return function(*args, **kwargs)
             record = CommandRecord(command, _username(args, kwargs))
             token = _current.set(record)
             started = time.perf_counter()
             try:
-                result = method(*args, **kwargs)
+                value = function(*args, **kwargs)
             except EngineError:
-                record.outcome = REFUSED
+                record.result = REFUSED
                 raise
             except BaseException:
-                record.outcome = FAILED
+                record.result = FAILED
                 raise
             else:
-                case = getattr(result, "business_number", None)
+                case = getattr(value, "business_number", None)
                 if record.case is None and isinstance(case, str):
                     record.case = case
-                return result
+                return value
             finally:
                 record.duration = time.perf_counter() - started
                 _current.reset(token)
@@ -131,12 +131,12 @@ def _username(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
 
 
 def _publish(record: CommandRecord) -> None:
-    level = logging.WARNING if record.outcome == FAILED else logging.INFO
+    level = logging.WARNING if record.result == FAILED else logging.INFO
     log.log(
         level,
         "%s %s case=%s user=%s %.1f ms",
         record.command,
-        record.outcome,
+        record.result,
         record.case or "-",
         record.user or "-",
         record.duration * 1000,

@@ -56,7 +56,7 @@ class RestoreRefused(EngineError):
 class RestoreReport:
     """What a restore loaded."""
 
-    method: str
+    copied_with: str
     revisions: tuple[str, ...]
     tables: dict[str, int]
     files: list[str] = field(default_factory=list)
@@ -83,7 +83,7 @@ def nonempty_tables(db: Engine) -> dict[str, int]:
 def restore(db: Engine, source: Path, files_dir: Path | None = None) -> RestoreReport:
     """Load the archive ``source`` into the empty database ``db`` (and its files into ``files_dir``)."""
     manifest = read_manifest(source)
-    method = str(manifest.get("method"))
+    copied_with = str(manifest.get("copied_with"))
     revisions = tuple(str(revision) for revision in manifest.get("revisions", []))
     _check_revisions_known(db, revisions)
     occupied = nonempty_tables(db)
@@ -91,23 +91,23 @@ def restore(db: Engine, source: Path, files_dir: Path | None = None) -> RestoreR
         listed = ", ".join(f"{name} ({count})" for name, count in sorted(occupied.items())[:5])
         raise RestoreRefused(f"the database is not empty ({listed}): restore into a new, empty database")
     with zipfile.ZipFile(source) as archive:
-        if method == SQLITE_BACKUP and db.dialect.name == "sqlite":
+        if copied_with == SQLITE_BACKUP and db.dialect.name == "sqlite":
             _restore_sqlite(db, archive)
-        elif method == SQLITE_BACKUP:
+        elif copied_with == SQLITE_BACKUP:
             _restore_sqlite_logically(db, archive, revisions)
-        elif method == PG_DUMP:
+        elif copied_with == PG_DUMP:
             _restore_pg_dump(db, archive)
-        elif method == LOGICAL:
+        elif copied_with == LOGICAL:
             _drop_empty_tables(db)
             _migrate_to(db, revisions)
             _load_tables(db, archive)
         else:
-            raise RestoreRefused(f"unknown backup method '{method}' in the archive")
+            raise RestoreRefused(f"unknown backup method '{copied_with}' in the archive")
         files = _restore_files(archive, files_dir) if files_dir is not None else []
     _forget_transient(db)
     with db.connect() as connection:
         counts = table_counts(connection)
-    return RestoreReport(method, revisions, counts, files)
+    return RestoreReport(copied_with, revisions, counts, files)
 
 
 def _check_revisions_known(db: Engine, revisions: tuple[str, ...]) -> None:
@@ -195,7 +195,7 @@ def _restore_pg_dump(db: Engine, archive: zipfile.ZipFile) -> None:
     if db.dialect.name != "postgresql":
         raise RestoreRefused(
             "this archive was taken with pg_dump and restores into PostgreSQL only "
-            "(take one with `afterflow backup --method logical` to move to SQLite)"
+            "(take one with `afterflow backup --copied_with logical` to move to SQLite)"
         )
     if shutil.which("pg_restore") is None:
         raise RestoreRefused("pg_restore is not installed (install the PostgreSQL client tools)")

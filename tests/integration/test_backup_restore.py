@@ -82,7 +82,7 @@ def test_a_restored_backup_holds_every_row_and_its_cases_go_on(
     assert taken.exit_code == 0, taken.output
     assert f"method: {method}" in taken.output
     manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
-    assert manifest["method"] == method and manifest["files"] == [f"documents/{demo['repair']}.pdf"]
+    assert manifest["copied_with"] == method and manifest["files"] == [f"documents/{demo['repair']}.pdf"]
 
     target_url = fresh_database(db, tmp_path)
     target_dir = tmp_path / "restored"

@@ -132,8 +132,8 @@ def test_metrics_move_when_a_case_is_started_and_a_task_completed(web: Web) -> N
     before = _samples(scraper.get("/metrics").text)
     number = web.start_repair(web.client("cs1"))
     middle = _samples(scraper.get("/metrics").text)
-    assert _metric(middle, "afterflow_commands_total", command="start", outcome="ok") == (
-        _metric(before, "afterflow_commands_total", command="start", outcome="ok") + 1
+    assert _metric(middle, "afterflow_commands_total", command="start", result="ok") == (
+        _metric(before, "afterflow_commands_total", command="start", result="ok") + 1
     )
     assert _metric(middle, "afterflow_command_duration_seconds_count", command="start") == (
         _metric(before, "afterflow_command_duration_seconds_count", command="start") + 1
@@ -158,8 +158,8 @@ def test_metrics_move_when_a_case_is_started_and_a_task_completed(web: Web) -> N
     guidance = web.open_task(number, "task_remote_guidance")
     web.engine.complete(guidance.id, {"solved_by_phone": "no"}, Actor("cs1", frozenset({"customer_service"})))
     after = _samples(scraper.get("/metrics").text)
-    assert _metric(after, "afterflow_commands_total", command="complete", outcome="ok") == (
-        _metric(middle, "afterflow_commands_total", command="complete", outcome="ok") + 1
+    assert _metric(after, "afterflow_commands_total", command="complete", result="ok") == (
+        _metric(middle, "afterflow_commands_total", command="complete", result="ok") + 1
     )
     assert (
         _metric(after, "afterflow_open_tasks", process="repair_service", role="customer_service")
@@ -188,7 +188,7 @@ def test_one_log_line_per_request_and_command_with_case_and_user_never_the_form(
     lines = [json.loads(formatter.format(record)) for record in caplog.records]
     commands = [line for line in lines if line["logger"] == "afterflow.command"]
     requests = [line for line in lines if line["logger"] == "afterflow.request"]
-    assert [(c["command"], c["outcome"], c["case"], c["user"]) for c in commands] == [
+    assert [(c["command"], c["result"], c["case"], c["user"]) for c in commands] == [
         ("start", "ok", number, "cs1")
     ]
     start = [r for r in requests if r["endpoint"] == "cases.start"]

@@ -45,7 +45,7 @@ def print_backup(report: BackupReport) -> None:
         click.echo(note)
     rows = sum(report.tables.values())
     click.echo(
-        f"backup written to {report.path} (method: {report.method}; schema {', '.join(report.revisions)}; "
+        f"backup written to {report.path} (method: {report.copied_with}; schema {', '.join(report.revisions)}; "
         f"{len(report.tables)} tables, {rows} rows; {len(report.files)} files)"
     )
 
@@ -67,7 +67,7 @@ def restore_command(file: Path) -> None:
         db.dispose()
     rows = sum(report.tables.values())
     click.echo(
-        f"restored {file} (method: {report.method}; {len(report.tables)} tables, {rows} rows; "
+        f"restored {file} (method: {report.copied_with}; {len(report.tables)} tables, {rows} rows; "
         f"{len(report.files)} files)"
     )
     if not status.is_current:

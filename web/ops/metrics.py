@@ -38,7 +38,7 @@ REQUESTS = Counter(
 REQUEST_SECONDS = Histogram(
     "afterflow_http_request_duration_seconds", "Time to answer an HTTP request", ["endpoint"], registry=None
 )
-COMMANDS = Counter("afterflow_commands", "Engine commands run", ["command", "outcome"], registry=None)
+COMMANDS = Counter("afterflow_commands", "Engine commands run", ["command", "result"], registry=None)
 COMMAND_SECONDS = Histogram(
     "afterflow_command_duration_seconds", "Time an engine command took", ["command"], registry=None
 )
@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
 
 def count_command(record: CommandRecord) -> None:
     """Count one finished engine command."""
-    COMMANDS.labels(record.command, record.outcome).inc()
+    COMMANDS.labels(record.command, record.result).inc()
     COMMAND_SECONDS.labels(record.command).observe(record.duration)
 
 
