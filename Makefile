@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python -m bench.engine_throughput
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases
+	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.operations
 
 clean:

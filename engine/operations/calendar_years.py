@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import chinese_calendar
 from sqlalchemy.orm import Session
+
+from engine.calendar.store import is_confirmed
 
 #: From this month on, next year's schedule should be entered (the State Council publishes it
 #: in November or December).
@@ -13,14 +14,8 @@ NEXT_YEAR_DUE_MONTH = 12
 
 
 def is_year_confirmed(session: Session, year: int) -> bool:
-    """Whether ``year``'s holidays and make-up working days are known."""
-    # Until the calendar is company data, a year is known when the holiday package carries it.
-    del session
-    try:
-        chinese_calendar.is_holiday(date(year, 1, 1))
-    except NotImplementedError:
-        return False
-    return True
+    """Whether ``year``'s holidays and make-up working days are confirmed in the company calendar."""
+    return is_confirmed(session, year)
 
 
 def years_due(today: date) -> list[int]:

@@ -1,7 +1,7 @@
 """Leases of running web processes, workers and runners, with the schema each serves
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-06 21:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

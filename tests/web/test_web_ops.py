@@ -17,9 +17,10 @@ from sqlalchemy import Engine as SqlEngine
 from engine import clock
 from engine.db import make_engine
 from engine.runner import TimerRunner
-from engine.runtime import Engine
+from engine.runtime import Engine, EngineConfig
 from engine.schema import alembic_config
 from engine.users import Actor
+from processes.roles import role_for_lane
 from processes.wiring import build_engine
 from tests.integration.ops_support import drop_database, fresh_database
 from tests.integration.test_upgrade import _previous_revision
@@ -77,7 +78,9 @@ def test_readyz_says_down_when_the_database_cannot_be_reached(tmp_path: Path) ->
     unreachable = make_engine(
         "postgresql+psycopg://afterflow@127.0.0.1:9/afterflow", connect_args={"connect_timeout": 2}
     )
-    app = create_app({"TESTING": True, "AFTERFLOW_ENGINE": build_engine(unreachable)}, settings_in(tmp_path))
+    # Built without the calendar seeding build_engine does: the database is not there to seed.
+    engine = Engine(unreachable, EngineConfig(resolve_role=role_for_lane))
+    app = create_app({"TESTING": True, "AFTERFLOW_ENGINE": engine}, settings_in(tmp_path))
     assert app.test_client().get("/healthz").status_code == 200
     status, body = _readyz(app)
     assert status == 503 and body == {

@@ -81,9 +81,7 @@ def _settings_findings(settings: Settings) -> Iterator[Finding]:
 
 
 def _https_findings(settings: Settings) -> Iterator[Finding]:
-    # Names of the HTTPS settings; read with getattr so the doctor runs whichever of them exist.
-    secure_cookie = bool(getattr(settings, "session_cookie_secure", False))
-    hsts = int(getattr(settings, "hsts_seconds", 0) or 0)
+    secure_cookie, hsts = settings.session_cookie_secure, settings.hsts_seconds
     if hsts and not secure_cookie:
         yield Finding(
             SERIOUS,
