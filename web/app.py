@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -10,6 +11,8 @@ from flask_babel import Babel, format_datetime, get_timezone
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
@@ -22,8 +25,8 @@ from engine.accounts.login_throttle import (
 )
 from engine.collaboration import Collaboration
 from engine.db import make_engine
+from engine.operations.schema_status import require_current
 from engine.runner import TimerRunner
-from engine.schema import upgrade
 from processes.wiring import build_engine
 from web import security_headers
 from web.event_labels import event_label
@@ -33,6 +36,7 @@ LANGUAGES = ("zh", "en")
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
 UPLOAD_OVERHEAD = 64 * 1024
 
+log = logging.getLogger(__name__)
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -64,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     engine = app.config.get("AFTERFLOW_ENGINE")
     if engine is None:
         db = make_engine(settings.database_url)
-        upgrade(db)
+        _refuse_old_schema(db)
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
@@ -76,11 +80,12 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.login_message = ""
 
     # Imported here: the blueprints' modules import this one for current_lang and babel.
-    from web import admin, auth, cases, collaboration, inbox, modeler, oversight
+    from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
     _add_calendar_marks(app)
+    ops.init_app(app, engine, settings)
     from web.api import init_api, wants_json
     from web.api.errors import api_error
 
@@ -106,6 +111,15 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
+
+
+def _refuse_old_schema(db: SqlEngine) -> None:
+    """Raise `SchemaNotCurrent` for a database this code may not serve; start while it is down."""
+    try:
+        require_current(db)
+    except OperationalError:
+        # The database may come up after the web process; /readyz reports it down (or behind) meanwhile.
+        log.warning("the database cannot be reached; starting anyway, /readyz says when it can serve")
 
 
 def _add_calendar_marks(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Personal access tokens for the REST API; outgoing webhooks and their deliveries
 
 Revision ID: 0016
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-06 22:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
