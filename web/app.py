@@ -13,10 +13,10 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
-from engine.collaboration import Collaboration
-from engine.db import make_engine
-from engine.runner import TimerRunner
-from engine.schema import upgrade
+from engine.runtime.collaboration import Collaboration
+from engine.runtime.runner import TimerRunner
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
 from processes.wiring import build_engine
 from web.event_labels import event_label
 from web.settings import Settings, load_settings

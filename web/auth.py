@@ -10,10 +10,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from engine.models import User
-from engine.preferences import LANGUAGES, remember_language
+from engine.identity.preferences import LANGUAGES, remember_language
+from engine.identity.users import Actor, authenticate
 from engine.runtime import Engine
-from engine.users import Actor, authenticate
+from engine.store.models import User
 
 bp = Blueprint("auth", __name__)
 

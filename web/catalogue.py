@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from engine import queries
-from engine.forms import FormField, FormProblem, parse_form
-from engine.projection import LIST_FIELDS
+from engine.definitions.forms import FormField, FormProblem, parse_form
 from engine.runtime import Engine
+from engine.store import queries
+from engine.store.projection import LIST_FIELDS
 
 
 @dataclass

@@ -10,17 +10,17 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.db import make_engine
 from engine.definitions import Problem, collect_files
-from engine.deployment import DeployReport
+from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError
-from engine.runner import TimerRunner
+from engine.identity.users import create_user
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.demo_data import load_demo_records
-from processes.ledger_import import LedgerImportError, import_ledger
+from engine.runtime.runner import TimerRunner
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
+from processes.demo.records import load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from web.settings import ROOT, load_settings
@@ -173,7 +173,7 @@ def setup_demo() -> None:
 @click.option("--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Months replayed.")
 def demo_load(count: int, seed: int, days: int) -> None:
     """Fill the database with realistic cases run through the real processes (after setup-demo)."""
-    from processes.demo_load import load_cases
+    from processes.demo.load import load_cases
 
     engine = _engine()
     with engine.writer.begin() as session:

@@ -15,10 +15,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine.forms import FormDefinition, FormField
-from engine.models import Event, ProcessDefinition
-from engine.queries import CaseTask
+from engine.definitions.forms import FormDefinition, FormField
 from engine.runtime import Engine
+from engine.store.models import Event, ProcessDefinition
+from engine.store.queries import CaseTask
 from web.app import _format_when
 from web.catalogue import Labels
 from web.event_labels import event_label

@@ -12,8 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from engine import clock, queries
-from engine.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
+from engine import clock
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -24,8 +23,10 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.models import Attachment, Comment, Task
-from engine.users import Actor
+from engine.identity.users import Actor
+from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
+from engine.store import queries
+from engine.store.models import Attachment, Comment, Task
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine, safe_target

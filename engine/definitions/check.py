@@ -29,9 +29,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.forms import FormDefinition, FormProblem, parse_form
+from engine.definitions.forms import FormDefinition, FormProblem, parse_form
 from engine.sandbox import check_source
-from engine.serialization import ProcessSpecs
+from engine.store.serialization import ProcessSpecs
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"

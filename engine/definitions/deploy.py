@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
+from engine.definitions.forms import FormDefinition
 from engine.errors import ConcurrentModification, DeploymentInvalid
-from engine.forms import FormDefinition
-from engine.models import ProcessDefinition
-from engine.serialization import ProcessSpecs, specs_from_json, specs_to_json
+from engine.store.models import ProcessDefinition
+from engine.store.serialization import ProcessSpecs, specs_from_json, specs_to_json
 
 
 @dataclass

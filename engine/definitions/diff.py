@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions import BPMN_NS, DMN_NAMESPACES, FORM_SUFFIX, SPIFF_NS
 from engine.errors import NotFound
-from engine.models import ProcessDefinition
+from engine.store.models import ProcessDefinition
 
 Signature = dict[str, Any]
 

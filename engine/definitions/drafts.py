@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import clock
 from engine.definitions import MAX_FILE_BYTES
 from engine.errors import EngineError
-from engine.models import DefinitionDraft
+from engine.store.models import DefinitionDraft
 
 #: A draft holds one process's files: a handful, never megabytes each.
 MAX_DRAFT_FILES = 200

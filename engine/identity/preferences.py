@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from engine.errors import EngineError
-from engine.models import User
 from engine.runtime import Engine
+from engine.store.models import User
 
 LANGUAGES = ("zh", "en")
 

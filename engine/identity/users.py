@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import EngineError, NotFound
-from engine.models import User, UserRole
+from engine.store.models import User, UserRole
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 

@@ -6,8 +6,8 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
-from engine.db import table_of, upsert
-from engine.models import BusinessNumberCounter
+from engine.store.database import table_of, upsert
+from engine.store.models import BusinessNumberCounter
 
 
 def next_business_number(session: Session, prefix: str, at: datetime, tz: tzinfo) -> str:

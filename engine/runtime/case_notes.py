@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from engine import clock
 from engine.errors import EngineError
-from engine.models import Event, Task
+from engine.identity.users import Actor
 from engine.runtime import Engine
-from engine.users import Actor
+from engine.store.models import Event, Task
 
 
 def record_reassignment_reason(engine: Engine, task_id: str, reason: str, actor: Actor) -> None:

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import EngineError, NotFound, PermissionDenied
-from engine.models import Attachment, Comment, Event, ProcessInstance, Task
-from engine.queries import may_see_case, may_see_task
+from engine.identity.users import Actor
 from engine.runtime import Engine
-from engine.users import Actor
+from engine.store.models import Attachment, Comment, Event, ProcessInstance, Task
+from engine.store.queries import may_see_case, may_see_task
 
 MAX_COMMENT_LENGTH = 2000
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

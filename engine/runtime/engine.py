@@ -33,11 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
-from engine.business_numbers import next_business_number
 from engine.calendar import WorkingCalendar
-from engine.context import CommandContext, running
 from engine.definitions import RoleResolver
-from engine.deployment import DefinitionCache, DeployReport, deploy_files
+from engine.definitions.deploy import DefinitionCache, DeployReport, deploy_files
+from engine.definitions.forms import FormDefinition, parse_form, validate_submission
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -47,13 +46,14 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.forms import FormDefinition, parse_form, validate_submission
-from engine.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
-from engine.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
+from engine.identity.users import Actor
+from engine.runtime.business_numbers import next_business_number
+from engine.runtime.context import CommandContext, running
 from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
-from engine.serialization import state_from_json, state_to_json
-from engine.users import Actor
+from engine.store.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
+from engine.store.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
+from engine.store.serialization import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
 

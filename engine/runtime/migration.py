@@ -25,12 +25,12 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from engine.definitions.diff import definition_of
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
-from engine.models import ProcessDefinition, ProcessInstance, Task
+from engine.identity.users import Actor
 from engine.runtime import ACTIVE, Engine
-from engine.serialization import SERIALIZER, ProcessSpecs, state_from_json
-from engine.users import Actor
-from engine.version_diff import definition_of
+from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json
 
 #: Cases in these states are "running" for a migration: they still have work ahead.
 MIGRATABLE = frozenset({ACTIVE, "suspended", "error"})

@@ -20,8 +20,8 @@ from sqlalchemy import case, func, or_, select
 
 from engine import clock
 from engine.errors import EngineError
-from engine.models import Job
 from engine.runtime import Engine
+from engine.store.models import Job
 
 log = logging.getLogger(__name__)
 

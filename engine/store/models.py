@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
+from engine.store.database import Base
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -291,7 +291,7 @@ class DefinitionDraft(Base):
 class KpiCase(Base):
     """What the KPIs read of one case, as of the case version it was computed from (a read model).
 
-    Rebuilt per case by ``engine.kpi_facts.refresh`` whenever the case's ``lock_version`` moved on,
+    Rebuilt per case by ``processes.kpis.facts.refresh`` whenever the case's ``lock_version`` moved on,
     so the dashboard aggregates narrow rows instead of replaying the audit log.
     """
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import Event, Job, ProcessInstance, SlaBreach, Task
+from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
 
 # Case-data keys projected onto the instance row for lists (first key present wins).
 LIST_FIELDS: dict[str, tuple[str, ...]] = {

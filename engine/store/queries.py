@@ -29,8 +29,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.models import Attachment, Comment, Event, ProcessDefinition, ProcessInstance, Task, User, UserRole
-from engine.users import Actor
+from engine.identity.users import Actor
+from engine.store.models import (
+    Attachment,
+    Comment,
+    Event,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    User,
+    UserRole,
+)
 
 #: The inbox tabs: assigned to me, my roles' open (claimable) tasks, done by me, and — for
 #: those who hand out work — every open task.

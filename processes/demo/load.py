@@ -32,16 +32,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from engine import clock
-from engine.context import current
+from engine.definitions.forms import FormDefinition
 from engine.errors import EngineError
-from engine.forms import FormDefinition
-from engine.models import ProcessInstance, Task
-from engine.runner import TimerRunner
+from engine.identity.users import Actor
 from engine.runtime import Engine
-from engine.users import Actor
-from processes.demo import DEMO_USERS
-from processes.demo_data import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
-from processes.records import SalesLedgerEntry
+from engine.runtime.context import current
+from engine.runtime.runner import TimerRunner
+from engine.store.models import ProcessInstance, Task
+from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
+from processes.demo.users import DEMO_USERS
+from processes.records.models import SalesLedgerEntry
 
 log = logging.getLogger(__name__)
 

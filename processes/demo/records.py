@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from processes.handlers.records import company_today
-from processes.records import Customer, MaintenanceContract, Product, SalesLedgerEntry
+from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 
 RECALL_DEMO_BATCH = "RC-DEMO-2601"
 DEMO_SOURCE = "demo"

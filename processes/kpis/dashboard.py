@@ -1,4 +1,4 @@
-"""The regulations' KPIs (SPEC §8), aggregated from the KPI read model (``engine.kpi_facts``).
+"""The regulations' KPIs (SPEC §8), aggregated from the KPI read model (``processes.kpis.facts``).
 
 Definitions (each a ratio of case counts, bucketed by the company-time month of the moment
 that decides it):
@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.case_queries import OPEN_STATUSES  # cases not ended: their breaches are open
-from engine.kpi_facts import (
+from engine.store.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
+from processes.kpis.facts import (
     COMPLAINT,
     DEPARTMENT_FIELD,
     PROCESS_DEPARTMENT,
@@ -45,7 +45,7 @@ from engine.kpi_facts import (
     month_of,
     refresh,
 )
-from engine.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
+from processes.oversight.cases import OPEN_STATUSES  # cases not ended: their breaches are open
 
 if TYPE_CHECKING:
     from engine.runtime import Engine

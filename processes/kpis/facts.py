@@ -4,7 +4,7 @@ Every command on a case saves its row and so bumps ``process_instance.lock_versi
 mapper's optimistic version column). ``kpi_case.seen_version`` remembers the version a case's
 facts were computed from, so the cases whose facts are stale are exactly those whose versions
 differ — a comparison answered from two narrow indexes. ``refresh`` recomputes just those cases
-from the projections and the audit log; the dashboard (``engine.kpis.compute``) then aggregates
+from the projections and the audit log; the dashboard (``processes.kpis.dashboard.compute``) then aggregates
 narrow rows instead of replaying the log on every change.
 
 Reading the version *before* the facts keeps the model safe under concurrent commands: a command
@@ -12,7 +12,7 @@ that commits in between leaves a newer version than the one stored, and the case
 on the next refresh. Refreshes themselves take the ``kpi_state`` row's lock (PostgreSQL) or the
 write lock (SQLite), so they run one at a time.
 
-Facts per case (the definitions are those of ``engine.kpis``):
+Facts per case (the definitions are those of ``processes.kpis.dashboard``):
 
 - process, status, and the company-time month it completed in (``ended_at``, set by the command
   that records its ``instance_completed`` event);
@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.db import table_of, upsert
-from engine.models import Event, KpiCase, KpiFollowUp, KpiState, ProcessInstance, SlaBreach, Task
+from engine.store.database import table_of, upsert
+from engine.store.models import Event, KpiCase, KpiFollowUp, KpiState, ProcessInstance, SlaBreach, Task
 
 FOLLOW_UP = "task_follow_up"
 CAUSE_ANALYSIS = "task_cause_analysis"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import Event, KpiCase, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
+from engine.store.models import Event, KpiCase, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
 
 #: Statuses a manager filters on; "late" is a running case past one of its limits.
 STATUSES = ("running", "late", "waiting", "error", "suspended", "completed", "terminated", "scheduled")

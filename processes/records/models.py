@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
-from engine.models import UTCDateTime
+from engine.store.database import Base
+from engine.store.models import UTCDateTime
 
 
 class Customer(Base):

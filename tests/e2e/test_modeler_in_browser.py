@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.models import ProcessDefinition, ProcessInstance, Task
+from engine.identity.users import Actor, create_user
 from engine.runtime import Engine
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD
+from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.e2e.conftest import TIMEOUT_MS, Served, log_in, new_page
 from tests.scenarios.test_repair import SATISFIED

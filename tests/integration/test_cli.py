@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-from engine.models import ProcessDefinition, User
-from processes.demo import DEMO_USERS
-from processes.records import Customer, SalesLedgerEntry
+from engine.store.models import ProcessDefinition, User
+from processes.demo.users import DEMO_USERS
+from processes.records.models import Customer, SalesLedgerEntry
 from web.cli import main as cli_main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger" / "sample_ledger.csv"

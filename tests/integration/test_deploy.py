@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from engine.definitions import Problem, validate_files
 from engine.errors import DeploymentInvalid
-from engine.models import ProcessDefinition
 from engine.runtime import Engine
+from engine.store.models import ProcessDefinition
 from processes.roles import role_for_lane
 from tests.conftest import ROOT, diagram_files
 

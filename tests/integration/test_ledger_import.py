@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.runtime import Engine
-from processes import ledger_import
-from processes.ledger_import import ImportReport, LedgerImportError, RowError, import_ledger
-from processes.records import Customer, SalesLedgerEntry
+from processes.records import ledger_import
+from processes.records.ledger_import import ImportReport, LedgerImportError, RowError, import_ledger
+from processes.records.models import Customer, SalesLedgerEntry
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "tests" / "fixtures" / "ledger" / "sample_ledger.csv"

@@ -20,11 +20,11 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.models import Event, Job, ProcessInstance, Task
-from engine.runner import TimerRunner
+from engine.identity.users import create_user
 from engine.runtime import Engine
-from engine.serialization import state_from_json
-from engine.users import create_user
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, Job, ProcessInstance, Task
+from engine.store.serialization import state_from_json
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor

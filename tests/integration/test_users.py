@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import EngineError
-from engine.models import User
+from engine.identity.users import authenticate, create_user, hash_password, users_with_role, verify_password
 from engine.runtime import Engine
-from engine.users import authenticate, create_user, hash_password, users_with_role, verify_password
+from engine.store.models import User
 from processes.roles import ROLE_KEYS
 
 

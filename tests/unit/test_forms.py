@@ -1,4 +1,4 @@
-"""Tests for engine.forms: parsing form-js files and validating submissions."""
+"""Tests for engine.definitions.forms: parsing form-js files and validating submissions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine import forms as forms_module
-from engine.errors import FormInvalid
-from engine.forms import (
+from engine.definitions import forms as forms_module
+from engine.definitions.forms import (
     FormDefinition,
     FormField,
     FormProblem,
@@ -18,6 +17,7 @@ from engine.forms import (
     parse_form,
     validate_submission,
 )
+from engine.errors import FormInvalid
 
 URGENCY_VALUES = [
     {"label": "紧急", "value": "emergency", "label_en": "Emergency"},

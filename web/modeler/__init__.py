@@ -31,12 +31,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
-from engine.drafts import discard_draft, load_draft, save_draft
+from engine.definitions.diff import compare_versions, definition_of
+from engine.definitions.drafts import discard_draft, load_draft, save_draft
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError, NotFound
-from engine.models import ProcessDefinition, ProcessInstance
 from engine.runtime import Engine
-from engine.version_diff import compare_versions, definition_of
-from engine.version_migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
+from engine.runtime.migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
+from engine.store.models import ProcessDefinition, ProcessInstance
 from web.app import login_manager
 from web.auth import current_actor, engine
 
@@ -395,6 +395,6 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
 
 
 def _draft_keys(db: Any) -> list[str]:
-    from engine.models import DefinitionDraft
+    from engine.store.models import DefinitionDraft
 
     return list(db.scalars(select(DefinitionDraft.process_key)))

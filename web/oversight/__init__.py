@@ -13,9 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 
-from engine import clock, queries
-from engine.case_notes import record_reassignment_reason
-from engine.case_queries import (
+from engine import clock
+from engine.errors import EngineError
+from engine.runtime.case_notes import record_reassignment_reason
+from engine.store import queries
+from engine.store.models import ProcessDefinition
+from processes.kpis.facts import DEPARTMENT_FIELD
+from processes.oversight.cases import (
     PAGE_SIZES,
     STATUSES,
     CaseFilter,
@@ -25,9 +29,6 @@ from engine.case_queries import (
     list_cases,
     process_stats,
 )
-from engine.errors import EngineError
-from engine.kpi_facts import DEPARTMENT_FIELD
-from engine.models import ProcessDefinition
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine

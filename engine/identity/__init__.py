@@ -1,0 +1,1 @@
+"""Who may act: users, the roles they hold, their passwords and preferences."""
