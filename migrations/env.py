@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import engine.store.models  # noqa: F401  (registers the tables on Base.metadata)
-import processes.records.models  # noqa: F401
+import processes.tables  # noqa: F401  (registers every table on Base.metadata)
 from engine.store.database import Base
 
 config = context.config

@@ -1,18 +1,42 @@
-"""Build the engine with afterflow's roles, calendar and service handlers."""
+"""Plug afterflow's domain into the generic engine: roles, calendar, service handlers, list fields, tables.
+
+This is the one place the engine learns about our processes. A new process needs no change here
+unless it brings a service handler (``processes/handlers``), a role (``processes/roles.py``) or a
+case-data key that lists should show.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine as SqlEngine
 
+import processes.tables  # noqa: F401  (the domain's tables join the engine's on Base.metadata)
 from engine.calendar import CalendarConfig, WorkingCalendar
 from engine.runtime import Engine, EngineConfig
-from processes.roles import role_for_lane
+from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
+
+#: Which keys of our forms fill a case's list columns (first one present wins).
+LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer_name": ("customer_name", "customer"),
+    "product": ("product_model", "product_name", "product"),
+    "priority": ("urgency", "priority", "severity", "level"),
+}
+
+
+def engine_config(calendar: CalendarConfig | None = None) -> EngineConfig:
+    """Return the engine configuration for afterflow's processes."""
+    return EngineConfig(
+        resolve_role=role_for_lane,
+        calendar=WorkingCalendar(calendar),
+        services=SERVICES,
+        superuser_roles=SUPERUSERS,
+        assigner_roles=ASSIGNERS,
+        manager_roles=MANAGERS,
+        migrator_roles=MIGRATORS,
+        list_fields=LIST_FIELDS,
+    )
 
 
 def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engine:
     """Return the engine over ``db`` configured for afterflow's processes."""
-    return Engine(
-        db,
-        EngineConfig(resolve_role=role_for_lane, calendar=WorkingCalendar(calendar), services=SERVICES),
-    )
+    return Engine(db, engine_config(calendar))

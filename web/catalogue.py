@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.definitions.forms import FormField, FormProblem, parse_form
 from engine.runtime import Engine
 from engine.store import queries
-from engine.store.projection import LIST_FIELDS
+from processes.wiring import LIST_FIELDS
 
 
 @dataclass

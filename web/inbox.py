@@ -58,7 +58,7 @@ def sees_all(actor: Actor) -> bool:
 
 def overseers() -> frozenset[str]:
     """The roles that may see every task."""
-    return engine().config.assigner_roles
+    return engine().config.assigner_roles | engine().config.superuser_roles
 
 
 # --- the inbox ----------------------------------------------------------------------------------

@@ -90,8 +90,8 @@ class Collaboration:
 
     @property
     def overseers(self) -> frozenset[str]:
-        """The roles that may see every task: those who assign work to others."""
-        return self.engine.config.assigner_roles
+        """The roles that may see every task: those who assign work to others, and superusers."""
+        return self.engine.config.assigner_roles | self.engine.config.superuser_roles
 
     def add_comment(self, instance_id: int, task_id: str, body: str, actor: Actor) -> int:
         """Add a comment to a case on one of its tasks; return the comment's id."""

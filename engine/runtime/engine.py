@@ -52,7 +52,14 @@ from engine.runtime.context import CommandContext, running
 from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
 from engine.store.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
-from engine.store.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
+from engine.store.projection import (
+    LIST_COLUMNS,
+    ProjectionError,
+    TaskRules,
+    find_task,
+    parse_moment,
+    sync_instance,
+)
 from engine.store.serialization import state_from_json, state_to_json
 
 log = logging.getLogger(__name__)
@@ -71,8 +78,21 @@ class EngineConfig:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     services: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     script_time_limit: float = 1.0
-    assigner_roles: frozenset[str] = frozenset({"service_supervisor", "admin"})
-    manager_roles: frozenset[str] = frozenset({"general_manager", "service_supervisor", "admin"})
+    #: Roles that may do anything any role may (start every process, see every case).
+    superuser_roles: frozenset[str] = frozenset()
+    #: Roles that may assign tasks to others and take them back.
+    assigner_roles: frozenset[str] = frozenset()
+    #: Roles that may suspend, resume, terminate and retry cases.
+    manager_roles: frozenset[str] = frozenset()
+    #: Roles that may move running cases to another version of their process.
+    migrator_roles: frozenset[str] = frozenset()
+    #: Per list column of a case (``LIST_COLUMNS``), the case-data keys that fill it.
+    list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.list_fields) - set(LIST_COLUMNS)
+        if unknown:
+            raise ValueError(f"not list columns of a case: {', '.join(sorted(unknown))}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,7 @@ class Engine:
         self._rules = TaskRules(
             evaluate=self.script_engine.evaluate,
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),
+            list_fields=config.list_fields,
         )
         self.wakeup = threading.Event()
         self._message_starts: dict[int, frozenset[str]] = {}
@@ -243,10 +264,10 @@ class Engine:
             for ts in spec.task_specs.values()
         )
 
-    @staticmethod
-    def _may_start(definition: ProcessDefinition, actor: Actor) -> bool:
+    def _may_start(self, definition: ProcessDefinition, actor: Actor) -> bool:
+        superusers = self.config.superuser_roles
         roles = set(definition.meta["process"].get("start_roles") or [])
-        return not roles or bool(roles & actor.roles) or "admin" in actor.roles
+        return not roles or bool(roles & actor.roles) or bool(superusers & actor.roles)
 
     # --- start ----------------------------------------------------------------------------
 

@@ -35,7 +35,6 @@ from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json
 #: Cases in these states are "running" for a migration: they still have work ahead.
 MIGRATABLE = frozenset({ACTIVE, "suspended", "error"})
 #: Who may migrate cases.
-MIGRATOR_ROLES = frozenset({"process_owner", "admin"})
 _REACHED = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR | TaskState.COMPLETED
 _DONE = TaskState.COMPLETED | TaskState.STARTED
 
@@ -170,7 +169,7 @@ def migrate_instance(engine: Engine, instance_id: int, to_version: int, actor: A
 
     Raises ``MigrationRefused`` (nothing changed) when the case cannot move.
     """
-    if not (MIGRATOR_ROLES & actor.roles):
+    if not (engine.config.migrator_roles & actor.roles):
         raise PermissionDenied("only a process owner can move cases to another version")
     if not reason.strip():
         raise EngineError("a reason is required")

@@ -6,8 +6,8 @@ deserialize a workflow. Work is proportional to the instance's own open tasks an
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -26,12 +26,8 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
 
-# Case-data keys projected onto the instance row for lists (first key present wins).
-LIST_FIELDS: dict[str, tuple[str, ...]] = {
-    "customer_name": ("customer_name", "customer"),
-    "product": ("product_model", "product_name", "product"),
-    "priority": ("urgency", "priority", "severity", "level"),
-}
+#: The instance's list columns that case data may fill (``TaskRules.list_fields`` says from which keys).
+LIST_COLUMNS = ("customer_name", "product", "priority")
 
 
 class ProjectionError(Exception):
@@ -49,6 +45,8 @@ class TaskRules:
 
     evaluate: Callable[[SpiffTask, str], Any]
     to_datetime: Callable[[Any], datetime]
+    #: Per list column, the case-data keys that fill it (the first one present wins).
+    list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
@@ -108,7 +106,7 @@ def sync_instance(
     new_timers, breached = _sync_jobs(session, instance, workflow, meta, now)
     # Set the instance's fields after the queries above: an autoflush would write it twice.
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
-    _sync_list_fields(instance, workflow, meta)
+    _sync_list_fields(instance, workflow, meta, rules.list_fields)
     if breached:
         instance.late = True
     return new_timers
@@ -323,10 +321,15 @@ def _record_timer_end(
     return True
 
 
-def _sync_list_fields(instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any]) -> None:
+def _sync_list_fields(
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    list_fields: Mapping[str, tuple[str, ...]],
+) -> None:
     ready = ready_human_tasks(workflow)
     data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
-    for column, keys in LIST_FIELDS.items():
+    for column, keys in list_fields.items():
         for key in keys:
             value = data.get(key)
             if value not in (None, "") and not isinstance(value, dict | list):

@@ -367,19 +367,18 @@ def may_see_task(task: Task, actor: Actor, overseers: Collection[str] = ()) -> b
     """Tell whether the actor may open a task.
 
     It may when it holds the task's role, is its assignee, did it, or holds a role that
-    oversees all work (``overseers``: those who assign tasks to others, and the administrator).
+    oversees all work (``overseers``: those who assign tasks to others, and superusers).
     """
     return (
         (task.role is not None and task.role in actor.roles)
         or actor.username in (task.assignee, task.completed_by)
-        or "admin" in actor.roles
         or bool(actor.roles & set(overseers))
     )
 
 
 def may_see_case(session: Session, instance_id: int, actor: Actor, overseers: Collection[str] = ()) -> bool:
     """Tell whether the actor may see a case: it may see one of its tasks, or started it."""
-    if "admin" in actor.roles or actor.roles & set(overseers):
+    if actor.roles & set(overseers):
         return session.get(ProcessInstance, instance_id) is not None
     roles = sorted(actor.roles)
     task_of_mine = exists().where(

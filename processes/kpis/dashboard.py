@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
+from engine.store.models import Event, ProcessInstance, SlaBreach
 from processes.kpis.facts import (
     COMPLAINT,
     DEPARTMENT_FIELD,
@@ -45,6 +45,7 @@ from processes.kpis.facts import (
     month_of,
     refresh,
 )
+from processes.kpis.models import KpiCase, KpiFollowUp
 from processes.oversight.cases import OPEN_STATUSES  # cases not ended: their breaches are open
 
 if TYPE_CHECKING:

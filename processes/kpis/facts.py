@@ -33,7 +33,8 @@ from sqlalchemy import Select, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.database import table_of, upsert
-from engine.store.models import Event, KpiCase, KpiFollowUp, KpiState, ProcessInstance, SlaBreach, Task
+from engine.store.models import Event, ProcessInstance, SlaBreach, Task
+from processes.kpis.models import KpiCase, KpiFollowUp, KpiState
 
 FOLLOW_UP = "task_follow_up"
 CAUSE_ANALYSIS = "task_cause_analysis"

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Event, KpiCase, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
+from engine.store.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
+from processes.kpis.models import KpiCase
 
 #: Statuses a manager filters on; "late" is a running case past one of its limits.
 STATUSES = ("running", "late", "waiting", "error", "suspended", "completed", "terminated", "scheduled")

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine as SqlEngine
 
-import processes.records.models  # noqa: F401  (its tables are part of the schema)
+import processes.tables  # noqa: F401  (the domain's tables are part of the schema)
 from engine.store.database import Base
 
 
