@@ -368,7 +368,7 @@ def query_of(tab: str, args: dict[str, str]) -> queries.InboxQuery:
         tab=tab,
         process=args.get("process"),
         step=args.get("step"),
-        urgency=args.get("urgency"),
+        priority=args.get("urgency"),
         overdue=args.get("overdue") == "1",
         search=args.get("q", ""),
         order=args.get("order", ""),

@@ -1,6 +1,6 @@
 """What a running command exposes to service-task handlers: its session, case and actor.
 
-Handlers (sales-ledger look-ups, starting linked cases) run inside the command's
+Handlers (record look-ups, starting linked cases) run inside the command's
 transaction, so what they read is consistent with it and what they write commits or rolls
 back with it.
 """

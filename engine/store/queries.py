@@ -87,7 +87,7 @@ class InboxQuery:
     tab: str = "mine"
     process: str | None = None
     step: str | None = None
-    urgency: str | None = None
+    priority: str | None = None
     overdue: bool = False
     search: str = ""
     #: "asc" or "desc" on the tab's time column: the due time (open tabs) or the completion time (done).
@@ -104,7 +104,7 @@ class InboxQuery:
             tab=tab,
             process=self.process or None,
             step=self.step or None,
-            urgency=self.urgency or None,
+            priority=self.priority or None,
             search=" ".join(self.search.split())[:MAX_SEARCH],
             order=self.order if self.order in ("asc", "desc") else default_order,
             page=max(1, self.page),
@@ -114,7 +114,7 @@ class InboxQuery:
     @property
     def filtered(self) -> bool:
         """Tell whether any filter or search narrows the tab."""
-        return bool(self.process or self.step or self.urgency or self.overdue or self.search)
+        return bool(self.process or self.step or self.priority or self.overdue or self.search)
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,8 @@ def _case_filters(session: Session, query: InboxQuery) -> list[ColumnElement[boo
     conditions: list[ColumnElement[bool]] = []
     if query.process:
         conditions.append(ProcessInstance.process_key == query.process)
-    if query.urgency:
-        conditions.append(ProcessInstance.priority == query.urgency)
+    if query.priority:
+        conditions.append(ProcessInstance.priority == query.priority)
     if query.search:
         # SQLite's LIKE ignores case already; lower() on both sides would only cost time.
         sqlite = session.get_bind().dialect.name == "sqlite"

@@ -1,0 +1,188 @@
+"""The layers hold: engine ← processes ← web, and the engine knows none of our processes.
+
+Read from the source with ``ast`` (nothing is imported), so a regression fails here even when
+the offending module is never loaded by another test.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[2]
+DIAGRAMS = ROOT / "diagrams"
+#: The longest a function of the engine may be: longer ones hide several steps behind one name.
+MAX_FUNCTION_LINES = 60
+#: Words of the engine's own vocabulary that a form may also use as a field key: a suspension's
+#: ``reason``, a case ``comment``, and ``customer_name``, the case's list column every list shows
+#: (the instance row carries it; which form keys fill it is plugged in by ``processes/wiring.py``).
+ENGINE_WORDS = frozenset({"reason", "comment", "customer_name"})
+
+
+def python_files(package: str, root: Path = ROOT) -> list[Path]:
+    """Every module of a top-level package."""
+    return sorted((root / package).rglob("*.py"))
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> Iterator[tuple[int, str]]:
+    """Yield (line, module) for every import of a source file, relative ones made absolute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            yield node.lineno, module
+
+
+def forbidden_imports(package: str, forbidden: tuple[str, ...], root: Path = ROOT) -> list[str]:
+    """The imports of ``package`` that reach one of the ``forbidden`` top-level packages."""
+    found = []
+    for path in python_files(package, root):
+        for line, module in imported_modules(path, root):
+            top = module.split(".")[0]
+            if top in forbidden or (top.startswith("flask_") and "flask" in forbidden):
+                found.append(f"{path.relative_to(root)}:{line} imports {module}")
+    return found
+
+
+def test_the_engine_imports_neither_processes_nor_web_nor_flask() -> None:
+    assert forbidden_imports("engine", ("processes", "web", "flask")) == []
+
+
+def test_the_domain_imports_neither_web_nor_flask() -> None:
+    assert forbidden_imports("processes", ("web", "flask")) == []
+
+
+def test_the_import_rule_sees_a_violation(tmp_path: Path) -> None:
+    (tmp_path / "engine" / "store").mkdir(parents=True)
+    probe = tmp_path / "engine" / "store" / "probe.py"
+    probe.write_text("from processes.roles import ROLES\nfrom .. import clock\nimport flask_login\n")
+    assert forbidden_imports("engine", ("processes", "web", "flask"), tmp_path) == [
+        "engine/store/probe.py:1 imports processes.roles",
+        "engine/store/probe.py:3 imports flask_login",
+    ]
+
+
+# --- the engine names none of our processes, roles or form fields ----------------------------------
+
+
+def diagram_names() -> dict[str, set[str]]:
+    """Process keys, role keys and form field keys, read from the files in ``diagrams/``."""
+    processes: set[str] = set()
+    roles: set[str] = set()
+    for path in DIAGRAMS.glob("*.bpmn"):
+        tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False))
+        processes.update(p.get("id") for p in tree.iter("{*}process") if p.get("id"))
+        roles.update(lane.get("id")[len("lane_") :] for lane in tree.iter("{*}lane") if lane.get("id"))
+        for prop in tree.iter("{*}property"):
+            if prop.get("name") == "startRoles":
+                roles.update(r.strip() for r in (prop.get("value") or "").split(",") if r.strip())
+    fields: set[str] = set()
+    for path in (DIAGRAMS / "forms").glob("*.form.json"):
+        fields.update(_field_keys(json.loads(path.read_text(encoding="utf-8"))))
+    return {"process": processes, "role": roles, "field": fields - ENGINE_WORDS}
+
+
+def _field_keys(component: object) -> Iterator[str]:
+    if isinstance(component, dict):
+        if isinstance(component.get("key"), str):
+            yield component["key"]
+        for value in component.values():
+            yield from _field_keys(value)
+    elif isinstance(component, list):
+        for value in component:
+            yield from _field_keys(value)
+
+
+def names_in_source(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """Yield (line, name, in prose) for every identifier, argument, string and word of a string."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value, False
+            for word in node.value.replace("'", " ").replace('"', " ").split():
+                yield node.lineno, word.strip(".,;:()`"), True
+        elif isinstance(node, ast.Name):
+            yield node.lineno, node.id, False
+        elif isinstance(node, ast.Attribute):
+            yield node.lineno, node.attr, False
+        elif isinstance(node, ast.arg):
+            yield node.lineno, node.arg, False
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            yield node.lineno, node.name, False
+
+
+def domain_names_in_engine(root: Path = ROOT) -> list[str]:
+    """Every place in ``engine/`` that names a process, role or form field of ``diagrams/``."""
+    names = diagram_names()
+    found = []
+    for path in python_files("engine", root):
+        for line, name, in_prose in names_in_source(path):
+            for kind, known in names.items():
+                # A process key in prose still ties the engine to it; a field or role key in
+                # prose ("accepted", "quality") is an ordinary English word.
+                if name in known and (kind == "process" or not in_prose):
+                    found.append(f"{path.relative_to(root)}:{line} names the {kind} '{name}'")
+    return sorted(set(found))
+
+
+def test_the_diagrams_give_the_names_to_look_for() -> None:
+    names = diagram_names()
+    assert {"repair_service", "complaint", "recall"} <= names["process"]
+    assert {"technician", "service_supervisor", "quality"} <= names["role"]
+    assert {"urgency", "responsible_department", "rating_attitude"} <= names["field"]
+
+
+def test_the_engine_names_none_of_our_processes_roles_or_form_fields() -> None:
+    assert domain_names_in_engine() == []
+
+
+def test_the_name_rule_sees_a_violation(tmp_path: Path) -> None:
+    (tmp_path / "engine").mkdir()
+    probe = tmp_path / "engine" / "probe.py"
+    probe.write_text(
+        'DEPARTMENTS = {"repair_service": "technical"}\n\n\ndef rate(urgency):\n    """Rate a recall for quality."""\n'
+    )
+    assert domain_names_in_engine(tmp_path) == [
+        "engine/probe.py:1 names the process 'repair_service'",
+        "engine/probe.py:1 names the role 'technical'",
+        "engine/probe.py:4 names the field 'urgency'",
+        "engine/probe.py:5 names the process 'recall'",
+    ]
+
+
+# --- small functions ------------------------------------------------------------------------------
+
+
+def long_functions(package: str, limit: int, root: Path = ROOT) -> list[str]:
+    """The functions of ``package`` longer than ``limit`` lines (docstring included)."""
+    found = []
+    for path in python_files(package, root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > limit:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} has {length} lines")
+    return found
+
+
+def test_no_engine_function_is_longer_than_sixty_lines() -> None:
+    assert long_functions("engine", MAX_FUNCTION_LINES) == []
+
+
+def test_the_length_rule_sees_a_long_function(tmp_path: Path) -> None:
+    (tmp_path / "engine").mkdir()
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    (tmp_path / "engine" / "probe.py").write_text(f"def short():\n    pass\n\n\ndef long():\n{body}")
+    assert long_functions("engine", MAX_FUNCTION_LINES, tmp_path) == ["engine/probe.py:5 long has 61 lines"]
