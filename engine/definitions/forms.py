@@ -241,77 +241,137 @@ def _parse_component(
         problems.append(f"{name} has no type")
         return
     hidden_by_condition = conditional or _has_condition(component)
-
     if ctype in GROUP_TYPES:
-        path = component.get("path")
-        if path:
-            problems.append(
-                f"{name} (group) has the data path {path!r}; nested data is not supported, "
-                "so leave the group's path empty"
-            )
-        children = component.get("components", [])
-        if not isinstance(children, list):
-            problems.append(f"{name} (group) has a 'components' entry that is not a list")
-            return
-        for index, child in enumerate(children, start=1):
-            _parse_component(child, f"{position}.{index}", hidden_by_condition, found, problems)
+        _parse_group(component, name, position, hidden_by_condition, found, problems)
         return
-
     properties = component.get("properties", {})
     if not isinstance(properties, dict):
         problems.append(f"{name} has 'properties' that are not a JSON object")
         properties = {}
-
     if ctype in DISPLAY_TYPES:
-        body = _string(component.get("text"))
-        found.append(
-            (
-                position,
-                FormField(
-                    key="",
-                    type=ctype,
-                    label_zh="",
-                    label_en="",
-                    description=body,
-                    description_en=_string(properties.get("text_en")) or body,
-                ),
-            )
-        )
-        return
-
-    if ctype not in FIELD_TYPES:
+        found.append((position, _display_field(component, ctype, properties)))
+    elif ctype not in FIELD_TYPES:
         problems.append(f"{name} (type {ctype!r}) is not a supported field type")
-        return
-
-    count_before = len(problems)
-    if not isinstance(raw_key, str) or not raw_key:
-        problems.append(f"{name} (type {ctype!r}) has no key")
-        key = ""
     else:
-        key = raw_key
-        if not _KEY_PATTERN.fullmatch(key) or keyword.iskeyword(key):
-            problems.append(
-                f"{name} has a key that cannot be used as a variable name; use ASCII letters, "
-                "digits and underscores, starting with a letter"
-            )
+        field = _input_field(component, ctype, name, properties, hidden_by_condition, problems)
+        if field is not None:
+            found.append((position, field))
 
-    subtype: str | None = None
-    if ctype == "datetime":
-        subtype_value = component.get("subtype", "date")
-        if subtype_value in DATETIME_SUBTYPES:
-            subtype = str(subtype_value)
-        else:
-            problems.append(
-                f"{name} has the datetime subtype {subtype_value!r}; use 'date', 'time' or 'datetime'"
-            )
 
+def _parse_group(
+    component: dict[str, Any],
+    name: str,
+    position: str,
+    hidden_by_condition: bool,
+    found: list[tuple[str, FormField]],
+    problems: list[str],
+) -> None:
+    """Parse the children of a group component (whose data stays flat)."""
+    path = component.get("path")
+    if path:
+        problems.append(
+            f"{name} (group) has the data path {path!r}; nested data is not supported, "
+            "so leave the group's path empty"
+        )
+    children = component.get("components", [])
+    if not isinstance(children, list):
+        problems.append(f"{name} (group) has a 'components' entry that is not a list")
+        return
+    for index, child in enumerate(children, start=1):
+        _parse_component(child, f"{position}.{index}", hidden_by_condition, found, problems)
+
+
+def _display_field(component: dict[str, Any], ctype: str, properties: dict[str, Any]) -> FormField:
+    """A text or spacer component: shown to the user, never submitted."""
+    body = _string(component.get("text"))
+    return FormField(
+        key="",
+        type=ctype,
+        label_zh="",
+        label_en="",
+        description=body,
+        description_en=_string(properties.get("text_en")) or body,
+    )
+
+
+def _input_field(
+    component: dict[str, Any],
+    ctype: str,
+    name: str,
+    properties: dict[str, Any],
+    hidden_by_condition: bool,
+    problems: list[str],
+) -> FormField | None:
+    """The field of one input component, or None (with problems described) when it is wrong."""
+    count_before = len(problems)
+    key = _field_key(component.get("key"), ctype, name, problems)
+    subtype = _datetime_subtype(component, name, problems) if ctype == "datetime" else None
     label_zh = _string(component.get("label"))
     if not label_zh and ctype == "datetime":
         label_zh = _string(component.get("timeLabel" if subtype == "time" else "dateLabel"))
-    label_en = _string(properties.get("label_en")) or label_zh
     description = _string(component.get("description"))
-    description_en = _string(properties.get("description_en")) or description
+    readonly = _readonly(component, name, problems)
+    rules = component.get("validate", {})
+    if not isinstance(rules, dict):
+        problems.append(f"{name} has a 'validate' entry that is not a JSON object")
+        rules = {}
+    required = _required(rules, name, hidden_by_condition and not readonly, problems)
+    text_rules = _text_rules(rules, name, problems) if ctype in _TEXT_TYPES else _TextRules()
+    number_rules = _number_rules(component, rules, name, problems) if ctype == "number" else _NumberRules()
+    options, options_from_role = (
+        _option_rules(component, properties, name, problems) if ctype in _OPTION_TYPES else ((), None)
+    )
+    if len(problems) > count_before:
+        return None
+    candidate = FormField(
+        key=key,
+        type=ctype,
+        label_zh=label_zh,
+        label_en=_string(properties.get("label_en")) or label_zh,
+        required=required,
+        options=options,
+        min=number_rules.low,
+        max=number_rules.high,
+        min_length=text_rules.min_length,
+        max_length=text_rules.max_length,
+        readonly=readonly,
+        description=description,
+        description_en=_string(properties.get("description_en")) or description,
+        subtype=subtype,
+        pattern=text_rules.pattern,
+        options_from_role=options_from_role,
+        decimal_digits=number_rules.decimal_digits,
+    )
+    default = _parse_default(candidate, component, name, problems)
+    if len(problems) > count_before:
+        return None
+    return _replace_default(candidate, default)
 
+
+def _field_key(raw_key: Any, ctype: str, name: str, problems: list[str]) -> str:
+    """The component's key, which scripts read as a variable name."""
+    if not isinstance(raw_key, str) or not raw_key:
+        problems.append(f"{name} (type {ctype!r}) has no key")
+        return ""
+    if not _KEY_PATTERN.fullmatch(raw_key) or keyword.iskeyword(raw_key):
+        problems.append(
+            f"{name} has a key that cannot be used as a variable name; use ASCII letters, "
+            "digits and underscores, starting with a letter"
+        )
+    return raw_key
+
+
+def _datetime_subtype(component: dict[str, Any], name: str, problems: list[str]) -> str | None:
+    """Whether a datetime component asks for a date, a time or both."""
+    subtype_value = component.get("subtype", "date")
+    if subtype_value in DATETIME_SUBTYPES:
+        return str(subtype_value)
+    problems.append(f"{name} has the datetime subtype {subtype_value!r}; use 'date', 'time' or 'datetime'")
+    return None
+
+
+def _readonly(component: dict[str, Any], name: str, problems: list[str]) -> bool:
+    """Whether the component is read-only or disabled (conditions on these are not supported)."""
     readonly = False
     for flag in ("readonly", "disabled"):
         flag_value = component.get(flag, False)
@@ -319,86 +379,82 @@ def _parse_component(
             readonly = readonly or flag_value
         else:
             problems.append(f"{name} has a '{flag}' condition; only true or false is supported")
+    return readonly
 
-    rules = component.get("validate", {})
-    if not isinstance(rules, dict):
-        problems.append(f"{name} has a 'validate' entry that is not a JSON object")
-        rules = {}
+
+def _required(rules: dict[str, Any], name: str, may_be_hidden: bool, problems: list[str]) -> bool:
+    """Whether the field is required; a required field a condition may hide cannot be checked."""
     required = rules.get("required", False)
     if not isinstance(required, bool):
         problems.append(f"{name} has a 'required' setting that is not true or false")
-        required = False
-    if required and hidden_by_condition and not readonly:
+        return False
+    if required and may_be_hidden:
         problems.append(
             f"{name} is required but can be hidden by a condition, which the server cannot evaluate; "
             "make it optional or remove the condition"
         )
+    return required
 
-    min_length = max_length = None
+
+@dataclass(frozen=True)
+class _TextRules:
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+
+
+def _text_rules(rules: dict[str, Any], name: str, problems: list[str]) -> _TextRules:
+    """The length limits and pattern of a text field."""
+    min_length = _length_rule(rules, "minLength", name, problems)
+    max_length = _length_rule(rules, "maxLength", name, problems)
+    if min_length is not None and max_length is not None and min_length > max_length:
+        problems.append(f"{name} has a minimum length greater than its maximum length")
     pattern = None
-    if ctype in _TEXT_TYPES:
-        min_length = _length_rule(rules, "minLength", name, problems)
-        max_length = _length_rule(rules, "maxLength", name, problems)
-        if min_length is not None and max_length is not None and min_length > max_length:
-            problems.append(f"{name} has a minimum length greater than its maximum length")
-        pattern_value = rules.get("pattern")
-        if pattern_value not in (None, ""):
-            if not isinstance(pattern_value, str):
-                problems.append(f"{name} has a validation pattern that is not text")
-            else:
-                try:
-                    re.compile(pattern_value)
-                    pattern = pattern_value
-                except re.error as exc:
-                    problems.append(f"{name} has a validation pattern that is not a valid expression: {exc}")
-
-    low = high = None
-    decimal_digits = None
-    if ctype == "number":
-        low = _number_rule(rules, "min", name, problems)
-        high = _number_rule(rules, "max", name, problems)
-        if low is not None and high is not None and low > high:
-            problems.append(f"{name} has a minimum greater than its maximum")
-        decimal_digits = _length_rule(component, "decimalDigits", name, problems)
-
-    options: tuple[Option, ...] = ()
-    options_from_role = None
-    if ctype in _OPTION_TYPES:
-        role = properties.get("optionsFromRole")
-        if role in (None, ""):
-            options = _parse_options(component, name, problems)
-        elif not isinstance(role, str):
-            problems.append(f"{name} has an optionsFromRole that is not a role key")
-        elif component.get("values") is not None:
-            problems.append(f"{name} has both listed options and optionsFromRole; use one of them")
+    pattern_value = rules.get("pattern")
+    if pattern_value not in (None, ""):
+        if not isinstance(pattern_value, str):
+            problems.append(f"{name} has a validation pattern that is not text")
         else:
-            options_from_role = role
+            try:
+                re.compile(pattern_value)
+                pattern = pattern_value
+            except re.error as exc:
+                problems.append(f"{name} has a validation pattern that is not a valid expression: {exc}")
+    return _TextRules(min_length, max_length, pattern)
 
-    if len(problems) > count_before:
-        return
-    candidate = FormField(
-        key=key,
-        type=ctype,
-        label_zh=label_zh,
-        label_en=label_en,
-        required=required,
-        options=options,
-        min=low,
-        max=high,
-        min_length=min_length,
-        max_length=max_length,
-        readonly=readonly,
-        description=description,
-        description_en=description_en,
-        subtype=subtype,
-        pattern=pattern,
-        options_from_role=options_from_role,
-        decimal_digits=decimal_digits,
-    )
-    default = _parse_default(candidate, component, name, problems)
-    if len(problems) > count_before:
-        return
-    found.append((position, _replace_default(candidate, default)))
+
+@dataclass(frozen=True)
+class _NumberRules:
+    low: Number | None = None
+    high: Number | None = None
+    decimal_digits: int | None = None
+
+
+def _number_rules(
+    component: dict[str, Any], rules: dict[str, Any], name: str, problems: list[str]
+) -> _NumberRules:
+    """The bounds and decimal places of a number field."""
+    low = _number_rule(rules, "min", name, problems)
+    high = _number_rule(rules, "max", name, problems)
+    if low is not None and high is not None and low > high:
+        problems.append(f"{name} has a minimum greater than its maximum")
+    return _NumberRules(low, high, _length_rule(component, "decimalDigits", name, problems))
+
+
+def _option_rules(
+    component: dict[str, Any], properties: dict[str, Any], name: str, problems: list[str]
+) -> tuple[tuple[Option, ...], str | None]:
+    """The listed options of a choice field, or the role whose users are its options."""
+    role = properties.get("optionsFromRole")
+    if role in (None, ""):
+        return _parse_options(component, name, problems), None
+    if not isinstance(role, str):
+        problems.append(f"{name} has an optionsFromRole that is not a role key")
+    elif component.get("values") is not None:
+        problems.append(f"{name} has both listed options and optionsFromRole; use one of them")
+    else:
+        return (), role
+    return (), None
 
 
 def _parse_options(component: dict[str, Any], name: str, problems: list[str]) -> tuple[Option, ...]:

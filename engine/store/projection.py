@@ -128,72 +128,92 @@ def _sync_tasks(
     }
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
     for task_id, row in open_rows.items():
-        if task_id in ready:
-            continue
-        spiff_task = find_task(workflow, task_id)
-        row.state = (
-            "completed"
-            if spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
-            else "cancelled"
-        )
-        if row.state == "cancelled":
-            row.completed_at = now
-            session.add(
-                Event(
-                    instance_id=instance.id,
-                    task_id=task_id,
-                    element_id=row.spec_id,
-                    actor=actor,
-                    action="task_cancelled",
-                    at=now,
-                    data=None,
-                )
-            )
+        if task_id not in ready:
+            _close_task_row(session, instance, workflow, row, actor, now)
     opened: list[Task] = []
-    tasks_meta: dict[str, Any] = meta.get("tasks", {})
     for task_id, spiff_task in ready.items():
         if task_id in open_rows:
             continue
-        spec_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
-        info = tasks_meta.get(spec_id, {})
         existing = session.get(Task, task_id)
         if existing is not None:  # a task sent back to READY (retry, loop) reopens its row
             existing.state = "open"
-            opened.append(existing)
             existing.completed_at = existing.completed_by = None
-            continue
-        row = Task(
-            id=task_id,
-            instance_id=instance.id,
-            spec_id=spec_id,
-            name=_title(spiff_task, info, rules, spec_id) or spiff_task.task_spec.bpmn_name or spec_id,
-            role=info.get("role") or meta.get("lanes", {}).get(spec_id),
-            form_key=info.get("form"),
-            assignee=_evaluate_assignee(spiff_task, info, rules, spec_id),
-            state="open",
-            created_at=now,
-            due_at=_evaluate_due(spiff_task, info, rules, spec_id),
-        )
-        if row.assignee:
-            row.claimed_at = now
-        session.add(row)
-        opened.append(row)
-        session.add(
-            Event(
-                instance_id=instance.id,
-                task_id=task_id,
-                element_id=spec_id,
-                actor=actor,
-                action="task_created",
-                at=now,
-                data={
-                    "role": row.role,
-                    "assignee": row.assignee,
-                    "due_at": row.due_at.isoformat() if row.due_at else None,
-                },
-            )
-        )
+            opened.append(existing)
+        else:
+            opened.append(_open_task_row(session, instance, spiff_task, meta, rules, actor, now))
     return [row for row in open_rows.values() if row.state == "open"] + opened
+
+
+def _close_task_row(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    row: Task,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """Mark a task that is no longer ready completed, or cancelled (and audit that)."""
+    spiff_task = find_task(workflow, row.id)
+    if spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED):
+        row.state = "completed"
+        return
+    row.state, row.completed_at = "cancelled", now
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=row.id,
+            element_id=row.spec_id,
+            actor=actor,
+            action="task_cancelled",
+            at=now,
+            data=None,
+        )
+    )
+
+
+def _open_task_row(
+    session: Session,
+    instance: ProcessInstance,
+    spiff_task: SpiffTask,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+    now: datetime,
+) -> Task:
+    """Add the row of a newly ready human task, with its title, role, assignee and due time."""
+    spec_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
+    info = meta.get("tasks", {}).get(spec_id, {})
+    row = Task(
+        id=str(spiff_task.id),
+        instance_id=instance.id,
+        spec_id=spec_id,
+        name=_title(spiff_task, info, rules, spec_id) or spiff_task.task_spec.bpmn_name or spec_id,
+        role=info.get("role") or meta.get("lanes", {}).get(spec_id),
+        form_key=info.get("form"),
+        assignee=_evaluate_assignee(spiff_task, info, rules, spec_id),
+        state="open",
+        created_at=now,
+        due_at=_evaluate_due(spiff_task, info, rules, spec_id),
+    )
+    if row.assignee:
+        row.claimed_at = now
+    session.add(row)
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=row.id,
+            element_id=spec_id,
+            actor=actor,
+            action="task_created",
+            at=now,
+            data={
+                "role": row.role,
+                "assignee": row.assignee,
+                "due_at": row.due_at.isoformat() if row.due_at else None,
+            },
+        )
+    )
+    return row
 
 
 def _title(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
