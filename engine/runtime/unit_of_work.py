@@ -1,0 +1,163 @@
+"""The unit of work of every command: lock the case, load its workflow, and save it all at once.
+
+A command that is refused raises before the save and the transaction rolls back, so the
+case is exactly as it was. A failure inside the engine *after* the user's input was accepted
+does not roll the input back: the case is saved in the ``error`` state (``steps.mark_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock
+from engine.errors import ConcurrentModification, NotFound
+from engine.identity.users import Actor
+from engine.runtime import guards, instances, steps
+from engine.runtime.statuses import ACTIVE, COMPLETED
+from engine.store.models import Event, ProcessInstance, Task
+from engine.store.projection import ProjectionError, sync_instance
+from engine.store.serialization import state_from_json, state_to_json
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+
+
+class CommandState:
+    """The state a command works on inside its transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        meta: dict[str, Any],
+        actor: Actor,
+    ) -> None:
+        self.session = session
+        self.instance = instance
+        self.workflow = workflow
+        self.meta = meta
+        self.actor = actor
+        self.new_timers = 0
+        self.thrown: list[tuple[str, dict[str, Any]]] = []
+        self.depth = 0
+
+    def record(
+        self,
+        action: str,
+        task_id: str | None = None,
+        element_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit event (in the command's transaction, in the order things happened)."""
+        self.session.add(
+            Event(
+                instance_id=self.instance.id,
+                task_id=task_id,
+                element_id=element_id,
+                actor=self.actor.username,
+                action=action,
+                at=clock.now(),
+                data=data,
+            )
+        )
+
+
+@contextmanager
+def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator[CommandState]:
+    """Lock, load and (on leaving the block) save one case."""
+    with engine.writer.begin() as session:
+        instance = lock_instance(session, instance_id)
+        definition = instance.definition
+        specs = engine.definitions.specs(definition)
+        workflow = state_from_json(instance.state, specs)
+        workflow.script_engine = engine.script_engine
+        ctx = CommandState(session, instance, workflow, definition.meta, actor)
+        yield ctx
+        save(engine, ctx)
+    after_commit(engine, ctx)
+
+
+@contextmanager
+def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
+    """Lock the case of an open task of a running case, and hand over both."""
+    with engine.sessions() as probe:
+        instance_id = probe.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound("no such task")
+    with instance_command(engine, instance_id, actor) as ctx:
+        row = locked_task(ctx.session, task_id)
+        guards.check_open(row)
+        guards.require_active(ctx.instance)
+        yield ctx, row
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it)."""
+    instance = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound("no such case")
+    return instance
+
+
+def locked_task(session: Session, task_id: str) -> Task:
+    """Read a task row afresh inside the command's transaction."""
+    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+    if row is None:
+        raise NotFound("no such task")
+    return row
+
+
+def save(engine: Engine, ctx: CommandState) -> None:
+    """Refresh the projections, store the new state with a version check, then start linked cases."""
+    instance, workflow = ctx.instance, ctx.workflow
+    new_timers = 0
+    try:
+        new_timers = sync_instance(
+            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username
+        )
+    except ProjectionError as error:
+        steps.mark_error(ctx, error)
+    if instance.status == ACTIVE and workflow.is_completed():
+        instance.status, instance.ended_at = COMPLETED, clock.now()
+        ctx.record("instance_completed")
+    instance.state = state_to_json(workflow)
+    instance.updated_at = clock.now()
+    try:
+        ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
+    except StaleDataError:
+        raise ConcurrentModification("the case was changed by someone else; reload and try again")
+    ctx.new_timers = new_timers
+    instances.start_linked_cases(engine, ctx)
+
+
+def after_commit(engine: Engine, ctx: CommandState) -> None:
+    """Wake an embedded runner that may be sleeping past a timer this command created."""
+    if ctx.new_timers:
+        engine.wakeup.set()
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with everything JSON cannot hold turned into text (dates as ISO)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
