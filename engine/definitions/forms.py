@@ -393,7 +393,7 @@ def _required(rules: dict[str, Any], name: str, may_be_hidden: bool, problems: l
             f"{name} is required but can be hidden by a condition, which the server cannot evaluate; "
             "make it optional or remove the condition"
         )
-    return required
+    return bool(required)
 
 
 @dataclass(frozen=True)

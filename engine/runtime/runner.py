@@ -96,7 +96,8 @@ class TimerRunner:
             )
         if next_due is None:
             return self.max_sleep
-        return max(0.05, min(self.max_sleep, (next_due - clock.now()).total_seconds() + 0.01))
+        seconds: float = (next_due - clock.now()).total_seconds()
+        return max(0.05, min(self.max_sleep, seconds + 0.01))
 
     def serve(self) -> None:
         """Run rounds until ``stop`` is called."""

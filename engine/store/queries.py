@@ -233,10 +233,9 @@ def _of_cases(session: Session, running: bool, conditions: list[ColumnElement[bo
     cases = select(ProcessInstance.id).where(*conditions)
     if running:
         cases = cases.where(ProcessInstance.status == "running")
-    column: Any = Task.instance_id
     if session.get_bind().dialect.name == "sqlite":
-        column = Task.instance_id + literal_column("0")
-    return column.in_(cases)
+        return (Task.instance_id + literal_column("0")).in_(cases)
+    return Task.instance_id.in_(cases)
 
 
 def _where(

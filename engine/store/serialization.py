@@ -22,7 +22,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 STATE_FORMAT = "1.5"
 
 
-class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Leave the spec out of the document; accept already-restored spec objects back."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
