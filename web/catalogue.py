@@ -77,9 +77,12 @@ _lock = threading.Lock()
 _cache: dict[int, Labels] = {}
 
 
-def labels(engine: Engine, session: Session) -> Labels:
-    """Return the labels of the deployed processes, reading them again only after a deployment."""
-    version = queries.definitions_version(session)
+def labels(engine: Engine, session: Session, known_version: int | None = None) -> Labels:
+    """Return the labels of the deployed processes, reading them again only after a deployment.
+
+    ``known_version`` is the newest definition id when the caller read it already.
+    """
+    version = queries.definitions_version(session) if known_version is None else known_version
     cached = _cache.get(id(engine))
     if cached is not None and cached.version == version:
         return cached

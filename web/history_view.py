@@ -48,8 +48,9 @@ def history_entries(
 ) -> list[Entry]:
     """Turn audit events into history lines with readable details."""
     forms_of_tasks = {task.id: task.form_key for task in tasks}
-    elements: dict[str, str] = definition.meta.get("elements", {})
-    start_form = definition.meta.get("process", {}).get("start_form")
+    meta = engine.definitions.meta(definition)
+    elements: dict[str, str] = meta.get("elements", {})
+    start_form = meta.get("process", {}).get("start_form")
     entries: list[Entry] = []
     for event in events:
         data = event.data or {}

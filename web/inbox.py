@@ -18,14 +18,13 @@ from engine.errors import (
     EngineError,
     FormInvalid,
     InstanceNotActive,
-    NotFound,
     PermissionDenied,
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
 from engine.identity.users import Actor
 from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
-from engine.store import queries
+from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
 from web import catalogue
 from web.app import current_lang
@@ -246,37 +245,39 @@ class TaskView:
 
 
 def _task_or_403(task_id: str) -> Task:
-    with engine().sessions() as db:
-        try:
-            task = queries.task_for(db, task_id)
-        except NotFound:
-            abort(404)
-        if not queries.may_see_task(task, current_actor(), overseers()):
-            abort(403)
-        return task
+    return _task_case_or_403(task_id).task
 
 
-def _task_view(task_id: str) -> TaskView:
-    task = _task_or_403(task_id)
-    actor = current_actor()
+def _task_case_or_403(task_id: str) -> task_page.TaskCase:
     with engine().sessions() as db:
-        events = queries.history(db, task.instance_id)
-        tasks = queries.case_tasks(db, task.instance_id)
-        comments = queries.comments(db, task.instance_id)
-        files = queries.attachments(db, task.instance_id)
-        people = people_in(events) | {c.author for c in comments} | {f.uploaded_by for f in files}
-        people |= {task.assignee or "", task.completed_by or ""}
-        names = queries.display_names(db, people)
-        labels = catalogue.labels(engine(), db)
-        assignable = (
-            queries.users_holding(db, task.role)
-            if task.role and task.state == "open" and actor.roles & engine().config.assigner_roles
-            else []
+        found = task_page.task_case(db, task_id)
+    if found is None:
+        abort(404)
+    if not queries.may_see_task(found.task, current_actor(), overseers()):
+        abort(403)
+    return found
+
+
+def _task_view(found: task_page.TaskCase) -> TaskView:
+    task, tasks, actor = found.task, found.case_tasks, current_actor()
+    may_assign = task.role and task.state == "open" and actor.roles & engine().config.assigner_roles
+    with engine().sessions() as db:
+        notes = task_page.case_record(db, task.instance_id)
+        events = notes.events
+        named = (
+            people_in(events)
+            | {c.author for c in notes.comments}
+            | {f.uploaded_by for f in notes.attachments}
         )
+        named |= {task.assignee or "", task.completed_by or ""}
+        people = task_page.people(db, named, task.role if may_assign else None)
+        labels = catalogue.labels(engine(), db, known_version=found.definitions_version)
     instance = task.instance
-    entries = history_entries(engine(), instance.definition, events, tasks, names, current_lang())
+    entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
-    return TaskView(task, entries, tasks, comments, files, names, urgency, assignable)
+    return TaskView(
+        task, entries, tasks, notes.comments, notes.attachments, people.names, urgency, people.assignable
+    )
 
 
 def may_work(task: Task, actor: Actor) -> bool:
@@ -292,7 +293,8 @@ def may_work(task: Task, actor: Actor) -> bool:
 @login_required
 def task(task_id: str) -> Any:
     """Show a task with its case and form; complete it or keep a draft on submit."""
-    row = _task_or_403(task_id)
+    found = _task_case_or_403(task_id)
+    row = found.task
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = dict(row.draft or {})
     status = 200
@@ -317,11 +319,15 @@ def task(task_id: str) -> Any:
         except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
             flash(describe(error), "error")
             status = 409
-    return _render_task(task_id, values, errors, status)
+    if request.method == "POST":  # the command may have changed the case: read it again
+        found = _task_case_or_403(task_id)
+    return _render_task(found, values, errors, status)
 
 
-def _render_task(task_id: str, values: dict[str, Any], errors: dict[str, list[str]], status: int) -> Any:
-    view = _task_view(task_id)
+def _render_task(
+    found: task_page.TaskCase, values: dict[str, Any], errors: dict[str, list[str]], status: int
+) -> Any:
+    view = _task_view(found)
     row, actor = view.task, current_actor()
     form = None
     if row.form_key and may_work(row, actor):

@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
@@ -109,10 +109,17 @@ def _flush(session: Session, keys: list[str]) -> None:
 
 
 class DefinitionCache:
-    """Parsed specs and forms per deployed version; restoring a spec is far slower than a lookup."""
+    """Parsed specs, metadata and forms per deployed version, read once: a deployed version never changes.
 
-    def __init__(self) -> None:
+    The large columns of a version (its spec, its files, its metadata with the forms) are not
+    loaded with the rows that point to it; the cache reads what it lacks through the row's own
+    session or, for a row whose session has closed, through ``sessions``.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session] | None = None) -> None:
+        self._sessions = sessions
         self._specs: dict[int, ProcessSpecs] = {}
+        self._meta: dict[int, dict[str, Any]] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
         self._lock = threading.Lock()
 
@@ -120,22 +127,43 @@ class DefinitionCache:
         """Return the (shared, read-only) specs of a deployed version."""
         cached = self._specs.get(definition.id)
         if cached is None:
-            cached = specs_from_json(definition.spec_json)
+            cached = specs_from_json(self._column(definition, "spec_json"))
             with self._lock:
                 self._specs[definition.id] = cached
         return cached
 
+    def meta(self, definition: ProcessDefinition) -> dict[str, Any]:
+        """Return the (shared, read-only) metadata of a deployed version: tasks, lanes, forms."""
+        cached = self._meta.get(definition.id)
+        if cached is None:
+            cached = self._column(definition, "meta")
+            with self._lock:
+                self._meta[definition.id] = cached
+        return cached
+
     def form(
         self,
-        definition_id: int,
+        definition: ProcessDefinition,
         form_key: str,
-        raw: dict[str, Any],
         parse: Callable[[str, str], FormDefinition],
-    ) -> FormDefinition:
-        """Return a parsed form of a deployed version."""
-        cached = self._forms.get((definition_id, form_key))
+    ) -> FormDefinition | None:
+        """Return a parsed form of a deployed version, or None when the version has no such form."""
+        cached = self._forms.get((definition.id, form_key))
         if cached is None:
+            raw = self.meta(definition).get("forms", {}).get(form_key)
+            if raw is None:
+                return None
             cached = parse(form_key, json.dumps(raw, ensure_ascii=False))
             with self._lock:
-                self._forms[(definition_id, form_key)] = cached
+                self._forms[(definition.id, form_key)] = cached
         return cached
+
+    def _column(self, definition: ProcessDefinition, column: str) -> Any:
+        """A large column of the row: loaded already, through its session, or read by id."""
+        state = inspect(definition)
+        if column not in state.unloaded or state.session is not None or self._sessions is None:
+            return getattr(definition, column)
+        with self._sessions() as session:
+            return session.scalar(
+                select(getattr(ProcessDefinition, column)).where(ProcessDefinition.id == definition.id)
+            )

@@ -58,7 +58,7 @@ class Engine:
         self.writer: sessionmaker[Session] = sessionmaker(
             bind=db.execution_options(afterflow_writer=True), expire_on_commit=False
         )
-        self.definitions = DefinitionCache()
+        self.definitions = DefinitionCache(self.sessions)
         self.helpers = make_helpers(config.calendar)
         self.script_engine = SandboxedScriptEngine(
             helpers=self.helpers, time_limit=config.script_time_limit, services=config.services

@@ -49,7 +49,7 @@ def start(
         definition = versions.latest_definition(session, process_key)
         if not versions.may_start(engine, definition, actor):
             raise PermissionDenied(f"your roles may not start '{definition.name}'")
-        start_form = definition.meta["process"].get("start_form")
+        start_form = engine.definitions.meta(definition)["process"].get("start_form")
         clean = (
             submissions.validate_form(engine, definition, start_form, data, lang)
             if start_form
@@ -74,7 +74,7 @@ def start_in(
     workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=engine.script_engine)
     instance = _new_instance(engine, session, definition, actor, parent_instance_id)
     data = {**data, "business_number": instance.business_number}
-    ctx = unit_of_work.CommandState(session, instance, workflow, definition.meta, actor)
+    ctx = unit_of_work.CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
     ctx.record(
         "instance_started",
         data={
@@ -106,7 +106,7 @@ def _new_instance(
 ) -> ProcessInstance:
     """Add the row of a new case, numbered with its process's prefix."""
     now = clock.now()
-    prefix = definition.meta["process"]["prefix"]
+    prefix = engine.definitions.meta(definition)["process"]["prefix"]
     number = next_business_number(session, prefix, now, engine.config.calendar.timezone)
     instance = ProcessInstance(
         business_number=number,

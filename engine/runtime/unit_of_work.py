@@ -80,7 +80,7 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
         specs = engine.definitions.specs(definition)
         workflow = state_from_json(instance.state, specs)
         workflow.script_engine = engine.script_engine
-        ctx = CommandState(session, instance, workflow, definition.meta, actor)
+        ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
         yield ctx
         save(engine, ctx)
     after_commit(engine, ctx)

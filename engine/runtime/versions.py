@@ -95,7 +95,7 @@ def startable_definitions(engine: Engine, actor: Actor) -> list[ProcessDefinitio
 
 def may_start(engine: Engine, definition: ProcessDefinition, actor: Actor) -> bool:
     """Tell whether the actor's roles may start a case of this version."""
-    roles = set(definition.meta["process"].get("start_roles") or [])
+    roles = set(engine.definitions.meta(definition)["process"].get("start_roles") or [])
     return not roles or bool(roles & actor.roles) or bool(engine.config.superuser_roles & actor.roles)
 
 
@@ -133,7 +133,7 @@ def message_starts(engine: Engine, definition: ProcessDefinition) -> frozenset[s
 
 def form_of(engine: Engine, definition: ProcessDefinition, form_key: str) -> FormDefinition:
     """Return a parsed form of a deployed version."""
-    raw = definition.meta.get("forms", {}).get(form_key)
-    if raw is None:
+    form = engine.definitions.form(definition, form_key, parse_form)
+    if form is None:
         raise EngineError(f"the form '{form_key}' is missing from this process version")
-    return engine.definitions.form(definition.id, form_key, raw, parse_form)
+    return form

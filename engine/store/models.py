@@ -89,8 +89,9 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(256))
     checksum: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict[str, str]] = mapped_column(JSON)
-    spec_json: Mapped[str] = mapped_column(Text)
+    # Large (hundreds of kilobytes): loaded only when asked, never with the rows that point here.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, deferred=True)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
     deployed_by: Mapped[str | None] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
