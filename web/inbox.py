@@ -31,6 +31,7 @@ from web.app import current_lang
 from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
+from web.messages import translate_errors
 
 bp = Blueprint("inbox", __name__)
 
@@ -305,13 +306,13 @@ def task(task_id: str) -> Any:
                 engine().save_draft(task_id, values, current_actor())
                 flash(_("Draft saved."), "ok")
                 return redirect(url_for("inbox.task", task_id=task_id))
-            engine().complete(task_id, values, current_actor(), lang=current_lang())
+            engine().complete(task_id, values, current_actor())
             flash(
                 _("%(task)s of %(number)s is done.", task=row.name, number=row.instance.business_number), "ok"
             )
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:
-            errors, status = error.errors, 422
+            errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
         except TaskAlreadyCompleted as error:
             flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")

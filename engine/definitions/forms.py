@@ -34,6 +34,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, pre_load, validate
 from marshmallow import fields as ma_fields
 
 from engine.errors import FormInvalid
+from engine.messages import Message
 
 #: Component types that carry data.
 FIELD_TYPES = frozenset(
@@ -652,47 +653,6 @@ def _to_temporal(value: Any, subtype: str) -> str:
 
 # --------------------------------------------------------------------------- validation
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "zh": {
-        "form": "表单有错误，请检查标出的字段。",
-        "required": "此项为必填项。",
-        "not_option": "请选择列表中的选项。",
-        "not_number": "请输入数字。",
-        "not_text": "请输入文字。",
-        "not_boolean": "请勾选或取消勾选此项。",
-        "too_short": "至少 {min} 个字符。",
-        "too_long": "最多 {max} 个字符。",
-        "range": "应在 {min} 到 {max} 之间。",
-        "too_small": "不能小于 {min}。",
-        "too_large": "不能大于 {max}。",
-        "invalid_date": "请输入有效日期。",
-        "invalid_time": "请输入有效时间。",
-        "invalid_datetime": "请输入有效的日期和时间。",
-        "pattern": "格式不正确。",
-        "too_precise": "最多 {digits} 位小数。",
-        "invalid": "此项的值无效。",
-    },
-    "en": {
-        "form": "The form has errors; check the marked fields.",
-        "required": "This field is required.",
-        "not_option": "Choose one of the listed options.",
-        "not_number": "Enter a number.",
-        "not_text": "Enter text.",
-        "not_boolean": "Tick or untick this box.",
-        "too_short": "At least {min} characters.",
-        "too_long": "At most {max} characters.",
-        "range": "Must be between {min} and {max}.",
-        "too_small": "Must be at least {min}.",
-        "too_large": "Must be at most {max}.",
-        "invalid_date": "Enter a valid date.",
-        "invalid_time": "Enter a valid time.",
-        "invalid_datetime": "Enter a valid date and time.",
-        "pattern": "The value does not have the expected format.",
-        "too_precise": "At most {digits} decimal places.",
-        "invalid": "This value is not valid.",
-    },
-}
-
 # marshmallow messages are error codes with this prefix, translated after loading.
 _CODE = "@"
 _BASE_ERRORS = {"required": "@required", "null": "@required", "validator_failed": "@invalid"}
@@ -707,7 +667,6 @@ _INVALID_CODES = {
 def validate_submission(
     form: FormDefinition,
     data: Mapping[str, Any],
-    lang: str = "zh",
     *,
     dynamic_options: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
@@ -730,17 +689,16 @@ def validate_submission(
         schema_class = _schema_class(form)
     except TypeError:  # a hand-made FormField with an unhashable default
         schema_class = _schema_class.__wrapped__(form)
-    language = _language(lang)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     try:
         result: dict[str, Any] = schema_class().load(data)
     except ValidationError as exc:
         result = exc.valid_data if isinstance(exc.valid_data, dict) else {}
         messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
         for field_key, found in messages.items():
-            texts: list[str] = []
+            texts: list[Message] = []
             for code in _codes(found):
-                text = _message(code, form.get_field(str(field_key)), language)
+                text = _message(code, form.get_field(str(field_key)))
                 if text not in texts:
                     texts.append(text)
             errors[str(field_key)] = texts
@@ -752,16 +710,16 @@ def validate_submission(
         chosen = value if isinstance(value, list) else [] if value is None else [value]
         allowed_values = set(allowed)
         if any(item not in allowed_values for item in chosen):
-            errors[field_key] = [_message("not_option", form_field, language)]
+            errors[field_key] = [_message("not_option", form_field)]
     if errors:
-        raise FormInvalid(_MESSAGES[language]["form"], errors)
+        raise FormInvalid("the form has errors; check the marked fields", errors)
     return result
 
 
 def _language(lang: str) -> str:
     """ "en" for English language tags ("en", "en-US", "en_GB"), otherwise "zh"."""
     base = (lang or "").replace("_", "-").split("-")[0].lower()
-    return base if base in _MESSAGES else "zh"
+    return base if base in ("zh", "en") else "zh"
 
 
 def _codes(messages: Any) -> list[str]:
@@ -776,10 +734,31 @@ def _codes(messages: Any) -> list[str]:
     return codes
 
 
-def _message(code: str, form_field: FormField | None, language: str) -> str:
-    """The user-facing text for one error code."""
-    table = _MESSAGES[language]
-    template = table.get(code, table["invalid"])
+#: The error codes of a field, with the bounds each one's wording names.
+FIELD_ERRORS: dict[str, tuple[str, ...]] = {
+    "required": (),
+    "not_option": (),
+    "not_number": (),
+    "not_text": (),
+    "not_boolean": (),
+    "too_short": ("min",),
+    "too_long": ("max",),
+    "range": ("min", "max"),
+    "too_small": ("min",),
+    "too_large": ("max",),
+    "invalid_date": (),
+    "invalid_time": (),
+    "invalid_datetime": (),
+    "pattern": (),
+    "too_precise": ("digits",),
+    "invalid": (),
+}
+
+
+def _message(code: str, form_field: FormField | None) -> Message:
+    """The message of one error code (``form.<code>``), with the field's bounds it names."""
+    if code not in FIELD_ERRORS:
+        code = "invalid"
     if form_field is None:
         low: Number | None = None
         high: Number | None = None
@@ -788,7 +767,8 @@ def _message(code: str, form_field: FormField | None, language: str) -> str:
     else:
         low, high = form_field.min, form_field.max
     digits = form_field.decimal_digits if form_field is not None else None
-    return template.format(min=_show_number(low), max=_show_number(high), digits=_show_number(digits))
+    bounds = {"min": _show_number(low), "max": _show_number(high), "digits": _show_number(digits)}
+    return Message(f"form.{code}", {name: bounds[name] for name in FIELD_ERRORS[code]})
 
 
 def _show_number(value: Number | None) -> str:

@@ -122,11 +122,14 @@ class Engine:
         process_key: str,
         data: Mapping[str, Any],
         actor: Actor,
-        lang: str = "zh",
         parent_instance_id: int | None = None,
     ) -> StartedInstance:
-        """Start a case of the newest version with the start form's data."""
-        return instances.start(self, process_key, data, actor, lang, parent_instance_id)
+        """Start a case of the newest version with the start form's data.
+
+        Data the start form refuses raises ``FormInvalid`` whose messages are codes the
+        caller words in its user's language.
+        """
+        return instances.start(self, process_key, data, actor, parent_instance_id)
 
     def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:
         """Stop a case from moving on until it is resumed."""
@@ -172,9 +175,9 @@ class Engine:
         """Keep unfinished form input on the task without completing it."""
         tasks.save_draft(self, task_id, data, actor)
 
-    def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor, lang: str = "zh") -> None:
+    def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
-        tasks.complete(self, task_id, data, actor, lang)
+        tasks.complete(self, task_id, data, actor)
 
     def role_users(self, role: str) -> list[str]:
         """Return the names of active users holding a role."""

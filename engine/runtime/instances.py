@@ -41,7 +41,6 @@ def start(
     process_key: str,
     data: Mapping[str, Any],
     actor: Actor,
-    lang: str,
     parent_instance_id: int | None,
 ) -> StartedInstance:
     """Start a case of the newest version with the start form's data."""
@@ -50,11 +49,7 @@ def start(
         if not versions.may_start(engine, definition, actor):
             raise PermissionDenied(f"your roles may not start '{definition.name}'")
         start_form = engine.definitions.meta(definition)["process"].get("start_form")
-        clean = (
-            submissions.validate_form(engine, definition, start_form, data, lang)
-            if start_form
-            else dict(data)
-        )
+        clean = submissions.validate_form(engine, definition, start_form, data) if start_form else dict(data)
         ctx = start_in(engine, session, definition, clean, actor, parent_instance_id)
     unit_of_work.after_commit(engine, ctx)
     return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 
 
 def validate_form(
-    engine: Engine, definition: ProcessDefinition, form_key: str, data: Mapping[str, Any], lang: str
+    engine: Engine, definition: ProcessDefinition, form_key: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Return the clean values of a submission, or raise ``FormInvalid`` naming each wrong field."""
     form = versions.form_of(engine, definition, form_key)
     # A field whose options are "the users holding role R" accepts exactly those users.
     dynamic = {f.key: role_users(engine, f.options_from_role) for f in form.fields if f.options_from_role}
-    return validate_submission(form, data, lang, dynamic_options=dynamic)
+    return validate_submission(form, data, dynamic_options=dynamic)
 
 
 def role_users(engine: Engine, role: str) -> list[str]:

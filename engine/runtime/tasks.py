@@ -62,12 +62,12 @@ def save_draft(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Act
         row.draft = jsonable(dict(data))
 
 
-def complete(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor, lang: str) -> None:
+def complete(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
     """Complete a task with form data validated against its form, then run the engine on."""
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
         clean = (
-            submissions.validate_form(engine, ctx.instance.definition, row.form_key, data, lang)
+            submissions.validate_form(engine, ctx.instance.definition, row.form_key, data)
             if row.form_key
             else dict(data)
         )

@@ -18,6 +18,7 @@ from engine.definitions.forms import (
     validate_submission,
 )
 from engine.errors import FormInvalid
+from web.messages import translate, translate_errors
 
 URGENCY_VALUES = [
     {"label": "紧急", "value": "emergency", "label_en": "Emergency"},
@@ -36,10 +37,10 @@ def make_form(*components: dict[str, Any]) -> FormDefinition:
 
 
 def errors_of(form: FormDefinition, data: dict[str, Any], lang: str = "zh") -> dict[str, list[str]]:
-    """The ``errors`` of the FormInvalid that ``data`` must raise."""
+    """The ``errors`` of the FormInvalid that ``data`` must raise, worded in ``lang`` by the catalogue."""
     with pytest.raises(FormInvalid) as caught:
-        validate_submission(form, data, lang)
-    return caught.value.errors
+        validate_submission(form, data)
+    return translate_errors(caught.value.errors, lang)
 
 
 FULL_FORM = form_json(
@@ -626,8 +627,8 @@ def test_dynamic_options_combine_with_other_errors() -> None:
 def errors_of_dynamic(data: dict[str, Any], options: dict[str, Any]) -> dict[str, list[str]]:
     """The English errors for ``data`` on ROLE_FORM with ``options``."""
     with pytest.raises(FormInvalid) as caught:
-        validate_submission(ROLE_FORM, data, "en", dynamic_options=options)
-    return caught.value.errors
+        validate_submission(ROLE_FORM, data, dynamic_options=options)
+    return translate_errors(caught.value.errors, "en")
 
 
 def test_data_must_be_a_mapping() -> None:
@@ -690,8 +691,8 @@ def test_form_invalid_message_and_language_fallback() -> None:
         ("de", "表单有错误，请检查标出的字段。"),
     ]:
         with pytest.raises(FormInvalid) as caught:
-            validate_submission(ERROR_FORM, {}, lang)
-        assert caught.value.message == message
+            validate_submission(ERROR_FORM, {})
+        assert translate(caught.value.summary, lang) == message
         assert caught.value.code == "form_invalid"
         assert caught.value.details == {"errors": caught.value.errors}
 

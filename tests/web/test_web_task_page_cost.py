@@ -87,7 +87,7 @@ def test_a_task_page_runs_at_most_four_statements_and_reads_under_50_kb(web) -> 
 
 
 def test_a_supervisors_page_lists_whom_to_assign_within_the_same_four_statements(web) -> None:
-    number, arrival = web.repair_at_arrival()
+    _number, arrival = web.repair_at_arrival()
     sup1 = web.client("sup1")
     sup1.get(f"/tasks/{arrival.id}")
 
@@ -101,7 +101,7 @@ def test_a_supervisors_page_lists_whom_to_assign_within_the_same_four_statements
 
 
 def test_the_counter_sees_what_a_page_reads(web) -> None:
-    number, arrival = web.repair_at_arrival()
+    _number, arrival = web.repair_at_arrival()
     tech1 = web.client("tech1")
     with counting(web.engine.db) as reads:
         tech1.get(f"/tasks/{arrival.id}")
