@@ -23,6 +23,7 @@ from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
+from web.messages import translate_row
 from web.settings import ROOT, load_settings
 
 
@@ -200,7 +201,7 @@ def import_ledger_command(path: Path, lang: str) -> None:
             report = import_ledger(session, path)
     except LedgerImportError as error:
         for row_error in error.errors:
-            click.echo(row_error.message(lang))
+            click.echo(translate_row(row_error.row, row_error.problem, lang))
         click.echo("nothing was imported" if lang == "en" else "未导入任何记录", err=True)
         sys.exit(1)
     click.echo(

@@ -415,7 +415,9 @@ def diagram(task_id: str) -> Any:
     """Return the BPMN source of the task's process version, for the diagram viewer."""
     row = _task_or_403(task_id)
     definition = row.instance.definition
-    files = {name: text for name, text in definition.files.items() if name.endswith(".bpmn")}
+    files = {
+        name: text for name, text in engine().definitions.files(definition).items() if name.endswith(".bpmn")
+    }
     marker = f'id="{definition.process_key}"'
     chosen = next((text for text in files.values() if marker in text), None) or next(
         iter(files.values()), None

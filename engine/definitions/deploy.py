@@ -158,6 +158,11 @@ class DefinitionCache:
                 self._forms[(definition.id, form_key)] = cached
         return cached
 
+    def files(self, definition: ProcessDefinition) -> dict[str, str]:
+        """Return the source files of a deployed version (read when asked, not kept)."""
+        files: dict[str, str] = self._column(definition, "files")
+        return files
+
     def _column(self, definition: ProcessDefinition, column: str) -> Any:
         """A large column of the row: loaded already, through its session, or read by id."""
         state = inspect(definition)

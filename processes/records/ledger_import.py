@@ -33,6 +33,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.messages import Message
 from processes.records.models import Customer, SalesLedgerEntry
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -51,18 +52,17 @@ _CHUNK = 500
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem of the file: the row as the spreadsheet numbers it (0: the file itself)."""
+    """One problem of the file: the row as the spreadsheet numbers it (0: the file itself).
+
+    The problem is a message code with its values (``ledger.*``); the web tier's catalogue
+    words it, after ``row %(row)s: `` when it concerns a row.
+    """
 
     row: int
-    message_zh: str
-    message_en: str
-
-    def message(self, lang: str = "zh") -> str:
-        """The message in ``lang`` ("en" or anything else for Chinese)."""
-        return self.message_en if lang.lower().startswith("en") else self.message_zh
+    problem: Message
 
     def __str__(self) -> str:
-        return self.message_zh
+        return f"row {self.row}: {self.problem}" if self.row else str(self.problem)
 
 
 class LedgerImportError(Exception):
@@ -70,9 +70,14 @@ class LedgerImportError(Exception):
 
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
-        first = errors[0].message_en if errors else "the file could not be imported"
+        first = str(errors[0]) if errors else "the file could not be imported"
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+def column_label(key: str) -> Message:
+    """The message naming a column of the ledger (worded by the catalogue: ``ledger.column.<key>``)."""
+    return Message(f"ledger.column.{key}")
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,13 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the ledger: its key, whether it must be there, the headings that name it.
+
+    Its name for people is worded by the catalogue (``column_label``); the headings are what
+    spreadsheets in use call it, in Chinese and English.
+    """
+
     key: str
-    zh: str
-    en: str
     required: bool
     aliases: tuple[str, ...]
     max_length: int | None = None
@@ -101,15 +110,11 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column(
         "product_name",
-        "产品名称",
-        "product name",
         True,
         ("产品名称", "品名", "药品名称", "器械名称", "商品名称", "名称", "product name", "product", "name"),
         256,
     ),
     Column(
-        "specification",
-        "规格型号",
         "specification",
         False,
         ("规格型号", "规格(型号)", "规格", "型号", "specification", "spec", "model"),
@@ -117,8 +122,6 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "registration_number",
-        "注册证号",
-        "registration number",
         False,
         (
             "注册证号",
@@ -131,14 +134,12 @@ COLUMNS: tuple[Column, ...] = (
         ),
         128,
     ),
-    Column("quantity", "数量", "quantity", True, ("数量", "quantity", "qty")),
-    Column("unit", "单位", "unit", False, ("单位", "unit"), 32),
-    Column("unit_price", "单价", "unit price", False, ("单价", "unit price", "price")),
-    Column("amount", "金额", "amount", False, ("金额", "amount", "total")),
+    Column("quantity", True, ("数量", "quantity", "qty")),
+    Column("unit", False, ("单位", "unit"), 32),
+    Column("unit_price", False, ("单价", "unit price", "price")),
+    Column("amount", False, ("金额", "amount", "total")),
     Column(
         "batch_number",
-        "批号/序列号",
-        "batch/serial number",
         True,
         (
             "批号/序列号",
@@ -159,35 +160,20 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "expiry_date",
-        "有效期",
-        "expiry date",
         False,
         ("有效期", "有效期至", "失效日期", "expiry date", "expiry", "expires", "expiration date"),
         None,
     ),
-    Column(
-        "sale_date", "销售日期", "sale date", True, ("销售日期", "日期", "sale date", "date of sale", "date")
-    ),
-    Column(
-        "manufacturer",
-        "生产厂家",
-        "manufacturer",
-        False,
-        ("生产厂家", "生产企业", "生产单位", "manufacturer"),
-        256,
-    ),
+    Column("sale_date", True, ("销售日期", "日期", "sale date", "date of sale", "date")),
+    Column("manufacturer", False, ("生产厂家", "生产企业", "生产单位", "manufacturer"), 256),
     Column(
         "purchaser_name",
-        "购货单位",
-        "purchaser",
         True,
         ("购货单位", "购货者", "购货者名称", "客户名称", "客户", "purchaser", "purchaser name", "customer"),
         256,
     ),
     Column(
         "purchaser_licence",
-        "许可证号",
-        "licence number",
         False,
         (
             "许可证号",
@@ -202,25 +188,16 @@ COLUMNS: tuple[Column, ...] = (
         128,
     ),
     Column(
-        "purchaser_address",
-        "地址",
-        "address",
-        False,
-        ("地址", "经营地址", "购货者地址", "address", "purchaser address"),
-        512,
+        "purchaser_address", False, ("地址", "经营地址", "购货者地址", "address", "purchaser address"), 512
     ),
     Column(
         "purchaser_contact",
-        "联系人/电话",
-        "contact",
         False,
         ("联系人/电话", "联系方式", "联系人", "电话", "联系电话", "contact", "phone", "telephone"),
         128,
     ),
     Column(
         "document_number",
-        "单据号",
-        "document number",
         True,
         (
             "单据号",
@@ -235,10 +212,8 @@ COLUMNS: tuple[Column, ...] = (
         ),
         64,
     ),
-    Column("line_number", "行号", "line number", False, ("行号", "序号", "line number", "line", "line no")),
-    Column(
-        "cold_chain", "冷链", "cold chain", False, ("冷链", "冷藏", "冷链药品", "cold chain", "cold-chain")
-    ),
+    Column("line_number", False, ("行号", "序号", "line number", "line", "line no")),
+    Column("cold_chain", False, ("冷链", "冷藏", "冷链药品", "cold chain", "cold-chain")),
 )
 _BY_KEY = {c.key: c for c in COLUMNS}
 
@@ -266,9 +241,9 @@ def _column_for(header: Any) -> str | None:
 
 
 class _FileProblem(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.error = RowError(0, zh, en)
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.error = RowError(0, Message(f"ledger.{code}", params))
 
 
 def _read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -279,15 +254,9 @@ def _read_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     elif suffix in (".xlsx", ".xlsm"):
         yield from _xlsx_rows(path)
     elif suffix == ".xls":
-        raise _FileProblem(
-            "不支持旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入",
-            "old Excel files (.xls) are not supported; save the sheet as .xlsx or CSV and import that",
-        )
+        raise _FileProblem("old_excel")
     else:
-        raise _FileProblem(
-            f"不支持的文件类型“{path.suffix or path.name}”，请导入 .csv 或 .xlsx 文件",
-            f"unsupported file type '{path.suffix or path.name}'; import a .csv or .xlsx file",
-        )
+        raise _FileProblem("unsupported_type", name=path.suffix or path.name)
 
 
 def _decode(data: bytes) -> str:
@@ -302,17 +271,14 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise _FileProblem(
-            "无法识别文件编码，请将文件保存为 UTF-8 或 GB18030 编码的 CSV",
-            "the file's text encoding is not recognised; save it as CSV in UTF-8 or GB18030",
-        )
+        raise _FileProblem("unknown_encoding")
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         text = _decode(path.read_bytes())
     except UnicodeDecodeError:
-        raise _FileProblem("文件编码有误，无法读取", "the file's text cannot be decoded")
+        raise _FileProblem("undecodable")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
     try:
@@ -322,7 +288,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             if any(str(c).strip() for c in cells):
                 yield number, list(cells)
     except csv.Error as error:
-        raise _FileProblem(f"CSV 文件格式有误：{error}", f"the CSV file is malformed: {error}")
+        raise _FileProblem("malformed_csv", detail=str(error))
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -334,10 +300,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
             warnings.simplefilter("ignore")  # style warnings of workbooks made by other tools
             workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise _FileProblem(
-            f"无法读取 Excel 文件（{type(error).__name__}），请确认文件是 .xlsx 格式",
-            f"the Excel file cannot be read ({type(error).__name__}); make sure it is an .xlsx workbook",
-        )
+        raise _FileProblem("unreadable_workbook", kind=type(error).__name__)
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
@@ -454,20 +417,15 @@ class _Errors:
         self.items: list[RowError] = []
         self.count = 0
 
-    def add(self, row: int, zh: str, en: str) -> None:
+    def add(self, row: int, code: str, **params: Any) -> None:
         self.count += 1
         if len(self.items) < MAX_ERRORS:
-            prefix_zh = f"第 {row} 行：" if row else ""
-            prefix_en = f"row {row}: " if row else ""
-            self.items.append(RowError(row, f"{prefix_zh}{zh}", f"{prefix_en}{en}"))
+            self.items.append(RowError(row, Message(f"ledger.{code}", params)))
 
     def final(self) -> list[RowError]:
         if self.count > len(self.items):
             hidden = self.count - len(self.items)
-            return [
-                *self.items,
-                RowError(0, f"另有 {hidden} 个问题未列出", f"{hidden} more problems are not listed"),
-            ]
+            return [*self.items, RowError(0, Message("ledger.more_problems", {"count": hidden}))]
         return list(self.items)
 
 
@@ -504,17 +462,13 @@ def _check_row(
 
     for column in COLUMNS:
         if column.required and column.key in columns and blank(column.key):
-            errors.add(row, f"“{column.zh}”不能为空", f"{column.en} must not be empty")
+            errors.add(row, "blank", column=column_label(column.key))
     for column in COLUMNS:
         if column.max_length is None or column.key not in columns or blank(column.key):
             continue
         text = _text(raw[column.key])
         if len(text) > column.max_length:
-            errors.add(
-                row,
-                f"“{column.zh}”超过 {column.max_length} 个字符",
-                f"{column.en} is longer than {column.max_length} characters",
-            )
+            errors.add(row, "too_long", column=column_label(column.key), max=column.max_length)
         values[column.key] = text
 
     quantity: int | None = None
@@ -525,16 +479,19 @@ def _check_row(
                 raise ValueError(number)
             quantity = int(number)
         except ValueError:
-            errors.add(row, "数量必须是正整数", "quantity must be a positive whole number")
-    price = _money_cell(raw, "unit_price", row, errors, "单价", "unit price")
-    amount = _money_cell(raw, "amount", row, errors, "金额", "amount")
+            errors.add(row, "bad_quantity")
+    price = _money_cell(raw, "unit_price", row, errors)
+    amount = _money_cell(raw, "amount", row, errors)
     if quantity is not None and price is not None and amount is not None:
         expected = price * quantity
         if abs(expected - amount) > AMOUNT_TOLERANCE:
             errors.add(
                 row,
-                f"金额 {amount} 与数量 × 单价（{quantity} × {price} = {_cents(expected)}）不符",
-                f"amount {amount} does not equal quantity × unit price ({quantity} × {price} = {_cents(expected)})",
+                "amount_mismatch",
+                amount=str(amount),
+                quantity=quantity,
+                price=str(price),
+                expected=str(_cents(expected)),
             )
     elif quantity is not None and price is not None:
         amount = _cents(price * quantity)
@@ -546,21 +503,13 @@ def _check_row(
         try:
             sale_date = _date(raw["sale_date"])
         except ValueError:
-            errors.add(
-                row,
-                f"销售日期“{_text(raw['sale_date'])}”不是有效日期（如 2026-01-05 或 2026/1/5）",
-                f"sale date '{_text(raw['sale_date'])}' is not a valid date (such as 2026-01-05 or 2026/1/5)",
-            )
+            errors.add(row, "bad_sale_date", value=_text(raw["sale_date"]))
     expiry = None
     if "expiry_date" in columns and not blank("expiry_date"):
         try:
             expiry = _date(raw["expiry_date"], month_means_end=True)
         except ValueError:
-            errors.add(
-                row,
-                f"有效期“{_text(raw['expiry_date'])}”不是有效日期（如 2027-06-30 或 2027/6/30）",
-                f"expiry date '{_text(raw['expiry_date'])}' is not a valid date (such as 2027-06-30 or 2027/6/30)",
-            )
+            errors.add(row, "bad_expiry_date", value=_text(raw["expiry_date"]))
     line_number: int | None = None
     if "line_number" in columns and not blank("line_number"):
         try:
@@ -569,17 +518,13 @@ def _check_row(
                 raise ValueError(number)
             line_number = int(number)
         except ValueError:
-            errors.add(row, "行号必须是正整数", "line number must be a positive whole number")
+            errors.add(row, "bad_line_number")
     cold_chain = False
     if "cold_chain" in columns:
         try:
             cold_chain = _bool(raw["cold_chain"])
         except ValueError:
-            errors.add(
-                row,
-                f"冷链一栏应填“是”或“否”，而不是“{_text(raw['cold_chain'])}”",
-                f"cold chain must be yes or no, not '{_text(raw['cold_chain'])}'",
-            )
+            errors.add(row, "bad_cold_chain", value=_text(raw["cold_chain"]))
     if errors.count > before:
         return None
     values.update(
@@ -594,7 +539,7 @@ def _check_row(
     return values
 
 
-def _money_cell(raw: dict[str, Any], key: str, row: int, errors: _Errors, zh: str, en: str) -> Decimal | None:
+def _money_cell(raw: dict[str, Any], key: str, row: int, errors: _Errors) -> Decimal | None:
     if key not in raw or _text(raw[key]) == "":
         return None
     try:
@@ -603,7 +548,7 @@ def _money_cell(raw: dict[str, Any], key: str, row: int, errors: _Errors, zh: st
             raise ValueError(value)
         return value
     except ValueError:
-        errors.add(row, f"{zh}必须是不小于 0 的数字", f"{en} must be a number of zero or more")
+        errors.add(row, "bad_money", column=column_label(key))
         return None
 
 
@@ -621,26 +566,11 @@ def import_ledger(session: Session, path: Path) -> ImportReport:
     try:
         size = path.stat().st_size
     except OSError as error:
-        raise LedgerImportError(
-            [
-                RowError(
-                    0,
-                    f"无法读取文件：{error.strerror or error}",
-                    f"the file cannot be read: {error.strerror or error}",
-                )
-            ]
-        )
+        detail = str(error.strerror or error)
+        raise LedgerImportError([RowError(0, Message("ledger.unreadable_file", {"detail": detail}))])
     if size > MAX_FILE_BYTES:
-        limit_zh, limit_en = _size_text(MAX_FILE_BYTES)
-        raise LedgerImportError(
-            [
-                RowError(
-                    0,
-                    f"文件超过 {limit_zh}，请拆分后分批导入",
-                    f"the file is larger than {limit_en}; split it and import the parts",
-                )
-            ]
-        )
+        limit = _size(MAX_FILE_BYTES)
+        raise LedgerImportError([RowError(0, Message("ledger.file_too_large", {"limit": limit}))])
     try:
         checked = _check_file(path, errors)
     except _FileProblem as problem:
@@ -650,15 +580,15 @@ def import_ledger(session: Session, path: Path) -> ImportReport:
     if errors.count:
         raise LedgerImportError(errors.final())
     if not checked:
-        raise LedgerImportError([RowError(0, "文件中没有销售记录", "the file holds no ledger rows")])
+        raise LedgerImportError([RowError(0, Message("ledger.no_rows"))])
     return _store(session, path, checked)
 
 
-def _size_text(limit: int) -> tuple[str, str]:
+def _size(limit: int) -> Message:
     megabyte = 1024 * 1024
     if limit % megabyte == 0:
-        return f"{limit // megabyte} MB", f"{limit // megabyte} MB"
-    return f"{limit} 字节", f"{limit} bytes"
+        return Message("size.megabytes", {"n": limit // megabyte})
+    return Message("size.bytes", {"n": limit})
 
 
 def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]:
@@ -666,9 +596,7 @@ def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]
     header_row, columns = _find_header(rows)
     missing = [c for c in COLUMNS if c.required and c.key not in columns]
     if missing:
-        names_zh = "、".join(f"“{c.zh}”" for c in missing)
-        names_en = ", ".join(f"'{c.en}' ({c.zh})" for c in missing)
-        errors.add(header_row, f"缺少必需的列 {names_zh}", f"the required columns {names_en} are missing")
+        errors.add(header_row, "missing_columns", columns=[column_label(c.key) for c in missing])
         return []
     checked: list[tuple[int, dict[str, Any]]] = []
     keys: dict[tuple[str, int], int] = {}
@@ -679,10 +607,7 @@ def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]
     for number, cells in rows:
         count += 1
         if count > MAX_ROWS:
-            raise _FileProblem(
-                f"文件超过 {MAX_ROWS} 行，请拆分后分批导入",
-                f"the file has more than {MAX_ROWS} rows; split it and import the parts",
-            )
+            raise _FileProblem("too_many_rows", max=MAX_ROWS)
         values = _check_row(number, cells, columns, errors)
         if values is None:
             continue
@@ -692,22 +617,13 @@ def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]
         next_line[document] = max(next_line.get(document, 0), values["line_number"])
         key = (document, values["line_number"])
         if key in keys:
-            errors.add(
-                number,
-                f"单据号 {document} 第 {key[1]} 行与文件第 {keys[key]} 行重复",
-                f"document {document} line {key[1]} repeats row {keys[key]} of the file",
-            )
+            errors.add(number, "repeated_line", document=document, line=key[1], first=keys[key])
             continue
         keys[key] = number
         if not explicit_lines:
             content = tuple(sorted((k, str(v)) for k, v in values.items() if k != "line_number"))
             if content in contents:
-                errors.add(
-                    number,
-                    f"与第 {contents[content]} 行完全相同（同一单据的两行相同时，请加“行号”列区分）",
-                    f"the row is identical to row {contents[content]} (add a 'line number' column if "
-                    "a document really has two identical lines)",
-                )
+                errors.add(number, "identical_row", first=contents[content])
                 continue
             contents[content] = number
         checked.append((number, values))
@@ -731,11 +647,7 @@ def _check_database_duplicates(
             ).all()
         )
     for key in sorted(existing & by_key.keys(), key=lambda k: by_key[k]):
-        errors.add(
-            by_key[key],
-            f"单据号 {key[0]} 第 {key[1]} 行已导入过",
-            f"document {key[0]} line {key[1]} is already in the ledger",
-        )
+        errors.add(by_key[key], "already_imported", document=key[0], line=key[1])
 
 
 def _store(session: Session, path: Path, checked: list[tuple[int, dict[str, Any]]]) -> ImportReport:

@@ -74,10 +74,11 @@ def download(process_key: str, version: int) -> Any:
     """The files of one version as a zip."""
     definition = _definition(process_key, version)
     buffer = io.BytesIO()
+    files = engine().definitions.files(definition)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(definition.files):
+        for name in sorted(files):
             folder = "forms/" if name.endswith(FORM_SUFFIX) else ""
-            archive.writestr(folder + name, definition.files[name])
+            archive.writestr(folder + name, files[name])
     buffer.seek(0)
     return send_file(
         buffer,
@@ -219,7 +220,10 @@ def api_files(process_key: str) -> Any:
         )
     definition = _definition(process_key, version) if version is not None else latest
     return jsonify(
-        source="version", files=definition.files, version=definition.version, latest=latest.version
+        source="version",
+        files=engine().definitions.files(definition),
+        version=definition.version,
+        latest=latest.version,
     )
 
 
@@ -338,7 +342,7 @@ def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
     merged: dict[str, str] = {}
     with engine().sessions() as db:
         for definition in engine().latest_definitions(db):
-            for name, text in definition.files.items():
+            for name, text in engine().definitions.files(definition).items():
                 if not name.endswith(".bpmn"):
                     merged.setdefault(name, text)
     merged.update(files)
@@ -346,10 +350,12 @@ def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
 
 
 def _main_bpmn(definition: ProcessDefinition) -> str:
-    for name, text in sorted(definition.files.items()):
+    for name, text in sorted(engine().definitions.files(definition).items()):
         if name.endswith(".bpmn") and f'id="{definition.process_key}"' in text:
             return text
-    return next((t for n, t in sorted(definition.files.items()) if n.endswith(".bpmn")), "")
+    return next(
+        (t for n, t in sorted(engine().definitions.files(definition).items()) if n.endswith(".bpmn")), ""
+    )
 
 
 def _latest(process_key: str) -> ProcessDefinition:
