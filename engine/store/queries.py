@@ -31,9 +31,7 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.identity.users import Actor
 from engine.store.models import (
-    Attachment,
     Comment,
-    Event,
     ProcessDefinition,
     ProcessInstance,
     Task,
@@ -429,39 +427,12 @@ def case_tasks(session: Session, instance_id: int) -> list[CaseTask]:
     return [CaseTask(**row._asdict()) for row in rows]
 
 
-def history(session: Session, instance_id: int) -> list[Event]:
-    """Return the audit events of an instance, oldest first."""
-    return list(
-        session.scalars(select(Event).where(Event.instance_id == instance_id).order_by(Event.at, Event.id))
-    )
-
-
-def comments(session: Session, instance_id: int) -> list[Comment]:
-    """Return the comments on a case, oldest first."""
-    return list(
-        session.scalars(
-            select(Comment).where(Comment.instance_id == instance_id).order_by(Comment.created_at, Comment.id)
-        )
-    )
-
-
 def comment(session: Session, comment_id: int) -> Comment:
     """Return one comment."""
     found = session.get(Comment, comment_id)
     if found is None:
         raise NotFound("no such comment")
     return found
-
-
-def attachments(session: Session, instance_id: int) -> list[Attachment]:
-    """Return what is known about the files of a case (not their content), oldest first."""
-    return list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.instance_id == instance_id)
-            .order_by(Attachment.uploaded_at, Attachment.id)
-        )
-    )
 
 
 def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
