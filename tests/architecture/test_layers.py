@@ -21,6 +21,17 @@ MAX_FUNCTION_LINES = 60
 #: ``reason``, a case ``comment``, and ``customer_name``, the case's list column every list shows
 #: (the instance row carries it; which form keys fill it is plugged in by ``processes/wiring.py``).
 ENGINE_WORDS = frozenset({"reason", "comment", "customer_name"})
+TASK_TAGS = (
+    "task",
+    "userTask",
+    "manualTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "callActivity",
+    "sendTask",
+    "receiveTask",
+)
 
 
 def python_files(package: str, root: Path = ROOT) -> list[Path]:
@@ -81,9 +92,11 @@ def diagram_names() -> dict[str, set[str]]:
     """Process keys, role keys and form field keys, read from the files in ``diagrams/``."""
     processes: set[str] = set()
     roles: set[str] = set()
+    tasks: set[str] = set()
     for path in DIAGRAMS.glob("*.bpmn"):
         tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False))
         processes.update(p.get("id") for p in tree.iter("{*}process") if p.get("id"))
+        tasks.update(n.get("id") for tag in TASK_TAGS for n in tree.iter(f"{{*}}{tag}") if n.get("id"))
         roles.update(lane.get("id")[len("lane_") :] for lane in tree.iter("{*}lane") if lane.get("id"))
         for prop in tree.iter("{*}property"):
             if prop.get("name") == "startRoles":
@@ -91,7 +104,7 @@ def diagram_names() -> dict[str, set[str]]:
     fields: set[str] = set()
     for path in (DIAGRAMS / "forms").glob("*.form.json"):
         fields.update(_field_keys(json.loads(path.read_text(encoding="utf-8"))))
-    return {"process": processes, "role": roles, "field": fields - ENGINE_WORDS}
+    return {"process": processes, "task": tasks, "role": roles, "field": fields - ENGINE_WORDS}
 
 
 def _field_keys(component: object) -> Iterator[str]:
@@ -140,6 +153,7 @@ def domain_names_in_engine(root: Path = ROOT) -> list[str]:
 def test_the_diagrams_give_the_names_to_look_for() -> None:
     names = diagram_names()
     assert {"repair_service", "complaint", "recall"} <= names["process"]
+    assert {"task_follow_up", "task_cause_analysis"} <= names["task"]
     assert {"technician", "service_supervisor", "quality"} <= names["role"]
     assert {"urgency", "responsible_department", "rating_attitude"} <= names["field"]
 
@@ -153,12 +167,14 @@ def test_the_name_rule_sees_a_violation(tmp_path: Path) -> None:
     probe = tmp_path / "engine" / "probe.py"
     probe.write_text(
         'DEPARTMENTS = {"repair_service": "technical"}\n\n\ndef rate(urgency):\n    """Rate a recall for quality."""\n'
+        'FOLLOW_UP = "task_follow_up"\n'
     )
     assert domain_names_in_engine(tmp_path) == [
         "engine/probe.py:1 names the process 'repair_service'",
         "engine/probe.py:1 names the role 'technical'",
         "engine/probe.py:4 names the field 'urgency'",
         "engine/probe.py:5 names the process 'recall'",
+        "engine/probe.py:6 names the task 'task_follow_up'",
     ]
 
 
