@@ -1,0 +1,31 @@
+"""Forms: form-js files parsed into definitions, and submissions checked against them."""
+
+from engine.definitions.forms.parse import (
+    DATETIME_SUBTYPES,
+    DISPLAY_TYPES,
+    FIELD_ERRORS,
+    FIELD_TYPES,
+    FORM_FILE_SUFFIX,
+    GROUP_TYPES,
+    FormDefinition,
+    FormField,
+    FormProblem,
+    load_forms,
+    parse_form,
+    validate_submission,
+)
+
+__all__ = [
+    "DATETIME_SUBTYPES",
+    "DISPLAY_TYPES",
+    "FIELD_ERRORS",
+    "FIELD_TYPES",
+    "FORM_FILE_SUFFIX",
+    "GROUP_TYPES",
+    "FormDefinition",
+    "FormField",
+    "FormProblem",
+    "load_forms",
+    "parse_form",
+    "validate_submission",
+]
