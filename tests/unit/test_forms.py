@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from engine.definitions import forms as forms_module
 from engine.definitions.forms import (
     FormDefinition,
     FormField,
@@ -17,6 +16,7 @@ from engine.definitions.forms import (
     parse_form,
     validate_submission,
 )
+from engine.definitions.forms import submissions as forms_module
 from engine.errors import FormInvalid
 from web.messages import translate, translate_errors
 
