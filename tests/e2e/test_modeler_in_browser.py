@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from engine.identity.users import Actor, create_user
 from engine.runtime import Engine
@@ -84,6 +85,7 @@ def versions(engine: Engine) -> list[ProcessDefinition]:
         return list(
             session.scalars(
                 select(ProcessDefinition)
+                .options(undefer(ProcessDefinition.files))  # the source is deferred: ask for it
                 .where(ProcessDefinition.process_key == "repair_service")
                 .order_by(ProcessDefinition.version)
             )
