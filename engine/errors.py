@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.messages import Message
+from engine.user_messages import Message
 
 
 class EngineError(Exception):

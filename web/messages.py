@@ -1,6 +1,6 @@
 """Word the message codes of the engine and the domain in the user's language.
 
-The engine and ``processes`` say what happened as a code with parameters (``engine.messages``);
+The engine and ``processes`` say what happened as a code with parameters (``engine.user_messages``);
 the wording of each code lives here, in English, and the Babel catalogue in ``web/translations``
 gives every other language — the same catalogue the pages and flashes use. Nothing here needs a
 request: the CLI words messages with the same function.
@@ -15,7 +15,7 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 
-from engine.messages import Message
+from engine.user_messages import Message
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 #: The interface's default language, used for every language the catalogue does not have.

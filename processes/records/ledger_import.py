@@ -33,7 +33,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.messages import Message
+from engine.user_messages import Message
 from processes.records.models import Customer, SalesLedgerEntry
 
 MAX_FILE_BYTES = 20 * 1024 * 1024

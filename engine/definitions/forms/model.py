@@ -8,7 +8,7 @@ all at once.
 
 `validate_submission` turns submitted data (often HTML form strings) into clean,
 JSON-serializable values using a marshmallow schema built from the fields. Failures raise
-`engine.errors.FormInvalid` whose messages are codes (`engine.messages`) the web tier words.
+`engine.errors.FormInvalid` whose messages are codes (`engine.user_messages`) the web tier words.
 
 Field keys become case-data variable names used in expressions, so they must be plain
 ASCII identifiers; nested data (form-js keys with dots, groups with a ``path``) is not

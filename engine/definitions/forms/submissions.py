@@ -14,7 +14,7 @@ from marshmallow import fields as ma_fields
 from engine.definitions.forms.model import _OPTION_TYPES, _TEXT_TYPES, FormDefinition, FormField, Number
 from engine.definitions.forms.values import _to_bool, _to_number, _to_temporal
 from engine.errors import FormInvalid
-from engine.messages import Message
+from engine.user_messages import Message
 
 # marshmallow messages are error codes with this prefix, translated after loading.
 _CODE = "@"
