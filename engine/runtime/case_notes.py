@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine import clock
 from engine.errors import EngineError
 from engine.identity.users import Actor
-from engine.runtime import Engine
 from engine.store.models import Event, Task
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
 
 
 def record_reassignment_reason(engine: Engine, task_id: str, reason: str, actor: Actor) -> None:

@@ -25,7 +25,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.definitions.deploy import DefinitionCache, DeployReport
 from engine.definitions.forms import FormDefinition
 from engine.identity.users import Actor
-from engine.runtime import instances, messages, steps, submissions, tasks, timers, unit_of_work, versions
+from engine.runtime import (
+    case_notes,
+    instances,
+    messages,
+    migration,
+    steps,
+    submissions,
+    tasks,
+    timers,
+    unit_of_work,
+    versions,
+)
 from engine.runtime.config import EngineConfig
 from engine.runtime.instances import StartedInstance
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
@@ -157,6 +168,10 @@ class Engine:
         """Fire the instance's timers whose time has come; return how many fired."""
         return timers.fire_due_timers(self, instance_id, actor)
 
+    def migrate(self, instance_id: int, to_version: int, actor: Actor, reason: str) -> int:
+        """Move a running case to another version of its process (all or nothing); return the old version."""
+        return migration.migrate_instance(self, instance_id, to_version, actor, reason)
+
     # --- tasks --------------------------------------------------------------------------------
 
     def claim(self, task_id: str, actor: Actor) -> None:
@@ -178,6 +193,10 @@ class Engine:
     def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
         tasks.complete(self, task_id, data, actor)
+
+    def note_reassignment(self, task_id: str, reason: str, actor: Actor) -> None:
+        """Record in the case's audit log why a manager reassigned a task."""
+        case_notes.record_reassignment_reason(self, task_id, reason, actor)
 
     def role_users(self, role: str) -> list[str]:
         """Return the names of active users holding a role."""

@@ -17,7 +17,7 @@ Timers the case waits on keep their due time unless their own definition changed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -28,9 +28,12 @@ from sqlalchemy import select
 from engine.definitions.diff import definition_of
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
 from engine.identity.users import Actor
-from engine.runtime import ACTIVE, Engine
+from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
 
 #: Cases in these states are "running" for a migration: they still have work ahead.
 MIGRATABLE = frozenset({ACTIVE, "suspended", "error"})

@@ -35,7 +35,7 @@ from engine.definitions.diff import compare_versions, definition_of
 from engine.definitions.drafts import discard_draft, load_draft, save_draft
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError, NotFound
 from engine.runtime import Engine
-from engine.runtime.migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
+from engine.runtime.migration import MIGRATABLE, MigrationRefused, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
 from web.app import login_manager
 from web.auth import current_actor, engine
@@ -146,7 +146,7 @@ def migrate(process_key: str) -> Any:
     moved, refused = [], []
     for case in cases:
         try:
-            migrate_instance(engine(), case.instance_id, to_version, current_actor(), reason)
+            engine().migrate(case.instance_id, to_version, current_actor(), reason)
             moved.append(case.business_number)
         except (MigrationRefused, ConcurrentModification, EngineError) as error:
             refused.append(f"{case.business_number}: {error}")

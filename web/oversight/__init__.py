@@ -15,7 +15,6 @@ from openpyxl import Workbook
 
 from engine import clock
 from engine.errors import EngineError
-from engine.runtime.case_notes import record_reassignment_reason
 from engine.store import queries
 from engine.store.models import ProcessDefinition
 from processes.kpis.facts import DEPARTMENT_FIELD
@@ -291,7 +290,7 @@ def reassign(task_id: str) -> Any:
         return back, 422
     try:
         engine().assign(task_id, assignee, current_actor())
-        record_reassignment_reason(engine(), task_id, reason, current_actor())
+        engine().note_reassignment(task_id, reason, current_actor())
     except EngineError as error:
         flash(error.message, "error")
         return back, 409
