@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from engine import clock
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.definitions import collect_files
-from engine.identity import users
-from engine.identity.users import Actor, create_user
 from engine.runtime import Engine
 from engine.store.database import make_engine
 from engine.store.models import Event, ProcessInstance, SlaBreach, Task

@@ -36,9 +36,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import insert, select, text
 
 from bench.databases import postgresql_database
+from engine.accounts.users import Actor, create_user, hash_password
 from engine.calendar import CalendarConfig
 from engine.definitions import collect_files
-from engine.identity.users import Actor, create_user, hash_password
 from engine.runtime import Engine
 from engine.store import queries
 from engine.store.database import make_engine

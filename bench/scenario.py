@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.definitions.forms import FormDefinition, parse_form
-from engine.identity.users import Actor
 from engine.runtime import Engine
 from engine.store.models import User, UserRole
 from processes.roles import ROLE_KEYS

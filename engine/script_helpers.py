@@ -8,6 +8,7 @@ from typing import Any
 
 from engine import clock
 from engine.calendar import WorkingCalendar
+from engine.calendar.due_basis import WORKING_DAYS, WORKING_HOURS, DueBasis, note
 
 
 def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
@@ -27,11 +28,17 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     def working_hours(n: float) -> datetime:
         """Now plus ``n`` working hours on the calendar."""
-        return calendar.add_working_hours(now(), _number(n, "working_hours"))
+        start, amount = now(), _number(n, "working_hours")
+        due = calendar.add_working_hours(start, amount)
+        note(due, DueBasis(start, amount, WORKING_HOURS))
+        return due
 
     def working_days(n: int) -> datetime:
         """Now plus ``n`` working days on the calendar."""
-        return calendar.add_working_days(now(), int(_number(n, "working_days")))
+        start, amount = now(), int(_number(n, "working_days"))
+        due = calendar.add_working_days(start, amount)
+        note(due, DueBasis(start, amount, WORKING_DAYS))
+        return due
 
     def due_in(n: float, unit: str = "working_hours") -> datetime:
         """Now plus ``n`` units as an SLA table gives them: working_hours, working_days, hours or days."""
@@ -48,13 +55,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
     def working_days_between(start: date | str, end: date | str) -> int:
         """Working days after ``start`` up to and including ``end`` on the calendar (0 if end <= start)."""
         first, last = _as_date(start, "working_days_between"), _as_date(end, "working_days_between")
-        if (last - first).days > 3660:
-            raise ValueError("working_days_between() counts at most ten years")
-        count, day = 0, first
-        while day < last:
-            day += timedelta(days=1)
-            count += calendar.is_working_day(day)
-        return count
+        return _count_working_days(calendar, first, last)
 
     return {
         "due_in": due_in,
@@ -65,6 +66,17 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
+    """Working days after ``first`` up to and including ``last`` (at most ten years apart)."""
+    if (last - first).days > 3660:
+        raise ValueError("working_days_between() counts at most ten years")
+    count, day = 0, first
+    while day < last:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return count
 
 
 def _as_date(value: date | str, helper: str) -> date:

@@ -8,9 +8,12 @@ case-data key that lists should show.
 from __future__ import annotations
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import IntegrityError
 
 import processes.tables  # noqa: F401  (the domain's tables join the engine's on Base.metadata)
-from engine.calendar import CalendarConfig, WorkingCalendar
+from engine.calendar import CalendarConfig
+from engine.calendar.company import CompanyCalendar
+from engine.calendar.store import seed_package_days
 from engine.runtime import Engine, EngineConfig
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
@@ -27,7 +30,7 @@ def engine_config(calendar: CalendarConfig | None = None) -> EngineConfig:
     """Return the engine configuration for afterflow's processes."""
     return EngineConfig(
         resolve_role=role_for_lane,
-        calendar=WorkingCalendar(calendar),
+        calendar=CompanyCalendar(calendar),
         services=SERVICES,
         superuser_roles=SUPERUSERS,
         assigner_roles=ASSIGNERS,
@@ -38,5 +41,11 @@ def engine_config(calendar: CalendarConfig | None = None) -> EngineConfig:
 
 
 def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engine:
-    """Return the engine over ``db`` configured for afterflow's processes."""
-    return Engine(db, engine_config(calendar))
+    """Return the engine over ``db`` configured for afterflow's processes (the calendar seeded)."""
+    engine = Engine(db, engine_config(calendar))
+    try:
+        with engine.writer.begin() as session:
+            seed_package_days(session)
+    except IntegrityError:
+        pass  # another process starting at the same moment stored the same package years
+    return engine

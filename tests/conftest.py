@@ -11,8 +11,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import MetaData, text
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.definitions import collect_files
-from engine.identity.users import Actor
 from engine.runtime import Engine
 from engine.store.database import Base, make_engine
 from engine.store.schema import upgrade

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from flask import Flask, g, render_template, request, session
@@ -13,11 +13,19 @@ from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from engine import clock
+from engine.accounts.login_throttle import (
+    DatabaseThrottleStore,
+    LoginGuard,
+    RedisThrottleStore,
+    ThrottlePolicy,
+    ThrottleStore,
+)
 from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
 from engine.store.schema import upgrade
 from processes.wiring import build_engine
+from web import security_headers
 from web.event_labels import event_label
 from web.settings import Settings, load_settings
 
@@ -44,7 +52,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         AFTERFLOW_INBOX_POLL_SECONDS=20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=settings.calendar.timezone,
         AFTERFLOW_EMBEDDED_RUNNER=settings.embedded_runner,
@@ -58,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
+    app.extensions["afterflow_login_guard"] = login_guard(engine, settings)
 
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     csrf.init_app(app)
@@ -65,17 +76,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.login_message = ""
 
     # Imported here: the blueprints' modules import this one for current_lang and babel.
-    from web import auth, cases, collaboration, inbox, modeler, oversight
+    from web import admin, auth, cases, collaboration, inbox, modeler, oversight
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
+    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
+    _add_calendar_marks(app)
 
-    @app.after_request
-    def secure_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
@@ -93,6 +100,32 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
+
+
+def _add_calendar_marks(app: Flask) -> None:
+    """The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner."""
+    from web.admin.calendar import pending_year_banner
+    from web.due_marks import case_provisional_year, provisional_year
+
+    app.jinja_env.globals.update(
+        provisional_year=provisional_year,
+        case_provisional_year=case_provisional_year,
+        calendar_banner=pending_year_banner,
+    )
+
+
+def login_guard(engine: Any, settings: Settings) -> LoginGuard:
+    """Build the login throttle: counts in Redis when configured, else in the app's database."""
+    store: ThrottleStore = (
+        RedisThrottleStore(settings.redis_url) if settings.redis_url else DatabaseThrottleStore(engine.db)
+    )
+    policy = ThrottlePolicy(
+        account_failures=max(1, settings.login_account_failures),
+        address_failures=max(1, settings.login_address_failures),
+        window=timedelta(minutes=max(1, settings.login_window_minutes)),
+        lockout=timedelta(minutes=max(1, settings.login_lockout_minutes)),
+    )
+    return LoginGuard(store, engine.db, policy)
 
 
 @login_manager.user_loader

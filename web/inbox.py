@@ -13,6 +13,7 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -22,7 +23,6 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.identity.users import Actor
 from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import EngineError
-from engine.identity.users import Actor
 from engine.store.models import Event, Task
 
 if TYPE_CHECKING:

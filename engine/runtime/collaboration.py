@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import EngineError, NotFound, PermissionDenied
-from engine.identity.users import Actor
 from engine.runtime import Engine
 from engine.store.models import Attachment, Comment, Event, ProcessInstance, Task
 from engine.store.queries import may_see_case, may_see_task

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.accounts.users import Actor
+from engine.calendar.company import CompanyCalendar
 from engine.definitions.deploy import DefinitionCache, DeployReport
 from engine.definitions.forms import FormDefinition
-from engine.identity.users import Actor
 from engine.runtime import (
     case_notes,
     instances,
@@ -93,6 +94,11 @@ class Engine:
     ) -> DeployReport:
         """Validate files and deploy each changed process as a new version (all or nothing)."""
         return versions.deploy(self, files, deployed_by, change_summary, dry_run)
+
+    def refresh_calendar(self, session: Session) -> None:
+        """Reload the company calendar if another process changed it (one small query otherwise)."""
+        if isinstance(self.config.calendar, CompanyCalendar):
+            self.config.calendar.refresh(session)
 
     def evaluate_timer_expression(self, expression: str) -> Any:
         """Evaluate a timer expression of a diagram in the sandbox, with no case data."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from engine.accounts.users import Actor
 from engine.errors import InstanceNotActive, PermissionDenied, TaskAlreadyCompleted, TaskNotAvailable
-from engine.identity.users import Actor
 from engine.runtime.config import EngineConfig
 from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessInstance, Task

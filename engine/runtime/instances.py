@@ -12,8 +12,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.accounts.users import Actor
+from engine.calendar.due_basis import noting_due_times
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
-from engine.identity.users import Actor
 from engine.runtime import guards, messages, steps, submissions, unit_of_work, versions
 from engine.runtime.business_numbers import next_business_number
 from engine.runtime.statuses import ACTIVE, ERROR, SUSPENDED, TERMINATED
@@ -44,7 +45,8 @@ def start(
     parent_instance_id: int | None,
 ) -> StartedInstance:
     """Start a case of the newest version with the start form's data."""
-    with engine.writer.begin() as session:
+    with engine.writer.begin() as session, noting_due_times():
+        engine.refresh_calendar(session)
         definition = versions.latest_definition(session, process_key)
         if not versions.may_start(engine, definition, actor):
             raise PermissionDenied(f"your roles may not start '{definition.name}'")

@@ -11,8 +11,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.accounts.users import Actor
 from engine.errors import EngineError, TaskNotAvailable
-from engine.identity.users import Actor
 from engine.runtime import guards, steps
 from engine.runtime.unit_of_work import CommandState, instance_command, jsonable
 

@@ -25,9 +25,9 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from engine.accounts.users import Actor
 from engine.definitions.diff import definition_of
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
-from engine.identity.users import Actor
 from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json

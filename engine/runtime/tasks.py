@@ -10,8 +10,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import EngineError, NotFound, PermissionDenied, TaskNotAvailable
-from engine.identity.users import Actor
 from engine.runtime import guards, steps, submissions
 from engine.runtime.unit_of_work import jsonable, locked_task, task_command
 from engine.store.models import User

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.identity.users import Actor
+from engine.accounts.users import Actor
 from engine.runtime import instances, steps, versions
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINATED
 from engine.runtime.unit_of_work import instance_command

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
+from engine.accounts.users import Actor
+from engine.calendar.due_basis import noting_due_times
 from engine.errors import ConcurrentModification, NotFound
-from engine.identity.users import Actor
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
 from engine.store.models import Event, ProcessInstance, Task
@@ -74,7 +75,8 @@ class CommandState:
 @contextmanager
 def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator[CommandState]:
     """Lock, load and (on leaving the block) save one case."""
-    with engine.writer.begin() as session:
+    with engine.writer.begin() as session, noting_due_times():
+        engine.refresh_calendar(session)
         instance = lock_instance(session, instance_id)
         definition = instance.definition
         specs = engine.definitions.specs(definition)

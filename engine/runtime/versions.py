@@ -12,10 +12,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.accounts.users import Actor
+from engine.calendar.due_basis import noting_due_times
 from engine.definitions.deploy import DeployReport, deploy_files
 from engine.definitions.forms import FormDefinition, parse_form
 from engine.errors import EngineError, NotFound
-from engine.identity.users import Actor
 from engine.runtime import timers
 from engine.store.models import ProcessDefinition
 
@@ -31,7 +32,8 @@ def deploy(
     dry_run: bool,
 ) -> DeployReport:
     """Validate files and deploy each changed process as a new version (all or nothing)."""
-    with engine.writer.begin() as session:
+    with engine.writer.begin() as session, noting_due_times():
+        engine.refresh_calendar(session)
         report = deploy_files(
             session,
             files,

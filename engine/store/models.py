@@ -78,6 +78,21 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
+class LoginThrottle(Base):
+    """Failed log-ins counted per account or per client address, and the lock-out they caused.
+
+    Kept in the database so every web process of a deployment counts the same failures.
+    """
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ProcessDefinition(Base):
     """One deployed version of one process: its source files, parsed spec and task metadata."""
 
@@ -175,6 +190,8 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How a working-time due time was counted (start, amount, unit), so a calendar change re-times it.
+    due_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     instance: Mapped[ProcessInstance] = relationship(lazy="joined")
 
@@ -191,6 +208,7 @@ class Job(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(256))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(128))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -287,3 +305,8 @@ class DefinitionDraft(Base):
     base_version: Mapped[int | None] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The calendar's tables live with the calendar; importing them here registers them with every
+# user of the models (the schema test, the test database's clean-up).
+from engine.calendar import tables as _calendar_tables  # noqa: E402, F401

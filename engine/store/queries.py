@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine.accounts.users import Actor
 from engine.errors import NotFound
-from engine.identity.users import Actor
 from engine.store.models import (
     Comment,
     ProcessDefinition,
@@ -68,6 +68,7 @@ class TaskRow:
     instance_id: int
     spec_id: str = ""
     process_key: str = ""
+    due_basis: dict[str, Any] | None = None
 
     def is_overdue(self, now: datetime) -> bool:
         """Tell whether the task is open past its due time (or was completed after it)."""
@@ -155,6 +156,7 @@ _ROW_COLUMNS = (
     ProcessInstance.id,
     Task.spec_id,
     ProcessInstance.process_key,
+    Task.due_basis,
 )
 
 

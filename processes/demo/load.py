@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.definitions.forms import FormDefinition
 from engine.errors import EngineError
-from engine.identity.users import Actor
 from engine.runtime import Engine
 from engine.runtime.context import current
 from engine.runtime.runner import TimerRunner

@@ -18,9 +18,10 @@ DIAGRAMS = ROOT / "diagrams"
 #: The longest a function of the engine may be: longer ones hide several steps behind one name.
 MAX_FUNCTION_LINES = 60
 #: Words of the engine's own vocabulary that a form may also use as a field key: a suspension's
-#: ``reason``, a case ``comment``, and ``customer_name``, the case's list column every list shows
-#: (the instance row carries it; which form keys fill it is plugged in by ``processes/wiring.py``).
-ENGINE_WORDS = frozenset({"reason", "comment", "customer_name"})
+#: ``reason``, a case ``comment``, an ``amount`` of working time in the script helpers, and
+#: ``customer_name``, the case's list column every list shows (the instance row carries it; which
+#: form keys fill it is plugged in by ``processes/wiring.py``).
+ENGINE_WORDS = frozenset({"reason", "comment", "amount", "customer_name"})
 TASK_TAGS = (
     "task",
     "userTask",

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from engine.accounts.users import create_user
 from engine.calendar import CalendarConfig
 from engine.definitions import collect_files
-from engine.identity.users import create_user
 from engine.runtime import Engine
 from engine.store.database import make_engine
 from engine.store.schema import upgrade

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.accounts.users import Actor
 from engine.definitions.forms import FormDefinition, FormField
-from engine.identity.users import Actor
 from engine.store.models import ProcessInstance, Task
 from tests.e2e.conftest import TABLET, TIMEOUT_MS, Served, log_in, new_page, shot
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from engine.identity.users import Actor, create_user
+from engine.accounts.users import Actor, create_user
 from engine.runtime import Engine
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from processes.demo.users import DEMO_PASSWORD

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.identity.users import Actor
+from engine.accounts.users import Actor
 from engine.store.models import ProcessInstance, Task
 from processes.demo.load import load_cases
 from processes.demo.records import load_demo_records

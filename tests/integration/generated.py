@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from engine import clock
-from engine.identity import users
-from engine.identity.users import create_user
+from engine.accounts import users
+from engine.accounts.users import create_user
 from engine.runtime import Engine
 from engine.store.database import make_engine
 from engine.store.schema import upgrade

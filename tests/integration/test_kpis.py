@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.identity.users import Actor
+from engine.accounts.users import Actor
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task
 from processes.demo.load import load_cases

@@ -11,6 +11,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.definitions import collect_files
 from engine.errors import (
     FormInvalid,
@@ -20,7 +21,6 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.identity.users import create_user
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, Job, ProcessInstance, Task

@@ -15,9 +15,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.definitions import collect_files
 from engine.errors import PermissionDenied
-from engine.identity.users import create_user
 from engine.runtime import Engine
 from engine.runtime.migration import MigrationRefused, migrate_instance, plan_migration
 from engine.store.models import Event, Job, ProcessInstance, Task

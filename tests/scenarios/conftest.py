@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.identity import users
-from engine.identity.users import Actor, create_user
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store import queries

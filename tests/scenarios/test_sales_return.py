@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import PermissionDenied
-from engine.identity.users import Actor
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, SlaBreach, Task

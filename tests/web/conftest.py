@@ -23,9 +23,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.calendar import CalendarConfig
-from engine.identity import users
-from engine.identity.users import Actor, create_user
 from engine.runtime import Engine
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from engine.accounts.users import Actor
 from engine.errors import NotFound, PermissionDenied
-from engine.identity.users import Actor
 from engine.runtime.collaboration import (
     MAX_ATTACHMENT_BYTES,
     AttachmentRefused,

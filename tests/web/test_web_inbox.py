@@ -9,7 +9,7 @@ import pytest
 from conftest import NOW, Seed
 from sqlalchemy import update
 
-from engine.identity.users import Actor
+from engine.accounts.users import Actor
 from engine.store import queries, serialization
 from engine.store.models import User
 

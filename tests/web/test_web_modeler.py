@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.identity.users import create_user
+from engine.accounts.users import create_user
 from engine.store.models import Event, ProcessDefinition, ProcessInstance
 from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS

@@ -1,1 +1,0 @@
-"""Who may act: users, the roles they hold, their passwords and preferences."""
