@@ -15,6 +15,7 @@ from engine.calendar import CalendarConfig
 from engine.calendar.company import CompanyCalendar
 from engine.calendar.store import seed_package_days
 from engine.runtime import Engine, EngineConfig
+from engine.sandbox import SandboxLimits
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -26,12 +27,19 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def engine_config(calendar: CalendarConfig | None = None) -> EngineConfig:
-    """Return the engine configuration for afterflow's processes."""
+def engine_config(
+    calendar: CalendarConfig | None = None, limits: SandboxLimits | None = None
+) -> EngineConfig:
+    """Return the engine configuration for afterflow's processes.
+
+    The sandbox's limits come from the ``AFTERFLOW_SCRIPT_*`` / ``AFTERFLOW_MAX_*`` settings
+    unless given.
+    """
     return EngineConfig(
         resolve_role=role_for_lane,
         calendar=CompanyCalendar(calendar),
         services=SERVICES,
+        limits=limits or SandboxLimits.from_environ(),
         superuser_roles=SUPERUSERS,
         assigner_roles=ASSIGNERS,
         manager_roles=MANAGERS,
@@ -40,9 +48,11 @@ def engine_config(calendar: CalendarConfig | None = None) -> EngineConfig:
     )
 
 
-def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engine:
+def build_engine(
+    db: SqlEngine, calendar: CalendarConfig | None = None, limits: SandboxLimits | None = None
+) -> Engine:
     """Return the engine over ``db`` configured for afterflow's processes (the calendar seeded)."""
-    engine = Engine(db, engine_config(calendar))
+    engine = Engine(db, engine_config(calendar, limits))
     try:
         with engine.writer.begin() as session:
             seed_package_days(session)

@@ -8,6 +8,7 @@ from typing import Any
 from engine.definitions.documents import _bpmn, _CheckedProcess, _Decision, _Form, _Process
 from engine.definitions.expressions import (
     _check_expression,
+    _literal_number,
 )
 from engine.definitions.files import _is_element, _qname, _where
 from engine.definitions.nodes import (
@@ -33,6 +34,7 @@ from engine.definitions.vocabulary import (
     RoleResolver,
     TimerEvaluator,
 )
+from engine.sandbox import SandboxLimits
 
 
 class _ProcessChecker:
@@ -46,8 +48,10 @@ class _ProcessChecker:
         resolve_role: RoleResolver,
         evaluate_timer: TimerEvaluator | None,
         problems: list[Problem],
+        limits: SandboxLimits,
     ) -> None:
-        self.tasks = _TaskChecker(forms, decisions, processes, resolve_role, evaluate_timer, problems)
+        self.limits = limits
+        self.tasks = _TaskChecker(forms, decisions, processes, resolve_role, evaluate_timer, problems, limits)
         self.processes = processes
         self.resolve_role = resolve_role
         self.problems = problems
@@ -121,7 +125,7 @@ class _ProcessChecker:
             for script in ("preScript", "postScript"):
                 text = _extension_text(node, script)
                 if text:
-                    _check_expression(text, "exec", node_id, script, file, self.problems)
+                    _check_expression(text, "exec", node_id, script, file, self.problems, self.limits)
         if local in ("exclusiveGateway", "inclusiveGateway") and node.get("default"):
             self._check_default_flow(node, node_id, file)
         if local == "boundaryEvent":
@@ -174,7 +178,7 @@ class _ProcessChecker:
                 file,
             )
         elif condition is not None and (condition.text or "").strip():
-            _check_expression(condition.text, "eval", node_id, "condition", file, self.problems)
+            _check_expression(condition.text, "eval", node_id, "condition", file, self.problems, self.limits)
 
     def _check_connected(self, node: Any, local: str, node_id: str, file: str) -> None:
         if not _needs_flows(node, local):
@@ -201,8 +205,48 @@ class _ProcessChecker:
         owner_id = node.getparent().get("id") or _where(node)
         for sub in ("loopCardinality", "completionCondition", "loopCondition"):
             expr = node.find(_bpmn(sub))
-            if expr is not None and (expr.text or "").strip():
-                _check_expression(expr.text, "eval", owner_id, sub, file, self.problems)
+            text = (expr.text or "") if expr is not None else ""
+            if not text.strip():
+                continue
+            fine = _check_expression(text, "eval", owner_id, sub, file, self.problems, self.limits)
+            if fine and sub == "loopCardinality":
+                self._check_literal_count(text, owner_id, file)
+        if _qname(node)[1] == "standardLoopCharacteristics":
+            self._check_loop_maximum(node, owner_id, file)
+
+    def _check_literal_count(self, expression: str, owner_id: str, file: str) -> None:
+        """Refuse a cardinality that is a number over the cap (an expression is checked when it runs)."""
+        cap = self.limits.max_cardinality
+        value = _literal_number(expression)
+        if value is not None and value > cap:
+            self._add(
+                owner_id,
+                f"the loop cardinality {value:,} is more than the {cap:,} instances a multi-instance "
+                f"activity may create (setting {self.limits.setting('max_cardinality')})",
+                file,
+            )
+
+    def _check_loop_maximum(self, node: Any, owner_id: str, file: str) -> None:
+        """A standard loop needs a condition or a maximum, and a maximum within the cap."""
+        cap = self.limits.max_loop_count
+        raw = node.get("loopMaximum")
+        condition = node.find(_bpmn("loopCondition"))
+        has_condition = condition is not None and bool((condition.text or "").strip())
+        if raw is None and not has_condition:
+            self._add(
+                owner_id, "the loop has neither a loop condition nor a loop maximum: it would never end", file
+            )
+            return
+        maximum = _literal_number(raw) if raw is not None else None
+        if raw is not None and maximum is None:
+            self._add(owner_id, f"the loop maximum {raw!r} is not a whole number", file)
+        elif maximum is not None and maximum > cap:
+            self._add(
+                owner_id,
+                f"the loop maximum {maximum:,} is more than the {cap:,} iterations a loop may run "
+                f"(setting {self.limits.setting('max_loop_count')})",
+                file,
+            )
 
     # -- the process as a whole --
 

@@ -16,6 +16,7 @@ from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
 from engine.definitions.forms import FormDefinition
 from engine.errors import ConcurrentModification, DeploymentInvalid
+from engine.sandbox.limits import SandboxLimits
 from engine.store.models import ProcessDefinition
 from engine.store.serialization import ProcessSpecs, specs_from_json, specs_to_json
 
@@ -38,13 +39,14 @@ def deploy_files(
     deployed_by: str | None,
     change_summary: str | None,
     dry_run: bool,
+    limits: SandboxLimits | None = None,
 ) -> DeployReport:
     """Validate ``files`` and add a version for each process whose content changed.
 
     All or nothing: every problem is found (the specs are serialized too) before a row is
     written, and a dry run does the same work without writing.
     """
-    result = validate_files(files, resolve_role, evaluate_timer)
+    result = validate_files(files, resolve_role, evaluate_timer, limits)
     problems = list(result.problems)
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
@@ -113,11 +115,17 @@ class DefinitionCache:
 
     The large columns of a version (its spec, its files, its metadata with the forms) are not
     loaded with the rows that point to it; the cache reads what it lacks through the row's own
-    session or, for a row whose session has closed, through ``sessions``.
+    session or, for a row whose session has closed, through ``sessions``. ``prepare`` adapts a
+    spec once when it is restored (the sandbox's bounds on collections).
     """
 
-    def __init__(self, sessions: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session] | None = None,
+        prepare: Callable[[ProcessSpecs], None] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._prepare = prepare
         self._specs: dict[int, ProcessSpecs] = {}
         self._meta: dict[int, dict[str, Any]] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
@@ -128,6 +136,8 @@ class DefinitionCache:
         cached = self._specs.get(definition.id)
         if cached is None:
             cached = specs_from_json(self._column(definition, "spec_json"))
+            if self._prepare is not None:
+                self._prepare(cached)
             with self._lock:
                 self._specs[definition.id] = cached
         return cached

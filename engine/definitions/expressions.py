@@ -10,23 +10,29 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.definitions.results import Problem, _one_line
-from engine.sandbox import check_source
+from engine.sandbox import SandboxLimits, check_source
 
 
 def _check_expression(
-    source: str, mode: str, element_id: str, what: str, file: str, problems: list[Problem]
+    source: str,
+    mode: str,
+    element_id: str,
+    what: str,
+    file: str,
+    problems: list[Problem],
+    limits: SandboxLimits | None = None,
 ) -> bool:
     """Report an expression or script the sandbox would refuse; return whether it is fine."""
-    message = _expression_problem(source, mode, what)
+    message = _expression_problem(source, mode, what, limits)
     if message is None:
         return True
     problems.append(Problem(element_id, message, file))
     return False
 
 
-def _expression_problem(source: str, mode: str, what: str) -> str | None:
+def _expression_problem(source: str, mode: str, what: str, limits: SandboxLimits | None = None) -> str | None:
     source = source.strip() if mode == "eval" else source
-    error = check_source(source, mode)
+    error = check_source(source, mode, limits)
     if error is None:
         lowercase = _lowercase_literal(source) if mode == "eval" else None
         return f"the {what} {_quote(source)} {lowercase}" if lowercase else None
@@ -84,14 +90,22 @@ def _calls(expression: str) -> bool:
     """Whether an expression calls a function (another tool's functions are not afterflow's)."""
     try:
         return any(isinstance(n, ast.Call) for n in ast.walk(ast.parse(expression, mode="eval")))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+
+
+def _literal_number(text: str) -> int | None:
+    """The whole number ``text`` spells (digits only, so reading it costs nothing), else None."""
+    stripped = text.strip().replace("_", "")
+    if not stripped.isascii() or not stripped.isdigit():
+        return None
+    return int(stripped) if len(stripped) <= 18 else 10**18
 
 
 def _parses(source: str, mode: str) -> bool:
     try:
         ast.parse(source, mode=mode)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 
@@ -99,7 +113,7 @@ def _parses(source: str, mode: str) -> bool:
 def _free_names(expression: str) -> set[str]:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 

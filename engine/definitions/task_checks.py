@@ -31,6 +31,7 @@ from engine.definitions.vocabulary import (
     RoleResolver,
     TimerEvaluator,
 )
+from engine.sandbox import SandboxLimits
 
 
 class _TaskChecker:
@@ -44,7 +45,9 @@ class _TaskChecker:
         resolve_role: RoleResolver,
         evaluate_timer: TimerEvaluator | None,
         problems: list[Problem],
+        limits: SandboxLimits,
     ) -> None:
+        self.limits = limits
         self.forms = forms
         self.decisions = decisions
         self.processes = processes
@@ -66,7 +69,7 @@ class _TaskChecker:
         if script is None or not (script.text or "").strip():
             self._add(node_id, "the script task has no script", file)
         else:
-            _check_expression(script.text, "exec", node_id, "script", file, self.problems)
+            _check_expression(script.text, "exec", node_id, "script", file, self.problems, self.limits)
 
     def business_rule_task(self, node: Any, node_id: str, file: str, result: _CheckedProcess) -> None:
         """Check that a business rule task calls a decision some DMN file defines."""
@@ -100,7 +103,7 @@ class _TaskChecker:
         for param in operator.iter(f"{{{SPIFF_NS}}}parameter"):
             if param.get("value"):
                 what = f"parameter '{param.get('id') or '?'}'"
-                _check_expression(param.get("value"), "eval", node_id, what, file, self.problems)
+                _check_expression(param.get("value"), "eval", node_id, what, file, self.problems, self.limits)
 
     def call_activity(self, node: Any, node_id: str, file: str, result: _CheckedProcess) -> None:
         """Check that a call activity calls an executable process of this deploy."""
@@ -132,7 +135,9 @@ class _TaskChecker:
                 file,
             )
             return
-        if not _check_expression(expression, "eval", element_id, "timer expression", file, self.problems):
+        if not _check_expression(
+            expression, "eval", element_id, "timer expression", file, self.problems, self.limits
+        ):
             return
         if self.evaluate_timer is None or _free_names(expression) - TIMER_HELPERS:
             return  # depends on case data: it can only be evaluated when the timer starts
@@ -172,7 +177,7 @@ class _TaskChecker:
             self._vendor_form(node, node_id, file)
         for prop in ("dueTime", "assignee", "title"):
             if props.get(prop):
-                _check_expression(props[prop], "eval", node_id, prop, file, self.problems)
+                _check_expression(props[prop], "eval", node_id, prop, file, self.problems, self.limits)
         if len(node.get("name") or "") > MAX_NAME_LENGTH:
             self._add(node_id, f"the task name is longer than {MAX_NAME_LENGTH} characters", file)
         return {

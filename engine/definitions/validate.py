@@ -34,12 +34,14 @@ from engine.definitions.vocabulary import (
     RoleResolver,
     TimerEvaluator,
 )
+from engine.sandbox import SandboxLimits
 
 
 def validate_files(
     files: Mapping[str, str],
     resolve_role: RoleResolver,
     evaluate_timer: TimerEvaluator | None = None,
+    limits: SandboxLimits | None = None,
 ) -> ValidationResult:
     """Check every file and build a bundle per executable process; collect all problems."""
     result = ValidationResult()
@@ -61,7 +63,9 @@ def validate_files(
             )
         )
         return result
-    checker = _ProcessChecker(forms, decisions, processes, resolve_role, evaluate_timer, problems)
+    checker = _ProcessChecker(
+        forms, decisions, processes, resolve_role, evaluate_timer, problems, limits or SandboxLimits()
+    )
     checked = checker.check_all()
     _report_files_without_process(bpmn_docs, processes, checked, problems)
     if problems:

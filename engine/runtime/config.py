@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.calendar import WorkingCalendar
 from engine.definitions import RoleResolver
+from engine.sandbox import SandboxLimits
 from engine.store.projection import LIST_COLUMNS
 
 
@@ -18,7 +19,8 @@ class EngineConfig:
     resolve_role: RoleResolver
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     services: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    script_time_limit: float = 1.0
+    script_time_limit: float | None = None
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
     #: Roles that may do anything any role may (start every process, see every case).
     superuser_roles: frozenset[str] = frozenset()
     #: Roles that may assign tasks to others and take them back.

@@ -44,6 +44,7 @@ from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
 from engine.runtime.steps import run_until_input_needed
 from engine.runtime.unit_of_work import CommandState
 from engine.sandbox import SandboxedScriptEngine
+from engine.sandbox.case_limits import bound_collections
 from engine.script_helpers import make_helpers
 from engine.store.models import ProcessDefinition
 from engine.store.projection import TaskRules, parse_moment
@@ -70,10 +71,16 @@ class Engine:
         self.writer: sessionmaker[Session] = sessionmaker(
             bind=db.execution_options(afterflow_writer=True), expire_on_commit=False
         )
-        self.definitions = DefinitionCache(self.sessions)
         self.helpers = make_helpers(config.calendar)
         self.script_engine = SandboxedScriptEngine(
-            helpers=self.helpers, time_limit=config.script_time_limit, services=config.services
+            helpers=self.helpers,
+            time_limit=config.script_time_limit,
+            services=config.services,
+            limits=config.limits,
+        )
+        self.limits = self.script_engine.limits
+        self.definitions = DefinitionCache(
+            self.sessions, prepare=lambda specs: bound_collections(specs, self.limits)
         )
         self.task_rules = TaskRules(
             evaluate=self.script_engine.evaluate,

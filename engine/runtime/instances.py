@@ -18,6 +18,7 @@ from engine.errors import EngineError, InstanceNotActive, PermissionDenied
 from engine.runtime import guards, messages, steps, submissions, unit_of_work, versions
 from engine.runtime.business_numbers import next_business_number
 from engine.runtime.statuses import ACTIVE, ERROR, SUSPENDED, TERMINATED
+from engine.sandbox.limits import command_budget
 from engine.store.models import Event, ProcessDefinition, ProcessInstance
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def start(
             raise PermissionDenied(f"your roles may not start '{definition.name}'")
         start_form = engine.definitions.meta(definition)["process"].get("start_form")
         clean = submissions.validate_form(engine, definition, start_form, data) if start_form else dict(data)
-        ctx = start_in(engine, session, definition, clean, actor, parent_instance_id)
+        with command_budget(engine.limits):
+            ctx = start_in(engine, session, definition, clean, actor, parent_instance_id)
     unit_of_work.after_commit(engine, ctx)
     return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
 

@@ -61,11 +61,13 @@ def run_until_input_needed(workflow: BpmnWorkflow, max_rounds: int = 1000) -> No
     raise EngineError(f"the case did not come to rest after {max_rounds} rounds of engine steps")
 
 
-def mark_error(ctx: CommandState, error: Exception) -> None:
-    """Put the case in error, naming the failed element and the message."""
+def mark_error(ctx: CommandState, error: Exception, element: str | None = None) -> None:
+    """Put the case in error, naming the failed element (given, or found on the error) and the message."""
     task: SpiffTask | None = getattr(error, "task", None)
-    element = getattr(error, "element_id", None) or (
-        (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None
+    element = (
+        element
+        or getattr(error, "element_id", None)
+        or ((task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None)
     )
     message = error_text(error)
     ctx.instance.status, ctx.instance.error_element, ctx.instance.error_message = ERROR, element, message

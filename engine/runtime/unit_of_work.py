@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,9 +21,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock
 from engine.accounts.users import Actor
 from engine.calendar.due_basis import noting_due_times
-from engine.errors import ConcurrentModification, NotFound
+from engine.errors import ConcurrentModification, EngineError, NotFound
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
+from engine.sandbox.limits import command_budget
+from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessInstance, Task
 from engine.store.projection import ProjectionError, sync_instance
 from engine.store.serialization import state_from_json, state_to_json
@@ -83,8 +86,9 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
         workflow = state_from_json(instance.state, specs)
         workflow.script_engine = engine.script_engine
         ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
-        yield ctx
-        save(engine, ctx)
+        with command_budget(engine.limits):
+            yield ctx
+            save(engine, ctx)
     after_commit(engine, ctx)
 
 
@@ -136,7 +140,7 @@ def save(engine: Engine, ctx: CommandState) -> None:
     if instance.status == ACTIVE and workflow.is_completed():
         instance.status, instance.ended_at = COMPLETED, clock.now()
         ctx.record("instance_completed")
-    instance.state = state_to_json(workflow)
+    instance.state = storable_state(engine, ctx)
     instance.updated_at = clock.now()
     try:
         ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
@@ -144,6 +148,42 @@ def save(engine: Engine, ctx: CommandState) -> None:
         raise ConcurrentModification("the case was changed by someone else; reload and try again")
     ctx.new_timers = new_timers
     instances.start_linked_cases(engine, ctx)
+
+
+def storable_state(engine: Engine, ctx: CommandState) -> str:
+    """Serialize the workflow; a value case data cannot keep puts the case in error, naming it.
+
+    The value is left out of the saved state (it could not be saved at all otherwise), so
+    the case, its start and the error are recorded instead of the command failing.
+    """
+    try:
+        return state_to_json(ctx.workflow)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        pass
+    dropped: list[str] = []
+    for data in [ctx.workflow.data, *(task.data for task in ctx.workflow.get_tasks())]:
+        while (found := first_unstorable(data, engine.limits.max_items)) is not None:
+            name, reason = found
+            del data[name]
+            if name not in dropped:
+                dropped.append(name)
+                steps.mark_error(
+                    ctx,
+                    EngineError(
+                        f"the variable '{name}' cannot be kept in case data ({reason}); it was left out"
+                    ),
+                    element=_last_run_element(ctx.workflow),
+                )
+    return state_to_json(ctx.workflow)
+
+
+def _last_run_element(workflow: BpmnWorkflow) -> str | None:
+    """The element that ran last (the likeliest to have left a value behind)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+    if not done:
+        return None
+    last = max(done, key=lambda t: t.last_state_change)
+    return str(last.task_spec.bpmn_id)
 
 
 def after_commit(engine: Engine, ctx: CommandState) -> None:

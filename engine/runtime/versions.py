@@ -42,6 +42,7 @@ def deploy(
             deployed_by,
             change_summary,
             dry_run,
+            engine.limits,
         )
         if dry_run:
             session.rollback()

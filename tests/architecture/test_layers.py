@@ -18,7 +18,7 @@ DIAGRAMS = ROOT / "diagrams"
 #: The longest a function of the engine may be: longer ones hide several steps behind one name.
 MAX_FUNCTION_LINES = 60
 #: Words of the engine's own vocabulary that a form may also use as a field key: a suspension's
-#: ``reason``, a case ``comment``, an ``amount`` of working time in the script helpers, and
+#: ``reason``, a case ``comment``, the ``amount`` of working time a due time was counted in, and
 #: ``customer_name``, the case's list column every list shows (the instance row carries it; which
 #: form keys fill it is plugged in by ``processes/wiring.py``).
 ENGINE_WORDS = frozenset({"reason", "comment", "amount", "customer_name"})
@@ -119,22 +119,40 @@ def _field_keys(component: object) -> Iterator[str]:
             yield from _field_keys(value)
 
 
-def names_in_source(path: Path) -> Iterator[tuple[int, str, bool]]:
-    """Yield (line, name, in prose) for every identifier, argument, string and word of a string."""
+def names_in_source(path: Path) -> Iterator[tuple[int, str, str]]:
+    """Yield (line, name, how it is used) for the names and strings of a module.
+
+    How: ``string`` (a literal), ``prose`` (a word of a literal), ``attribute`` (``x.name``),
+    ``declared`` (a class or module attribute, a function or class name) or ``local`` (a local
+    variable or argument).
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node.lineno, node.value, False
+            yield node.lineno, node.value, "string"
             for word in node.value.replace("'", " ").replace('"', " ").split():
-                yield node.lineno, word.strip(".,;:()`"), True
+                yield node.lineno, word.strip(".,;:()`"), "prose"
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            yield node.lineno, node.target.id, "declared"
         elif isinstance(node, ast.Name):
-            yield node.lineno, node.id, False
+            yield node.lineno, node.id, "local"
         elif isinstance(node, ast.Attribute):
-            yield node.lineno, node.attr, False
+            yield node.lineno, node.attr, "attribute"
         elif isinstance(node, ast.arg):
-            yield node.lineno, node.arg, False
+            yield node.lineno, node.arg, "local"
         elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
-            yield node.lineno, node.name, False
+            yield node.lineno, node.name, "declared"
+
+
+#: Where each kind of name counts. A process key even in prose ties the engine to it; a field
+#: key counts as data (a string, an attribute, a declared column), not as a local variable's
+#: ordinary English name ("amount", "method"); nor does a role's or field's word in prose.
+COUNTS = {
+    "process": {"string", "prose", "attribute", "declared", "local"},
+    "task": {"string", "prose", "attribute", "declared", "local"},
+    "role": {"string", "attribute", "declared", "local"},
+    "field": {"string", "attribute", "declared"},
+}
 
 
 def domain_names_in_engine(root: Path = ROOT) -> list[str]:
@@ -142,11 +160,9 @@ def domain_names_in_engine(root: Path = ROOT) -> list[str]:
     names = diagram_names()
     found = []
     for path in python_files("engine", root):
-        for line, name, in_prose in names_in_source(path):
+        for line, name, how in names_in_source(path):
             for kind, known in names.items():
-                # A process key in prose still ties the engine to it; a field or role key in
-                # prose ("accepted", "quality") is an ordinary English word.
-                if name in known and (kind == "process" or not in_prose):
+                if name in known and how in COUNTS[kind]:
                     found.append(f"{path.relative_to(root)}:{line} names the {kind} '{name}'")
     return sorted(set(found))
 
@@ -167,15 +183,22 @@ def test_the_name_rule_sees_a_violation(tmp_path: Path) -> None:
     (tmp_path / "engine").mkdir()
     probe = tmp_path / "engine" / "probe.py"
     probe.write_text(
-        'DEPARTMENTS = {"repair_service": "technical"}\n\n\ndef rate(urgency):\n    """Rate a recall for quality."""\n'
+        'DEPARTMENTS = {"repair_service": "technical"}\n'
+        "\n"
+        "\n"
+        "def rate(method):  # a field's key as a local name is an ordinary word\n"
+        '    """Rate a recall for quality."""\n'
+        '    return method.get("urgency")\n'
+        "\n"
+        "\n"
         'FOLLOW_UP = "task_follow_up"\n'
     )
     assert domain_names_in_engine(tmp_path) == [
         "engine/probe.py:1 names the process 'repair_service'",
         "engine/probe.py:1 names the role 'technical'",
-        "engine/probe.py:4 names the field 'urgency'",
         "engine/probe.py:5 names the process 'recall'",
-        "engine/probe.py:6 names the task 'task_follow_up'",
+        "engine/probe.py:6 names the field 'urgency'",
+        "engine/probe.py:9 names the task 'task_follow_up'",
     ]
 
 
