@@ -115,12 +115,7 @@ def test_start_prints_the_business_number_and_status_the_error_state_included(
     good.mkdir(), bad.mkdir()
     (good / "good.bpmn").write_text(attack_diagram("script", "x = n + 1"), encoding="utf-8")
     assert invoke("deploy", str(good)).exit_code == 0
-    assert (
-        invoke(
-            "create-user", "sup9", "--role", "service_supervisor", "--password", "overseer-of-attacks-2026"
-        ).exit_code
-        == 0
-    )
+    assert invoke("create-user", "sup9", "--role", "service_supervisor", "--password", STRONG).exit_code == 0
 
     running = invoke("start", "attack_process", "--as", "sup9", "--data", '{"n": 3}')
     assert running.exit_code == 0, running.output
