@@ -104,6 +104,21 @@ WORDING: dict[str, str] = {
     "ledger.column.document_number": N_("document number"),
     "ledger.column.line_number": N_("line number"),
     "ledger.column.cold_chain": N_("cold chain"),
+    # the working-time calendar's imports (engine/calendar/csv_import.py, notice.py)
+    "calendar.columns": N_("expected date,kind,name"),
+    "calendar.not_a_date": N_("'%(value)s' is not a date (such as 2027-02-08)"),
+    "calendar.bad_kind": N_("kind '%(kind)s' must be holiday or workday"),
+    "calendar.name_too_long": N_("the name is longer than %(max)s characters"),
+    "calendar.kind_twice": N_("%(day)s is listed earlier with the other kind"),
+    "calendar.too_many_days": N_("at most %(max)s days at a time"),
+    "calendar.no_dates": N_("the file lists no dates"),
+    "calendar.notice_no_year": N_("the notice names no year (such as “2027年部分节假日安排”); give the year"),
+    "calendar.notice_no_items": N_("no holiday item found (such as “一、元旦：1月1日放假”)"),
+    "calendar.notice_both_kinds": N_("%(day)s is both a holiday and a working day"),
+    "calendar.notice_no_dates": N_("the notice lists no dates"),
+    "calendar.notice_no_month": N_("%(name)s: “%(text)s” has no month"),
+    "calendar.notice_bad_date": N_("%(name)s: “%(text)s” is not a date"),
+    "calendar.notice_long_range": N_("%(name)s: %(first)s to %(last)s is longer than a month"),
 }
 #: How a row error begins, and how a list of names (columns) reads.
 ROW_PREFIX = N_("row %(row)s: ")
