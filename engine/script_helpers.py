@@ -8,6 +8,7 @@ from typing import Any
 
 from engine import clock
 from engine.calendar import WorkingCalendar
+from engine.calendar.due_basis import UNITS as WORKING_UNITS
 from engine.calendar.due_basis import WORKING_DAYS, WORKING_HOURS, DueBasis, note
 
 
@@ -28,29 +29,26 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     def working_hours(n: float) -> datetime:
         """Now plus ``n`` working hours on the calendar."""
-        start, amount = now(), _number(n, "working_hours")
-        due = calendar.add_working_hours(start, amount)
-        note(due, DueBasis(start, amount, WORKING_HOURS))
-        return due
+        return due_from(now(), n, WORKING_HOURS)
 
     def working_days(n: int) -> datetime:
         """Now plus ``n`` working days on the calendar."""
-        start, amount = now(), int(_number(n, "working_days"))
-        due = calendar.add_working_days(start, amount)
-        note(due, DueBasis(start, amount, WORKING_DAYS))
-        return due
+        return due_from(now(), n, WORKING_DAYS)
 
     def due_in(n: float, unit: str = "working_hours") -> datetime:
-        """Now plus ``n`` units as an SLA table gives them: working_hours, working_days, hours or days."""
-        if unit == "working_hours":
-            return working_hours(n)
-        if unit == "working_days":
-            return working_days(int(n))
-        if unit == "hours":
-            return hours(n)
-        if unit == "days":
-            return hours(_number(n, "due_in") * 24)
-        raise ValueError(f"due_in() counts working_hours, working_days, hours or days, not {unit!r}")
+        """Now plus ``n`` units as an SLA table gives them (see ``due_from``)."""
+        return due_from(now(), n, unit)
+
+    def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
+        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
+        moment = _as_datetime(start, calendar)
+        if unit in WORKING_UNITS:
+            # Working-time due times keep their basis, so a calendar change can count them again.
+            amount = _number(n, unit)
+            due = calendar.count_due(moment, amount, unit)
+            note(due, DueBasis(moment, amount, unit))
+            return due
+        return _calendar_time_due(calendar, moment, n, unit)
 
     def working_days_between(start: date | str, end: date | str) -> int:
         """Working days after ``start`` up to and including ``end`` on the calendar (0 if end <= start)."""
@@ -59,6 +57,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     return {
         "due_in": due_in,
+        "due_from": due_from,
         "working_days_between": working_days_between,
         "now": now,
         "today": today,
@@ -66,6 +65,21 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _calendar_time_due(calendar: WorkingCalendar, moment: datetime, n: float, unit: str) -> datetime:
+    """``moment`` plus ``n`` units of wall-clock time: day_of_month, hours or days."""
+    if unit == "day_of_month":
+        # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
+        return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
+    if unit == "hours":
+        return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
+    if unit == "days":
+        return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
+    raise ValueError(
+        "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
+        f"not {unit!r}"
+    )
 
 
 def _count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
@@ -77,6 +91,26 @@ def _count_working_days(calendar: WorkingCalendar, first: date, last: date) -> i
         day += timedelta(days=1)
         count += calendar.is_working_day(day)
     return count
+
+
+def _next_day_of_month(moment: datetime, day: int) -> datetime:
+    """Midnight of the first day ``day`` of a month strictly after ``moment`` (same timezone)."""
+    if not 1 <= day <= 28:
+        raise ValueError(f"day_of_month needs a day from 1 to 28, not {day!r}")
+    year, month = moment.year, moment.month
+    candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    if candidate <= moment:
+        year, month = year + (month == 12), month % 12 + 1
+        candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    return candidate
+
+
+def _as_datetime(value: datetime | str, calendar: WorkingCalendar) -> datetime:
+    """An aware datetime from a datetime or an ISO string (naive ones on the calendar's wall clock)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise ValueError(f"due_from() needs a datetime or an ISO date-time string, not {value!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.timezone)
 
 
 def _as_date(value: date | str, helper: str) -> date:

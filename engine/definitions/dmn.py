@@ -14,6 +14,7 @@ from engine.definitions.documents import _Decision, _Document
 from engine.definitions.expressions import _check_expression, _foreign_hint, _lowercase_literal, _quote
 from engine.definitions.files import _is_element, _qname, _where
 from engine.definitions.results import Problem, _problem_from_exception
+from engine.definitions.vocabulary import HIT_POLICIES
 from engine.sandbox import check_source
 
 
@@ -68,9 +69,9 @@ def _check_decision(
 
 def _check_decision_table(decision_id: str, table: Any, ns: str, file: str, problems: list[Problem]) -> None:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
-    if policy not in ("UNIQUE", "COLLECT"):
+    if policy not in HIT_POLICIES:
         problems.append(
-            Problem(decision_id, f"hit policy {policy} is not supported (use UNIQUE or COLLECT)", file)
+            Problem(decision_id, f"hit policy {policy} is not supported (use FIRST, UNIQUE or COLLECT)", file)
         )
     inputs = table.findall(f"{{{ns}}}input")
     outputs = table.findall(f"{{{ns}}}output")
@@ -157,6 +158,9 @@ def _dmn_for_spiff(root: Any, ns: str) -> Any:
     for child in root:
         spiff_root.append(copy.deepcopy(child))
     for table in spiff_root.iter(f"{{{ns}}}decisionTable"):
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy in HIT_POLICIES:
+            table.set("hitPolicy", HIT_POLICIES[policy])
         for child in list(table):
             if not _is_element(child) or _qname(child)[1] not in ("input", "output", "rule"):
                 table.remove(child)

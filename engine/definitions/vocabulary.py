@@ -16,6 +16,9 @@ DMN_NAMESPACES = (
 )
 FORM_SUFFIX = ".form.json"
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: The DMN hit policies afterflow runs, and the one SpiffWorkflow's DMN engine evaluates each
+#: with: its UNIQUE stops at the first matching rule, which is exactly DMN's FIRST.
+HIT_POLICIES = {"FIRST": "UNIQUE", "UNIQUE": "UNIQUE", "COLLECT": "COLLECT"}
 #: Helpers a timer expression may use and still be evaluated at deploy time.
 TIMER_HELPERS = frozenset({"now", "today", "hours", "working_hours", "working_days", "due_in"})
 #: Column sizes of the tables the values end up in.

@@ -15,7 +15,7 @@ script engine) and hands each verb to the module of its family: ``versions``, ``
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -210,6 +210,12 @@ class Engine:
     def note_reassignment(self, task_id: str, reason: str, actor: Actor) -> None:
         """Record in the case's audit log why a manager reassigned a task."""
         case_notes.record_reassignment_reason(self, task_id, reason, actor)
+
+    def case_numbers(
+        self, process_key: str, among: Sequence[Any] | None = None, limit: int = 200
+    ) -> list[str]:
+        """Business numbers of a process's cases: those of ``among`` that exist, else the latest ``limit``."""
+        return submissions.case_numbers(self, process_key, among, limit)
 
     def role_users(self, role: str) -> list[str]:
         """Return the names of active users holding a role."""

@@ -69,6 +69,9 @@ class FormField:
     options: tuple[Option, ...] = ()
     #: ``properties.optionsFromRole``: the options are the users holding this role (``options`` empty).
     options_from_role: str | None = None
+    #: ``properties.optionsFromProcess``: the options are the business numbers of that process's
+    #: cases (a picker; the submitted number must name such a case).
+    options_from_process: str | None = None
     min: Number | None = None
     max: Number | None = None
     min_length: int | None = None
@@ -85,6 +88,13 @@ class FormField:
     pattern: str | None = None
     #: ``decimalDigits`` of a number field: the most digits allowed after the decimal point.
     decimal_digits: int | None = None
+    #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
+    required_when: tuple[str, str] | None = None
+
+    @property
+    def has_dynamic_options(self) -> bool:
+        """Whether the options are looked up when the form is shown or submitted, not listed."""
+        return bool(self.options_from_role or self.options_from_process)
 
     @property
     def is_display(self) -> bool:

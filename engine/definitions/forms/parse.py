@@ -58,6 +58,12 @@ def parse_form(key: str, text: str) -> FormDefinition:
     for position, form_field in found:
         if not form_field.is_display:
             positions.setdefault(form_field.key, []).append(position)
+    for _position, form_field in found:
+        if form_field.required_when and form_field.required_when[0] not in positions:
+            problems.append(
+                f"component {form_field.key!r} is required when {form_field.required_when[0]!r} "
+                "has a value, but the form has no such field"
+            )
     for field_key, where in positions.items():
         if len(where) > 1:
             problems.append(
@@ -201,9 +207,8 @@ def _input_field(
     required = _required(rules, name, hidden_by_condition and not readonly, problems)
     text_rules = _text_rules(rules, name, problems) if ctype in _TEXT_TYPES else _TextRules()
     number_rules = _number_rules(component, rules, name, problems) if ctype == "number" else _NumberRules()
-    options, options_from_role = (
-        _option_rules(component, properties, name, problems) if ctype in _OPTION_TYPES else ((), None)
-    )
+    choices = _option_rules(component, properties, name, problems) if ctype in _OPTION_TYPES else _Choices()
+    required_when = _parse_required_when(properties.get("requiredWhen"), name, problems)
     if len(problems) > count_before:
         return None
     candidate = FormField(
@@ -212,7 +217,7 @@ def _input_field(
         label_zh=label_zh,
         label_en=_string(properties.get("label_en")) or label_zh,
         required=required,
-        options=options,
+        options=choices.options,
         min=number_rules.low,
         max=number_rules.high,
         min_length=text_rules.min_length,
@@ -222,8 +227,10 @@ def _input_field(
         description_en=_string(properties.get("description_en")) or description,
         subtype=subtype,
         pattern=text_rules.pattern,
-        options_from_role=options_from_role,
+        options_from_role=choices.from_role,
+        options_from_process=choices.from_process,
         decimal_digits=number_rules.decimal_digits,
+        required_when=required_when,
     )
     default = _parse_default(candidate, component, name, problems)
     if len(problems) > count_before:
@@ -324,20 +331,47 @@ def _number_rules(
     return _NumberRules(low, high, _length_rule(component, "decimalDigits", name, problems))
 
 
+@dataclass(frozen=True)
+class _Choices:
+    options: tuple[Option, ...] = ()
+    from_role: str | None = None
+    from_process: str | None = None
+
+
 def _option_rules(
     component: dict[str, Any], properties: dict[str, Any], name: str, problems: list[str]
-) -> tuple[tuple[Option, ...], str | None]:
-    """The listed options of a choice field, or the role whose users are its options."""
+) -> _Choices:
+    """The listed options of a choice field, or the role or process whose users or cases they are."""
+    process = properties.get("optionsFromProcess")
+    if process not in (None, ""):
+        if not isinstance(process, str) or not _KEY_PATTERN.fullmatch(process):
+            problems.append(f"{name} has an optionsFromProcess that is not a process id")
+        elif component.get("values") or properties.get("optionsFromRole"):
+            problems.append(f"{name} has optionsFromProcess and other options; use one of them")
+        else:
+            return _Choices(from_process=process)
+        return _Choices()
     role = properties.get("optionsFromRole")
     if role in (None, ""):
-        return _parse_options(component, name, problems), None
+        return _Choices(options=_parse_options(component, name, problems))
     if not isinstance(role, str):
         problems.append(f"{name} has an optionsFromRole that is not a role key")
     elif component.get("values") is not None:
         problems.append(f"{name} has both listed options and optionsFromRole; use one of them")
     else:
-        return (), role
-    return (), None
+        return _Choices(from_role=role)
+    return _Choices()
+
+
+def _parse_required_when(value: Any, name: str, problems: list[str]) -> tuple[str, str] | None:
+    """The ``(key, value)`` of a ``requiredWhen`` property written "key=value" (None if absent)."""
+    if value in (None, ""):
+        return None
+    key, separator, expected = value.partition("=") if isinstance(value, str) else ("", "", "")
+    if not separator or not _KEY_PATTERN.fullmatch(key.strip()) or not expected.strip():
+        problems.append(f"{name} has a requiredWhen that is not written as other_field=value")
+        return None
+    return key.strip(), expected.strip()
 
 
 def _parse_options(component: dict[str, Any], name: str, problems: list[str]) -> tuple[Option, ...]:
@@ -403,7 +437,7 @@ def _coerce(form_field: FormField, value: Any) -> Any:
         return _to_bool(value)
     if ftype == "datetime":
         return _to_temporal(value, form_field.subtype or "date")
-    allowed = None if form_field.options_from_role else form_field.option_values
+    allowed = None if form_field.has_dynamic_options else form_field.option_values
     if ftype == "checklist":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(_is_option(v, allowed) for v in items):

@@ -65,6 +65,7 @@ def validate_submission(
                 if text not in texts:
                     texts.append(text)
             errors[str(field_key)] = texts
+    _check_required_when(form, result, errors)
     for field_key, allowed in (dynamic_options or {}).items():
         form_field = form.get_field(field_key)
         if form_field is None or form_field.type not in _OPTION_TYPES:
@@ -77,6 +78,25 @@ def validate_submission(
     if errors:
         raise FormInvalid("the form has errors; check the marked fields", errors)
     return result
+
+
+def _check_required_when(
+    form: FormDefinition, result: dict[str, Any], errors: dict[str, list[Message]]
+) -> None:
+    """Require the fields whose ``requiredWhen`` condition the submission meets."""
+    for conditional in form.fields:
+        if conditional.required_when is None or conditional.key in errors:
+            continue
+        other, expected = conditional.required_when
+        if _as_text(result.get(other)) == expected and result.get(conditional.key) in (None, "", []):
+            errors[conditional.key] = [_message("required", conditional)]
+
+
+def _as_text(value: Any) -> str:
+    """A loaded value as ``requiredWhen`` compares it ("true"/"false" for checkboxes)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _codes(messages: Any) -> list[str]:
@@ -314,7 +334,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
             validators.append(_must_be_ticked)
     elif ftype == "checklist":
         field_class = _ChecklistField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.ContainsOnly(form_field.option_values, error=f"{_CODE}not_option"))
         if form_field.required:
             validators.append(validate.Length(min=1, error=f"{_CODE}required"))
@@ -324,7 +344,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
         invalid = f"invalid_{extra['subtype']}"
     else:  # select, radio
         field_class = _ChoiceField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.OneOf(form_field.option_values, error=f"{_CODE}not_option"))
 
     if form_field.required:
