@@ -22,11 +22,11 @@ from bench.databases import sqlite_database
 from bench.measure import start_case
 from bench.scenario import prepare
 from engine import clock
+from engine.accounts.users import Actor
 from engine.calendar import WorkingCalendar, store
 from engine.calendar.package_days import HOLIDAY, SpecialDay
-from engine.retiming import change_calendar
 from engine.runtime import Engine, EngineConfig
-from engine.users import Actor
+from engine.runtime.retiming import change_calendar
 from processes.roles import role_for_lane
 from processes.services import SERVICES
 from processes.wiring import build_engine

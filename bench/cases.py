@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.cases [--cases 10000] [--generated 300] [--from-db PATH] [--runs 20]
 
 Builds a fresh SQLite database (or copies ``--from-db``, a database ``afterflow demo-load``
-filled), generates ``--generated`` real cases with ``processes.demo_load`` (real processes,
+filled), generates ``--generated`` real cases with ``processes.demo.load`` (real processes,
 moving clock), then **bulk-clones** those cases with SQL — instance rows (serialized state
 included, so rows are as wide as real ones), their tasks, audit events and SLA breaches, under
 new ids and business numbers — until there are ``--cases``. Then it times pages through the
@@ -31,16 +31,18 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from engine import clock, kpi_facts, users
-from engine.db import make_engine
+from engine import clock
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.definitions import collect_files
-from engine.models import Event, ProcessInstance, SlaBreach, Task
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.demo_data import load_demo_records
-from processes.demo_load import load_cases
+from engine.store.database import make_engine
+from engine.store.models import Event, ProcessInstance, SlaBreach, Task
+from engine.store.schema import upgrade
+from processes.demo.load import load_cases
+from processes.demo.records import load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.kpis import facts as kpi_facts
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
-from engine.db import make_engine
-from engine.schema import upgrade
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
 
 
 @contextmanager

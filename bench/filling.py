@@ -23,8 +23,8 @@ from sqlalchemy import Engine as SqlEngine
 
 from bench.measure import complete_next, open_tasks, require_completed, start_case
 from bench.scenario import MAX_COMPLETIONS_PER_CASE
-from engine.models import BusinessNumberCounter, Event, Job, ProcessInstance, Task
 from engine.runtime import Engine
+from engine.store.models import BusinessNumberCounter, Event, Job, ProcessInstance, Task
 
 
 def _table(model: Any) -> Table:

@@ -38,11 +38,11 @@ from bench.scenario import (
     start_data,
     start_form_key,
 )
-from engine.forms import validate_submission
-from engine.projection import ready_human_tasks
+from engine.definitions.forms import validate_submission
 from engine.runtime import Engine, run_until_input_needed
 from engine.sandbox import SandboxedScriptEngine
-from engine.serialization import ProcessSpecs, state_from_json, state_to_json
+from engine.store.projection import ready_human_tasks
+from engine.store.serialization import ProcessSpecs, state_from_json, state_to_json
 
 SPIFF_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 Dump = Callable[[BpmnWorkflow], str]

@@ -9,7 +9,7 @@ completed tasks per case as history. The rows go straight into the projection ta
 a real case of its process, so rows are as wide as real ones.
 
 It then times, for the customer-service user ``cs1``, each inbox tab with and without
-filters: the read model alone (``engine.queries``: tab counts and the page) and the whole page
+filters: the read model alone (``engine.store.queries``: tab counts and the page) and the whole page
 rendered by the Flask test client (server time: request in, HTML out). Each figure is the
 median and the 95th percentile of ``--requests`` runs after a warm-up. The target is under
 200 ms per page.
@@ -36,14 +36,14 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import insert, select, text
 
 from bench.databases import postgresql_database
-from engine import queries
+from engine.accounts.users import Actor, create_user, hash_password
 from engine.calendar import CalendarConfig
-from engine.db import make_engine
 from engine.definitions import collect_files
-from engine.models import ProcessDefinition, ProcessInstance, Task
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import Actor, create_user, hash_password
+from engine.store import queries
+from engine.store.database import make_engine
+from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from engine.store.schema import upgrade
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 
@@ -368,7 +368,7 @@ def query_of(tab: str, args: dict[str, str]) -> queries.InboxQuery:
         tab=tab,
         process=args.get("process"),
         step=args.get("step"),
-        urgency=args.get("urgency"),
+        priority=args.get("urgency"),
         overdue=args.get("overdue") == "1",
         search=args.get("q", ""),
         order=args.get("order", ""),

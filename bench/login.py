@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from engine.accounts.users import create_user
 from engine.calendar import CalendarConfig
-from engine.db import make_engine
-from engine.schema import upgrade
-from engine.users import create_user
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from web.app import create_app

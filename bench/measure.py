@@ -23,8 +23,8 @@ from bench.scenario import (
     answer,
     start_data,
 )
-from engine.models import ProcessInstance, Task
 from engine.runtime import Engine
+from engine.store.models import ProcessInstance, Task
 
 Timer = Callable[[Callable[[], object]], float]
 Answers = Mapping[str, Mapping[str, Any]]

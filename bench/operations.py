@@ -15,15 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from processes.demo_load import load_cases
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import MetaData, create_engine, make_url, text
 
 from bench.cases import END, clone_until, fresh_engine
-from engine.db import make_engine
 from engine.operations.backup import backup
 from engine.operations.restore import restore
 from engine.runtime import Engine
-from processes.demo_load import load_cases
+from engine.store.database import make_engine
 from web.app import create_app
 from web.settings import Settings, load_settings
 

@@ -19,15 +19,15 @@ from engine.runtime import Engine
 
 # (label, file suffix, function name): stages of one completion.
 STAGES: tuple[tuple[str, str, str], ...] = (
-    ("Engine.complete (whole command)", "engine/runtime.py", "complete"),
-    ("  lock + read the instance row (_lock_instance)", "engine/runtime.py", "_lock_instance"),
-    ("  read the task row (_locked_task)", "engine/runtime.py", "_locked_task"),
-    ("  load: state_from_json (JSON parse + restore)", "engine/serialization.py", "state_from_json"),
-    ("  form validation (_validate_form)", "engine/runtime.py", "_validate_form"),
+    ("Engine.complete (whole command)", "engine/runtime/tasks.py", "complete"),
+    ("  lock + read the instance row (lock_instance)", "engine/runtime/unit_of_work.py", "lock_instance"),
+    ("  read the task row (locked_task)", "engine/runtime/unit_of_work.py", "locked_task"),
+    ("  load: state_from_json (JSON parse + restore)", "engine/store/serialization.py", "state_from_json"),
+    ("  form validation (validate_form)", "engine/runtime/submissions.py", "validate_form"),
     ("  SpiffWorkflow Task.run (the user task and the automatic ones)", "SpiffWorkflow/task.py", "run"),
-    ("  engine steps (run_until_input_needed)", "engine/runtime.py", "run_until_input_needed"),
-    ("  projections (sync_instance)", "engine/projection.py", "sync_instance"),
-    ("  save: state_to_json", "engine/serialization.py", "state_to_json"),
+    ("  engine steps (run_until_input_needed)", "engine/runtime/steps.py", "run_until_input_needed"),
+    ("  projections (sync_instance)", "engine/store/projection.py", "sync_instance"),
+    ("  save: state_to_json", "engine/store/serialization.py", "state_to_json"),
     ("  ORM flush (UPDATE/INSERTs)", "sqlalchemy/orm/session.py", "flush"),
     ("  commit", "sqlalchemy/orm/session.py", "commit"),
     ("  all SQL statements (cursor.execute)", "sqlalchemy/engine/default.py", "do_execute"),

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import clock
-from engine.forms import FormDefinition, parse_form
-from engine.models import User, UserRole
+from engine.accounts.users import Actor
+from engine.definitions.forms import FormDefinition, parse_form
 from engine.runtime import Engine
-from engine.users import Actor
+from engine.store.models import User, UserRole
 from processes.roles import ROLE_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent

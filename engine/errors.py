@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.user_messages import Message
+
 
 class EngineError(Exception):
     """A command could not be carried out; the message is meant for the user."""
@@ -58,13 +60,14 @@ class ConcurrentModification(EngineError):
 
 
 class FormInvalid(EngineError):
-    """Submitted form data failed validation; ``errors`` maps field key to messages."""
+    """Submitted form data failed validation; ``errors`` maps field key to messages (codes)."""
 
     code = "form_invalid"
 
-    def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
+    def __init__(self, message: str, errors: dict[str, list[Message]]) -> None:
         super().__init__(message, errors=errors)
         self.errors = errors
+        self.summary = Message("form.invalid_form")
 
 
 class DeploymentInvalid(EngineError):

@@ -48,28 +48,12 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
             due = calendar.count_due(moment, amount, unit)
             note(due, DueBasis(moment, amount, unit))
             return due
-        if unit == "day_of_month":
-            # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
-            return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
-        if unit == "hours":
-            return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
-        if unit == "days":
-            return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
-        raise ValueError(
-            "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
-            f"not {unit!r}"
-        )
+        return _calendar_time_due(calendar, moment, n, unit)
 
     def working_days_between(start: date | str, end: date | str) -> int:
         """Working days after ``start`` up to and including ``end`` on the calendar (0 if end <= start)."""
         first, last = _as_date(start, "working_days_between"), _as_date(end, "working_days_between")
-        if (last - first).days > 3660:
-            raise ValueError("working_days_between() counts at most ten years")
-        count, day = 0, first
-        while day < last:
-            day += timedelta(days=1)
-            count += calendar.is_working_day(day)
-        return count
+        return _count_working_days(calendar, first, last)
 
     return {
         "due_in": due_in,
@@ -81,6 +65,32 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _calendar_time_due(calendar: WorkingCalendar, moment: datetime, n: float, unit: str) -> datetime:
+    """``moment`` plus ``n`` units of wall-clock time: day_of_month, hours or days."""
+    if unit == "day_of_month":
+        # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
+        return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
+    if unit == "hours":
+        return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
+    if unit == "days":
+        return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
+    raise ValueError(
+        "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
+        f"not {unit!r}"
+    )
+
+
+def _count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
+    """Working days after ``first`` up to and including ``last`` (at most ten years apart)."""
+    if (last - first).days > 3660:
+        raise ValueError("working_days_between() counts at most ten years")
+    count, day = 0, first
+    while day < last:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return count
 
 
 def _next_day_of_month(moment: datetime, day: int) -> datetime:

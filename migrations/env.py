@@ -1,14 +1,13 @@
-"""Alembic environment: run migrations against the URL handed in by ``engine.schema``."""
+"""Alembic environment: run migrations against the URL handed in by ``engine.store.schema``."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import engine.models  # noqa: F401  (registers the tables on Base.metadata)
-import processes.records  # noqa: F401
-from engine.db import Base
+import processes.tables  # noqa: F401  (registers every table on Base.metadata)
 from engine.operations import nodes as _nodes  # noqa: F401  (the lease table)
+from engine.store.database import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,1 +1,4 @@
-"""Per-process Python a diagram cannot hold: roles, business numbers, service handlers, demo data."""
+"""The after-sales domain a diagram cannot hold: roles, service handlers, records, KPIs, case lists, demo data.
+
+``wiring.py`` plugs it into the generic engine.
+"""

@@ -30,6 +30,12 @@ ROLES: tuple[Role, ...] = (
 )
 
 ROLE_KEYS: frozenset[str] = frozenset(role.key for role in ROLES)
+ADMIN = "admin"
+#: Who may do what beyond working their own tasks (the engine's ``EngineConfig`` role sets).
+SUPERUSERS: frozenset[str] = frozenset({ADMIN})
+ASSIGNERS: frozenset[str] = frozenset({"service_supervisor", ADMIN})
+MANAGERS: frozenset[str] = frozenset({"general_manager", "service_supervisor", ADMIN})
+MIGRATORS: frozenset[str] = frozenset({"process_owner", ADMIN})
 _BY_KEY = {role.key: role for role in ROLES}
 _LANE_NAMES = {
     name.strip().lower(): role.key for role in ROLES for name in (role.key, role.name_zh, role.name_en)

@@ -11,11 +11,11 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import MetaData, text
 
 from engine import clock
-from engine.db import Base, make_engine
+from engine.accounts.users import Actor
 from engine.definitions import collect_files
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import Actor
+from engine.store.database import Base, make_engine
+from engine.store.schema import upgrade
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 

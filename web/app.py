@@ -23,10 +23,10 @@ from engine.accounts.login_throttle import (
     ThrottlePolicy,
     ThrottleStore,
 )
-from engine.collaboration import Collaboration
-from engine.db import make_engine
 from engine.operations.schema_status import require_current
-from engine.runner import TimerRunner
+from engine.runtime.collaboration import Collaboration
+from engine.runtime.runner import TimerRunner
+from engine.store.database import make_engine
 from processes.wiring import build_engine
 from web import security_headers
 from web.event_labels import event_label

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from engine import clock
 from engine.accounts.login_throttle import Lockout, LoginGuard
-from engine.models import User
-from engine.preferences import LANGUAGES, remember_language
+from engine.accounts.preferences import LANGUAGES, remember_language
+from engine.accounts.users import Actor, authenticate
 from engine.runtime import Engine
-from engine.users import Actor, authenticate
+from engine.store.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -58,7 +59,7 @@ def load_user(user_id: str) -> SessionUser | None:
     if not user_id.isdigit():
         return None
     with engine().sessions() as db:
-        user = db.get(User, int(user_id))
+        user = db.get(User, int(user_id), options=[joinedload(User.roles)])  # one statement per request
         return SessionUser.of(user) if user is not None and user.active else None
 
 

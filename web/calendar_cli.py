@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from engine.accounts.users import Actor
 from engine.calendar import store
 from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import SpecialDay
-from engine.retiming import change_calendar
 from engine.runtime import Engine
-from engine.users import Actor
+from engine.runtime.retiming import change_calendar
+from web.messages import translate, translate_row
 
 
 def _engine() -> Engine:
@@ -61,7 +62,7 @@ def import_csv(path: Path, by: str, lang: str) -> None:
         _fail("the file is not UTF-8 text" if lang == "en" else "文件不是 UTF-8 文本")
     except CalendarImportError as error:
         for problem in error.problems:
-            click.echo(problem.message(lang))
+            click.echo(translate_row(problem.row, problem.problem, lang))
         _fail("nothing was imported" if lang == "en" else "未导入任何日期")
     _import(days, by)
 
@@ -78,7 +79,7 @@ def import_notice(path: Path, year: int | None, by: str) -> None:
         _fail("the file is not UTF-8 text")
     except NoticeError as error:
         for problem in error.problems:
-            click.echo(problem.message("en"))
+            click.echo(translate(problem.problem, "en"))
         _fail("nothing was imported")
     _import(notice.days, by)
 

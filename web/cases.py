@@ -12,6 +12,7 @@ from engine.errors import FormInvalid, NotFound, PermissionDenied
 from web.app import current_lang
 from web.auth import current_actor, engine
 from web.form_view import form_context, submitted_data
+from web.messages import translate_errors
 
 bp = Blueprint("cases", __name__)
 
@@ -43,7 +44,7 @@ def start(process_key: str) -> Any:
     if request.method == "POST":
         values = submitted_data(request.form)
         try:
-            started = engine().start(process_key, values, actor, lang=current_lang())
+            started = engine().start(process_key, values, actor)
             if started.status == "error":
                 # The case and its start are recorded; managers see the element and why.
                 flash(
@@ -57,7 +58,7 @@ def start(process_key: str) -> Any:
                 flash(_("Case %(number)s started.", number=started.business_number), "ok")
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:
-            errors, status = error.errors, 422
+            errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
         except PermissionDenied:
             abort(403)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from engine import queries
-from engine.forms import FormField, FormProblem, parse_form
-from engine.projection import LIST_FIELDS
+from engine.definitions.forms import FormField, FormProblem, parse_form
 from engine.runtime import Engine
+from engine.store import queries
+from processes.wiring import LIST_FIELDS
 
 
 @dataclass
@@ -77,9 +77,12 @@ _lock = threading.Lock()
 _cache: dict[int, Labels] = {}
 
 
-def labels(engine: Engine, session: Session) -> Labels:
-    """Return the labels of the deployed processes, reading them again only after a deployment."""
-    version = queries.definitions_version(session)
+def labels(engine: Engine, session: Session, known_version: int | None = None) -> Labels:
+    """Return the labels of the deployed processes, reading them again only after a deployment.
+
+    ``known_version`` is the newest definition id when the caller read it already.
+    """
+    version = queries.definitions_version(session) if known_version is None else known_version
     cached = _cache.get(id(engine))
     if cached is not None and cached.version == version:
         return cached

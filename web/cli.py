@@ -19,22 +19,23 @@ from engine.accounts.password_rules import (
     TOO_SHORT,
     password_problems,
 )
-from engine.db import make_engine
+from engine.accounts.users import Actor, create_user, get_user
 from engine.definitions import Problem, collect_files
-from engine.deployment import DeployReport
+from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
-from engine.models import ProcessInstance
 from engine.operations.schema_status import EMPTY, SchemaNotCurrent, require_current, schema_status
-from engine.runner import TimerRunner
 from engine.runtime import Engine
+from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
-from engine.schema import upgrade
-from engine.users import Actor, create_user, get_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.demo_data import load_demo_records
-from processes.ledger_import import LedgerImportError, import_ledger
+from engine.store.database import make_engine
+from engine.store.models import ProcessInstance
+from engine.store.schema import upgrade
+from processes.demo.records import load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
+from web.messages import translate_errors, translate_row
 from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
@@ -219,9 +220,9 @@ def start_command(process_key: str, username: str, data_json: str) -> None:
             if not user.active:
                 raise EngineError(f"the user '{username}' is disabled")
             actor = Actor.of(user)
-        started = engine.start(process_key, data, actor, lang="en")
+        started = engine.start(process_key, data, actor)
     except FormInvalid as error:
-        for key, messages in error.errors.items():
+        for key, messages in translate_errors(error.errors, "en").items():
             for message in messages:
                 click.echo(f"{key}: {message}", err=True)
         raise click.ClickException(error.message)
@@ -272,7 +273,7 @@ def setup_demo() -> None:
 @click.option("--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Months replayed.")
 def demo_load(count: int, seed: int, days: int) -> None:
     """Fill the database with realistic cases run through the real processes (after setup-demo)."""
-    from processes.demo_load import load_cases
+    from processes.demo.load import load_cases
 
     engine = _engine()
     with engine.writer.begin() as session:
@@ -299,7 +300,7 @@ def import_ledger_command(path: Path, lang: str) -> None:
             report = import_ledger(session, path)
     except LedgerImportError as error:
         for row_error in error.errors:
-            click.echo(row_error.message(lang))
+            click.echo(translate_row(row_error.row, row_error.problem, lang))
         click.echo("nothing was imported" if lang == "en" else "未导入任何记录", err=True)
         sys.exit(1)
     click.echo(

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, send_
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import queries
-from engine.collaboration import (
+from engine.errors import NotFound, PermissionDenied
+from engine.runtime.collaboration import (
     ALLOWED_EXTENSIONS,
     MAX_COMMENT_LENGTH,
     AttachmentRefused,
@@ -18,8 +18,8 @@ from engine.collaboration import (
     CommentRefused,
     extension_of,
 )
-from engine.errors import NotFound, PermissionDenied
-from engine.models import Task
+from engine.store import queries
+from engine.store.models import Task
 from web.auth import current_actor, engine
 from web.inbox import overseers
 

@@ -34,7 +34,7 @@ def case_provisional_year(instance: Any) -> int | None:
     """The unconfirmed year behind a case's due time (its earliest open task's), else None."""
     from sqlalchemy import select
 
-    from engine.models import Task
+    from engine.store.models import Task
 
     if instance.due_at is None:
         return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from engine.forms import FormDefinition, FormField
+from engine.definitions.forms import FormDefinition, FormField
 from engine.runtime import Engine
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine.forms import FormDefinition, FormField
-from engine.models import Event, ProcessDefinition
-from engine.queries import CaseTask
+from engine.definitions.forms import FormDefinition, FormField
 from engine.runtime import Engine
+from engine.store.models import Event, ProcessDefinition
+from engine.store.queries import CaseTask
 from web.app import _format_when
 from web.catalogue import Labels
 from web.event_labels import event_label
@@ -48,8 +48,9 @@ def history_entries(
 ) -> list[Entry]:
     """Turn audit events into history lines with readable details."""
     forms_of_tasks = {task.id: task.form_key for task in tasks}
-    elements: dict[str, str] = definition.meta.get("elements", {})
-    start_form = definition.meta.get("process", {}).get("start_form")
+    meta = engine.definitions.meta(definition)
+    elements: dict[str, str] = meta.get("elements", {})
+    start_form = meta.get("process", {}).get("start_form")
     entries: list[Entry] = []
     for event in events:
         data = event.data or {}

@@ -12,25 +12,26 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from engine import clock, queries
-from engine.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
+from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import (
     ConcurrentModification,
     EngineError,
     FormInvalid,
     InstanceNotActive,
-    NotFound,
     PermissionDenied,
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.models import Attachment, Comment, Task
-from engine.users import Actor
+from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
+from engine.store import queries, task_page
+from engine.store.models import Attachment, Comment, Task
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
+from web.messages import translate_errors
 
 bp = Blueprint("inbox", __name__)
 
@@ -57,7 +58,7 @@ def sees_all(actor: Actor) -> bool:
 
 def overseers() -> frozenset[str]:
     """The roles that may see every task."""
-    return engine().config.assigner_roles
+    return engine().config.assigner_roles | engine().config.superuser_roles
 
 
 # --- the inbox ----------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def inbox_query(args: MultiDict[str, str], tab: str) -> queries.InboxQuery:
         tab=tab,
         process=args.get("process") or None,
         step=args.get("step") or None,
-        urgency=args.get("urgency") or None,
+        priority=args.get("urgency") or None,
         overdue=args.get("overdue") in ("1", "on", "true"),
         search=args.get("q", ""),
         order=args.get("order", ""),
@@ -91,7 +92,7 @@ def query_args(query: queries.InboxQuery, **changes: Any) -> dict[str, Any]:
         "tab": query.tab,
         "process": query.process,
         "step": query.step,
-        "urgency": query.urgency,
+        "urgency": query.priority,
         "overdue": "1" if query.overdue else None,
         "q": query.search or None,
         "order": query.order if query.order != ("desc" if query.tab == "done" else "asc") else None,
@@ -245,37 +246,39 @@ class TaskView:
 
 
 def _task_or_403(task_id: str) -> Task:
-    with engine().sessions() as db:
-        try:
-            task = queries.task_for(db, task_id)
-        except NotFound:
-            abort(404)
-        if not queries.may_see_task(task, current_actor(), overseers()):
-            abort(403)
-        return task
+    return _task_case_or_403(task_id).task
 
 
-def _task_view(task_id: str) -> TaskView:
-    task = _task_or_403(task_id)
-    actor = current_actor()
+def _task_case_or_403(task_id: str) -> task_page.TaskCase:
     with engine().sessions() as db:
-        events = queries.history(db, task.instance_id)
-        tasks = queries.case_tasks(db, task.instance_id)
-        comments = queries.comments(db, task.instance_id)
-        files = queries.attachments(db, task.instance_id)
-        people = people_in(events) | {c.author for c in comments} | {f.uploaded_by for f in files}
-        people |= {task.assignee or "", task.completed_by or ""}
-        names = queries.display_names(db, people)
-        labels = catalogue.labels(engine(), db)
-        assignable = (
-            queries.users_holding(db, task.role)
-            if task.role and task.state == "open" and actor.roles & engine().config.assigner_roles
-            else []
+        found = task_page.task_case(db, task_id)
+    if found is None:
+        abort(404)
+    if not queries.may_see_task(found.task, current_actor(), overseers()):
+        abort(403)
+    return found
+
+
+def _task_view(found: task_page.TaskCase) -> TaskView:
+    task, tasks, actor = found.task, found.case_tasks, current_actor()
+    may_assign = task.role and task.state == "open" and actor.roles & engine().config.assigner_roles
+    with engine().sessions() as db:
+        notes = task_page.case_record(db, task.instance_id)
+        events = notes.events
+        named = (
+            people_in(events)
+            | {c.author for c in notes.comments}
+            | {f.uploaded_by for f in notes.attachments}
         )
+        named |= {task.assignee or "", task.completed_by or ""}
+        people = task_page.people(db, named, task.role if may_assign else None)
+        labels = catalogue.labels(engine(), db, known_version=found.definitions_version)
     instance = task.instance
-    entries = history_entries(engine(), instance.definition, events, tasks, names, current_lang())
+    entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
-    return TaskView(task, entries, tasks, comments, files, names, urgency, assignable)
+    return TaskView(
+        task, entries, tasks, notes.comments, notes.attachments, people.names, urgency, people.assignable
+    )
 
 
 def may_work(task: Task, actor: Actor) -> bool:
@@ -291,7 +294,8 @@ def may_work(task: Task, actor: Actor) -> bool:
 @login_required
 def task(task_id: str) -> Any:
     """Show a task with its case and form; complete it or keep a draft on submit."""
-    row = _task_or_403(task_id)
+    found = _task_case_or_403(task_id)
+    row = found.task
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = dict(row.draft or {})
     status = 200
@@ -302,13 +306,13 @@ def task(task_id: str) -> Any:
                 engine().save_draft(task_id, values, current_actor())
                 flash(_("Draft saved."), "ok")
                 return redirect(url_for("inbox.task", task_id=task_id))
-            engine().complete(task_id, values, current_actor(), lang=current_lang())
+            engine().complete(task_id, values, current_actor())
             flash(
                 _("%(task)s of %(number)s is done.", task=row.name, number=row.instance.business_number), "ok"
             )
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:
-            errors, status = error.errors, 422
+            errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
         except TaskAlreadyCompleted as error:
             flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")
@@ -316,11 +320,15 @@ def task(task_id: str) -> Any:
         except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
             flash(describe(error), "error")
             status = 409
-    return _render_task(task_id, values, errors, status)
+    if request.method == "POST":  # the command may have changed the case: read it again
+        found = _task_case_or_403(task_id)
+    return _render_task(found, values, errors, status)
 
 
-def _render_task(task_id: str, values: dict[str, Any], errors: dict[str, list[str]], status: int) -> Any:
-    view = _task_view(task_id)
+def _render_task(
+    found: task_page.TaskCase, values: dict[str, Any], errors: dict[str, list[str]], status: int
+) -> Any:
+    view = _task_view(found)
     row, actor = view.task, current_actor()
     form = None
     if row.form_key and may_work(row, actor):
@@ -407,7 +415,9 @@ def diagram(task_id: str) -> Any:
     """Return the BPMN source of the task's process version, for the diagram viewer."""
     row = _task_or_403(task_id)
     definition = row.instance.definition
-    files = {name: text for name, text in definition.files.items() if name.endswith(".bpmn")}
+    files = {
+        name: text for name, text in engine().definitions.files(definition).items() if name.endswith(".bpmn")
+    }
     marker = f'id="{definition.process_key}"'
     chosen = next((text for text in files.values() if marker in text), None) or next(
         iter(files.values()), None

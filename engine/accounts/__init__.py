@@ -1,1 +1,1 @@
-"""Accounts: who may log in, how guessing is slowed down, and what a new password must be."""
+"""Accounts: users and the roles they hold, who may log in, how guessing is slowed down, what a password must be."""

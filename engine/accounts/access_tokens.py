@@ -17,9 +17,9 @@ from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine import clock
-from engine.db import Base
 from engine.errors import EngineError, NotFound
-from engine.models import User, UTCDateTime
+from engine.store.database import Base
+from engine.store.models import User, UTCDateTime
 
 SCOPES = ("read", "write")
 PREFIX = "afp_"

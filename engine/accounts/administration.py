@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.login_throttle import record_account_event
 from engine.accounts.password_rules import password_problems
+from engine.accounts.users import create_user, get_user, hash_password
 from engine.errors import EngineError
-from engine.models import User, UserRole
-from engine.users import create_user, get_user, hash_password
+from engine.store.models import User, UserRole
 
 USER_CREATED = "user_created"
 USER_DISABLED = "user_disabled"

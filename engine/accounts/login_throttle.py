@@ -16,8 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.db import make_session_factory, upsert
-from engine.models import Event, LoginThrottle
+from engine.store.database import make_session_factory, upsert
+from engine.store.models import Event, LoginThrottle
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -99,8 +99,9 @@ class DatabaseThrottleStore:
             if row.failures < policy.limit(scope):
                 return None
             row.failures, row.window_started_at = 0, now
-            row.locked_until = now + policy.lockout
-            return row.locked_until
+            until: datetime = now + policy.lockout
+            row.locked_until = until
+            return until
 
     def clear(self, scope: str, key: str) -> bool:
         """Forget the failures and any lock-out of this key; tell whether there was a lock-out."""

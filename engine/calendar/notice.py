@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from engine.calendar.package_days import HOLIDAY, WORKDAY, SpecialDay
+from engine.user_messages import Message
 
 _BRACKETS = re.compile(r"[（(][^（）()]*[）)]")
 _YEAR = re.compile(r"(\d{4})\s*年\s*(?:部分)?节假日")
@@ -29,21 +31,23 @@ _REST_WORDS = ("放假", "连休")
 
 @dataclass(frozen=True)
 class NoticeProblem:
-    """Why (part of) a notice could not be read, in Chinese and English."""
+    """Why (part of) a notice could not be read, as a message code the web words."""
 
-    zh: str
-    en: str
+    problem: Message
 
-    def message(self, lang: str = "zh") -> str:
-        """The problem in ``lang`` (``zh`` or ``en``)."""
-        return self.en if lang.lower().startswith("en") else self.zh
+    def __str__(self) -> str:
+        return str(self.problem)
+
+
+def _problem(code: str, **params: Any) -> NoticeProblem:
+    return NoticeProblem(Message(f"calendar.notice_{code}", params))
 
 
 class NoticeError(ValueError):
     """The text is not a notice this parser can read; ``problems`` says where."""
 
     def __init__(self, problems: list[NoticeProblem]) -> None:
-        super().__init__("; ".join(problem.en for problem in problems))
+        super().__init__("; ".join(str(problem) for problem in problems))
         self.problems = problems
 
 
@@ -61,25 +65,11 @@ def parse_notice(text: str, year: int | None = None) -> ParsedNotice:
     if year is None:
         found = _YEAR.search(text)
         if found is None:
-            raise NoticeError(
-                [
-                    NoticeProblem(
-                        "通知中没有年份（如“2027年部分节假日安排”），请指定年份",
-                        "the notice names no year (such as “2027年部分节假日安排”); give the year",
-                    )
-                ]
-            )
+            raise NoticeError([_problem("no_year")])
         year = int(found[1])
     items = list(_ITEM.finditer(text))
     if not items:
-        raise NoticeError(
-            [
-                NoticeProblem(
-                    "没有找到任何节日条目（如“一、元旦：1月1日放假”）",
-                    "no holiday item found (such as “一、元旦：1月1日放假”)",
-                )
-            ]
-        )
+        raise NoticeError([_problem("no_items")])
     days: dict[date, SpecialDay] = {}
     problems: list[NoticeProblem] = []
     for index, item in enumerate(items):
@@ -89,17 +79,12 @@ def parse_notice(text: str, year: int | None = None) -> ParsedNotice:
         for special in _item_days(name, body, year, problems):
             earlier = days.get(special.day)
             if earlier is not None and earlier.kind != special.kind:
-                problems.append(
-                    NoticeProblem(
-                        f"{special.day.isoformat()} 既被列为放假又被列为上班",
-                        f"{special.day.isoformat()} is both a holiday and a working day",
-                    )
-                )
+                problems.append(_problem("both_kinds", day=special.day.isoformat()))
             days[special.day] = special
     if problems:
         raise NoticeError(problems)
     if not days:
-        raise NoticeError([NoticeProblem("通知中没有任何日期", "the notice lists no dates")])
+        raise NoticeError([_problem("no_dates")])
     return ParsedNotice(year, [days[day] for day in sorted(days)])
 
 
@@ -123,18 +108,12 @@ def _item_days(name: str, body: str, year: int, problems: list[NoticeProblem]) -
                 if match[2]:
                     month = int(match[2])
                 if month is None:
-                    problems.append(
-                        NoticeProblem(f"{name}：“{match[0]}”缺少月份", f"{name}: “{match[0]}” has no month")
-                    )
+                    problems.append(_problem("no_month", name=name, text=match[0]))
                     continue
                 try:
                     dates.append((date(clause_year, month, int(match[3])), match.start()))
                 except ValueError:
-                    problems.append(
-                        NoticeProblem(
-                            f"{name}：“{match[0]}”不是有效日期", f"{name}: “{match[0]}” is not a date"
-                        )
-                    )
+                    problems.append(_problem("bad_date", name=name, text=match[0]))
             found += _expand(name, kind, clause, dates, problems)
     return found
 
@@ -154,10 +133,7 @@ def _expand(
                 last = last.replace(year=last.year + 1)
             if (last - first).days > 31:
                 problems.append(
-                    NoticeProblem(
-                        f"{name}：{first.isoformat()} 至 {last.isoformat()} 超过一个月",
-                        f"{name}: {first.isoformat()} to {last.isoformat()} is longer than a month",
-                    )
+                    _problem("long_range", name=name, first=first.isoformat(), last=last.isoformat())
                 )
                 last = first
             day = first

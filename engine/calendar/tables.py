@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base
-from engine.models import UTCDateTime
+from engine.store.database import Base
+from engine.store.models import UTCDateTime
 
 
 class CalendarDay(Base):

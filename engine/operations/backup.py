@@ -135,7 +135,7 @@ def _sqlite_copy(db: Engine, archive: zipfile.ZipFile, report: BackupReport) -> 
             destination.close()
             source.close()
         # Counted on the copy: the archive's numbers are the archive's rows.
-        from engine.db import make_engine
+        from engine.store.database import make_engine
 
         copied = make_engine(f"sqlite:///{copy}")
         try:

@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import Job, ProcessInstance
 from engine.operations.calendar_years import unconfirmed_years
 from engine.operations.nodes import RUNNER, live_nodes
 from engine.operations.schema_status import CURRENT, schema_status
+from engine.store.models import Job, ProcessInstance
 
 #: A job this late means no runner is firing timers (they normally fire within a second).
 OVERDUE_AFTER = timedelta(minutes=1)

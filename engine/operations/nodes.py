@@ -17,8 +17,8 @@ from sqlalchemy import Engine, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import clock
-from engine.db import Base, upsert
-from engine.models import UTCDateTime
+from engine.store.database import Base, upsert
+from engine.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 

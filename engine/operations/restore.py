@@ -43,7 +43,7 @@ from engine.operations.table_dump import (
     reset_sequences,
     table_counts,
 )
-from engine.schema import alembic_config
+from engine.store.schema import alembic_config
 
 
 class RestoreRefused(EngineError):
@@ -169,8 +169,8 @@ def _restore_sqlite(db: Engine, archive: zipfile.ZipFile) -> None:
 
 def _restore_sqlite_logically(db: Engine, archive: zipfile.ZipFile, revisions: tuple[str, ...]) -> None:
     # A SQLite archive restored into PostgreSQL: read its rows through a throw-away engine.
-    from engine.db import make_engine
     from engine.operations.table_dump import export_rows
+    from engine.store.database import make_engine
 
     _drop_empty_tables(db)
     _migrate_to(db, revisions)

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from engine.errors import EngineError
-from engine.schema import alembic_config
+from engine.store.schema import alembic_config
 
 CURRENT = "current"
 BEHIND = "behind"

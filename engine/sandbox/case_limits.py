@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from engine.sandbox.limits import SETTINGS, SandboxLimits
 
 
-class CaseLimitExceeded(WorkflowTaskException):
+class CaseLimitExceeded(WorkflowTaskException):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """A case reached one of the limits on multi-instance, loops or tasks; ``limit`` names its setting."""
 
     def __init__(self, message: str, task: Any, limit: str) -> None:

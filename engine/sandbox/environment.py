@@ -30,7 +30,7 @@ def _is_persistable(value: Any) -> bool:
     return not (callable(value) or isinstance(value, (types.ModuleType, Iterator)))
 
 
-class SandboxEnvironment(BasePythonScriptEngineEnvironment):
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]  # untyped base
     """SpiffWorkflow script environment that runs code under the sandbox."""
 
     def __init__(
@@ -64,7 +64,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     @property
     def helpers(self) -> dict[str, Any]:
         """The helper functions every script can call (SpiffWorkflow calls them globals)."""
-        return self.globals
+        helpers: dict[str, Any] = self.globals
+        return helpers
 
     def _namespace(
         self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None, simple: bool = False
@@ -191,7 +192,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {value.__class__.__name__} cannot be returned by a service")
 
 
-class SandboxedScriptEngine(PythonScriptEngine):
+class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # untyped base
     """PythonScriptEngine running scripts in the sandbox and service tasks via ``services``."""
 
     def __init__(
@@ -232,7 +233,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
     def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:
         """As the base class, plus compile-time line numbers and non-string error args."""
         if isinstance(err, SpiffWorkflowException):
-            return super().create_task_exec_exception(task, script, err)
+            base: Exception = super().create_task_exec_exception(task, script, err)
+            return base
         try:
             line_number, error_line = self.get_error_line_number_and_content(script, err)
         except (IndexError, AttributeError):  # a '<string>' frame from some other code
@@ -244,9 +246,10 @@ class SandboxedScriptEngine(PythonScriptEngine):
         if line_number and not error_line:
             lines = script.splitlines()
             error_line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
-        return WorkflowTaskException(
+        wrapped: Exception = WorkflowTaskException(
             _describe(err), task=task, exception=err, line_number=line_number, error_line=error_line
         )
+        return wrapped
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         """Run the handler registered for the service task's operation; return JSON text.

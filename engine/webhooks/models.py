@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
-from engine.models import UTCDateTime
+from engine.store.database import Base
+from engine.store.models import UTCDateTime
 
 
 class WebhookSubscription(Base):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
 from engine.errors import EngineError
-from engine.models import Event, ProcessInstance, SlaBreach, Task
+from engine.store.models import Event, ProcessInstance, SlaBreach, Task
 from engine.webhooks.models import WebhookDelivery, WebhookSubscription
 from engine.webhooks.signing import HEADER, sign
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.context import current
-from engine.kpis import complaint_statistics, previous_month
+from engine.runtime.context import current
 from processes.handlers import service
 from processes.handlers.records import company_today
+from processes.kpis.dashboard import complaint_statistics, previous_month
 
 
 @service("complaint_statistics_last_month")

@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.context import current
+from engine.runtime.context import current
 from processes.handlers import service
-from processes.records import Product, ServiceRecord
+from processes.records.models import Product, ServiceRecord
 
 #: The company timezone the daily run counts dates in.
 TIMEZONE = ZoneInfo("Asia/Shanghai")

@@ -1,7 +1,7 @@
 """Service handlers over the business records: sales ledger, product archive, contracts.
 
 Each handler runs inside the command that reached the service task, reading and writing
-through that command's session (``engine.context.current().session``), so what it sees is
+through that command's session (``engine.runtime.context.current().session``), so what it sees is
 consistent with the case and what it writes commits or rolls back with it. Results are
 plain JSON values (dates as ISO strings, money as decimal strings).
 
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.calendar import CalendarConfig
-from engine.context import CommandContext, current
+from engine.runtime.context import CommandContext, current
 from processes.handlers import service
-from processes.records import Customer, MaintenanceContract, Product, SalesLedgerEntry, ServiceRecord
+from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry, ServiceRecord
 
 #: Separators people type between batch numbers: commas (ASCII and full-width), 、, ;, blanks.
 _BATCH_SEPARATORS = re.compile(r"[,，、;；\s]+")

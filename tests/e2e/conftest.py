@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from engine.accounts.users import create_user
 from engine.calendar import CalendarConfig
-from engine.db import make_engine
 from engine.definitions import collect_files
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from web.app import create_app

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.calendar import store
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.e2e.conftest import Served, log_in, new_page, shot
 

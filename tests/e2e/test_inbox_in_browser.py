@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.forms import FormDefinition, FormField
-from engine.models import ProcessInstance, Task
-from engine.users import Actor
+from engine.accounts.users import Actor
+from engine.definitions.forms import FormDefinition, FormField
+from engine.store.models import ProcessInstance, Task
 from tests.e2e.conftest import TABLET, TIMEOUT_MS, Served, log_in, new_page, shot
 
 pytestmark = pytest.mark.e2e

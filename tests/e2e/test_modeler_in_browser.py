@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
-from engine.models import ProcessDefinition, ProcessInstance, Task
+from engine.accounts.users import Actor, create_user
 from engine.runtime import Engine
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD
+from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.e2e.conftest import TIMEOUT_MS, Served, log_in, new_page
 from tests.scenarios.test_repair import SATISFIED
@@ -84,6 +85,7 @@ def versions(engine: Engine) -> list[ProcessDefinition]:
         return list(
             session.scalars(
                 select(ProcessDefinition)
+                .options(undefer(ProcessDefinition.files))  # the source is deferred: ask for it
                 .where(ProcessDefinition.process_key == "repair_service")
                 .order_by(ProcessDefinition.version)
             )

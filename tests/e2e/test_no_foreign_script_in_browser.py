@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.accounts.users import Actor, create_user
 from engine.definitions import collect_files
-from engine.models import ProcessDefinition, Task
-from engine.users import Actor, create_user
+from engine.store.models import ProcessDefinition, Task
 from processes.roles import ROLE_KEYS
 from tests.e2e.conftest import ROOT, TIMEOUT_MS, Served, log_in, new_page
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.models import ProcessInstance, Task
-from engine.users import Actor
-from processes.demo_data import load_demo_records
-from processes.demo_load import load_cases
+from engine.accounts.users import Actor
+from engine.store.models import ProcessInstance, Task
+from processes.demo.load import load_cases
+from processes.demo.records import load_demo_records
 from tests.e2e.conftest import TIMEOUT_MS, Served, log_in, new_page, shot
 
 pytestmark = pytest.mark.e2e

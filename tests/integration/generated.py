@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from engine import clock, users
-from engine.db import make_engine
+from engine import clock
+from engine.accounts import users
+from engine.accounts.users import create_user
 from engine.runtime import Engine
-from engine.schema import upgrade
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.demo_data import load_demo_records
-from processes.demo_load import load_cases
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
+from processes.demo.load import load_cases
+from processes.demo.records import load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import diagram_files

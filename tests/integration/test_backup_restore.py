@@ -14,12 +14,12 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.collaboration import Collaboration
-from engine.db import make_engine
 from engine.definitions import collect_files
-from engine.models import Attachment, Event, ProcessInstance, Task
 from engine.operations.table_dump import table_counts
-from engine.runner import TimerRunner
+from engine.runtime.collaboration import Collaboration
+from engine.runtime.runner import TimerRunner
+from engine.store.database import make_engine
+from engine.store.models import Attachment, Event, ProcessInstance, Task
 from processes.wiring import build_engine
 from tests.conftest import actor
 from tests.integration.ops_support import afterflow, drop_database, fresh_database, url_of

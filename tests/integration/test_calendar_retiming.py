@@ -16,9 +16,9 @@ from sqlalchemy import select
 from engine import clock
 from engine.calendar import store
 from engine.calendar.package_days import HOLIDAY, SpecialDay
-from engine.models import Event, Job
-from engine.retiming import RETIMED, change_calendar
 from engine.runtime import Engine
+from engine.runtime.retiming import RETIMED, change_calendar
+from engine.store.models import Event, Job
 from processes.wiring import build_engine
 from tests.scenarios.conftest import as_user, fire_timers, open_task, shanghai, timers_fired
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-from engine.models import ProcessDefinition, ProcessInstance, User
-from processes.demo import DEMO_USERS
-from processes.records import Customer, SalesLedgerEntry
+from engine.store.models import ProcessDefinition, ProcessInstance, User
+from processes.demo.users import DEMO_USERS
+from processes.records.models import Customer, SalesLedgerEntry
 from tests.security.diagrams import attack_diagram
 from web.cli import main as cli_main
 

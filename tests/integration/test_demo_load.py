@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import Event, ProcessInstance, SlaBreach
 from engine.runtime import Engine
+from engine.store.models import Event, ProcessInstance, SlaBreach
 from tests.integration.generated import generated_engine
 
 CASES = 60

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from engine.definitions import Problem, validate_files
 from engine.errors import DeploymentInvalid
-from engine.models import ProcessDefinition
 from engine.runtime import Engine
+from engine.store.models import ProcessDefinition
 from processes.roles import role_for_lane
 from tests.conftest import ROOT, diagram_files
 
@@ -122,7 +122,7 @@ def test_mini_deploys_as_version_1_with_its_files_and_metadata(engine: Engine) -
     assert report.deployed == [("mini", 1)] and report.unchanged == [] and not report.dry_run
     with engine.sessions() as session:
         row = session.scalars(select(ProcessDefinition)).one()
-    assert set(row.files) == set(MINI_FILES)
+        assert set(row.files) == set(MINI_FILES)  # the source is loaded when asked, in the session
     assert (row.name, row.deployed_by, row.change_summary) == ("小流程", "owner1", "first")
     assert row.meta["process"]["prefix"] == "MN"
     assert row.meta["tasks"]["task_first"]["role"] == "customer_service"
@@ -177,7 +177,7 @@ def test_a_process_deploys_with_the_decision_table_it_calls(engine: Engine) -> N
     assert engine.deploy(mini_with_decision()).deployed == [("mini", 1)]
     with engine.sessions() as session:
         row = session.scalars(select(ProcessDefinition)).one()
-    assert DECISION_FILE in row.files
+        assert DECISION_FILE in row.files
 
 
 def mini_calling_part(executable: bool) -> dict[str, str]:
@@ -210,7 +210,7 @@ def test_a_call_activity_may_call_a_process_of_another_file(engine: Engine) -> N
     ]
     with engine.sessions() as session:
         row = session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_key == "mini")).one()
-    assert "part.bpmn" in row.files
+        assert "part.bpmn" in row.files
     assert row.meta["tasks"]["part_check"]["role"] == "technician"
 
 

@@ -23,11 +23,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.calendar import WorkingCalendar
-from engine.db import make_engine
 from engine.definitions import validate_files
-from engine.models import ProcessDefinition
 from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
+from engine.store.database import make_engine
+from engine.store.models import ProcessDefinition
 from processes.roles import role_for_lane
 from tests.conftest import ROOT
 from web.cli import main as cli_main

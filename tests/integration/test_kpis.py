@@ -1,6 +1,6 @@
 """Each KPI on generated cases equals the value computed here, independently, from the audit log.
 
-The KPI module reads its read model (``engine.kpi_facts``, built from the projections:
+The KPI module reads its read model (``processes.kpis.facts``, built from the projections:
 ``sla_breach``, instance status, technician tasks); this test reads only the ``event`` table (and
 the deployed versions, to know which timers are SLA timers), as an inspector replaying the log
 would. The read model is refreshed case by case as cases change: after more months of real
@@ -19,14 +19,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, kpi_facts
-from engine.case_queries import CaseFilter, list_cases
-from engine.kpi_facts import RATING_CRITERIA, SATISFIED, month_of
-from engine.kpis import Dashboard, compute, current_dashboard
-from engine.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task
+from engine import clock
+from engine.accounts.users import Actor
 from engine.runtime import Engine
-from engine.users import Actor
-from processes.demo_load import load_cases
+from engine.store.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task
+from processes.demo.load import load_cases
+from processes.kpis import facts as kpi_facts
+from processes.kpis.dashboard import Dashboard, compute, current_dashboard
+from processes.kpis.facts import RATING_CRITERIA, SATISFIED, month_of
+from processes.oversight.cases import CaseFilter, list_cases
 from tests.integration.generated import END, generated_engine, prepare
 from web.oversight.figures import KPI_CASES
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,10 +16,11 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.runtime import Engine
-from processes import ledger_import
-from processes.ledger_import import ImportReport, LedgerImportError, RowError, import_ledger
-from processes.records import Customer, SalesLedgerEntry
+from processes.records import ledger_import
+from processes.records.ledger_import import ImportReport, LedgerImportError, RowError, import_ledger
+from processes.records.models import Customer, SalesLedgerEntry
 from tests.conftest import ROOT
+from web.messages import translate_row
 
 SAMPLE = ROOT / "tests" / "fixtures" / "ledger" / "sample_ledger.csv"
 
@@ -68,10 +70,27 @@ def run_import(engine: Engine, path: Path) -> ImportReport:
         return import_ledger(session, path)
 
 
-def failed_import(engine: Engine, path: Path) -> list[RowError]:
+@dataclass(frozen=True)
+class WordedError:
+    """A row error as people read it: worded in Chinese and English by the web catalogue."""
+
+    row: int
+    message_zh: str
+    message_en: str
+
+    @classmethod
+    def of(cls, error: RowError) -> WordedError:
+        return cls(
+            error.row,
+            translate_row(error.row, error.problem, "zh"),
+            translate_row(error.row, error.problem, "en"),
+        )
+
+
+def failed_import(engine: Engine, path: Path) -> list[WordedError]:
     with pytest.raises(LedgerImportError) as failure:
         run_import(engine, path)
-    return failure.value.errors
+    return [WordedError.of(error) for error in failure.value.errors]
 
 
 def counts(engine: Engine) -> tuple[int, int]:
@@ -381,9 +400,13 @@ def test_the_error_carries_every_row_error_and_says_how_many(engine: Engine, tmp
         run_import(engine, path)
 
     assert [e.row for e in failure.value.errors] == [2, 3]
-    assert str(failure.value) == "row 2: quantity must be a positive whole number (and 1 more problems)"
-    assert failure.value.errors[0].message("en") == "row 2: quantity must be a positive whole number"
-    assert failure.value.errors[0].message("zh") == "第 2 行：数量必须是正整数"
+    # The exception names the first problem by its code (logs); people read it worded, below.
+    assert str(failure.value) == "row 2: ledger.bad_quantity (and 1 more problems)"
+    assert (
+        WordedError.of(failure.value.errors[0]).message_en
+        == "row 2: quantity must be a positive whole number"
+    )
+    assert WordedError.of(failure.value.errors[0]).message_zh == "第 2 行：数量必须是正整数"
 
 
 FORMULA_NAMES = ("=cmd|' /C calc'!A0", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)")

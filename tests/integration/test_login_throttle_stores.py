@@ -29,7 +29,7 @@ from engine.accounts.login_throttle import (
     ThrottlePolicy,
     ThrottleStore,
 )
-from engine.models import Event
+from engine.store.models import Event
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 POLICY = ThrottlePolicy(account_failures=3, address_failures=5, window=timedelta(minutes=10))

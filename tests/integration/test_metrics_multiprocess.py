@@ -15,8 +15,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from engine.models import Task
 from engine.runtime import Engine
+from engine.store.models import Task
 from tests.conftest import actor
 from tests.integration.ops_support import url_of
 

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.context import CommandContext, running
-from engine.models import ProcessInstance
 from engine.runtime import Engine
-from engine.serialization import state_from_json
-from processes.demo_data import CUSTOMERS, RECALL_DEMO_BATCH, load_demo_records
+from engine.runtime.context import CommandContext, running
+from engine.store.models import ProcessInstance
+from engine.store.serialization import state_from_json
+from processes.demo.records import CUSTOMERS, RECALL_DEMO_BATCH, load_demo_records
 from processes.handlers.records import (
     contracts_due_for_renewal,
     ledger_check,
@@ -27,7 +27,7 @@ from processes.handlers.records import (
     product_lookup,
     record_service_history,
 )
-from processes.records import Customer, MaintenanceContract, Product, SalesLedgerEntry, ServiceRecord
+from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry, ServiceRecord
 from processes.services import SERVICES
 from tests.conftest import actor
 

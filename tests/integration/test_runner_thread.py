@@ -8,8 +8,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from engine.definitions import collect_files
-from engine.models import Event, Task
-from engine.runner import TimerRunner
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, Task
 from processes.wiring import build_engine
 from tests.conftest import actor
 from tests.integration.test_runtime import FIXTURES

@@ -11,6 +11,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.definitions import collect_files
 from engine.errors import (
     FormInvalid,
@@ -20,14 +21,14 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
-from engine.models import Event, Job, ProcessInstance, Task
-from engine.runner import TimerRunner
 from engine.runtime import Engine
-from engine.serialization import state_from_json
-from engine.users import create_user
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, Job, ProcessInstance, Task
+from engine.store.serialization import state_from_json
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor
+from web.messages import translate_errors
 
 FIXTURES = ROOT / "tests" / "fixtures" / "runtime"
 
@@ -166,8 +167,8 @@ def test_start_gives_a_business_number_and_offers_the_first_task_with_its_due_ti
 def test_start_with_bad_form_data_or_without_the_role_changes_nothing(runtime: Engine) -> None:
     before = snapshot(runtime)
     with pytest.raises(FormInvalid) as invalid:
-        runtime.start("mini", {"customer_name": "", "divisor": "many"}, CS, lang="en")
-    assert invalid.value.errors["customer_name"] == ["This field is required."]
+        runtime.start("mini", {"customer_name": "", "divisor": "many"}, CS)
+    assert translate_errors(invalid.value.errors, "en")["customer_name"] == ["This field is required."]
     assert "divisor" in invalid.value.errors
     with pytest.raises(PermissionDenied):
         runtime.start("mini", {"customer_name": "x"}, TECH)
@@ -182,8 +183,8 @@ def test_complete_validates_the_form_and_a_refusal_changes_nothing(runtime: Engi
     before = snapshot(runtime)
 
     with pytest.raises(FormInvalid) as invalid:
-        runtime.complete(task.id, {"amount": "-3"}, CS, lang="zh")
-    assert invalid.value.errors == {"amount": ["不能小于 0。"]}
+        runtime.complete(task.id, {"amount": "-3"}, CS)
+    assert translate_errors(invalid.value.errors, "zh") == {"amount": ["不能小于 0。"]}
     with pytest.raises(PermissionDenied):
         runtime.complete(task.id, {"amount": "5"}, TECH)
     assert snapshot(runtime) == before

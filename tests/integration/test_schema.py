@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine as SqlEngine
 
-import processes.records  # noqa: F401  (its tables are part of the schema)
-from engine.db import Base
+import processes.tables  # noqa: F401  (the domain's tables are part of the schema)
+from engine.store.database import Base
 
 
 def test_the_migrated_database_matches_the_models(db: SqlEngine) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.accounts.users import authenticate, create_user, hash_password, users_with_role, verify_password
 from engine.errors import EngineError
-from engine.models import User
 from engine.runtime import Engine
-from engine.users import authenticate, create_user, hash_password, users_with_role, verify_password
+from engine.store.models import User
 from processes.roles import ROLE_KEYS
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from engine.definitions.diff import compare_versions, diff_files
 from engine.runtime import Engine
-from engine.version_diff import compare_versions, diff_files
 from tests.conftest import diagram_files
 from tests.integration.test_version_migration import repair_v2
 

@@ -15,12 +15,12 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.definitions import collect_files
 from engine.errors import PermissionDenied
-from engine.models import Event, Job, ProcessInstance, Task
 from engine.runtime import Engine
-from engine.users import create_user
-from engine.version_migration import MigrationRefused, migrate_instance, plan_migration
+from engine.runtime.migration import MigrationRefused, migrate_instance, plan_migration
+from engine.store.models import Event, Job, ProcessInstance, Task
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor

@@ -71,7 +71,7 @@ def test_missed_deliveries_arrive_once_when_the_receiver_is_back(deployed: Engin
         receiver.secret = subscription.secret
     started = deployed.start("repair_service", REPAIR_REQUEST, actor("cs1", "customer_service"))
     with deployed.sessions() as session:
-        from engine.models import Task
+        from engine.store.models import Task
 
         task = session.scalar(select(Task).where(Task.instance_id == started.id, Task.state == "open"))
         assert task is not None

@@ -1,7 +1,7 @@
 """Shared scenario fixtures: the deployed diagrams, the demo users and a frozen clock.
 
 A scenario drives a whole case through the real engine and database as the people of
-``processes.demo`` would, one command at a time:
+``processes.demo.users`` would, one command at a time:
 
     def test_something(scenario_engine: Engine) -> None:
         started = scenario_engine.start("repair_service", REQUEST, as_user("cs1"))
@@ -24,13 +24,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine import clock, queries, users
-from engine.models import Event, ProcessInstance, SlaBreach, Task
-from engine.runner import TimerRunner
+from engine import clock
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.runtime import Engine
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
-from processes.records import Customer, MaintenanceContract, Product
+from engine.runtime.runner import TimerRunner
+from engine.store import queries
+from engine.store.models import Event, ProcessInstance, SlaBreach, Task
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.records.models import Customer, MaintenanceContract, Product
 from processes.roles import ROLE_KEYS
 from tests.conftest import diagram_files
 
@@ -189,8 +191,8 @@ def instance_row(engine: Engine, instance_id: int) -> ProcessInstance:
 
 def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:
     """The data of a case: of its first open human task, or the final data once it ended."""
-    from engine.projection import ready_human_tasks
-    from engine.serialization import state_from_json
+    from engine.store.projection import ready_human_tasks
+    from engine.store.serialization import state_from_json
 
     row = instance_row(engine, instance_id)
     workflow = state_from_json(row.state, engine.definitions.specs(row.definition))

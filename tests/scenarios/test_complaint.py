@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import PermissionDenied
-from engine.models import Job, ProcessInstance, Task
 from engine.runtime import Engine
-from engine.serialization import state_from_json
+from engine.store.models import Job, ProcessInstance, Task
+from engine.store.serialization import state_from_json
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.scenarios.conftest import (
     REPAIR_REQUEST,

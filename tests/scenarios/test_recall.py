@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import PermissionDenied
-from engine.models import Event, Job, ProcessInstance, SlaBreach, Task
-from engine.queries import offered_to
-from engine.runner import TimerRunner
 from engine.runtime import Engine
-from engine.serialization import state_from_json
-from processes.demo_data import RECALL_DEMO_BATCH, load_demo_records
-from processes.records import SalesLedgerEntry
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
+from engine.store.queries import offered_to
+from engine.store.serialization import state_from_json
+from processes.demo.records import RECALL_DEMO_BATCH, load_demo_records
+from processes.records.models import SalesLedgerEntry
 from tests.conftest import actor
 
 QA = actor("qa1", "quality")

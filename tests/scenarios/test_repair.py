@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.errors import TaskNotAvailable
-from engine.models import Event
 from engine.runtime import Engine
-from processes.records import MaintenanceContract, ServiceRecord
+from engine.store.models import Event
+from processes.records.models import MaintenanceContract, ServiceRecord
 from tests.conftest import DIAGRAMS
 from tests.scenarios.conftest import (
     REPAIR_REQUEST as REQUEST,

@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts.users import Actor
 from engine.errors import PermissionDenied
-from engine.models import Event, SlaBreach, Task
-from engine.queries import offered_to
-from engine.runner import TimerRunner
 from engine.runtime import Engine
-from engine.serialization import state_from_json
-from engine.users import Actor
-from processes.demo import DEMO_USERS
-from processes.records import SalesLedgerEntry
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, SlaBreach, Task
+from engine.store.queries import offered_to
+from engine.store.serialization import state_from_json
+from processes.demo.users import DEMO_USERS
+from processes.records.models import SalesLedgerEntry
 from tests.conftest import actor, diagram_files
 from tests.scenarios.conftest import instance_row
 

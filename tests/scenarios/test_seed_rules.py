@@ -21,8 +21,8 @@ import pytest
 
 from engine import clock
 from engine.errors import FormInvalid
-from engine.kpis import current_dashboard
 from engine.runtime import Engine
+from processes.kpis.dashboard import current_dashboard
 from tests.conftest import COMPLAINT_RECEIVED, diagram_files
 from tests.scenarios.conftest import (
     REPAIR_REQUEST,

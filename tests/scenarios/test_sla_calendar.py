@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.models import Job
 from engine.runtime import Engine
+from engine.store.models import Job
 from tests.conftest import diagram_files
 from tests.scenarios.conftest import (
     as_user,

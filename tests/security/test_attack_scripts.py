@@ -16,9 +16,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from engine.errors import DeploymentInvalid
-from engine.models import Event, ProcessInstance, Task
 from engine.runtime import Engine
 from engine.sandbox import SandboxLimits
+from engine.store.models import Event, ProcessInstance, Task
 from processes.wiring import build_engine
 from tests.conftest import actor
 from tests.security.attacks import ATTACKS, Attack

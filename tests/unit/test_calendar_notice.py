@@ -10,6 +10,7 @@ import pytest
 from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import HOLIDAY, WORKDAY, package_days
+from web.messages import translate_row
 
 NOTICES = Path(__file__).resolve().parent.parent / "fixtures" / "notices"
 
@@ -61,4 +62,5 @@ def test_the_csv_reader_names_every_bad_row_and_returns_nothing() -> None:
     with pytest.raises(CalendarImportError) as raised:
         parse_calendar_csv("2027-02-08,holiday,春节\n2027-02-31,holiday,x\n2027-03-01,rest,x\n")
     assert [p.row for p in raised.value.problems] == [2, 3]
-    assert raised.value.problems[1].message("zh").startswith("第 3 行：")
+    third = raised.value.problems[1]
+    assert translate_row(third.row, third.problem, "zh").startswith("第 3 行：")

@@ -1,4 +1,4 @@
-"""Tests for engine.forms: parsing form-js files and validating submissions."""
+"""Tests for engine.definitions.forms: parsing form-js files and validating submissions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine import forms as forms_module
-from engine.errors import FormInvalid
-from engine.forms import (
+from engine.definitions.forms import (
     FormDefinition,
     FormField,
     FormProblem,
@@ -18,6 +16,9 @@ from engine.forms import (
     parse_form,
     validate_submission,
 )
+from engine.definitions.forms import submissions as forms_module
+from engine.errors import FormInvalid
+from web.messages import translate, translate_errors
 
 URGENCY_VALUES = [
     {"label": "紧急", "value": "emergency", "label_en": "Emergency"},
@@ -36,10 +37,10 @@ def make_form(*components: dict[str, Any]) -> FormDefinition:
 
 
 def errors_of(form: FormDefinition, data: dict[str, Any], lang: str = "zh") -> dict[str, list[str]]:
-    """The ``errors`` of the FormInvalid that ``data`` must raise."""
+    """The ``errors`` of the FormInvalid that ``data`` must raise, worded in ``lang`` by the catalogue."""
     with pytest.raises(FormInvalid) as caught:
-        validate_submission(form, data, lang)
-    return caught.value.errors
+        validate_submission(form, data)
+    return translate_errors(caught.value.errors, lang)
 
 
 FULL_FORM = form_json(
@@ -626,8 +627,8 @@ def test_dynamic_options_combine_with_other_errors() -> None:
 def errors_of_dynamic(data: dict[str, Any], options: dict[str, Any]) -> dict[str, list[str]]:
     """The English errors for ``data`` on ROLE_FORM with ``options``."""
     with pytest.raises(FormInvalid) as caught:
-        validate_submission(ROLE_FORM, data, "en", dynamic_options=options)
-    return caught.value.errors
+        validate_submission(ROLE_FORM, data, dynamic_options=options)
+    return translate_errors(caught.value.errors, "en")
 
 
 def test_data_must_be_a_mapping() -> None:
@@ -690,8 +691,8 @@ def test_form_invalid_message_and_language_fallback() -> None:
         ("de", "表单有错误，请检查标出的字段。"),
     ]:
         with pytest.raises(FormInvalid) as caught:
-            validate_submission(ERROR_FORM, {}, lang)
-        assert caught.value.message == message
+            validate_submission(ERROR_FORM, {})
+        assert translate(caught.value.summary, lang) == message
         assert caught.value.code == "form_invalid"
         assert caught.value.details == {"errors": caught.value.errors}
 
@@ -816,4 +817,4 @@ def test_options_from_a_process_accept_only_the_numbers_given_as_dynamic_options
 def errors_of_order(form: FormDefinition, data: dict[str, Any]) -> dict[str, list[str]]:
     with pytest.raises(FormInvalid) as raised:
         validate_submission(form, data, dynamic_options={"order": []})
-    return raised.value.errors
+    return translate_errors(raised.value.errors, "zh")

@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from processes.handlers.follow_ups import add_months, next_follow_up, warranty_end_of
-from processes.records import Product
+from processes.records.models import Product
 from processes.roles import role_for_lane
 
 DIAGRAMS = Path(__file__).resolve().parents[2] / "diagrams"

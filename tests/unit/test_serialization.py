@@ -13,7 +13,7 @@ from engine.calendar import WorkingCalendar
 from engine.definitions import validate_files
 from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
-from engine.serialization import specs_from_json, specs_to_json, state_from_json, state_to_json
+from engine.store.serialization import specs_from_json, specs_to_json, state_from_json, state_to_json
 from processes.roles import role_for_lane
 from tests.conftest import diagram_files
 

@@ -22,12 +22,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import clock, users
+from engine import clock
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.calendar import CalendarConfig
-from engine.models import ProcessDefinition, ProcessInstance, Task
 from engine.runtime import Engine
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
 from web.app import create_app

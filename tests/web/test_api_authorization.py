@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine import users
-from engine.users import Actor, create_user
-from processes.demo import DEMO_PASSWORD, DEMO_USERS
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from tests.web.api_client import Api
 from tests.web.conftest import EXTRA_USERS, WEB_USERS, Web

@@ -156,7 +156,7 @@ def test_read_scope_reads_but_changes_nothing(api: Api, web: Web) -> None:
     assert refused.status_code == 403 and refused.json["code"] == "insufficient_scope"
     assert "write scope" in refused.json["message"]
     with api.engine.sessions() as session:
-        from engine.models import ProcessInstance
+        from engine.store.models import ProcessInstance
 
         started = select(ProcessInstance.id).where(ProcessInstance.process_key == "repair_service")
         assert session.scalar(started) is None

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import Attachment, Comment, User
+from engine.store.models import Attachment, Comment, User
 
 REMOTE_GUIDANCE = "电话指导"
 

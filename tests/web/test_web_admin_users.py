@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.models import Event, User
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD
+from engine.accounts.users import create_user
+from engine.store.models import Event, User
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import NOW, Web
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from processes.demo import DEMO_PASSWORD
+from processes.demo.users import DEMO_PASSWORD
 
 
 def test_login_shows_the_inbox_with_the_user(web) -> None:

@@ -13,10 +13,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from engine.collaboration import MAX_ATTACHMENT_BYTES, AttachmentRefused, Collaboration, check_file, sniff
+from engine.accounts.users import Actor
 from engine.errors import NotFound, PermissionDenied
-from engine.models import Attachment, Comment, Event
-from engine.users import Actor
+from engine.runtime.collaboration import (
+    MAX_ATTACHMENT_BYTES,
+    AttachmentRefused,
+    Collaboration,
+    check_file,
+    sniff,
+)
+from engine.store.models import Attachment, Comment, Event
 
 REMOTE_GUIDANCE = "电话指导"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40)

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from engine.users import Actor
+from engine.accounts.users import Actor
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.web.conftest import NOW, Seed, Web, close_complaint
 from web.exports import FORMULA_TRIGGERS, inert

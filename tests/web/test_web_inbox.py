@@ -9,9 +9,9 @@ import pytest
 from conftest import NOW, Seed
 from sqlalchemy import update
 
-from engine import queries, serialization
-from engine.models import User
-from engine.users import Actor
+from engine.accounts.users import Actor
+from engine.store import queries, serialization
+from engine.store.models import User
 
 HOUR = timedelta(hours=1)
 CS1 = Actor("cs1", frozenset({"customer_service"}))

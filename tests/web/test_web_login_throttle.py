@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.accounts.login_throttle import LOCKED_EVENT
-from engine.models import Event
-from processes.demo import DEMO_PASSWORD
+from engine.store.models import Event
+from processes.demo.users import DEMO_PASSWORD
 from tests.web.conftest import NOW, Web, settings_in
 from web.app import create_app
 

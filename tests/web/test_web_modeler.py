@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.models import Event, ProcessDefinition, ProcessInstance
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD
+from engine.accounts.users import create_user
+from engine.store.models import Event, ProcessDefinition, ProcessInstance
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.conftest import ROOT
 from tests.integration.test_version_migration import repair_v2

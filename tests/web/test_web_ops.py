@@ -15,11 +15,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine as SqlEngine
 
 from engine import clock
-from engine.db import make_engine
-from engine.runner import TimerRunner
+from engine.accounts.users import Actor
 from engine.runtime import Engine, EngineConfig
-from engine.schema import alembic_config
-from engine.users import Actor
+from engine.runtime.runner import TimerRunner
+from engine.store.database import make_engine
+from engine.store.schema import alembic_config
 from processes.roles import role_for_lane
 from processes.wiring import build_engine
 from tests.integration.ops_support import drop_database, fresh_database

@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine import clock
-from engine.models import Event, ProcessInstance, Task
-from engine.runner import TimerRunner
-from engine.users import Actor
+from engine.accounts.users import Actor
+from engine.runtime.runner import TimerRunner
+from engine.store.models import Event, ProcessInstance, Task
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.web.conftest import NOW, Seed, Web, close_complaint
 

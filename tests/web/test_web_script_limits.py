@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine.models import Event, ProcessInstance
-from engine.users import Actor
+from engine.accounts.users import Actor
+from engine.store.models import Event, ProcessInstance
 from tests.security.diagrams import attack_diagram
 
 BURNER = Actor("sup1", frozenset({"service_supervisor"}))

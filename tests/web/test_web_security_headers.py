@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from engine.models import ProcessDefinition, ProcessInstance
-from engine.users import create_user
-from processes.demo import DEMO_PASSWORD
+from engine.accounts.users import create_user
+from engine.store.models import ProcessDefinition, ProcessInstance
+from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web, settings_in
 from web.app import create_app

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from engine.models import Event
+from engine.store.models import Event
 
 REMOTE_GUIDANCE = "电话指导"
 

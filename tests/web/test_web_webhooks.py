@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from engine.users import create_user
+from engine.accounts.users import create_user
 from engine.webhooks import deliver_due
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web

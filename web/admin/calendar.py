@@ -15,10 +15,11 @@ from engine.calendar import CalendarConfig, store
 from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import HOLIDAY, KINDS, SpecialDay
-from engine.retiming import change_calendar, change_working_day
+from engine.runtime.retiming import change_calendar, change_working_day
 from web.admin import bp
 from web.app import current_lang
 from web.auth import current_actor, engine
+from web.messages import translate, translate_row
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 CLEAR = "clear"
@@ -137,7 +138,7 @@ def import_csv() -> Any:
         return _back(year)
     except CalendarImportError as error:
         for problem in error.problems:
-            flash(problem.message(current_lang()), "error")
+            flash(translate_row(problem.row, problem.problem, current_lang()), "error")
         flash(_("Nothing was imported."), "error")
         return _back(year)
     return _save(days, year)
@@ -152,7 +153,7 @@ def review_notice() -> Any:
         notice = parse_notice(text)
     except NoticeError as error:
         for problem in error.problems:
-            flash(problem.message(current_lang()), "error")
+            flash(translate(problem.problem, current_lang()), "error")
         flash(_("The notice could not be read; nothing was saved."), "error")
         return _back(year)
     with engine().sessions() as session:

@@ -24,9 +24,9 @@ from engine.accounts.administration import (
 )
 from engine.accounts.login_throttle import LOCKED_EVENT, UNLOCKED_EVENT, account_key
 from engine.accounts.password_rules import COMMON, CONTAINS_USERNAME, MIN_LENGTH, TOO_LONG, TOO_SHORT
+from engine.accounts.users import get_user
 from engine.errors import EngineError, NotFound
-from engine.models import Event
-from engine.users import get_user
+from engine.store.models import Event
 from processes.roles import ROLE_KEYS, ROLES
 from web.admin import ADMIN_ROLE, bp
 from web.app import current_lang

@@ -8,8 +8,8 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from engine.accounts.access_tokens import token_user
+from engine.accounts.users import Actor
 from engine.errors import EngineError
-from engine.users import Actor
 from web.api.errors import api_language, engine_error, refuse
 from web.auth import engine
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask.views import MethodView
 
-from engine import queries
-from engine.case_queries import CaseFilter, case_detail, list_cases
-from engine.users import Actor
+from engine.accounts.users import Actor
+from engine.store import queries, task_page
+from processes.oversight.cases import CaseFilter, case_detail, list_cases
 from web.api.auth import api_actor, api_blueprint
-from web.api.errors import api_language, refuse
+from web.api.errors import refuse
 from web.api.schemas import (
     CaseDetailSchema,
     CasePageSchema,
@@ -57,7 +57,7 @@ def case_answer(instance_id: int) -> dict[str, Any]:
             "data": detail.data,
             "tasks": [task_dict(task) for task in detail.tasks],
             "events": detail.events,
-            "documents": queries.attachments(db, instance_id),
+            "documents": task_page.case_record(db, instance_id).attachments,
         }
 
 
@@ -78,7 +78,7 @@ class Cases(MethodView):
     @blp.response(201, StartedCaseSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Start a case of the newest version, its data validated by the start form as on the page."""
-        return engine().start(args["process_key"], args["data"], api_actor(), lang=api_language())
+        return engine().start(args["process_key"], args["data"], api_actor())
 
 
 @blp.route("/<int:case_id>")

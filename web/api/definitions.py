@@ -7,7 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from engine.models import ProcessDefinition
+from engine.store import queries
+from engine.store.models import ProcessDefinition
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import refuse
 from web.api.schemas import DefinitionSchema, FileSchema
@@ -73,4 +74,6 @@ class DefinitionFiles(MethodView):
         chosen = next((d for d in _versions(process_key) if d.version == version), None)
         if chosen is None:
             refuse(404)
-        return [{"name": name, "content": text} for name, text in sorted(chosen.files.items())]
+        with engine().sessions() as db:
+            files = queries.definition_files(db, chosen.id)  # the sources are loaded only here
+        return [{"name": name, "content": text} for name, text in sorted(files.items())]

@@ -20,6 +20,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
+from web.messages import translate_errors
 
 LANGUAGES = ("zh", "en")
 
@@ -120,12 +121,11 @@ def engine_error(error: EngineError) -> Response:
     api_language()
     status = next((s for kind, s in ENGINE_STATUS if isinstance(error, kind)), 400)
     if isinstance(error, FormInvalid):
-        return error_response(
-            422, error.code, _("The form has errors; check the marked fields."), error.errors
-        )
+        errors = translate_errors(error.errors, api_language())
+        return error_response(422, error.code, _("The form has errors; check the marked fields."), errors)
     if isinstance(error, NotFound):
         return error_response(404, error.code, _("Not found."))
     if status == 400:
         # A rule of the engine (a missing reason, a user without the role): its own words.
-        return error_response(400, error.code, error.message)
+        return error_response(400, error.code, str(error.message))
     return error_response(status, error.code, describe(error))

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from engine.kpis import KPI_NAMES, Ratio, current_dashboard
+from processes.kpis.dashboard import KPI_NAMES, Ratio, current_dashboard
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import refuse
 from web.auth import engine

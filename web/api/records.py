@@ -20,12 +20,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import clock
-from processes.ledger_import import LedgerImportError, import_ledger
-from processes.records import Customer, Product, SalesLedgerEntry
+from processes.records.ledger_import import LedgerImportError, import_ledger
+from processes.records.models import Customer, Product, SalesLedgerEntry
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
 from web.api.schemas import InputSchema
 from web.auth import engine
+from web.messages import translate
 
 blp = api_blueprint("api_records", "/api/v1/records", "Customers, products and the sales ledger.")
 
@@ -205,5 +206,5 @@ class LedgerImports(MethodView):
                     422,
                     code="ledger_invalid",
                     message=_("Nothing was imported; see errors."),
-                    errors={str(e.row): e.message(lang) for e in error.errors},
+                    errors={str(e.row): translate(e.problem, lang) for e in error.errors},
                 )

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import queries
-from engine.case_queries import PAGE_SIZES as CASE_PAGE_SIZES
-from engine.case_queries import STATUSES
+from engine.store import queries
+from processes.oversight.cases import PAGE_SIZES as CASE_PAGE_SIZES
+from processes.oversight.cases import STATUSES
 
 
 def _has_nul(value: Any) -> bool:

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask.views import MethodView
 
-from engine import clock, queries
+from engine import clock
 from engine.errors import NotFound
-from engine.models import Task
+from engine.store import queries
+from engine.store.models import Task
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
 from web.api.schemas import AssignSchema, FormDataSchema, TaskPageSchema, TaskQueryArgsSchema, TaskSchema
@@ -59,7 +60,7 @@ class Tasks(MethodView):
             tab=args["tab"],
             process=args.get("process"),
             step=args.get("step"),
-            urgency=args.get("urgency"),
+            priority=args.get("urgency"),
             overdue=args["overdue"],
             search=args["q"],
             order=args.get("order", ""),
@@ -137,7 +138,7 @@ class TaskComplete(MethodView):
     def post(self, args: dict[str, Any], task_id: str) -> dict[str, Any]:
         """Complete a task with its form's data, validated as the task page validates it."""
         visible_task(task_id)
-        engine().complete(task_id, args["data"], api_actor(), lang=api_language())
+        engine().complete(task_id, args["data"], api_actor())
         return _answer(task_id)
 
 

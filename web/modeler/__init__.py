@@ -31,12 +31,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
-from engine.drafts import discard_draft, load_draft, save_draft
+from engine.definitions.diff import compare_versions, definition_of
+from engine.definitions.drafts import discard_draft, load_draft, save_draft
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError, NotFound
-from engine.models import ProcessDefinition, ProcessInstance
 from engine.runtime import Engine
-from engine.version_diff import compare_versions, definition_of
-from engine.version_migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
+from engine.runtime.migration import MIGRATABLE, MigrationRefused, plan_migration
+from engine.store.models import ProcessDefinition, ProcessInstance
 from web.app import login_manager
 from web.auth import current_actor, engine
 
@@ -74,10 +74,11 @@ def download(process_key: str, version: int) -> Any:
     """The files of one version as a zip."""
     definition = _definition(process_key, version)
     buffer = io.BytesIO()
+    files = engine().definitions.files(definition)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(definition.files):
+        for name in sorted(files):
             folder = "forms/" if name.endswith(FORM_SUFFIX) else ""
-            archive.writestr(folder + name, definition.files[name])
+            archive.writestr(folder + name, files[name])
     buffer.seek(0)
     return send_file(
         buffer,
@@ -145,7 +146,7 @@ def migrate(process_key: str) -> Any:
     moved, refused = [], []
     for case in cases:
         try:
-            migrate_instance(engine(), case.instance_id, to_version, current_actor(), reason)
+            engine().migrate(case.instance_id, to_version, current_actor(), reason)
             moved.append(case.business_number)
         except (MigrationRefused, ConcurrentModification, EngineError) as error:
             refused.append(f"{case.business_number}: {error}")
@@ -219,7 +220,10 @@ def api_files(process_key: str) -> Any:
         )
     definition = _definition(process_key, version) if version is not None else latest
     return jsonify(
-        source="version", files=definition.files, version=definition.version, latest=latest.version
+        source="version",
+        files=engine().definitions.files(definition),
+        version=definition.version,
+        latest=latest.version,
     )
 
 
@@ -338,7 +342,7 @@ def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
     merged: dict[str, str] = {}
     with engine().sessions() as db:
         for definition in engine().latest_definitions(db):
-            for name, text in definition.files.items():
+            for name, text in engine().definitions.files(definition).items():
                 if not name.endswith(".bpmn"):
                     merged.setdefault(name, text)
     merged.update(files)
@@ -346,10 +350,12 @@ def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
 
 
 def _main_bpmn(definition: ProcessDefinition) -> str:
-    for name, text in sorted(definition.files.items()):
+    for name, text in sorted(engine().definitions.files(definition).items()):
         if name.endswith(".bpmn") and f'id="{definition.process_key}"' in text:
             return text
-    return next((t for n, t in sorted(definition.files.items()) if n.endswith(".bpmn")), "")
+    return next(
+        (t for n, t in sorted(engine().definitions.files(definition).items()) if n.endswith(".bpmn")), ""
+    )
 
 
 def _latest(process_key: str) -> ProcessDefinition:
@@ -395,6 +401,6 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
 
 
 def _draft_keys(db: Any) -> list[str]:
-    from engine.models import DefinitionDraft
+    from engine.store.models import DefinitionDraft
 
     return list(db.scalars(select(DefinitionDraft.process_key)))

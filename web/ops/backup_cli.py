@@ -8,11 +8,11 @@ from typing import NoReturn
 
 import click
 
-from engine.db import make_engine
 from engine.errors import EngineError
 from engine.operations.backup import METHODS, BackupReport, backup
 from engine.operations.restore import restore
 from engine.operations.schema_status import schema_status
+from engine.store.database import make_engine
 from web.settings import load_settings
 
 

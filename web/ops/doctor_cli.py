@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.db import make_engine
+from engine.store.database import make_engine
 from web.ops.doctor import OK, SERIOUS, examine
 from web.settings import load_settings
 

@@ -21,12 +21,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import ProcessInstance, SlaBreach, Task
 from engine.operations import command_log
 from engine.operations.command_log import CommandRecord
 from engine.operations.health import cases_in_error, due_jobs, overdue_jobs
 from engine.operations.nodes import RUNNER, live_nodes
 from engine.runtime import Engine
+from engine.store.models import ProcessInstance, SlaBreach, Task
 
 bp = Blueprint("ops_metrics", __name__)
 

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.db import make_engine
 from engine.errors import EngineError
 from engine.operations.backup import backup
 from engine.operations.nodes import RuntimeNode, live_nodes
 from engine.operations.schema_status import AHEAD, CURRENT, EMPTY, schema_status
-from engine.schema import upgrade
+from engine.store.database import make_engine
+from engine.store.schema import upgrade
 from web.ops.backup_cli import print_backup
 from web.settings import load_settings
 

@@ -11,9 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 
-from engine import clock, queries
-from engine.case_notes import record_reassignment_reason
-from engine.case_queries import (
+from engine import clock
+from engine.errors import EngineError
+from engine.store import queries
+from engine.store.models import ProcessDefinition
+from processes.kpis.facts import DEPARTMENT_FIELD
+from processes.oversight.cases import (
     PAGE_SIZES,
     STATUSES,
     CaseFilter,
@@ -23,9 +26,6 @@ from engine.case_queries import (
     list_cases,
     process_stats,
 )
-from engine.errors import EngineError
-from engine.kpi_facts import DEPARTMENT_FIELD
-from engine.models import ProcessDefinition
 from web import catalogue
 from web.app import current_lang
 from web.auth import current_actor, engine
@@ -275,7 +275,7 @@ def reassign(task_id: str) -> Any:
         return back, 422
     try:
         engine().assign(task_id, assignee, current_actor())
-        record_reassignment_reason(engine(), task_id, reason, current_actor())
+        engine().note_reassignment(task_id, reason, current_actor())
     except EngineError as error:
         flash(error.message, "error")
         return back, 409

@@ -9,9 +9,9 @@ from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
-from engine import clock, queries
-from engine.kpi_facts import DEPARTMENT_FIELD
-from engine.kpis import (
+from engine import clock
+from engine.store import queries
+from processes.kpis.dashboard import (
     CATEGORY_FIELD,
     KPI_NAMES,
     RATING_CRITERIA,
@@ -23,6 +23,7 @@ from engine.kpis import (
     month_bounds,
     previous_month,
 )
+from processes.kpis.facts import DEPARTMENT_FIELD
 from web import catalogue
 from web.app import current_lang
 from web.auth import engine

@@ -1,0 +1,101 @@
+"""Run a case's workflow until it needs people or waits, and turn a failure into the error state."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import EngineError
+from engine.operations.command_log import note_case_error
+from engine.runtime.context import CommandContext, running
+from engine.runtime.statuses import ERROR
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+    from engine.runtime.unit_of_work import CommandState
+
+log = logging.getLogger(__name__)
+
+
+def run_engine_steps(engine: Engine, ctx: CommandState) -> None:
+    """Run the case until it needs people or waits; a failure puts it in error."""
+    command = CommandContext(
+        ctx.session,
+        ctx.instance.id,
+        ctx.instance.business_number,
+        ctx.actor.username,
+        engine.config.calendar.timezone,
+    )
+    try:
+        with running(command):
+            run_until_input_needed(ctx.workflow)
+        ctx.thrown.extend(
+            (event.event_definition.name, dict(event.payload or {}))
+            for event in ctx.workflow.get_events()
+            if isinstance(event.event_definition, MessageEventDefinition)
+        )
+    except SpiffWorkflowException as error:
+        mark_error(ctx, error)
+    except Exception as error:  # any library failure must become a visible error state
+        log.exception("engine step failed in %s", ctx.instance.business_number)
+        mark_error(ctx, error)
+
+
+def run_until_input_needed(workflow: BpmnWorkflow, max_rounds: int = 1000) -> None:
+    """Run engine steps until only human tasks and waiting events are left.
+
+    ``do_engine_steps`` refreshes timers only at its end, so a timer that fired there leaves
+    a READY event behind: run again until nothing automatic is ready.
+    """
+    for _ in range(max_rounds):
+        workflow.do_engine_steps()
+        if not any(not task.task_spec.manual for task in workflow.get_tasks(state=TaskState.READY)):
+            return
+    raise EngineError(f"the case did not come to rest after {max_rounds} rounds of engine steps")
+
+
+def mark_error(ctx: CommandState, error: Exception, element: str | None = None) -> None:
+    """Put the case in error, naming the failed element (given, or found on the error) and the message."""
+    task: SpiffTask | None = getattr(error, "task", None)
+    element = (
+        element
+        or getattr(error, "element_id", None)
+        or ((task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None)
+    )
+    message = error_text(error)
+    ctx.instance.status, ctx.instance.error_element, ctx.instance.error_message = ERROR, element, message
+    ctx.record("instance_error", element_id=element, data={"message": message})
+    note_case_error()
+
+
+def error_text(error: BaseException) -> str:
+    """The error's message with its notes, each once, cut to what the column holds."""
+    parts = [str(getattr(error, "message", None) or error).strip() or type(error).__name__]
+    parts.extend(str(note) for note in getattr(error, "notes", []) or [])
+    parts.extend(str(note) for note in getattr(error, "__notes__", []) or [])
+    return "; ".join(dict.fromkeys(p for p in parts if p))[:2000]
+
+
+def open_start_events(workflow: BpmnWorkflow) -> None:
+    """Run the workflow up to its start events and cancel those that need no trigger."""
+    for _ in range(10):
+        ready = [
+            t for t in workflow.get_tasks(state=TaskState.READY) if not isinstance(t.task_spec, StartEvent)
+        ]
+        if not ready:
+            break
+        for task in ready:
+            task.run()
+    for task in workflow.get_tasks(state=TaskState.READY):
+        if isinstance(task.task_spec, StartEvent) and isinstance(
+            task.task_spec.event_definition, NoneEventDefinition
+        ):
+            task.cancel()

@@ -1,0 +1,207 @@
+"""The unit of work of every command: lock the case, load its workflow, and save it all at once.
+
+A command that is refused raises before the save and the transaction rolls back, so the
+case is exactly as it was. A failure inside the engine *after* the user's input was accepted
+does not roll the input back: the case is saved in the ``error`` state (``steps.mark_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock
+from engine.accounts.users import Actor
+from engine.calendar.due_basis import noting_due_times
+from engine.errors import ConcurrentModification, EngineError, NotFound
+from engine.operations.command_log import note_case
+from engine.runtime import guards, instances, steps
+from engine.runtime.statuses import ACTIVE, COMPLETED
+from engine.sandbox.limits import command_budget
+from engine.sandbox.storable import first_unstorable
+from engine.store.models import Event, ProcessInstance, Task
+from engine.store.projection import ProjectionError, sync_instance
+from engine.store.serialization import state_from_json, state_to_json
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+
+
+class CommandState:
+    """The state a command works on inside its transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        meta: dict[str, Any],
+        actor: Actor,
+    ) -> None:
+        self.session = session
+        self.instance = instance
+        self.workflow = workflow
+        self.meta = meta
+        self.actor = actor
+        self.new_timers = 0
+        self.thrown: list[tuple[str, dict[str, Any]]] = []
+        self.depth = 0
+
+    def record(
+        self,
+        action: str,
+        task_id: str | None = None,
+        element_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit event (in the command's transaction, in the order things happened)."""
+        self.session.add(
+            Event(
+                instance_id=self.instance.id,
+                task_id=task_id,
+                element_id=element_id,
+                actor=self.actor.username,
+                action=action,
+                at=clock.now(),
+                data=data,
+            )
+        )
+
+
+@contextmanager
+def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator[CommandState]:
+    """Lock, load and (on leaving the block) save one case."""
+    with engine.writer.begin() as session, noting_due_times():
+        engine.refresh_calendar(session)
+        instance = lock_instance(session, instance_id)
+        note_case(instance.business_number)
+        definition = instance.definition
+        specs = engine.definitions.specs(definition)
+        workflow = state_from_json(instance.state, specs)
+        workflow.script_engine = engine.script_engine
+        ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
+        with command_budget(engine.limits):
+            yield ctx
+            save(engine, ctx)
+    after_commit(engine, ctx)
+
+
+@contextmanager
+def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
+    """Lock the case of an open task of a running case, and hand over both."""
+    with engine.sessions() as probe:
+        instance_id = probe.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound("no such task")
+    with instance_command(engine, instance_id, actor) as ctx:
+        row = locked_task(ctx.session, task_id)
+        guards.check_open(row)
+        guards.require_active(ctx.instance)
+        yield ctx, row
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it)."""
+    instance = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound("no such case")
+    return instance
+
+
+def locked_task(session: Session, task_id: str) -> Task:
+    """Read a task row afresh inside the command's transaction."""
+    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+    if row is None:
+        raise NotFound("no such task")
+    return row
+
+
+def save(engine: Engine, ctx: CommandState) -> None:
+    """Refresh the projections, store the new state with a version check, then start linked cases."""
+    instance, workflow = ctx.instance, ctx.workflow
+    new_timers = 0
+    try:
+        new_timers = sync_instance(
+            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username
+        )
+    except ProjectionError as error:
+        steps.mark_error(ctx, error)
+    if instance.status == ACTIVE and workflow.is_completed():
+        instance.status, instance.ended_at = COMPLETED, clock.now()
+        ctx.record("instance_completed")
+    instance.state = storable_state(engine, ctx)
+    instance.updated_at = clock.now()
+    try:
+        ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
+    except StaleDataError:
+        raise ConcurrentModification("the case was changed by someone else; reload and try again")
+    ctx.new_timers = new_timers
+    instances.start_linked_cases(engine, ctx)
+
+
+def storable_state(engine: Engine, ctx: CommandState) -> str:
+    """Serialize the workflow; a value case data cannot keep puts the case in error, naming it.
+
+    The value is left out of the saved state (it could not be saved at all otherwise), so
+    the case, its start and the error are recorded instead of the command failing.
+    """
+    try:
+        return state_to_json(ctx.workflow)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        pass
+    dropped: list[str] = []
+    for data in [ctx.workflow.data, *(task.data for task in ctx.workflow.get_tasks())]:
+        while (found := first_unstorable(data, engine.limits.max_items)) is not None:
+            name, reason = found
+            del data[name]
+            if name not in dropped:
+                dropped.append(name)
+                steps.mark_error(
+                    ctx,
+                    EngineError(
+                        f"the variable '{name}' cannot be kept in case data ({reason}); it was left out"
+                    ),
+                    element=_last_run_element(ctx.workflow),
+                )
+    return state_to_json(ctx.workflow)
+
+
+def _last_run_element(workflow: BpmnWorkflow) -> str | None:
+    """The element that ran last (the likeliest to have left a value behind)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+    if not done:
+        return None
+    last = max(done, key=lambda t: t.last_state_change)
+    return str(last.task_spec.bpmn_id)
+
+
+def after_commit(engine: Engine, ctx: CommandState) -> None:
+    """Wake an embedded runner that may be sleeping past a timer this command created."""
+    if ctx.new_timers:
+        engine.wakeup.set()
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with everything JSON cannot hold turned into text (dates as ISO)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

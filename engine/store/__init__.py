@@ -1,0 +1,1 @@
+"""Persistence: the database, the tables, serialized workflow state, projections and read models."""

@@ -1,0 +1,388 @@
+"""Keep the ``task`` and ``job`` rows and the instance's list fields in step with its workflow.
+
+Called at the end of every command, inside its transaction, so queries never need to
+deserialize a workflow. Work is proportional to the instance's own open tasks and timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.calendar.due_basis import basis_of
+from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
+
+#: The instance's list columns that case data may fill (``TaskRules.list_fields`` says from which keys).
+LIST_COLUMNS = ("customer_name", "product", "priority")
+
+
+class ProjectionError(Exception):
+    """A task's due-time or assignee expression failed; names the element."""
+
+    def __init__(self, element_id: str, message: str) -> None:
+        super().__init__(message)
+        self.element_id = element_id
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    """How to evaluate a human task's due time and assignee from its metadata."""
+
+    evaluate: Callable[[SpiffTask, str], Any]
+    to_datetime: Callable[[Any], datetime]
+    #: Per list column, the case-data keys that fill it (the first one present wins).
+    list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """Return the READY user/manual tasks of the workflow and its subprocesses."""
+    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
+    """Return the workflow's task with this id, or None when it is gone (cancelled branches are dropped)."""
+    try:
+        task: SpiffTask = workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
+    return task
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
+    """Return each timer the workflow waits for with its due time."""
+    return [(task, due) for task in workflow.get_tasks(state=TaskState.WAITING) if (due := _timer_due(task))]
+
+
+def fired_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
+    """Return each timer event of the workflow that has fired, with the time it was due."""
+    return [
+        (task, due) for task in workflow.get_tasks(state=TaskState.COMPLETED) if (due := _timer_due(task))
+    ]
+
+
+def _timer_due(task: SpiffTask) -> datetime | None:
+    """The due time of a timer event — or of an event-based gateway waiting on one — else None."""
+    spec = task.task_spec
+    if not isinstance(spec, CatchingEvent):
+        return None
+    definition = spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        if not any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
+            return None
+    elif not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
+        value = value.get("next")
+    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+
+
+def sync_instance(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+) -> int:
+    """Bring task and job rows and list fields in line with the workflow; return the new timer count."""
+    now = clock.now()
+    open_tasks = _sync_tasks(session, instance, workflow, meta, rules, actor, now)
+    new_timers, breached = _sync_jobs(session, instance, workflow, meta, now)
+    # Set the instance's fields after the queries above: an autoflush would write it twice.
+    instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
+    _sync_list_fields(instance, workflow, meta, rules.list_fields)
+    if breached:
+        instance.late = True
+    return new_timers
+
+
+def _sync_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+    now: datetime,
+) -> list[Task]:
+    """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
+    open_rows = {
+        row.id: row
+        for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
+    }
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            _close_task_row(session, instance, workflow, row, actor, now)
+    opened: list[Task] = []
+    for task_id, spiff_task in ready.items():
+        if task_id in open_rows:
+            continue
+        existing = session.get(Task, task_id)
+        if existing is not None:  # a task sent back to READY (retry, loop) reopens its row
+            existing.state = "open"
+            existing.completed_at = existing.completed_by = None
+            opened.append(existing)
+        else:
+            opened.append(_open_task_row(session, instance, spiff_task, meta, rules, actor, now))
+    return [row for row in open_rows.values() if row.state == "open"] + opened
+
+
+def _close_task_row(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    row: Task,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """Mark a task that is no longer ready completed, or cancelled (and audit that)."""
+    spiff_task = find_task(workflow, row.id)
+    if spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED):
+        row.state = "completed"
+        return
+    row.state, row.completed_at = "cancelled", now
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=row.id,
+            element_id=row.spec_id,
+            actor=actor,
+            action="task_cancelled",
+            at=now,
+            data=None,
+        )
+    )
+
+
+def _open_task_row(
+    session: Session,
+    instance: ProcessInstance,
+    spiff_task: SpiffTask,
+    meta: dict[str, Any],
+    rules: TaskRules,
+    actor: str | None,
+    now: datetime,
+) -> Task:
+    """Add the row of a newly ready human task, with its title, role, assignee and due time."""
+    spec_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
+    info = meta.get("tasks", {}).get(spec_id, {})
+    row = Task(
+        id=str(spiff_task.id),
+        instance_id=instance.id,
+        spec_id=spec_id,
+        name=_title(spiff_task, info, rules, spec_id) or spiff_task.task_spec.bpmn_name or spec_id,
+        role=info.get("role") or meta.get("lanes", {}).get(spec_id),
+        form_key=info.get("form"),
+        assignee=_evaluate_assignee(spiff_task, info, rules, spec_id),
+        state="open",
+        created_at=now,
+        due_at=_evaluate_due(spiff_task, info, rules, spec_id),
+    )
+    row.due_basis = _basis_json(row.due_at)
+    if row.assignee:
+        row.claimed_at = now
+    session.add(row)
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=row.id,
+            element_id=spec_id,
+            actor=actor,
+            action="task_created",
+            at=now,
+            data={
+                "role": row.role,
+                "assignee": row.assignee,
+                "due_at": row.due_at.isoformat() if row.due_at else None,
+            },
+        )
+    )
+    return row
+
+
+def _title(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
+    """The task's name, or its ``title`` expression's value (one task per customer reads better)."""
+    expression = info.get("title")
+    if expression:
+        try:
+            return str(rules.evaluate(task, expression))[:256]
+        except Exception as error:
+            raise ProjectionError(
+                info.get("id") or "task", f"the title '{expression}' could not be computed: {error}"
+            )
+    return info.get("name")
+
+
+def _evaluate_due(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> datetime | None:
+    expression = info.get("due")
+    if not expression:
+        return None
+    try:
+        return rules.to_datetime(rules.evaluate(task, expression))
+    except Exception as error:
+        raise ProjectionError(spec_id, f"the due time '{expression}' could not be computed: {error}")
+
+
+def _evaluate_assignee(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> str | None:
+    expression = info.get("assignee")
+    if not expression:
+        return None
+    try:
+        value = rules.evaluate(task, expression)
+    except Exception as error:
+        raise ProjectionError(spec_id, f"the assignee '{expression}' could not be computed: {error}")
+    return str(value) if value else None
+
+
+def _sync_jobs(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any], now: datetime
+) -> tuple[int, bool]:
+    """Open a job per waiting timer, close the rest; return (new jobs, whether an SLA was breached)."""
+    jobs = list(session.scalars(select(Job).where(Job.instance_id == instance.id)))
+    open_jobs = {job.task_id: job for job in jobs if job.done_at is None}
+    waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
+    breached = False
+    for task_id, job in open_jobs.items():
+        if task_id not in waiting:
+            job.done_at = now
+            spiff_task = find_task(workflow, task_id)
+            fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+            breached |= _record_timer_end(
+                session, instance, meta, task_id, job.element_id, job.due_at, fired, now
+            )
+        elif job.due_at != waiting[task_id][1]:
+            job.due_at = waiting[task_id][1]  # a cycle timer moved on to its next date
+    # A timer already past when it started fires within the same command and never waited:
+    # give it a closed job so it is counted like any other.
+    known = {job.task_id for job in jobs}
+    for task, due in fired_timers(workflow):
+        task_id = str(task.id)
+        if task_id in known:
+            continue
+        element_id = task.task_spec.bpmn_id or task.task_spec.name
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=element_id,
+                due_at=due,
+                attempts=0,
+                done_at=now,
+            )
+        )
+        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
+    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in open_jobs]
+    for task_id, task, due in new:
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=task.task_spec.bpmn_id or task.task_spec.name,
+                due_at=due,
+                due_basis=_basis_json(due),
+                attempts=0,
+            )
+        )
+    return len(new), breached
+
+
+def _basis_json(due: datetime | None) -> dict[str, Any] | None:
+    """The stored basis of a due time this command counted in working time, else None."""
+    basis = basis_of(due)
+    return basis.to_json() if basis is not None else None
+
+
+def _record_timer_end(
+    session: Session,
+    instance: ProcessInstance,
+    meta: dict[str, Any],
+    task_id: str,
+    element_id: str,
+    due_at: datetime,
+    fired: bool,
+    now: datetime,
+) -> bool:
+    """Audit a timer that fired or was cancelled; record the SLA breach it stands for. Tell if breached."""
+    session.add(
+        Event(
+            instance_id=instance.id,
+            task_id=task_id,
+            element_id=element_id,
+            actor="system",
+            action="timer_fired" if fired else "timer_cancelled",
+            at=now,
+            data={"due_at": due_at.isoformat()},
+        )
+    )
+    sla = meta.get("element_properties", {}).get(element_id, {}).get("sla")
+    if not (fired and sla):
+        return False
+    session.add(
+        SlaBreach(
+            instance_id=instance.id,
+            sla=sla,
+            element_id=element_id,
+            task_element_id=meta.get("attached_to", {}).get(element_id),
+            due_at=due_at,
+            breached_at=now,
+        )
+    )
+    return True
+
+
+def _sync_list_fields(
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    list_fields: Mapping[str, tuple[str, ...]],
+) -> None:
+    ready = ready_human_tasks(workflow)
+    data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
+    for column, keys in list_fields.items():
+        for key in keys:
+            value = data.get(key)
+            if value not in (None, "") and not isinstance(value, dict | list):
+                setattr(instance, column, str(value)[:256])
+                break
+    elements: dict[str, str] = meta.get("elements", {})
+    names = [
+        elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name) for t in ready
+    ]
+    if not names:  # nothing for people to do: the case waits for a message or a timer
+        names = [
+            elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name)
+            for t in workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(t.task_spec, CatchingEvent) and not isinstance(t.task_spec, BoundaryEvent)
+        ]
+    instance.current_step = ", ".join(dict.fromkeys(names))[:512] or None
+
+
+def parse_moment(value: Any, default_tz: Any) -> datetime:
+    """Turn an expression result (datetime, date or ISO string) into an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=default_tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=default_tz)
+    raise ValueError(f"expected a date-time, got {type(value).__name__}")

@@ -1,0 +1,1 @@
+"""Demo data: users per role, business records, and cases run through the real processes."""

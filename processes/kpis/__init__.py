@@ -1,0 +1,1 @@
+"""The regulations' KPIs and complaint statistics, computed from a read model of the cases."""

@@ -1,0 +1,1 @@
+"""What managers read of the cases: the case list, one case on its diagram, a process's statistics."""

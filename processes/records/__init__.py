@@ -1,0 +1,1 @@
+"""Business records that outlive a case (customers, products, contracts, sales ledger) and their import."""
