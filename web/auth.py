@@ -14,6 +14,7 @@ from engine.models import User
 from engine.preferences import LANGUAGES, remember_language
 from engine.runtime import Engine
 from engine.users import Actor, authenticate
+from web.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -50,6 +51,7 @@ def current_actor() -> Actor:
     return current_user.actor
 
 
+@login_manager.user_loader
 def load_user(user_id: str) -> SessionUser | None:
     """Load the session user by id (Flask-Login's user loader)."""
     if not user_id.isdigit():

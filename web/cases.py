@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import FormInvalid, NotFound, PermissionDenied
-from web.app import current_lang
 from web.auth import current_actor, engine
 from web.form_view import form_context, submitted_data
+from web.i18n import current_lang
 
 bp = Blueprint("cases", __name__)
 

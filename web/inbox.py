@@ -27,10 +27,10 @@ from engine.errors import (
 from engine.models import Attachment, Comment, Task
 from engine.users import Actor
 from web import catalogue
-from web.app import current_lang
 from web.auth import current_actor, engine, safe_target
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
+from web.i18n import current_lang
 
 bp = Blueprint("inbox", __name__)
 

@@ -37,8 +37,8 @@ from engine.models import ProcessDefinition, ProcessInstance
 from engine.runtime import Engine
 from engine.version_diff import compare_versions, definition_of
 from engine.version_migration import MIGRATABLE, MigrationRefused, migrate_instance, plan_migration
-from web.app import login_manager
 from web.auth import current_actor, engine
+from web.extensions import login_manager
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 

@@ -26,9 +26,9 @@ from engine.kpis import (
     previous_month,
 )
 from web import catalogue
-from web.app import current_lang
 from web.auth import engine
-from web.oversight import bp, company_timezone, status_label
+from web.i18n import current_lang
+from web.oversight.blueprint import bp, company_timezone, status_label
 
 # --- KPIs ------------------------------------------------------------------------------------------------
 
