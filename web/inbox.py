@@ -19,7 +19,6 @@ from engine.errors import (
     EngineError,
     FormInvalid,
     InstanceNotActive,
-    NotFound,
     PermissionDenied,
     TaskAlreadyCompleted,
     TaskNotAvailable,
@@ -28,6 +27,7 @@ from engine.models import Attachment, Comment, Task
 from engine.users import Actor
 from web import catalogue
 from web.auth import current_actor, engine, safe_target
+from web.errors import describe
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
@@ -246,10 +246,7 @@ class TaskView:
 
 def _task_or_403(task_id: str) -> Task:
     with engine().sessions() as db:
-        try:
-            task = queries.task_for(db, task_id)
-        except NotFound:
-            abort(404)
+        task = queries.task_for(db, task_id)
         if not queries.may_see_task(task, current_actor(), overseers()):
             abort(403)
         return task
@@ -310,10 +307,14 @@ def task(task_id: str) -> Any:
         except FormInvalid as error:
             errors, status = error.errors, 422
             flash(_("The form has errors; check the marked fields."), "error")
-        except TaskAlreadyCompleted as error:
-            flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")
-            status = 409
-        except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
+        except (
+            TaskAlreadyCompleted,
+            TaskNotAvailable,
+            InstanceNotActive,
+            PermissionDenied,
+            ConcurrentModification,
+        ) as error:
+            # Someone was quicker or the case moved on: the page shows why, with what was typed.
             flash(describe(error), "error")
             status = 409
     return _render_task(task_id, values, errors, status)
@@ -417,18 +418,3 @@ def diagram(task_id: str) -> Any:
     response = Response(chosen, mimetype="application/xml")
     response.headers["Cache-Control"] = "private, max-age=3600"  # a deployed version never changes
     return response
-
-
-def describe(error: EngineError) -> str:
-    """Say in the user's language why a command was refused."""
-    if isinstance(error, TaskAlreadyCompleted):
-        return _("This task was already completed by %(user)s.", user=error.completed_by)
-    if isinstance(error, TaskNotAvailable) and error.details.get("assignee"):
-        return _("This task is assigned to %(user)s.", user=error.details["assignee"])
-    if isinstance(error, TaskNotAvailable):
-        return _("This task is no longer open.")
-    if isinstance(error, InstanceNotActive):
-        return _("The case is not running, so nothing can be done on it now.")
-    if isinstance(error, PermissionDenied):
-        return _("Your roles do not allow this.")
-    return _("The action could not be carried out.")
