@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from afterflow import DIAGRAMS
 from engine.db import make_engine
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
@@ -23,7 +24,7 @@ from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
-from web.settings import ROOT, load_settings
+from web.settings import load_settings
 
 
 def _engine() -> Engine:
@@ -141,7 +142,7 @@ def create_user_command(
 def setup_demo() -> None:
     """Migrate, deploy diagrams/ and create the demo users (safe to run again)."""
     engine = _engine()
-    files, problems = collect_files([ROOT / "diagrams"])
+    files, problems = collect_files([DIAGRAMS])
     if problems:
         _print_problems(problems)
         sys.exit(1)
