@@ -19,8 +19,8 @@ from engine.collaboration import (
     extension_of,
 )
 from engine.models import Task
+from web.access import overseers
 from web.auth import current_actor, engine
-from web.inbox import overseers
 
 bp = Blueprint("collaboration", __name__)
 
