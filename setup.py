@@ -5,6 +5,7 @@ Everything else about the build is declared in pyproject.toml.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -17,8 +18,13 @@ class BuildWithShippedFolders(build_py):
     """Copy diagrams/ and migrations/ into the built ``afterflow`` package."""
 
     def run(self) -> None:
+        editable = getattr(self, "editable_mode", False)
+        if not editable:
+            # build/lib outlives a build: start empty, so a module or diagram deleted from the
+            # checkout is not carried on in the next wheel.
+            shutil.rmtree(self.build_lib, ignore_errors=True)
         super().run()
-        if getattr(self, "editable_mode", False):
+        if editable:
             return  # an editable install reads them from the checkout
         for folder in SHIPPED:
             for source in sorted(Path(folder).rglob("*")):
