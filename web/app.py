@@ -7,11 +7,9 @@ from typing import Any
 from flask import Flask
 
 from engine.collaboration import Collaboration
-from engine.db import make_engine
 from engine.runner import TimerRunner
-from engine.schema import upgrade
-from processes.wiring import build_engine
 from web import auth, cases, collaboration, inbox, modeler, oversight
+from web.engine_setup import open_engine
 from web.errors import register_error_handlers
 from web.event_labels import event_label
 from web.extensions import babel, csrf, login_manager
@@ -53,9 +51,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.config.update(config)
     engine = app.config.get("AFTERFLOW_ENGINE")
     if engine is None:
-        db = make_engine(settings.database_url)
-        upgrade(db)
-        engine = build_engine(db, settings.calendar)
+        engine = open_engine(settings)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
 

@@ -11,27 +11,21 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from afterflow import DIAGRAMS
-from engine.db import make_engine
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
 from engine.errors import DeploymentInvalid, EngineError
 from engine.runner import TimerRunner
 from engine.runtime import Engine
-from engine.schema import upgrade
 from engine.users import create_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
-from processes.wiring import build_engine
-from web.settings import load_settings
+from web.engine_setup import open_engine
 
 
 def _engine() -> Engine:
-    settings = load_settings()
-    db = make_engine(settings.database_url)
-    upgrade(db)
-    return build_engine(db, settings.calendar)
+    return open_engine()
 
 
 @click.group()
