@@ -174,6 +174,8 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How a working-time due time was counted (start, amount, unit), so a calendar change re-times it.
+    due_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     instance: Mapped[ProcessInstance] = relationship(lazy="joined")
 
@@ -190,6 +192,7 @@ class Job(Base):
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(256))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(128))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -332,3 +335,8 @@ class KpiState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
+
+
+# The calendar's tables live with the calendar; importing them here registers them with every
+# user of the models (the schema test, the test database's clean-up).
+from engine.calendar import tables as _calendar_tables  # noqa: E402, F401

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.calendar.due_basis import basis_of
 from engine.models import Event, Job, ProcessInstance, SlaBreach, Task
 
 # Case-data keys projected onto the instance row for lists (first key present wins).
@@ -176,6 +177,7 @@ def _sync_tasks(
             created_at=now,
             due_at=_evaluate_due(spiff_task, info, rules, spec_id),
         )
+        row.due_basis = _basis_json(row.due_at)
         if row.assignee:
             row.claimed_at = now
         session.add(row)
@@ -279,10 +281,17 @@ def _sync_jobs(
                 task_id=task_id,
                 element_id=task.task_spec.bpmn_id or task.task_spec.name,
                 due_at=due,
+                due_basis=_basis_json(due),
                 attempts=0,
             )
         )
     return len(new), breached
+
+
+def _basis_json(due: datetime | None) -> dict[str, Any] | None:
+    """The stored basis of a due time this command counted in working time, else None."""
+    basis = basis_of(due)
+    return basis.to_json() if basis is not None else None
 
 
 def _record_timer_end(

@@ -61,6 +61,7 @@ class TaskRow:
     instance_id: int
     spec_id: str = ""
     process_key: str = ""
+    due_basis: dict[str, Any] | None = None
 
     def is_overdue(self, now: datetime) -> bool:
         """Tell whether the task is open past its due time (or was completed after it)."""
@@ -148,6 +149,7 @@ _ROW_COLUMNS = (
     ProcessInstance.id,
     Task.spec_id,
     ProcessInstance.process_key,
+    Task.due_basis,
 )
 
 

@@ -35,6 +35,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock
 from engine.business_numbers import next_business_number
 from engine.calendar import WorkingCalendar
+from engine.calendar.company import CompanyCalendar
+from engine.calendar.due_basis import noting_due_times
 from engine.context import CommandContext, running
 from engine.definitions import RoleResolver
 from engine.deployment import DefinitionCache, DeployReport, deploy_files
@@ -157,7 +159,8 @@ class Engine:
         dry_run: bool = False,
     ) -> DeployReport:
         """Validate files and deploy each changed process as a new version (all or nothing)."""
-        with self.writer.begin() as session:
+        with self.writer.begin() as session, noting_due_times():
+            self.refresh_calendar(session)
             report = deploy_files(
                 session,
                 files,
@@ -259,7 +262,8 @@ class Engine:
         parent_instance_id: int | None = None,
     ) -> StartedInstance:
         """Start a case of the newest version with the start form's data."""
-        with self.writer.begin() as session:
+        with self.writer.begin() as session, noting_due_times():
+            self.refresh_calendar(session)
             definition = self.latest_definition(session, process_key)
             if not self._may_start(definition, actor):
                 raise PermissionDenied(f"your roles may not start '{definition.name}'")
@@ -517,7 +521,8 @@ class Engine:
     @contextmanager
     def instance_command(self, instance_id: int, actor: Actor) -> Iterator[CommandState]:
         """Lock, load and (on leaving the block) save one case: the unit of work of every command."""
-        with self.writer.begin() as session:
+        with self.writer.begin() as session, noting_due_times():
+            self.refresh_calendar(session)
             instance = self._lock_instance(session, instance_id)
             definition = instance.definition
             specs = self.definitions.specs(definition)
@@ -527,6 +532,11 @@ class Engine:
             yield ctx
             self._save(ctx)
         self._after_commit(ctx)
+
+    def refresh_calendar(self, session: Session) -> None:
+        """Reload the company calendar if another process changed it (one small query otherwise)."""
+        if isinstance(self.config.calendar, CompanyCalendar):
+            self.config.calendar.refresh(session)
 
     def _after_commit(self, ctx: CommandState) -> None:
         if ctx.new_timers:

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine import clock
 from engine.calendar import WorkingCalendar
+from engine.calendar.due_basis import WORKING_DAYS, WORKING_HOURS, DueBasis, note
 
 
 def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
@@ -27,11 +28,17 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     def working_hours(n: float) -> datetime:
         """Now plus ``n`` working hours on the calendar."""
-        return calendar.add_working_hours(now(), _number(n, "working_hours"))
+        start, amount = now(), _number(n, "working_hours")
+        due = calendar.add_working_hours(start, amount)
+        note(due, DueBasis(start, amount, WORKING_HOURS))
+        return due
 
     def working_days(n: int) -> datetime:
         """Now plus ``n`` working days on the calendar."""
-        return calendar.add_working_days(now(), int(_number(n, "working_days")))
+        start, amount = now(), int(_number(n, "working_days"))
+        due = calendar.add_working_days(start, amount)
+        note(due, DueBasis(start, amount, WORKING_DAYS))
+        return due
 
     def due_in(n: float, unit: str = "working_hours") -> datetime:
         """Now plus ``n`` units as an SLA table gives them: working_hours, working_days, hours or days."""

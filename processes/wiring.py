@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import IntegrityError
 
-from engine.calendar import CalendarConfig, WorkingCalendar
+from engine.calendar import CalendarConfig
+from engine.calendar.company import CompanyCalendar
+from engine.calendar.store import seed_package_days
 from engine.runtime import Engine, EngineConfig
 from processes.roles import role_for_lane
 from processes.services import SERVICES
 
 
 def build_engine(db: SqlEngine, calendar: CalendarConfig | None = None) -> Engine:
-    """Return the engine over ``db`` configured for afterflow's processes."""
-    return Engine(
+    """Return the engine over ``db`` configured for afterflow's processes (the calendar seeded)."""
+    engine = Engine(
         db,
-        EngineConfig(resolve_role=role_for_lane, calendar=WorkingCalendar(calendar), services=SERVICES),
+        EngineConfig(resolve_role=role_for_lane, calendar=CompanyCalendar(calendar), services=SERVICES),
     )
+    try:
+        with engine.writer.begin() as session:
+            seed_package_days(session)
+    except IntegrityError:
+        pass  # another process starting at the same moment stored the same package years
+    return engine

@@ -8,7 +8,9 @@ from flask import Flask
 
 from engine.collaboration import Collaboration
 from engine.runner import TimerRunner
-from web import auth, cases, collaboration, inbox, modeler, oversight
+from web import admin, auth, cases, collaboration, inbox, modeler, oversight
+from web.admin.calendar import pending_year_banner
+from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import open_engine
 from web.errors import register_error_handlers
 from web.event_labels import event_label
@@ -60,8 +62,14 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.init_app(app)
     register_error_handlers(app)
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp):
+    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
+    app.jinja_env.globals.update(
+        # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
+        provisional_year=provisional_year,
+        case_provisional_year=case_provisional_year,
+        calendar_banner=pending_year_banner,
+    )
 
     @app.after_request
     def secure_headers(response: Any) -> Any:

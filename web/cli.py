@@ -21,6 +21,7 @@ from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
+from web.calendar_cli import calendar_group
 from web.engine_setup import open_engine
 
 
@@ -228,6 +229,8 @@ def worker() -> None:
     except KeyboardInterrupt:
         runner.stop()
 
+
+main.add_command(calendar_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

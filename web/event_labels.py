@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 EVENT_LABELS = {
+    "due_retimed": _l("due time moved by a calendar change"),
     "instance_started": _l("case started"),
     "instance_scheduled": _l("case scheduled"),
     "instance_completed": _l("case completed"),

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import CalendarConfig, WorkingCalendar
+from engine.calendar import CalendarConfig, SpecialDays, WorkingCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -190,13 +190,30 @@ def test_utc_evening_is_already_next_morning_in_shanghai(cal: WorkingCalendar) -
     assert_same(result, sh(2025, 11, 17, 9, 30))
 
 
-def test_unknown_year_falls_back_to_weekdays(cal: WorkingCalendar) -> None:
-    # The package has no data for 2040. 2040-01-01 is a Sunday, so 01-02 is a Monday.
-    assert cal.is_working_day(date(2040, 1, 2))
+def test_an_unconfirmed_year_is_counted_monday_to_friday_and_marked_provisional(cal: WorkingCalendar) -> None:
+    # The package has no schedule for 2040: its days count Monday–Friday, never silently.
+    assert not cal.is_confirmed_year(2040)
+    assert cal.is_working_day(date(2040, 1, 2))  # Monday
     assert not cal.is_working_day(date(2040, 1, 7))  # Saturday
-    assert not cal.is_working_day(date(2040, 1, 8))  # Sunday
-    # Fri 2040-01-06 16:30 + 4 h → Mon 2040-01-09 11:30.
-    assert_same(cal.add_working_hours(sh(2040, 1, 6, 16, 30), 4), sh(2040, 1, 9, 11, 30))
+    due = cal.add_working_hours(sh(2040, 1, 6, 16, 30), 4)
+    assert_same(due, sh(2040, 1, 9, 11, 30))
+    assert cal.is_provisional(sh(2040, 1, 6, 16, 30), due)
+
+
+def test_a_due_time_counted_into_an_unconfirmed_year_is_provisional(cal: WorkingCalendar) -> None:
+    assert cal.is_confirmed_year(2026) and not cal.is_confirmed_year(2027)
+    start = sh(2026, 12, 31, 16, 0)
+    assert not cal.is_provisional(start, sh(2026, 12, 31, 17, 0))
+    assert cal.is_provisional(start, cal.add_working_hours(start, 4))
+
+
+def test_a_schedule_given_as_data_confirms_its_years() -> None:
+    special = SpecialDays(days={date(2027, 2, 8): False}, confirmed_years=frozenset({2027}))
+    cal = WorkingCalendar(CalendarConfig(), special)
+    assert not cal.is_working_day(date(2027, 2, 8))
+    due = cal.add_working_hours(sh(2027, 2, 5, 16, 0), 4)
+    assert_same(due, sh(2027, 2, 9, 11, 0))
+    assert not cal.is_provisional(sh(2027, 2, 5, 16, 0), due)
 
 
 def test_thousand_working_hours(cal: WorkingCalendar) -> None:
