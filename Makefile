@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python -m bench.engine_throughput
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases
+	$(BIN)/python -m bench.login
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -78,6 +78,21 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
+class LoginThrottle(Base):
+    """Failed log-ins counted per account or per client address, and the lock-out they caused.
+
+    Kept in the database so every web process of a deployment counts the same failures.
+    """
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ProcessDefinition(Base):
     """One deployed version of one process: its source files, parsed spec and task metadata."""
 

@@ -8,6 +8,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,16 +75,17 @@ def create_user(
     """Create (or with ``replace`` update) a user with these roles."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise EngineError("a user name needs 1 to 64 characters")
+        raise EngineError("a user name needs 1 to 64 characters", reason="name_length")
     role_list = sorted(set(roles))
     unknown = [r for r in role_list if r not in known_roles]
     if unknown:
         raise EngineError(
-            f"unknown role(s): {', '.join(unknown)}; known roles: {', '.join(sorted(known_roles))}"
+            f"unknown role(s): {', '.join(unknown)}; known roles: {', '.join(sorted(known_roles))}",
+            reason="unknown_role",
         )
     user = session.scalar(select(User).where(User.username == username))
     if user is not None and not replace:
-        raise EngineError(f"user '{username}' already exists")
+        raise EngineError(f"user '{username}' already exists", reason="exists")
     if user is None:
         user = User(username=username, created_at=clock.now(), active=True)
         session.add(user)
@@ -95,11 +97,23 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """Return the active user with this name and password, or None."""
+    """Return the active user with this name and password, or None.
+
+    An unknown or disabled user name still costs one hash check, so the time of the answer
+    does not tell whether the name exists.
+    """
     user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else _dummy_hash()
+    matches = verify_password(password, stored)
+    if user is None or not user.active or not matches:
         return None
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    # A hash of a random password with the same cost as real ones; nobody can match it.
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def users_with_role(session: Session, role: str) -> list[User]:

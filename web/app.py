@@ -8,10 +8,10 @@ from flask import Flask
 
 from engine.collaboration import Collaboration
 from engine.runner import TimerRunner
-from web import admin, auth, cases, collaboration, inbox, modeler, oversight
+from web import admin, auth, cases, collaboration, inbox, modeler, oversight, security_headers
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
-from web.engine_setup import open_engine
+from web.engine_setup import build_login_guard, open_engine
 from web.errors import register_error_handlers
 from web.event_labels import event_label
 from web.extensions import babel, csrf, login_manager
@@ -44,7 +44,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         AFTERFLOW_INBOX_POLL_SECONDS=20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=settings.calendar.timezone,
         AFTERFLOW_EMBEDDED_RUNNER=settings.embedded_runner,
@@ -56,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         engine = open_engine(settings)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
+    app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
@@ -71,12 +74,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         calendar_banner=pending_year_banner,
     )
 
-    @app.after_request
-    def secure_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
     app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["when"] = format_when

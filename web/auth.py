@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
+from engine import clock
+from engine.accounts.login_throttle import Lockout, LoginGuard
 from engine.models import User
 from engine.preferences import LANGUAGES, remember_language
 from engine.runtime import Engine
@@ -80,20 +83,51 @@ def safe_target(target: str | None, default: str | None = None) -> str:
 def login() -> Any:
     """Show the login form and log a user in."""
     if request.method == "POST":
-        username = request.form.get("username", "")
-        password = request.form.get("password", "")
+        username = request.form.get("username", "")[:128]
+        password = request.form.get("password", "")[:1024]
+        guard = login_guard()
+        address = request.remote_addr or "unknown"
+        lockout = guard.lockout(username, address)
+        if lockout is not None:
+            return _locked_out(lockout, username)
         with engine().sessions() as db:
             user = authenticate(db, username, password)
             session_user = SessionUser.of(user) if user is not None else None
         if session_user is None:
+            lockout = guard.failed(username, address)
+            if lockout is not None:
+                return _locked_out(lockout, username)
             flash(_("Wrong user name or password."), "error")
             return render_template("login.html", username=username), 401
+        guard.succeeded(username)
         login_user(session_user)
         response = redirect(safe_target(request.args.get("next")))
         if session_user.language in LANGUAGES:  # the language the user chose last time, on any browser
             _remember_in_browser(response, session_user.language)
         return response
     return render_template("login.html", username="")
+
+
+def login_guard() -> LoginGuard:
+    """Return the app's login throttle."""
+    guard: LoginGuard = current_app.extensions["afterflow_login_guard"]
+    return guard
+
+
+def _locked_out(lockout: Lockout, username: str) -> Any:
+    # The same words whether the account or the address is locked, and whether the account
+    # exists: the answer must not tell an attacker which user names are real.
+    minutes = max(1, math.ceil((lockout.until - clock.now()).total_seconds() / 60))
+    flash(
+        _(
+            "Too many failed log-ins. Try again in %(minutes)s minutes, or ask an administrator to unlock the account.",
+            minutes=minutes,
+        ),
+        "error",
+    )
+    response = current_app.make_response((render_template("login.html", username=username), 429))
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @bp.post("/logout")
@@ -120,4 +154,11 @@ def set_language() -> Any:
 
 def _remember_in_browser(response: Any, lang: str) -> None:
     session["lang"] = lang
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(
+        "lang",
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )

@@ -11,6 +11,14 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from afterflow import DIAGRAMS
+from engine.accounts.password_rules import (
+    COMMON,
+    CONTAINS_USERNAME,
+    MIN_LENGTH,
+    TOO_LONG,
+    TOO_SHORT,
+    password_problems,
+)
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
 from engine.errors import DeploymentInvalid, EngineError
@@ -112,6 +120,15 @@ def _print_problems(problems: list[Problem]) -> None:
         click.echo(problem.line())
 
 
+#: The password rules as the command line says them (in both languages, as ledger errors are).
+PASSWORD_RULES = {
+    TOO_SHORT: f"密码至少需要 {MIN_LENGTH} 个字符 / the password needs at least {MIN_LENGTH} characters",
+    TOO_LONG: "密码太长 / the password is too long",
+    CONTAINS_USERNAME: "密码不能包含用户名 / the password must not contain the user name",
+    COMMON: "这个密码太常见 / this password is too common",
+}
+
+
 @main.command("create-user")
 @click.argument("username")
 @click.option(
@@ -123,7 +140,10 @@ def _print_problems(problems: list[Problem]) -> None:
 def create_user_command(
     username: str, roles: tuple[str, ...], password: str, display_name: str | None, replace: bool
 ) -> None:
-    """Create a user with one or more roles."""
+    """Create a user with one or more roles (the password must keep the password rules)."""
+    problems = password_problems(password, username)
+    if problems:
+        raise click.ClickException("; ".join(PASSWORD_RULES[code] for code in problems))
     engine = _engine()
     try:
         with engine.writer.begin() as session:

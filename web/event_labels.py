@@ -29,6 +29,13 @@ EVENT_LABELS = {
     "attachment_added": _l("attached a file to"),
     "task_reassign_reason": _l("reason for reassigning"),
     "instance_migrated": _l("moved to another version"),
+    "user_created": _l("user created"),
+    "user_disabled": _l("user disabled"),
+    "user_enabled": _l("user enabled"),
+    "password_reset": _l("password reset"),
+    "roles_changed": _l("roles changed"),
+    "login_locked": _l("locked after failed log-ins"),
+    "login_unlocked": _l("unlocked"),
 }
 
 

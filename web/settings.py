@@ -21,6 +21,19 @@ class Settings:
     calendar: CalendarConfig
     embedded_runner: bool = True
     max_upload_bytes: int = 10 * 1024 * 1024
+    #: Send the session cookie only over HTTPS (set it when the site is served over HTTPS).
+    session_cookie_secure: bool = False
+    #: Strict-Transport-Security max-age in seconds; 0 sends no HSTS header.
+    hsts_seconds: int = 0
+    #: How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none trusted).
+    proxy_hops: int = 0
+    #: Where login throttling counts failures across processes: None for the database, or a Redis URL.
+    redis_url: str | None = None
+    #: Failed log-ins of one account, or from one address, within the window that lock it out.
+    login_account_failures: int = 5
+    login_address_failures: int = 20
+    login_window_minutes: int = 15
+    login_lockout_minutes: int = 15
 
 
 def load_settings(instance_dir: Path | None = None) -> Settings:
@@ -42,8 +55,30 @@ def load_settings(instance_dir: Path | None = None) -> Settings:
         secret_key=os.environ.get("SECRET_KEY") or _stored_secret(folder),
         instance_dir=folder,
         calendar=calendar,
-        embedded_runner=os.environ.get("AFTERFLOW_EMBEDDED_RUNNER", "1") not in ("0", "false", "no"),
+        embedded_runner=_flag("AFTERFLOW_EMBEDDED_RUNNER", True),
+        session_cookie_secure=_flag("AFTERFLOW_SESSION_COOKIE_SECURE", False),
+        hsts_seconds=_count("AFTERFLOW_HSTS_SECONDS"),
+        proxy_hops=_count("AFTERFLOW_PROXY_HOPS"),
+        redis_url=os.environ.get("AFTERFLOW_REDIS_URL") or None,
+        login_account_failures=_count("AFTERFLOW_LOGIN_ACCOUNT_FAILURES", 5),
+        login_address_failures=_count("AFTERFLOW_LOGIN_ADDRESS_FAILURES", 20),
+        login_window_minutes=_count("AFTERFLOW_LOGIN_WINDOW_MINUTES", 15),
+        login_lockout_minutes=_count("AFTERFLOW_LOGIN_LOCKOUT_MINUTES", 15),
     )
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _count(name: str, default: int = 0) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return int(value)
 
 
 def _stored_secret(folder: Path) -> str:

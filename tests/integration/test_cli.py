@@ -16,6 +16,8 @@ from processes.records import Customer, SalesLedgerEntry
 from web.cli import main as cli_main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger" / "sample_ledger.csv"
+#: A password that keeps the password rules (long, not the user name, not common).
+STRONG = "质检-第二组-2026"
 
 Invoke = Callable[..., click.testing.Result]
 
@@ -67,12 +69,14 @@ def _process_keys(url: str) -> set[str]:
 
 def test_create_user_with_several_roles_and_refusals(cli: tuple[Invoke, str]) -> None:
     invoke, url = cli
-    made = invoke("create-user", "qa2", "--role", "quality", "--role", "sales", input="pw\npw\n")
+    weak = invoke("create-user", "qa2", "--role", "quality", input="qa2-qa2-qa2\nqa2-qa2-qa2\n")
+    assert weak.exit_code == 1 and "the password must not contain the user name" in weak.output
+    made = invoke("create-user", "qa2", "--role", "quality", "--role", "sales", input=f"{STRONG}\n{STRONG}\n")
     assert made.exit_code == 0, made.output
     assert "quality, sales" in made.output
-    twice = invoke("create-user", "qa2", "--role", "quality", input="pw\npw\n")
+    twice = invoke("create-user", "qa2", "--role", "quality", input=f"{STRONG}\n{STRONG}\n")
     assert twice.exit_code == 1 and "already exists" in twice.output
-    unknown = invoke("create-user", "x", "--role", "janitor", "--password", "pw")
+    unknown = invoke("create-user", "x", "--role", "janitor", "--password", STRONG)
     assert unknown.exit_code != 0 and "unknown role" in unknown.output
     assert count(url, User) == 1
 

@@ -384,3 +384,34 @@ def test_the_error_carries_every_row_error_and_says_how_many(engine: Engine, tmp
     assert str(failure.value) == "row 2: quantity must be a positive whole number (and 1 more problems)"
     assert failure.value.errors[0].message("en") == "row 2: quantity must be a positive whole number"
     assert failure.value.errors[0].message("zh") == "第 2 行：数量必须是正整数"
+
+
+FORMULA_NAMES = ("=cmd|' /C calc'!A0", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)")
+
+
+def test_a_purchaser_name_that_looks_like_a_formula_is_kept_as_text_from_csv(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [good_row(购货单位=name, 单据号=f"XS-F{n}", 批号=f"F-{n}") for n, name in enumerate(FORMULA_NAMES)]
+    run_import(engine, write_csv(tmp_path / "formula.csv", [HEADER, *rows]))
+    stored = {entry.purchaser_name for entry in ledger(engine)}
+    assert stored == set(FORMULA_NAMES)
+    with engine.sessions() as session:
+        assert set(FORMULA_NAMES) <= set(session.scalars(select(Customer.name)))
+
+
+def test_a_purchaser_name_that_looks_like_a_formula_is_kept_as_text_from_xlsx(
+    engine: Engine, tmp_path: Path
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for n, name in enumerate(FORMULA_NAMES, start=2):
+        sheet.append(good_row(单据号=f"XS-X{n}", 批号=f"X-{n}"))
+        cell = sheet.cell(row=n, column=HEADER.index("购货单位") + 1, value=name)
+        cell.data_type = "s"  # a text cell, as Excel keeps a name typed after an apostrophe
+    path = tmp_path / "formula.xlsx"
+    workbook.save(path)
+    run_import(engine, path)
+    assert {entry.purchaser_name for entry in ledger(engine)} == set(FORMULA_NAMES)

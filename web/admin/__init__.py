@@ -1,9 +1,9 @@
-"""Administrators' pages under ``/admin`` (role ``admin``): the working-time calendar, and more to come."""
+"""Administrators' pages under ``/admin`` (role ``admin``): users and roles, the working-time calendar."""
 
 from __future__ import annotations
 
 # The views register themselves on the blueprint.
-from web.admin import calendar  # noqa: F401
+from web.admin import calendar, users  # noqa: F401
 from web.admin.blueprint import ADMIN_ROLE, bp
 
 __all__ = ["ADMIN_ROLE", "bp"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -29,6 +27,7 @@ from engine.kpi_facts import DEPARTMENT_FIELD
 from engine.models import ProcessDefinition
 from web import catalogue
 from web.auth import current_actor, engine
+from web.exports import append_row, csv_download, xlsx_download
 from web.history_view import history_entries, people_in, readable_case_data
 from web.i18n import current_lang, format_when
 from web.oversight.blueprint import bp, company_timezone, status_label
@@ -139,28 +138,14 @@ def _export_cases(rows: Sequence[Any], kind: str) -> Response:
 def _table_response(header: list[str], table: list[list[Any]], kind: str, name: str) -> Response:
     stamp = clock.now().strftime("%Y%m%d")
     if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(table)
-        return Response(
-            "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet programs read the Chinese right
-            mimetype="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.csv"},
-        )
+        return csv_download(header, table, f"{name}-{stamp}.csv")
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(header)
+    append_row(sheet, header)
     for row in table:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.xlsx"},
-    )
+        append_row(sheet, row)
+    return xlsx_download(book, f"{name}-{stamp}.xlsx")
 
 
 # --- one case ----------------------------------------------------------------------------------------

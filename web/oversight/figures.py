@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -27,6 +26,7 @@ from engine.kpis import (
 )
 from web import catalogue
 from web.auth import engine
+from web.exports import append_row, xlsx_download
 from web.i18n import current_lang
 from web.oversight.blueprint import bp, company_timezone, status_label
 
@@ -177,15 +177,16 @@ def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
     sheet = book.active
     assert sheet is not None
     sheet.title = stats.month
-    sheet.append([_("Customer complaint statistics") + f" {stats.month}"])
-    sheet.append(
-        [_("Category"), _("Responsible department"), _("Cases"), _("Closed within limit"), _("Major")]
+    append_row(sheet, [_("Customer complaint statistics") + f" {stats.month}"])
+    append_row(
+        sheet, [_("Category"), _("Responsible department"), _("Cases"), _("Closed within limit"), _("Major")]
     )
     for (category, department), (count, within, major) in sorted(stats.cells.items()):
-        sheet.append([names.category(category), names.department(department), count, within, major])
-    sheet.append([_("Total"), "", stats.total, stats.within_limit, ""])
+        append_row(sheet, [names.category(category), names.department(department), count, within, major])
+    append_row(sheet, [_("Total"), "", stats.total, stats.within_limit, ""])
     cases_sheet = book.create_sheet(_("Cases"))
-    cases_sheet.append(
+    append_row(
+        cases_sheet,
         [
             _("Business number"),
             _("Customer"),
@@ -194,10 +195,11 @@ def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
             _("Severity"),
             _("Status"),
             _("Closed within limit"),
-        ]
+        ],
     )
     for item in stats.cases:
-        cases_sheet.append(
+        append_row(
+            cases_sheet,
             [
                 item["business_number"],
                 item["customer_name"] or "",
@@ -206,12 +208,6 @@ def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
                 names.severity(item["severity"]),
                 names.status(item["status"]),
                 "Y" if item["closed_within_limit"] else "N",
-            ]
+            ],
         )
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=complaints-{stats.month}.xlsx"},
-    )
+    return xlsx_download(book, f"complaints-{stats.month}.xlsx")

@@ -4,11 +4,12 @@
 
   async function showDiagram() {
     const container = document.getElementById("case-diagram");
-    const source = document.getElementById("case-diagram-xml");
-    if (!container || !source || typeof BpmnJS === "undefined") return;
+    // The diagram comes as an HTML-escaped data attribute, never inside a script element, so no
+    // text in it can end an element and become markup.
+    if (!container || !container.dataset.xml || typeof BpmnJS === "undefined") return;
     const viewer = new BpmnJS({ container: container });
     try {
-      await viewer.importXML(source.textContent);
+      await viewer.importXML(container.dataset.xml);
     } catch (error) {
       container.textContent = String(error);
       return;
@@ -37,9 +38,9 @@
   }
 
   function showCharts() {
-    const dataNode = document.getElementById("kpi-data");
-    if (!dataNode || typeof echarts === "undefined") return;
-    const data = JSON.parse(dataNode.textContent);
+    const dataNode = document.getElementById("kpi-criteria");
+    if (!dataNode || !dataNode.dataset.charts || typeof echarts === "undefined") return;
+    const data = JSON.parse(dataNode.dataset.charts);
     const trendNode = document.getElementById("kpi-trend");
     const labels = JSON.parse(trendNode.dataset.labels || "{}");
     const series = [];
