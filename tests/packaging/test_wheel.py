@@ -118,12 +118,14 @@ def test_the_wheel_carries_diagrams_migrations_templates_assets_and_translations
         }
         assert shipped, folder
         assert shipped <= names, f"left out of the wheel: {sorted(shipped - names)}"
-    templates = {
+    # Every module and data file of the packages: templates, assets, catalogues, word lists, …
+    package_files = {
         path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "web").rglob("*.html")
-        if "templates" in path.parts
+        for package in ("afterflow", "engine", "processes", "web")
+        for path in (ROOT / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith(".")
     }
-    assert templates <= names, f"left out of the wheel: {sorted(templates - names)}"
+    assert package_files <= names, f"left out of the wheel: {sorted(package_files - names)}"
     assert set(BUILT_FILES) <= names
     assert not any("__pycache__" in name for name in names)
 
