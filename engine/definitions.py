@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.forms import FormDefinition, FormProblem, parse_form
-from engine.sandbox import check_source
+from engine.sandbox import SandboxLimits, check_source
 from engine.serialization import ProcessSpecs
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -44,6 +44,9 @@ DMN_NAMESPACES = (
 )
 FORM_SUFFIX = ".form.json"
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: The DMN hit policies afterflow runs, and the one SpiffWorkflow's DMN engine evaluates each
+#: with: its UNIQUE stops at the first matching rule, which is exactly DMN's FIRST.
+HIT_POLICIES = {"FIRST": "UNIQUE", "UNIQUE": "UNIQUE", "COLLECT": "COLLECT"}
 #: Helpers a timer expression may use and still be evaluated at deploy time.
 TIMER_HELPERS = frozenset({"now", "today", "hours", "working_hours", "working_days", "due_in"})
 #: Column sizes of the tables the values end up in.
@@ -297,6 +300,7 @@ def validate_files(
     files: Mapping[str, str],
     resolve_role: RoleResolver,
     evaluate_timer: TimerEvaluator | None = None,
+    limits: SandboxLimits | None = None,
 ) -> ValidationResult:
     """Check every file and build a bundle per executable process; collect all problems."""
     result = ValidationResult()
@@ -318,7 +322,9 @@ def validate_files(
             )
         )
         return result
-    checker = _ProcessChecker(forms, decisions, processes, resolve_role, evaluate_timer, problems)
+    checker = _ProcessChecker(
+        forms, decisions, processes, resolve_role, evaluate_timer, problems, limits or SandboxLimits()
+    )
     checked = checker.check_all()
     _report_files_without_process(bpmn_docs, processes, checked, problems)
     if problems:
@@ -489,9 +495,9 @@ def _check_decision(
 
 def _check_decision_table(decision_id: str, table: Any, ns: str, file: str, problems: list[Problem]) -> None:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
-    if policy not in ("UNIQUE", "COLLECT"):
+    if policy not in HIT_POLICIES:
         problems.append(
-            Problem(decision_id, f"hit policy {policy} is not supported (use UNIQUE or COLLECT)", file)
+            Problem(decision_id, f"hit policy {policy} is not supported (use FIRST, UNIQUE or COLLECT)", file)
         )
     inputs = table.findall(f"{{{ns}}}input")
     outputs = table.findall(f"{{{ns}}}output")
@@ -578,6 +584,9 @@ def _dmn_for_spiff(root: Any, ns: str) -> Any:
     for child in root:
         spiff_root.append(copy.deepcopy(child))
     for table in spiff_root.iter(f"{{{ns}}}decisionTable"):
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy in HIT_POLICIES:
+            table.set("hitPolicy", HIT_POLICIES[policy])
         for child in list(table):
             if not _is_element(child) or _qname(child)[1] not in ("input", "output", "rule"):
                 table.remove(child)
@@ -702,7 +711,9 @@ class _ProcessChecker:
         resolve_role: RoleResolver,
         evaluate_timer: TimerEvaluator | None,
         problems: list[Problem],
+        limits: SandboxLimits,
     ) -> None:
+        self.limits = limits
         self.forms = forms
         self.decisions = decisions
         self.processes = processes
@@ -779,7 +790,7 @@ class _ProcessChecker:
             for script in ("preScript", "postScript"):
                 text = _extension_text(node, script)
                 if text:
-                    _check_expression(text, "exec", node_id, script, file, self.problems)
+                    _check_expression(text, "exec", node_id, script, file, self.problems, self.limits)
         if local in ("exclusiveGateway", "inclusiveGateway") and node.get("default"):
             self._check_default_flow(node, node_id, file)
         if local == "boundaryEvent":
@@ -832,7 +843,7 @@ class _ProcessChecker:
                 file,
             )
         elif condition is not None and (condition.text or "").strip():
-            _check_expression(condition.text, "eval", node_id, "condition", file, self.problems)
+            _check_expression(condition.text, "eval", node_id, "condition", file, self.problems, self.limits)
 
     def _check_connected(self, node: Any, local: str, node_id: str, file: str) -> None:
         if not _needs_flows(node, local):
@@ -868,7 +879,7 @@ class _ProcessChecker:
         if script is None or not (script.text or "").strip():
             self._add(node_id, "the script task has no script", file)
         else:
-            _check_expression(script.text, "exec", node_id, "script", file, self.problems)
+            _check_expression(script.text, "exec", node_id, "script", file, self.problems, self.limits)
 
     def _check_business_rule_task(self, node: Any, node_id: str, file: str, result: _CheckedProcess) -> None:
         called = _extension_text(node, "calledDecisionId")
@@ -900,7 +911,7 @@ class _ProcessChecker:
         for param in operator.iter(f"{{{SPIFF_NS}}}parameter"):
             if param.get("value"):
                 what = f"parameter '{param.get('id') or '?'}'"
-                _check_expression(param.get("value"), "eval", node_id, what, file, self.problems)
+                _check_expression(param.get("value"), "eval", node_id, what, file, self.problems, self.limits)
 
     def _check_call_activity(self, node: Any, node_id: str, file: str, result: _CheckedProcess) -> None:
         called = (node.get("calledElement") or "").strip()
@@ -921,8 +932,48 @@ class _ProcessChecker:
         owner_id = node.getparent().get("id") or _where(node)
         for sub in ("loopCardinality", "completionCondition", "loopCondition"):
             expr = node.find(_bpmn(sub))
-            if expr is not None and (expr.text or "").strip():
-                _check_expression(expr.text, "eval", owner_id, sub, file, self.problems)
+            text = (expr.text or "") if expr is not None else ""
+            if not text.strip():
+                continue
+            fine = _check_expression(text, "eval", owner_id, sub, file, self.problems, self.limits)
+            if fine and sub == "loopCardinality":
+                self._check_literal_count(text, owner_id, file)
+        if _qname(node)[1] == "standardLoopCharacteristics":
+            self._check_loop_maximum(node, owner_id, file)
+
+    def _check_literal_count(self, expression: str, owner_id: str, file: str) -> None:
+        """Refuse a cardinality that is a number over the cap (an expression is checked when it runs)."""
+        cap = self.limits.max_cardinality
+        value = _literal_number(expression)
+        if value is not None and value > cap:
+            self._add(
+                owner_id,
+                f"the loop cardinality {value:,} is more than the {cap:,} instances a multi-instance "
+                f"activity may create (setting {self.limits.setting('max_cardinality')})",
+                file,
+            )
+
+    def _check_loop_maximum(self, node: Any, owner_id: str, file: str) -> None:
+        """A standard loop needs a condition or a maximum, and a maximum within the cap."""
+        cap = self.limits.max_loop_count
+        raw = node.get("loopMaximum")
+        condition = node.find(_bpmn("loopCondition"))
+        has_condition = condition is not None and bool((condition.text or "").strip())
+        if raw is None and not has_condition:
+            self._add(
+                owner_id, "the loop has neither a loop condition nor a loop maximum: it would never end", file
+            )
+            return
+        maximum = _literal_number(raw) if raw is not None else None
+        if raw is not None and maximum is None:
+            self._add(owner_id, f"the loop maximum {raw!r} is not a whole number", file)
+        elif maximum is not None and maximum > cap:
+            self._add(
+                owner_id,
+                f"the loop maximum {maximum:,} is more than the {cap:,} iterations a loop may run "
+                f"(setting {self.limits.setting('max_loop_count')})",
+                file,
+            )
 
     # -- timers --
 
@@ -939,7 +990,9 @@ class _ProcessChecker:
                 file,
             )
             return
-        if not _check_expression(expression, "eval", element_id, "timer expression", file, self.problems):
+        if not _check_expression(
+            expression, "eval", element_id, "timer expression", file, self.problems, self.limits
+        ):
             return
         if self.evaluate_timer is None or _free_names(expression) - TIMER_HELPERS:
             return  # depends on case data: it can only be evaluated when the timer starts
@@ -980,7 +1033,7 @@ class _ProcessChecker:
             self._check_vendor_form(node, node_id, file)
         for prop in ("dueTime", "assignee", "title"):
             if props.get(prop):
-                _check_expression(props[prop], "eval", node_id, prop, file, self.problems)
+                _check_expression(props[prop], "eval", node_id, prop, file, self.problems, self.limits)
         if len(node.get("name") or "") > MAX_NAME_LENGTH:
             self._add(node_id, f"the task name is longer than {MAX_NAME_LENGTH} characters", file)
         return {
@@ -1180,19 +1233,25 @@ def _lanes_of(process: Any) -> dict[str, str | None]:
 
 
 def _check_expression(
-    source: str, mode: str, element_id: str, what: str, file: str, problems: list[Problem]
+    source: str,
+    mode: str,
+    element_id: str,
+    what: str,
+    file: str,
+    problems: list[Problem],
+    limits: SandboxLimits | None = None,
 ) -> bool:
     """Report an expression or script the sandbox would refuse; return whether it is fine."""
-    message = _expression_problem(source, mode, what)
+    message = _expression_problem(source, mode, what, limits)
     if message is None:
         return True
     problems.append(Problem(element_id, message, file))
     return False
 
 
-def _expression_problem(source: str, mode: str, what: str) -> str | None:
+def _expression_problem(source: str, mode: str, what: str, limits: SandboxLimits | None = None) -> str | None:
     source = source.strip() if mode == "eval" else source
-    error = check_source(source, mode)
+    error = check_source(source, mode, limits)
     if error is None:
         lowercase = _lowercase_literal(source) if mode == "eval" else None
         return f"the {what} {_quote(source)} {lowercase}" if lowercase else None
@@ -1250,14 +1309,22 @@ def _calls(expression: str) -> bool:
     """Whether an expression calls a function (another tool's functions are not afterflow's)."""
     try:
         return any(isinstance(n, ast.Call) for n in ast.walk(ast.parse(expression, mode="eval")))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+
+
+def _literal_number(text: str) -> int | None:
+    """The whole number ``text`` spells (digits only, so reading it costs nothing), else None."""
+    stripped = text.strip().replace("_", "")
+    if not stripped.isascii() or not stripped.isdigit():
+        return None
+    return int(stripped) if len(stripped) <= 18 else 10**18
 
 
 def _parses(source: str, mode: str) -> bool:
     try:
         ast.parse(source, mode=mode)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 
@@ -1265,7 +1332,7 @@ def _parses(source: str, mode: str) -> bool:
 def _free_names(expression: str) -> set[str]:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 

@@ -17,6 +17,7 @@ from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_fi
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.forms import FormDefinition
 from engine.models import ProcessDefinition
+from engine.sandbox.limits import SandboxLimits
 from engine.serialization import ProcessSpecs, specs_from_json, specs_to_json
 
 
@@ -38,13 +39,14 @@ def deploy_files(
     deployed_by: str | None,
     change_summary: str | None,
     dry_run: bool,
+    limits: SandboxLimits | None = None,
 ) -> DeployReport:
     """Validate ``files`` and add a version for each process whose content changed.
 
     All or nothing: every problem is found (the specs are serialized too) before a row is
     written, and a dry run does the same work without writing.
     """
-    result = validate_files(files, resolve_role, evaluate_timer)
+    result = validate_files(files, resolve_role, evaluate_timer, limits)
     problems = list(result.problems)
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
@@ -111,7 +113,8 @@ def _flush(session: Session, keys: list[str]) -> None:
 class DefinitionCache:
     """Parsed specs and forms per deployed version; restoring a spec is far slower than a lookup."""
 
-    def __init__(self) -> None:
+    def __init__(self, prepare: Callable[[ProcessSpecs], None] | None = None) -> None:
+        self._prepare = prepare
         self._specs: dict[int, ProcessSpecs] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
         self._lock = threading.Lock()
@@ -121,6 +124,8 @@ class DefinitionCache:
         cached = self._specs.get(definition.id)
         if cached is None:
             cached = specs_from_json(definition.spec_json)
+            if self._prepare is not None:
+                self._prepare(cached)
             with self._lock:
                 self._specs[definition.id] = cached
         return cached

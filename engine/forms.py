@@ -81,6 +81,9 @@ class FormField:
     options: tuple[Option, ...] = ()
     #: ``properties.optionsFromRole``: the options are the users holding this role (``options`` empty).
     options_from_role: str | None = None
+    #: ``properties.optionsFromProcess``: the options are the business numbers of that process's
+    #: cases (a picker; the submitted number must name such a case).
+    options_from_process: str | None = None
     min: Number | None = None
     max: Number | None = None
     min_length: int | None = None
@@ -97,6 +100,13 @@ class FormField:
     pattern: str | None = None
     #: ``decimalDigits`` of a number field: the most digits allowed after the decimal point.
     decimal_digits: int | None = None
+    #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
+    required_when: tuple[str, str] | None = None
+
+    @property
+    def has_dynamic_options(self) -> bool:
+        """Whether the options are looked up when the form is shown or submitted, not listed."""
+        return bool(self.options_from_role or self.options_from_process)
 
     @property
     def is_display(self) -> bool:
@@ -175,6 +185,12 @@ def parse_form(key: str, text: str) -> FormDefinition:
     for position, form_field in found:
         if not form_field.is_display:
             positions.setdefault(form_field.key, []).append(position)
+    for _position, form_field in found:
+        if form_field.required_when and form_field.required_when[0] not in positions:
+            problems.append(
+                f"component {form_field.key!r} is required when {form_field.required_when[0]!r} "
+                "has a value, but the form has no such field"
+            )
     for field_key, where in positions.items():
         if len(where) > 1:
             problems.append(
@@ -221,6 +237,17 @@ def load_forms(folder: Path) -> dict[str, FormDefinition]:
             files=by_file,
         )
     return forms
+
+
+def _parse_required_when(value: Any, name: str, problems: list[str]) -> tuple[str, str] | None:
+    """The ``(key, value)`` of a ``requiredWhen`` property written "key=value" (None if absent)."""
+    if value in (None, ""):
+        return None
+    key, separator, expected = value.partition("=") if isinstance(value, str) else ("", "", "")
+    if not separator or not _KEY_PATTERN.fullmatch(key.strip()) or not expected.strip():
+        problems.append(f"{name} has a requiredWhen that is not written as other_field=value")
+        return None
+    return key.strip(), expected.strip()
 
 
 def _parse_component(
@@ -363,7 +390,16 @@ def _parse_component(
 
     options: tuple[Option, ...] = ()
     options_from_role = None
-    if ctype in _OPTION_TYPES:
+    options_from_process = None
+    if ctype in _OPTION_TYPES and properties.get("optionsFromProcess") not in (None, ""):
+        process = properties.get("optionsFromProcess")
+        if not isinstance(process, str) or not _KEY_PATTERN.fullmatch(process):
+            problems.append(f"{name} has an optionsFromProcess that is not a process id")
+        elif component.get("values") or properties.get("optionsFromRole"):
+            problems.append(f"{name} has optionsFromProcess and other options; use one of them")
+        else:
+            options_from_process = process
+    elif ctype in _OPTION_TYPES:
         role = properties.get("optionsFromRole")
         if role in (None, ""):
             options = _parse_options(component, name, problems)
@@ -373,6 +409,8 @@ def _parse_component(
             problems.append(f"{name} has both listed options and optionsFromRole; use one of them")
         else:
             options_from_role = role
+
+    required_when = _parse_required_when(properties.get("requiredWhen"), name, problems)
 
     if len(problems) > count_before:
         return
@@ -393,7 +431,9 @@ def _parse_component(
         subtype=subtype,
         pattern=pattern,
         options_from_role=options_from_role,
+        options_from_process=options_from_process,
         decimal_digits=decimal_digits,
+        required_when=required_when,
     )
     default = _parse_default(candidate, component, name, problems)
     if len(problems) > count_before:
@@ -464,7 +504,7 @@ def _coerce(form_field: FormField, value: Any) -> Any:
         return _to_bool(value)
     if ftype == "datetime":
         return _to_temporal(value, form_field.subtype or "date")
-    allowed = None if form_field.options_from_role else form_field.option_values
+    allowed = None if form_field.has_dynamic_options else form_field.option_values
     if ftype == "checklist":
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(_is_option(v, allowed) for v in items):
@@ -688,6 +728,12 @@ def validate_submission(
                 if text not in texts:
                     texts.append(text)
             errors[str(field_key)] = texts
+    for conditional in form.fields:
+        if conditional.required_when is None or conditional.key in errors:
+            continue
+        other, expected = conditional.required_when
+        if _as_text(result.get(other)) == expected and result.get(conditional.key) in (None, "", []):
+            errors[conditional.key] = [_message("required", conditional, language)]
     for field_key, allowed in (dynamic_options or {}).items():
         form_field = form.get_field(field_key)
         if form_field is None or form_field.type not in _OPTION_TYPES:
@@ -700,6 +746,13 @@ def validate_submission(
     if errors:
         raise FormInvalid(_MESSAGES[language]["form"], errors)
     return result
+
+
+def _as_text(value: Any) -> str:
+    """A loaded value as ``requiredWhen`` compares it ("true"/"false" for checkboxes)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def _language(lang: str) -> str:
@@ -921,7 +974,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
             validators.append(_must_be_ticked)
     elif ftype == "checklist":
         field_class = _ChecklistField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.ContainsOnly(form_field.option_values, error=f"{_CODE}not_option"))
         if form_field.required:
             validators.append(validate.Length(min=1, error=f"{_CODE}required"))
@@ -931,7 +984,7 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
         invalid = f"invalid_{extra['subtype']}"
     else:  # select, radio
         field_class = _ChoiceField
-        if not form_field.options_from_role:
+        if not form_field.has_dynamic_options:
             validators.append(validate.OneOf(form_field.option_values, error=f"{_CODE}not_option"))
 
     if form_field.required:

@@ -19,7 +19,11 @@ Facts per case (the definitions are those of ``engine.kpis``):
 - whether any SLA was breached, and whether the complaint closure limit was;
 - the technician (the assignee of its latest technician task that has one);
 - the department (the process's; for a complaint the responsible department quality decided);
-- for a repair, whether it started a linked complaint, and each follow-up card with its month.
+- for a repair, whether a complaint attributable to the service names it ("确属服务责任的" [001]):
+  a complaint naming the repair order (``repair_order``: set by the follow-up that raised it, copied
+  to a re-filed one, or picked from the repair orders when received directly) whose cause analysis
+  makes the service department responsible and whose investigation did not find it
+  unsubstantiated; and each follow-up card with its month.
 """
 
 from __future__ import annotations
@@ -39,8 +43,14 @@ FOLLOW_UP = "task_follow_up"
 CAUSE_ANALYSIS = "task_cause_analysis"
 REPAIR = "repair_service"
 COMPLAINT = "complaint"
+INVESTIGATION = "task_investigation"
 #: The cause analysis's field naming the department responsible for a complaint.
 DEPARTMENT_FIELD = "responsible_department"
+#: The complaint's field naming the repair order it is about (a business number).
+REPAIR_ORDER_FIELD = "repair_order"
+#: The investigation's verdict field, and its value for a complaint found unsubstantiated.
+SUBSTANTIATED_FIELD = "complaint_substantiated"
+UNSUBSTANTIATED = "no"
 SATISFIED = frozenset({"very_satisfied", "satisfied"})
 RATING_CRITERIA = ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises")
 #: The department answering for each process's SLAs.
@@ -135,13 +145,15 @@ def _lock_state(session: Session, timezone: str) -> None:
 
 
 def _add_parents(session: Session, stale: dict[int, int]) -> None:
-    """A new linked complaint changes its repair's facts: recompute the parents of stale cases too."""
+    """A complaint changes its repair's facts: recompute the parents and named repairs of stale cases too."""
     links = session.execute(
         select(ProcessInstance.id, ProcessInstance.parent_instance_id).where(
             ProcessInstance.parent_instance_id.is_not(None)
         )
     )
-    missing = sorted({parent for child, parent in links if child in stale and parent and parent not in stale})
+    related = {parent for child, parent in links if child in stale and parent}
+    related |= set(_named_repairs(session, sorted(stale)).values())
+    missing = sorted(related - set(stale))
     for start in range(0, len(missing), CHUNK):
         stale.update(
             session.execute(
@@ -150,6 +162,76 @@ def _add_parents(session: Session, stale: dict[int, int]) -> None:
                 )
             ).all()
         )
+
+
+def _named_repairs(session: Session, complaint_ids: Sequence[int] | None) -> dict[int, int]:
+    """complaint id -> id of the repair order it names (None: every complaint; those naming none left out)."""
+    query = (
+        select(Event.instance_id, _entered(REPAIR_ORDER_FIELD))
+        .join(ProcessInstance, ProcessInstance.id == Event.instance_id)
+        .where(Event.action == "instance_started", ProcessInstance.process_key == COMPLAINT)
+    )
+    chunks = (
+        [None]
+        if complaint_ids is None
+        else [complaint_ids[start : start + CHUNK] for start in range(0, len(complaint_ids), CHUNK)]
+    )
+    named: dict[int, str] = {}
+    for chunk in chunks:
+        for instance_id, number in session.execute(_only(query, Event.instance_id, chunk)):
+            if number:
+                named[instance_id] = str(number)
+    if not named:
+        return {}
+    numbers = sorted(set(named.values()))
+    repair_of: dict[str, int] = {}
+    for start in range(0, len(numbers), CHUNK):
+        repair_of.update(
+            session.execute(
+                select(ProcessInstance.business_number, ProcessInstance.id).where(
+                    ProcessInstance.business_number.in_(numbers[start : start + CHUNK]),
+                    ProcessInstance.process_key == REPAIR,
+                )
+            ).all()
+        )
+    return {complaint: repair_of[number] for complaint, number in named.items() if number in repair_of}
+
+
+def _service_complaints(session: Session, repair_ids: set[int]) -> set[int]:
+    """The repairs among ``repair_ids`` named by a complaint attributable to the service."""
+    if not repair_ids:
+        return set()
+    named = {c: r for c, r in _named_repairs(session, None).items() if r in repair_ids}
+    if not named:
+        return set()
+    department: dict[int, str | None] = {}
+    substantiated: dict[int, str | None] = {}
+    complaints = sorted(named)
+    for start in range(0, len(complaints), CHUNK):
+        for instance_id, element_id, responsible, verdict in session.execute(
+            select(
+                Event.instance_id,
+                Event.element_id,
+                _entered(DEPARTMENT_FIELD),
+                _entered(SUBSTANTIATED_FIELD),
+            )
+            .where(
+                Event.action == "task_completed",
+                Event.element_id.in_((CAUSE_ANALYSIS, INVESTIGATION)),
+                Event.instance_id.in_(complaints[start : start + CHUNK]),
+            )
+            .order_by(Event.id)
+        ):
+            if element_id == CAUSE_ANALYSIS:
+                department[instance_id] = responsible  # the latest analysis decides
+            else:
+                substantiated[instance_id] = verdict
+    service = PROCESS_DEPARTMENT[REPAIR]
+    return {
+        repair
+        for complaint, repair in named.items()
+        if department.get(complaint) == service and substantiated.get(complaint) != UNSUBSTANTIATED
+    }
 
 
 _Query = TypeVar("_Query", bound=Select)
@@ -200,21 +282,9 @@ def _facts(
         breached.add(instance_id)
         if sla == "closure":
             closure_breached.add(instance_id)
-    # The process is checked here, not in SQL: a condition on it would lead SQLite to scan every
-    # complaint (the process-key index) instead of looking up the few children of ``ids``.
-    complained = {
-        parent
-        for parent, process_key in session.execute(
-            _only(
-                select(ProcessInstance.parent_instance_id, ProcessInstance.process_key).where(
-                    ProcessInstance.parent_instance_id.is_not(None)
-                ),
-                ProcessInstance.parent_instance_id,
-                ids,
-            )
-        )
-        if process_key == COMPLAINT
-    }
+    complained = _service_complaints(
+        session, {instance_id for instance_id, process_key, *_rest in instances if process_key == REPAIR}
+    )
     responsible: dict[int, str] = {}
     cards: list[dict[str, Any]] = []
     for instance_id, element_id, at, department, *ratings in session.execute(

@@ -25,12 +25,14 @@ aggregates it with ``GROUP BY``; ``compute`` is the aggregation alone.
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -45,12 +47,14 @@ from engine.kpi_facts import (
     month_of,
     refresh,
 )
-from engine.models import Event, KpiCase, KpiFollowUp, ProcessInstance, SlaBreach
+from engine.models import Event, KpiCase, KpiFollowUp, ProcessDefinition, ProcessInstance, SlaBreach
 
 if TYPE_CHECKING:
     from engine.runtime import Engine
 
-#: Targets of SPEC §8, the strictest source: (value, comparison, source).
+#: Targets of SPEC §8, the strictest source: (value, comparison, source). These are the defaults;
+#: the policy table's rows whose process is ``kpi`` (stage = KPI name) override them, so another
+#: company's targets are a table edit, not code.
 TARGETS: dict[str, tuple[float, str, str]] = {
     "timeliness": (0.95, ">", "[001] > 95 %, [004] ≥ 90 %"),
     "satisfaction": (0.95, ">", "[001] > 95 %, [004] ≥ 85 %"),
@@ -58,6 +62,10 @@ TARGETS: dict[str, tuple[float, str, str]] = {
     "closure": (1.0, "≥", "[001] 5 / 7 days"),
 }
 KPI_NAMES = ("timeliness", "satisfaction", "complaint_rate", "closure")
+#: The policy table holding the targets, and the process whose versions carry it.
+POLICY_FILE = "sla_policy.dmn"
+POLICY_PROCESS = REPAIR
+TARGET_PROCESS = "kpi"
 DIMENSIONS = ("month", "process", "technician", "department")
 #: Form fields the complaint statistics read, and what they show where a complaint has none yet.
 CATEGORY_FIELD = "complaint_category"
@@ -109,6 +117,45 @@ class Dashboard:
     open_breaches: dict[str, dict[str, int]]
     open_breaches_total: int
     months: list[str]
+    targets: dict[str, tuple[float, str, str]] = field(default_factory=lambda: dict(TARGETS))
+
+
+def targets(session: Session) -> dict[str, tuple[float, str, str]]:
+    """The KPI targets of the newest deployed policy table (rows ``kpi`` / KPI name), else the defaults."""
+    files = session.scalar(
+        select(ProcessDefinition.files)
+        .where(ProcessDefinition.process_key == POLICY_PROCESS)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    found = dict(TARGETS)
+    text = (files or {}).get(POLICY_FILE)
+    if text:
+        found.update(_targets_in(text))
+    return found
+
+
+def _targets_in(text: str) -> dict[str, tuple[float, str, str]]:
+    """The target rows of a policy table: input cells 'kpi' and the KPI name, outputs value and comparison."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(text.encode(), parser)
+    except etree.XMLSyntaxError:
+        return {}
+    found: dict[str, tuple[float, str, str]] = {}
+    for rule in root.iter("{*}rule"):
+        inputs = [(cell.findtext("{*}text") or "").strip() for cell in rule.findall("{*}inputEntry")]
+        outputs = [(cell.findtext("{*}text") or "").strip() for cell in rule.findall("{*}outputEntry")]
+        if len(inputs) < 2 or len(outputs) < 2:
+            continue
+        try:
+            process, name = ast.literal_eval(inputs[0]), ast.literal_eval(inputs[1])
+            value, comparison = float(ast.literal_eval(outputs[0])), str(ast.literal_eval(outputs[1]))
+        except (ValueError, SyntaxError, TypeError):
+            continue  # a row of another kind (an expression, not a literal)
+        if process == TARGET_PROCESS and name in KPI_NAMES and name not in found:  # the first row wins
+            found[name] = (value, comparison, (rule.findtext("{*}description") or "").strip())
+    return found
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -223,6 +270,7 @@ def compute(session: Session, timezone: str = "Asia/Shanghai") -> Dashboard:
         {d: dict(v) for d, v in open_breaches.items()},
         total_open,
         sorted(months),
+        targets(session),
     )
 
 
@@ -239,6 +287,25 @@ class ComplaintStatistics:
     total: int
     within_limit: int
     cases: list[dict[str, Any]]
+    #: responsible department -> (cases, share of the month's closed complaints) [001 6 比率]
+    responsibility: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The table as plain JSON (for the case that prepares and signs it off)."""
+        return {
+            "month": self.month,
+            "total": self.total,
+            "within_limit": self.within_limit,
+            "cells": [
+                {"category": cat, "department": dept, "cases": n, "within_limit": ok, "major": major}
+                for (cat, dept), (n, ok, major) in sorted(self.cells.items())
+            ],
+            "responsibility": [
+                {"department": dept, "cases": n, "ratio": round(ratio, 4)}
+                for dept, (n, ratio) in sorted(self.responsibility.items())
+            ],
+            "cases": [item["business_number"] for item in self.cases],
+        }
 
 
 def previous_month(today: date) -> str:
@@ -251,7 +318,11 @@ def previous_month(today: date) -> str:
 def complaint_statistics(
     session: Session, month: str, timezone: str = "Asia/Shanghai"
 ) -> ComplaintStatistics:
-    """Complaints received in ``month``, by category and responsible department."""
+    """Complaints closed in ``month``, by category and responsible department, with its ratio [001 6].
+
+    "每月10日前汇总上月份结案的案件": a complaint counts in the month it was closed (completed),
+    not the month it was received; one still open counts in no month yet.
+    """
     zone = ZoneInfo(timezone)
     rows = session.execute(
         select(
@@ -261,9 +332,13 @@ def complaint_statistics(
             ProcessInstance.status,
             ProcessInstance.started_at,
             ProcessInstance.ended_at,
-        ).where(ProcessInstance.process_key == COMPLAINT)
+        ).where(
+            ProcessInstance.process_key == COMPLAINT,
+            ProcessInstance.status == "completed",
+            ProcessInstance.ended_at.is_not(None),
+        )
     ).all()
-    ids = [r.id for r in rows if month_of(r.started_at, zone) == month]
+    ids = [r.id for r in rows if month_of(r.ended_at, zone) == month]
     chosen = set(ids)
     data: dict[int, dict[str, Any]] = defaultdict(dict)
     for chunk_start in range(0, len(ids), 500):
@@ -317,6 +392,9 @@ def complaint_statistics(
                 "ended_at": r.ended_at,
             }
         )
+    by_department: dict[str, int] = defaultdict(int)
+    for item in listed:
+        by_department[item["department"]] += 1
     return ComplaintStatistics(
         month,
         dict(cells),
@@ -325,4 +403,5 @@ def complaint_statistics(
         len(listed),
         within,
         sorted(listed, key=lambda item: item["business_number"]),
+        {dept: (n, n / len(listed)) for dept, n in by_department.items()},
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +52,10 @@ from engine.errors import (
 from engine.forms import FormDefinition, parse_form, validate_submission
 from engine.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
 from engine.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
-from engine.sandbox import SandboxedScriptEngine
+from engine.sandbox import SandboxedScriptEngine, SandboxLimits
+from engine.sandbox.case_limits import bound_collections
+from engine.sandbox.limits import command_budget
+from engine.sandbox.storable import first_unstorable
 from engine.script_helpers import make_helpers
 from engine.serialization import state_from_json, state_to_json
 from engine.users import Actor
@@ -72,7 +75,8 @@ class EngineConfig:
     resolve_role: RoleResolver
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     services: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    script_time_limit: float = 1.0
+    script_time_limit: float | None = None
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
     assigner_roles: frozenset[str] = frozenset({"service_supervisor", "admin"})
     manager_roles: frozenset[str] = frozenset({"general_manager", "service_supervisor", "admin"})
 
@@ -137,11 +141,15 @@ class Engine:
         self.writer: sessionmaker[Session] = sessionmaker(
             bind=db.execution_options(afterflow_writer=True), expire_on_commit=False
         )
-        self.definitions = DefinitionCache()
         self.helpers = make_helpers(config.calendar)
         self.script_engine = SandboxedScriptEngine(
-            helpers=self.helpers, time_limit=config.script_time_limit, services=config.services
+            helpers=self.helpers,
+            time_limit=config.script_time_limit,
+            services=config.services,
+            limits=config.limits,
         )
+        self.limits = self.script_engine.limits
+        self.definitions = DefinitionCache(prepare=lambda specs: bound_collections(specs, self.limits))
         self._rules = TaskRules(
             evaluate=self.script_engine.evaluate,
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),
@@ -169,6 +177,7 @@ class Engine:
                 deployed_by,
                 change_summary,
                 dry_run,
+                self.limits,
             )
             if dry_run:
                 session.rollback()
@@ -269,7 +278,8 @@ class Engine:
                 raise PermissionDenied(f"your roles may not start '{definition.name}'")
             start_form = definition.meta["process"].get("start_form")
             clean = self._validate_form(definition, start_form, data, lang) if start_form else dict(data)
-            ctx = self._start_in(session, definition, clean, actor, parent_instance_id)
+            with command_budget(self.limits):
+                ctx = self._start_in(session, definition, clean, actor, parent_instance_id)
         self._after_commit(ctx)
         return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
 
@@ -529,8 +539,9 @@ class Engine:
             workflow = state_from_json(instance.state, specs)
             workflow.script_engine = self.script_engine
             ctx = CommandState(session, instance, workflow, definition.meta, actor)
-            yield ctx
-            self._save(ctx)
+            with command_budget(self.limits):
+                yield ctx
+                self._save(ctx)
         self._after_commit(ctx)
 
     def refresh_calendar(self, session: Session) -> None:
@@ -617,7 +628,14 @@ class Engine:
     ) -> dict[str, Any]:
         form = self.form_of(definition, form_key)
         # A field whose options are "the users holding role R" accepts exactly those users.
-        dynamic = {f.key: self.role_users(f.options_from_role) for f in form.fields if f.options_from_role}
+        dynamic: dict[str, list[str]] = {
+            f.key: self.role_users(f.options_from_role) for f in form.fields if f.options_from_role
+        }
+        # A field whose options are "the cases of process P" accepts a business number of one.
+        for f in form.fields:
+            if f.options_from_process:
+                wanted = data.get(f.key)
+                dynamic[f.key] = self.case_numbers(f.options_from_process, [wanted] if wanted else [])
         return validate_submission(form, data, lang, dynamic_options=dynamic)
 
     def run_engine_steps(self, ctx: CommandState) -> None:
@@ -643,10 +661,12 @@ class Engine:
             log.exception("engine step failed in %s", ctx.instance.business_number)
             self._mark_error(ctx, error)
 
-    def _mark_error(self, ctx: CommandState, error: Exception) -> None:
+    def _mark_error(self, ctx: CommandState, error: Exception, element: str | None = None) -> None:
         task: SpiffTask | None = getattr(error, "task", None)
-        element = getattr(error, "element_id", None) or (
-            (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None
+        element = (
+            element
+            or getattr(error, "element_id", None)
+            or ((task.task_spec.bpmn_id or task.task_spec.name) if task is not None else None)
         )
         message = _error_text(error)
         ctx.instance.status, ctx.instance.error_element, ctx.instance.error_message = (
@@ -668,7 +688,7 @@ class Engine:
         if instance.status == ACTIVE and workflow.is_completed():
             instance.status, instance.ended_at = "completed", clock.now()
             ctx.record("instance_completed")
-        instance.state = state_to_json(workflow)
+        instance.state = self._storable_state(ctx)
         instance.updated_at = clock.now()
         try:
             ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
@@ -676,6 +696,32 @@ class Engine:
             raise ConcurrentModification("the case was changed by someone else; reload and try again")
         ctx.new_timers = new_timers
         self._start_linked_cases(ctx)
+
+    def _storable_state(self, ctx: CommandState) -> str:
+        """Serialize the workflow; a value case data cannot keep puts the case in error, naming it.
+
+        The value is left out of the saved state (it could not be saved at all otherwise), so
+        the case, its start and the error are recorded instead of the command failing.
+        """
+        try:
+            return state_to_json(ctx.workflow)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            pass
+        dropped: list[str] = []
+        for data in [ctx.workflow.data, *(task.data for task in ctx.workflow.get_tasks())]:
+            while (found := first_unstorable(data, self.limits.max_items)) is not None:
+                name, reason = found
+                del data[name]
+                if name not in dropped:
+                    dropped.append(name)
+                    self._mark_error(
+                        ctx,
+                        EngineError(
+                            f"the variable '{name}' cannot be kept in case data ({reason}); it was left out"
+                        ),
+                        element=_last_run_element(ctx.workflow),
+                    )
+        return state_to_json(ctx.workflow)
 
     def _start_linked_cases(self, ctx: CommandState) -> None:
         """Start the cases that messages thrown by this case are addressed to (same transaction)."""
@@ -739,6 +785,23 @@ class Engine:
 
     # --- queries used by runners and views ------------------------------------------------------
 
+    def case_numbers(
+        self, process_key: str, among: Sequence[Any] | None = None, limit: int = 200
+    ) -> list[str]:
+        """Business numbers of a process's cases: those of ``among`` that exist, else the latest ``limit``."""
+        query = select(ProcessInstance.business_number).where(
+            ProcessInstance.process_key == process_key, ProcessInstance.business_number.is_not(None)
+        )
+        if among is not None:
+            wanted = [str(number) for number in among if isinstance(number, str)]
+            if not wanted:
+                return []
+            query = query.where(ProcessInstance.business_number.in_(wanted))
+        else:
+            query = query.order_by(ProcessInstance.id.desc()).limit(limit)
+        with self.sessions() as session:
+            return [number for number in session.scalars(query) if number]
+
     def role_users(self, role: str) -> list[str]:
         """Return the names of active users holding a role."""
         with self.sessions() as session:
@@ -750,6 +813,15 @@ class Engine:
                     .order_by(User.username)
                 )
             )
+
+
+def _last_run_element(workflow: BpmnWorkflow) -> str | None:
+    """The element that ran last (the likeliest to have left a value behind)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+    if not done:
+        return None
+    last = max(done, key=lambda t: t.last_state_change)
+    return str(last.task_spec.bpmn_id)
 
 
 def _open_start_events(workflow: BpmnWorkflow) -> None:

@@ -41,16 +41,32 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         return due
 
     def due_in(n: float, unit: str = "working_hours") -> datetime:
-        """Now plus ``n`` units as an SLA table gives them: working_hours, working_days, hours or days."""
+        """Now plus ``n`` units as an SLA table gives them (see ``due_from``)."""
+        return due_from(now(), n, unit)
+
+    def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
+        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
+        moment = _as_datetime(start, calendar)
         if unit == "working_hours":
-            return working_hours(n)
+            return calendar.add_working_hours(moment, _number(n, "working_hours"))
         if unit == "working_days":
-            return working_days(int(n))
+            return calendar.add_working_days(moment, int(_number(n, "working_days")))
+        if unit == "working_day_end":
+            # "当天" / "n 个工作日内": the end of the working day ``n`` working days later
+            # (0: the day the clock starts, or the next working day when it starts after hours).
+            day = calendar.add_working_days(calendar.next_working_instant(moment), int(_number(n, unit)))
+            return datetime.combine(day.date(), calendar.config.work_end, tzinfo=calendar.timezone)
+        if unit == "day_of_month":
+            # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
+            return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
         if unit == "hours":
-            return hours(n)
+            return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
         if unit == "days":
-            return hours(_number(n, "due_in") * 24)
-        raise ValueError(f"due_in() counts working_hours, working_days, hours or days, not {unit!r}")
+            return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
+        raise ValueError(
+            "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
+            f"not {unit!r}"
+        )
 
     def working_days_between(start: date | str, end: date | str) -> int:
         """Working days after ``start`` up to and including ``end`` on the calendar (0 if end <= start)."""
@@ -65,6 +81,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     return {
         "due_in": due_in,
+        "due_from": due_from,
         "working_days_between": working_days_between,
         "now": now,
         "today": today,
@@ -72,6 +89,26 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_hours": working_hours,
         "working_days": working_days,
     }
+
+
+def _next_day_of_month(moment: datetime, day: int) -> datetime:
+    """Midnight of the first day ``day`` of a month strictly after ``moment`` (same timezone)."""
+    if not 1 <= day <= 28:
+        raise ValueError(f"day_of_month needs a day from 1 to 28, not {day!r}")
+    year, month = moment.year, moment.month
+    candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    if candidate <= moment:
+        year, month = year + (month == 12), month % 12 + 1
+        candidate = datetime(year, month, day, tzinfo=moment.tzinfo)
+    return candidate
+
+
+def _as_datetime(value: datetime | str, calendar: WorkingCalendar) -> datetime:
+    """An aware datetime from a datetime or an ISO string (naive ones on the calendar's wall clock)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise ValueError(f"due_from() needs a datetime or an ISO date-time string, not {value!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=calendar.timezone)
 
 
 def _as_date(value: date | str, helper: str) -> date:

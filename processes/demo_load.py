@@ -512,6 +512,11 @@ def _filled(
         value: Any
         if f.options_from_role:
             value = rng.choice(engine.role_users(f.options_from_role) or ["admin"])
+        elif f.options_from_process:
+            numbers = engine.case_numbers(f.options_from_process)
+            if not numbers:
+                continue
+            value = rng.choice(numbers)
         elif values:
             value = [rng.choice(values)] if f.type == "checklist" else rng.choice(values)
         elif f.type == "number":

@@ -41,7 +41,17 @@ def start(process_key: str) -> Any:
         values = submitted_data(request.form)
         try:
             started = engine().start(process_key, values, actor, lang=current_lang())
-            flash(_("Case %(number)s started.", number=started.business_number), "ok")
+            if started.status == "error":
+                # The case and its start are recorded; managers see the element and why.
+                flash(
+                    _(
+                        "Case %(number)s was started but stopped in error; a manager can see why on the case.",
+                        number=started.business_number,
+                    ),
+                    "error",
+                )
+            else:
+                flash(_("Case %(number)s started.", number=started.business_number), "ok")
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:
             errors, status = error.errors, 422

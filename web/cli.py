@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -21,10 +23,12 @@ from engine.accounts.password_rules import (
 )
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
-from engine.errors import DeploymentInvalid, EngineError
+from engine.errors import DeploymentInvalid, EngineError, FormInvalid
+from engine.models import ProcessInstance
 from engine.runner import TimerRunner
 from engine.runtime import Engine
-from engine.users import create_user
+from engine.sandbox.limits import limit_process_memory
+from engine.users import Actor, create_user, get_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
@@ -115,6 +119,16 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def _limit_process_memory() -> None:
+    """Apply AFTERFLOW_PROCESS_MEMORY_MB (RLIMIT_AS) to this server process, when set."""
+    raw = os.environ.get("AFTERFLOW_PROCESS_MEMORY_MB", "").strip()
+    if not raw:
+        return
+    if not raw.isdigit() or int(raw) < 256:
+        raise click.ClickException("AFTERFLOW_PROCESS_MEMORY_MB must be a whole number of at least 256")
+    limit_process_memory(int(raw))
+
+
 def _print_problems(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(problem.line())
@@ -151,6 +165,49 @@ def create_user_command(
     except EngineError as error:
         raise click.ClickException(error.message)
     click.echo(f"user {username} created with roles {', '.join(sorted(roles))}")
+
+
+@main.command("start")
+@click.argument("process_key")
+@click.option("--as", "username", required=True, help="The user who starts the case (their roles apply).")
+@click.option(
+    "--data", "data_json", default="{}", show_default=True, help="The start form's data as a JSON object."
+)
+def start_command(process_key: str, username: str, data_json: str) -> None:
+    """Start a case of the newest version of a process; print its business number and status.
+
+    A case that stops in the error state is still started: its element and message are
+    printed and the command exits 3, so scripts can tell it from a refused start (exit 1) and
+    from a mistyped command (exit 2).
+    """
+    try:
+        data = json.loads(data_json)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error.msg} (column {error.colno})", param_hint="--data")
+    if not isinstance(data, dict):
+        raise click.BadParameter('must be a JSON object such as {"field": "value"}', param_hint="--data")
+    engine = _engine()
+    try:
+        with engine.sessions() as session:
+            user = get_user(session, username)
+            if not user.active:
+                raise EngineError(f"the user '{username}' is disabled")
+            actor = Actor.of(user)
+        started = engine.start(process_key, data, actor, lang="en")
+    except FormInvalid as error:
+        for key, messages in error.errors.items():
+            for message in messages:
+                click.echo(f"{key}: {message}", err=True)
+        raise click.ClickException(error.message)
+    except EngineError as error:
+        raise click.ClickException(error.message)
+    click.echo(f"{started.business_number} {started.status}")
+    if started.status == "error":
+        with engine.sessions() as session:
+            instance = session.get(ProcessInstance, started.id)
+            if instance is not None:
+                click.echo(f"error at {instance.error_element}: {instance.error_message}")
+        sys.exit(3)
 
 
 @main.command("setup-demo")
@@ -235,6 +292,7 @@ def run(host: str, port: int) -> None:
 
     from web.app import create_app
 
+    _limit_process_memory()
     app = create_app()
     click.echo(f"afterflow on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=8, ident="afterflow")
@@ -243,6 +301,7 @@ def run(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    _limit_process_memory()
     runner = TimerRunner(_engine())
     try:
         runner.serve()

@@ -40,6 +40,8 @@ def form_context(
     for field in form.fields:
         if field.options_from_role:
             options = [(name, name) for name in engine.role_users(field.options_from_role)]
+        elif field.options_from_process:
+            options = [(number, number) for number in engine.case_numbers(field.options_from_process)]
         else:
             options = [
                 (value, label_en if lang == "en" else label_zh) for value, label_zh, label_en in field.options

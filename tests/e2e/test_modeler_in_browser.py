@@ -207,6 +207,8 @@ def test_owner_edits_the_sla_table_and_a_form_label_and_the_next_case_shows_both
     assert '<outputEntry id="rule_repair_response_default_amount"><text>8</text>' in newest.files[
         "sla_policy.dmn"
     ].replace("\n", "").replace("  ", "")
+    # dmn-js keeps the table's hit policy: overlapping rows, the first match wins.
+    assert 'hitPolicy="FIRST"' in newest.files["sla_policy.dmn"]
 
     started = engine.start("repair_service", REPAIR_REQUEST, CS).business_number
     expected = datetime.fromisoformat(

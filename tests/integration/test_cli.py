@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
-from engine.models import ProcessDefinition, User
+from engine.models import ProcessDefinition, ProcessInstance, User
 from processes.demo import DEMO_USERS
 from processes.records import Customer, SalesLedgerEntry
+from tests.security.diagrams import attack_diagram
 from web.cli import main as cli_main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "ledger" / "sample_ledger.csv"
@@ -103,3 +105,38 @@ def test_import_ledger_takes_all_rows_or_none(cli: tuple[Invoke, str], tmp_path:
     assert "row 2" in refused.output and "nothing was imported" in refused.output
     assert "Traceback" not in refused.output
     assert count(url, SalesLedgerEntry) == 3
+
+
+def test_start_prints_the_business_number_and_status_the_error_state_included(
+    cli: tuple[Invoke, str], tmp_path: Path
+) -> None:
+    invoke, url = cli
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir(), bad.mkdir()
+    (good / "good.bpmn").write_text(attack_diagram("script", "x = n + 1"), encoding="utf-8")
+    assert invoke("deploy", str(good)).exit_code == 0
+    assert invoke("create-user", "sup9", "--role", "service_supervisor", "--password", STRONG).exit_code == 0
+
+    running = invoke("start", "attack_process", "--as", "sup9", "--data", '{"n": 3}')
+    assert running.exit_code == 0, running.output
+    assert re.fullmatch(r"AT-\d{8}-0001 running\n", running.output)
+
+    (bad / "good.bpmn").write_text(attack_diagram("script", "tz = now().tzinfo"), encoding="utf-8")
+    assert invoke("deploy", str(bad)).exit_code == 0
+    failed = invoke("start", "attack_process", "--as", "sup9")
+    assert failed.exit_code == 3, failed.output
+    first, second = failed.output.splitlines()
+    assert re.fullmatch(r"AT-\d{8}-0002 error", first)
+    assert second.startswith("error at attack: ") and "'tz'" in second
+    assert count(url, ProcessInstance) == 2
+
+    for args, words in (
+        (("--as", "nobody"), "no user named 'nobody'"),
+        (("--as", "sup9", "--data", "[1]"), "must be a JSON object"),
+        (("--as", "sup9", "--data", "{"), "not JSON"),
+    ):
+        refused = invoke("start", "attack_process", *args)
+        assert refused.exit_code in (1, 2) and words in refused.output, refused.output
+    unknown = invoke("start", "no_such_process", "--as", "sup9")
+    assert unknown.exit_code == 1 and "no process 'no_such_process'" in unknown.output
+    assert count(url, ProcessInstance) == 2

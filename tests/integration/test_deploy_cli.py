@@ -101,7 +101,7 @@ FOREIGN_FILES: dict[str, Expect] = {
         problems=(
             ("feel_range", f"the input cell '[1..100]' {NOT_PYTHON}"),
             ("feel_list", f"the output cell 'if amount > 1000 then 50 else 10' {NOT_PYTHON}"),
-            ("fee_feel", "hit policy FIRST is not supported"),
+            ("fee_feel", "hit policy PRIORITY is not supported"),
         )
     ),
     "dmn_literal_expression.dmn": Expect(

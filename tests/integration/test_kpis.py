@@ -139,17 +139,30 @@ def test_customer_satisfaction_is_the_share_of_satisfied_follow_up_ratings(
         assert board.criteria[criterion].total == len(values)
 
 
-def test_complaint_rate_is_completed_repairs_that_started_a_complaint(generated: tuple[Engine, Log]) -> None:
+def test_complaint_rate_is_completed_repairs_named_by_a_complaint_attributed_to_the_service(
+    generated: tuple[Engine, Log],
+) -> None:
+    """ "确属服务责任的" [001]: the complaint names the repair and its cause analysis blames the service."""
     engine, log = generated
+    number_of = {
+        case: ((events[0].data or {}).get("data") or {}).get("business_number")
+        for case, events in log.by_case.items()
+        if events and events[0].action == "instance_started"
+    }
+    blamed: set[str] = set()
+    for complaint in log.cases("CP"):
+        started = (log.by_case[complaint][0].data or {}).get("data") or {}
+        department = verdict = None
+        for event in log.by_case[complaint]:
+            entered = (event.data or {}).get("data") or {}
+            if event.action == "task_completed" and event.element_id == "task_cause_analysis":
+                department = entered.get("responsible_department")
+            if event.action == "task_completed" and event.element_id == "task_investigation":
+                verdict = entered.get("complaint_substantiated")
+        if started.get("repair_order") and department == "after_sales" and verdict != "no":
+            blamed.add(started["repair_order"])
     repairs = log.completed("RO")
-    complained = [
-        c
-        for c in repairs
-        if any(
-            e.action == "linked_case_started" and (e.data or {}).get("process") == "complaint"
-            for e in log.by_case[c]
-        )
-    ]
+    complained = [c for c in repairs if number_of.get(c) in blamed]
     kpi = _value(engine).kpis["complaint_rate"].overall
     assert (kpi.hits, kpi.total) == (len(complained), len(repairs))
 
@@ -233,7 +246,7 @@ def test_the_read_model_follows_changed_cases_only_and_equals_a_rebuild(
 
     # Three more weeks of real work (new cases, old cases' timers firing), then a supervisor
     # suspends one running case, terminates another and hands a technician task to tech2.
-    load_cases(engine, 10, seed=12, end=END + timedelta(days=21), days=21)
+    load_cases(engine, 10, seed=15, end=END + timedelta(days=21), days=21)
     with engine.sessions() as session:
         running = list(
             session.scalars(

@@ -124,8 +124,8 @@ def test_the_arrival_limit_counts_wall_clock_hours_through_the_holiday(
     case = engine.start("repair_service", {**REQUEST, "distance_band": distance_band}, CS).id
     clock.advance(timedelta(minutes=20))
     complete_step(engine, case, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
-    # The dispatch limit is 2 working days: the holiday week does not count (Oct 8, Oct 9).
-    assert open_task(engine, case, "task_dispatch").due_at == shanghai(2026, 10, 9, 16, 50)
+    # The dispatch limit is 2 working days from acceptance: the holiday week does not count (Oct 8, Oct 9).
+    assert open_task(engine, case, "task_dispatch").due_at == shanghai(2026, 10, 9, 16, 30)
     clock.advance(timedelta(minutes=10))
     complete_step(engine, case, "task_dispatch", {"technician": "tech1"}, SUP)
     # The arrival limit runs from the call in plain hours, holidays included.
@@ -139,9 +139,9 @@ def test_a_working_day_limit_lands_on_a_make_up_working_day(scenario_engine: Eng
     case = engine.start("repair_service", REQUEST, CS).id
     clock.advance(timedelta(hours=1))
     complete_step(engine, case, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
-    # 2 working days from Friday Oct 9: Saturday Oct 10 (make-up) and Monday Oct 12.
-    assert open_task(engine, case, "task_dispatch").due_at == shanghai(2026, 10, 12, 10, 0)
-    assert timer_due(engine, case, "timer_dispatch_late") == shanghai(2026, 10, 12, 10, 0)
+    # 2 working days from acceptance on Friday Oct 9: Saturday Oct 10 (make-up) and Monday Oct 12.
+    assert open_task(engine, case, "task_dispatch").due_at == shanghai(2026, 10, 12, 9, 0)
+    assert timer_due(engine, case, "timer_dispatch_late") == shanghai(2026, 10, 12, 9, 0)
 
 
 def edited_policy(response_hours: int, dispatch_days: int) -> dict[str, str]:
@@ -178,5 +178,5 @@ def test_a_policy_change_deployed_applies_to_new_cases_only(scenario_engine: Eng
     # Later steps of the running case still follow the policy it started with.
     complete_step(engine, running, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
     complete_step(engine, new, "task_remote_guidance", {"solved_by_phone": "no"}, CS)
-    assert open_task(engine, running, "task_dispatch").due_at == shanghai(2026, 11, 25, 9, 30)
+    assert open_task(engine, running, "task_dispatch").due_at == shanghai(2026, 11, 25, 9, 0)
     assert open_task(engine, new, "task_dispatch").due_at == shanghai(2026, 11, 24, 9, 30)

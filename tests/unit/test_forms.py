@@ -757,3 +757,63 @@ def test_several_messages_for_one_field_are_all_given() -> None:
     assert errors_of(form, {"code": "abcdef"}, "en") == {
         "code": ["At most 3 characters.", "The value does not have the expected format."]
     }
+
+
+# --- requiredWhen and optionsFromProcess --------------------------------------------------------------
+
+PROVIDED = {
+    "key": "provided",
+    "type": "radio",
+    "label": "已提供",
+    "values": [{"label": "是", "value": "yes"}, {"label": "否", "value": "no"}],
+    "validate": {"required": True},
+}
+WHY = {"key": "why_not", "type": "textarea", "label": "原因", "properties": {"requiredWhen": "provided=no"}}
+
+
+def test_a_field_required_when_another_has_a_value_is_required_only_then() -> None:
+    form = make_form(PROVIDED, WHY)
+    assert form.get_field("why_not").required_when == ("provided", "no")  # type: ignore[union-attr]
+    assert errors_of(form, {"provided": "no"}) == {"why_not": ["此项为必填项。"]}
+    assert errors_of(form, {"provided": "no", "why_not": "  "}) == {"why_not": ["此项为必填项。"]}
+    assert validate_submission(form, {"provided": "yes"})["why_not"] is None
+    assert validate_submission(form, {"provided": "no", "why_not": "客户不需要"})["why_not"] == "客户不需要"
+
+
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        ("provided", "requiredWhen that is not written as other_field=value"),
+        ("provided=", "requiredWhen that is not written as other_field=value"),
+        ("missing=no", "required when 'missing' has a value, but the form has no such field"),
+    ],
+)
+def test_a_bad_required_when_is_a_problem(when: str, problem: str) -> None:
+    with pytest.raises(FormProblem) as raised:
+        make_form(PROVIDED, {**WHY, "properties": {"requiredWhen": when}})
+    assert any(problem in text for text in raised.value.problems)
+
+
+def test_options_from_a_process_accept_only_the_numbers_given_as_dynamic_options() -> None:
+    order = {
+        "key": "order",
+        "type": "select",
+        "label": "维修单",
+        "properties": {"optionsFromProcess": "repair_service"},
+    }
+    form = make_form(order)
+    field = form.get_field("order")
+    assert field is not None and field.options_from_process == "repair_service" and field.has_dynamic_options
+    assert (
+        validate_submission(form, {"order": "RO-1"}, dynamic_options={"order": ["RO-1"]})["order"] == "RO-1"
+    )
+    assert errors_of_order(form, {"order": "RO-9"}) == {"order": ["请选择列表中的选项。"]}
+    assert validate_submission(form, {}, dynamic_options={"order": []})["order"] is None
+    with pytest.raises(FormProblem):
+        make_form({**order, "values": [{"label": "a", "value": "a"}]})
+
+
+def errors_of_order(form: FormDefinition, data: dict[str, Any]) -> dict[str, list[str]]:
+    with pytest.raises(FormInvalid) as raised:
+        validate_submission(form, data, dynamic_options={"order": []})
+    return raised.value.errors

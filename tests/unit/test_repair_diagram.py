@@ -182,9 +182,9 @@ def test_the_archive_lookup_feeds_the_category_decision() -> None:
 #: boundary timer -> (sla stage, the element it watches, its timeDate expression)
 SLA_TIMERS = {
     "timer_response_late": ("response", "task_remote_guidance", DUE),
-    "timer_dispatch_late": ("dispatch", "task_dispatch", DUE),
+    "timer_dispatch_late": ("dispatch", "task_dispatch", "dispatch_due"),
     "timer_arrival_late": ("arrival", "task_arrival", "arrival_due"),
-    "timer_loaner": ("loaner", "sub_repair", DUE),
+    "timer_loaner_late": ("loaner", "task_loaner", "loaner_due"),
     "timer_repair_late": ("repair", "sub_repair", "repair_due"),
     "timer_acceptance_late": ("acceptance", "task_acceptance", DUE),
     "timer_invoice_late": ("invoice", "task_invoice", DUE),
@@ -194,9 +194,11 @@ SLA_TIMERS = {
 SLA_RULES = {
     "sla_arrival": ("arrival", "distance_band", "arrival_due"),
     "sla_response": ("response", "urgency", "task_remote_guidance"),
-    "sla_dispatch": ("dispatch", "urgency", "task_dispatch"),
+    "sla_dispatch": ("dispatch", "urgency", "dispatch_due"),
     "sla_repair": ("repair", "fault_level", "repair_due"),
     "sla_loaner": ("loaner", "urgency", "sub_repair"),
+    "sla_loaner_provide": ("loaner_provide", "urgency", "loaner_due"),
+    "sla_parts_return": ("parts_return", "urgency", "parts_return_due"),
     "sla_acceptance": ("acceptance", "urgency", "task_acceptance"),
     "sla_invoice": ("invoice", "urgency", "task_invoice"),
     "sla_follow_up": ("follow_up", "urgency", "task_follow_up"),
@@ -212,9 +214,20 @@ def policy_stages() -> set[tuple[str, str]]:
     return stages
 
 
+#: Boundary timers that trigger work without being a limit (no ``sla``, no breach).
+TRIGGERS = {"timer_loaner": ("sub_repair", DUE)}
+#: Limits counted from an earlier moment than the rule task's (dispatch: from acceptance).
+COUNTED_FROM = {"sla_dispatch": "accepted_at"}
+
+
 def test_every_sla_timer_is_non_interrupting_named_and_cites_its_rule() -> None:
     timers = {t.get("id"): t for t in xpath("//bpmn:boundaryEvent")}
-    assert set(timers) == set(SLA_TIMERS)
+    assert set(timers) == set(SLA_TIMERS) | set(TRIGGERS)
+    for timer_id, (host, expression) in TRIGGERS.items():
+        assert timers[timer_id].get("attachedToRef") == host
+        assert "sla" not in properties(timers[timer_id]), f"{timer_id} is a trigger, not a limit"
+        (time_date,) = timers[timer_id].xpath("bpmn:timerEventDefinition/bpmn:timeDate", namespaces=NS)
+        assert time_date.text == expression, timer_id
     for timer_id, (stage, host, expression) in SLA_TIMERS.items():
         timer = timers[timer_id]
         assert timer.get("cancelActivity") == "false", timer_id
@@ -246,16 +259,22 @@ def test_every_sla_limit_comes_from_the_policy_table() -> None:
         )
         assert ("repair", stage) in stages, f"the policy table has no repair/{stage} row"
         assert SEED.search(rule.findtext("bpmn:documentation", namespaces=NS) or ""), rule_id
-        if target.endswith("_due"):
+        if rule_id in COUNTED_FROM:
+            start = COUNTED_FROM[rule_id]
+            assert (
+                extension(rule, "postScript")
+                == f"{target} = due_from({start}, sla_amount, sla_unit).isoformat()"
+            )
+        elif target.endswith("_due"):
             assert extension(rule, "postScript") == f"{target} = due_in(sla_amount, sla_unit).isoformat()"
         else:  # the limit is read by the very next element, before another rule overwrites it
             (flow,) = xpath("//bpmn:sequenceFlow[@sourceRef=$id]", id=rule_id)
             assert flow.get("targetRef") == target, rule_id
 
 
-def test_the_loaner_task_is_due_within_24_hours_and_parts_within_3_days() -> None:
-    assert properties(node("task_loaner"))["dueTime"] == "hours(24)"
-    assert properties(node("task_parts_return"))["dueTime"] == "due_in(3, 'days')"
+def test_the_loaner_task_and_the_parts_return_are_due_by_the_policy_table() -> None:
+    assert properties(node("task_loaner"))["dueTime"] == "loaner_due"
+    assert properties(node("task_parts_return"))["dueTime"] == "parts_return_due"
 
 
 # --- the linked complaint ----------------------------------------------------------------------
@@ -403,7 +422,22 @@ def test_follow_up_form_is_the_four_by_four_card_with_the_complaint_categories()
         "slow_repair",
         "price_too_high",
         "repair_quality",
+        "product_quality",
     ]
+
+
+def test_the_follow_up_and_the_complaint_forms_share_one_list_of_complaint_categories() -> None:
+    """One list [001 客户投诉 分类], so a follow-up complaint is counted under the same category."""
+    lists = {
+        form: [
+            (o["value"], o["label"], o["label_en"])
+            for c in load_form(form)["components"]
+            if c.get("key") == "complaint_category"
+            for o in c["values"]
+        ]
+        for form in ("repair_follow_up", "complaint_receive", "complaint_intake")
+    }
+    assert lists["repair_follow_up"] == lists["complaint_receive"] == lists["complaint_intake"]
 
 
 # --- the diagram as a picture ----------------------------------------------------------------------

@@ -55,20 +55,19 @@ REFUSED = [
     ("exec('y = 1')", "'exec' is not available in scripts"),
     ("y = getattr(x, 'y')", "'getattr' is not available in scripts"),
     ("y = type(x)", "'type' is not available in scripts"),
-    ("y = 'a' * 10**9", "repeating a sequence to more than 1,000,000 items"),
-    ("y = [0] * 10**7", "repeating a sequence to more than 1,000,000 items"),
+    ("y = 'a' * 10**9", "would make a string over 1,000,000 characters"),
+    ("y = [0] * 10**7", "would make more than 100,000 items"),
     ("y = 2 ** 10**8", "'**' would make a number over 10,000 bits"),
     ("y = pow(3, 10**6)", "'**' would make a number over 10,000 bits"),
     ("y = 1 << 100000", "'<<' would make a number over 10,000 bits"),
     ("y = 2**5000 * 2**5001", "'*' would make a number over 10,000 bits"),
-    ("y = [1]\ny *= 10**7", "repeating a sequence to more than 1,000,000 items"),
-    ("y = list(range(10**9))", "range() with more than 1,000,000 items"),
+    ("y = [1]\ny *= 10**7", "would make more than 100,000 items"),
+    ("y = list(range(10**9))", "range() would make more than 100,000 items"),
     ("class A:\n    pass", "class definitions are not allowed in scripts"),
     ("def f():\n    global x\n    x = 1", "'global' statements are not allowed in scripts"),
     ("def f():\n    yield 1", "'yield' is not allowed in scripts"),
     ("async def f():\n    pass", "'async' and 'await' are not allowed in scripts"),
     ("try:\n    y = 1\nfinally:\n    y = 2", "'finally' blocks are not allowed in scripts"),
-    ("try:\n    y = 1\nexcept:\n    y = 2", "a bare 'except:' is not allowed in scripts"),
     ("y = BaseException", "'BaseException' is not available in scripts"),
     ("y = '{}'.format(1)", "'.format' is not allowed in scripts"),
     ("x['k'] += 1", "augmented assignment to an item or attribute"),
@@ -95,9 +94,9 @@ def test_refused_scripts_raise_script_error_and_leave_data_alone(
         ("().__class__.__bases__", "'__class__'"),
         ("open('/etc/passwd').read()", "'open' is not available"),
         ("getattr(x, 'y')", "'getattr' is not available"),
-        ("'a' * 10**9", "more than 1,000,000 items"),
+        ("'a' * 10**9", "a string over 1,000,000 characters"),
         ("2 ** 10**8", "over 10,000 bits"),
-        ("len(list(range(10**9)))", "range() with more than 1,000,000 items"),
+        ("len(list(range(10**9)))", "range() would make more than 100,000 items"),
     ],
 )
 def test_refused_expressions(env: SandboxEnvironment, expression: str, reason: str) -> None:
@@ -147,7 +146,7 @@ def test_endless_loop_is_stopped_by_the_time_limit(env: SandboxEnvironment) -> N
         # 'except Exception' must not swallow the time limit.
         "try:\n    while True: pass\nexcept Exception:\n    caught = True",
         "def spin():\n    while True: pass\nspin()",
-        "y = [i for i in range(1000000) for j in range(1000000)]",
+        "y = [i for i in range(100000) for j in range(100000)]",
     ],
 )
 def test_time_limit_cannot_be_dodged(env: SandboxEnvironment, script: str) -> None:
@@ -163,7 +162,7 @@ def test_time_limit_cannot_be_dodged(env: SandboxEnvironment, script: str) -> No
 def test_time_limit_applies_to_expressions(env: SandboxEnvironment) -> None:
     started = time.monotonic()
     with pytest.raises(ScriptError, match=r"ran longer than the limit of 0\.2 s"):
-        env.evaluate("[i for i in range(1000000) for j in range(1000000)]", {})
+        env.evaluate("[i for i in range(100000) for j in range(100000)]", {})
     assert time.monotonic() - started < 2
 
 
@@ -492,7 +491,7 @@ def test_workflow_script_result_lands_in_task_data() -> None:
     [
         ("import os", "imports are not allowed in scripts"),
         ("x = ().__class__", "names starting with '_' are not allowed: '__class__'"),
-        ("x = 'a' * 10**9", "repeating a sequence to more than 1,000,000 items"),
+        ("x = 'a' * 10**9", "would make a string over 1,000,000 characters"),
         ("while True: pass", "the script ran longer than the limit of 0.2 s"),
     ],
 )
@@ -503,7 +502,7 @@ def test_workflow_bad_script_raises_workflow_task_exception(script: str, reason:
         workflow.do_engine_steps()
     assert reason in str(info.value)
     assert info.value.task_spec.bpmn_id == "calc"
-    assert info.value.error_type == "ScriptError"
+    assert info.value.error_type in ("ScriptError", "ScriptLimitExceeded")
 
 
 def test_workflow_compile_error_reports_the_line() -> None:

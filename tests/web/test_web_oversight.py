@@ -281,27 +281,102 @@ def test_the_figures_name_processes_departments_and_criteria_as_the_forms_do(
     assert "<th>Attitude</th>" in english[english.index('id="kpi-criteria-table"') :]
 
 
-def test_the_complaint_statistics_name_categories_and_departments(web: Web) -> None:
+#: The steps that close a general complaint, each by a holder of its lane's role.
+CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    (
+        "task_first_response",
+        "sales1",
+        "sales",
+        {"first_response_channel": "phone", "first_response_text": "已收到"},
+    ),
+    ("task_register", "qa1", "quality", {"severity": "general", "screening_opinion": "返修后复发"}),
+    (
+        "task_investigation",
+        "qa1",
+        "quality",
+        {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"},
+    ),
+    (
+        "task_cause_analysis",
+        "qa1",
+        "quality",
+        {
+            "cause_analysis": "返修未更换电源板",
+            "responsible_department": "production",
+            "cause_type": "process",
+            "proposed_disposition": "replace",
+            "disposition_detail": "更换整机",
+        },
+    ),
+    (
+        "task_countermeasure",
+        "techdept1",
+        "technical",
+        {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"},
+    ),
+    ("task_loss", "fin1", "finance", {"loss_amount": "100"}),
+    (
+        "task_gm_approval",
+        "gm1",
+        "general_manager",
+        {"approval_decision": "approve", "approved_disposition": "更换"},
+    ),
+    (
+        "task_reply",
+        "sales1",
+        "sales",
+        {
+            "reply_channel": "phone",
+            "reply_date": "2026-03-10",
+            "reply_text": "为您更换。",
+            "reply_within_approval": True,
+        },
+    ),
+    ("task_customer_decision", "sales1", "sales", {"customer_accepts": "yes"}),
+    (
+        "task_improvement_tracking",
+        "qa1",
+        "quality",
+        {"improvement_result": "已修订", "improvement_effective": "yes"},
+    ),
+)
+
+
+def close_complaint(web: Web, number: str) -> None:
+    for spec_id, username, role, data in CLOSING_STEPS:
+        web.engine.complete(web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})))
+    assert instance(web, number).status == "completed"
+
+
+def test_the_complaint_statistics_count_the_complaints_closed_in_the_month_with_the_ratio(web: Web) -> None:
+    """ "每月10日前汇总上月份结案的案件…责任归属确认及比率" [001 6]: closed ones, not received ones."""
     web.freeze(NOW)
-    web.engine.start(
-        "complaint",
-        COMPLAINT_RECEIVED,
-        Actor("sales1", frozenset({"sales"})),
-    )
+    sales = Actor("sales1", frozenset({"sales"}))
+    closed = web.engine.start("complaint", COMPLAINT_RECEIVED, sales).business_number
+    web.engine.start("complaint", COMPLAINT_RECEIVED, sales)  # received in March, still open
+    assert closed is not None
+    close_complaint(web, closed)
     manager = web.client("sup1")
     page = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
     table = page[page.index('id="complaint-statistics"') :]
     assert "<th>返修产品存在质量问题</th>" in table and "repair_quality" not in page
-    assert "<th>尚未判定</th>" in table  # quality has not named the responsible department yet
+    assert "尚未判定" not in table  # the open complaint is not in the month's statistics
+    totals = page[page.index('id="complaint-totals"') :]
+    assert "本月结案: 1" in totals
+    ratio = page[page.index('id="complaint-responsibility"') :]
+    assert "<td>1</td><td>100.0 %</td>" in ratio
     workbook = manager.get("/manage/complaints", query_string={"month": "2026-03", "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(workbook.data)).active
     assert sheet is not None
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert ["返修产品存在质量问题", "尚未判定", 1, 0, 0] in rows
+    assert [row[2:5] for row in rows if row[0] == "返修产品存在质量问题"] == [[1, 1, 0]]
+    header = next(i for i, row in enumerate(rows) if list(row[:3]) == ["责任部门", "案件", "责任比率"])
+    assert list(rows[header + 1][1:3]) == [1, 1]
     manager.post("/language", data={"lang": "en"})
     english = manager.get("/manage/complaints", query_string={"month": "2026-03"}).text
     cases_table = english[english.index('id="complaint-cases"') :]
-    assert "<td>Quality of the repaired product</td><td>Not decided yet</td>" in cases_table
+    assert "<td>Quality problem of the repaired product</td>" in cases_table
+    assert "Not decided yet" not in cases_table
 
 
 def test_statuses_and_linked_cases_read_in_the_users_language(web: Web, cases: dict[str, str]) -> None:

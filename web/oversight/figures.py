@@ -16,7 +16,6 @@ from engine.kpis import (
     KPI_NAMES,
     RATING_CRITERIA,
     SEVERITY_FIELD,
-    TARGETS,
     UNCLASSIFIED,
     UNDECIDED,
     complaint_statistics,
@@ -74,7 +73,7 @@ def kpis() -> Any:
                 _ratio(kpi.by["month"][m].value) if m in kpi.by["month"] else None for m in board.months
             ],
         }
-        charts["targets"][name] = TARGETS[name][0] * 100
+        charts["targets"][name] = board.targets[name][0] * 100
     charts["criteria"] = {
         c: [
             _ratio(board.criteria_by_month[c][m].value)
@@ -104,7 +103,7 @@ def kpis() -> Any:
         "oversight/kpis.html",
         board=board,
         charts_json=json.dumps(charts, ensure_ascii=False),
-        targets=TARGETS,
+        targets=board.targets,
         kpi_names=KPI_NAMES,
         criteria=RATING_CRITERIA,
         ratio=_ratio,
@@ -184,6 +183,10 @@ def _export_complaints(stats: Any, names: ComplaintNames) -> Response:
     for (category, department), (count, within, major) in sorted(stats.cells.items()):
         append_row(sheet, [names.category(category), names.department(department), count, within, major])
     append_row(sheet, [_("Total"), "", stats.total, stats.within_limit, ""])
+    append_row(sheet, [])
+    append_row(sheet, [_("Responsible department"), _("Cases"), _("Responsibility ratio")])
+    for department, (count, ratio) in sorted(stats.responsibility.items()):
+        append_row(sheet, [names.department(department), count, round(ratio, 4)])
     cases_sheet = book.create_sheet(_("Cases"))
     append_row(
         cases_sheet,
