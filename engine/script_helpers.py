@@ -47,10 +47,18 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
     def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
         """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
         moment = _as_datetime(start, calendar)
+        # A working-time due time keeps its basis, so a calendar change can re-time it and an
+        # unconfirmed year marks it provisional, whichever helper counted it.
         if unit == "working_hours":
-            return calendar.add_working_hours(moment, _number(n, "working_hours"))
+            hours_amount = _number(n, "working_hours")
+            due = calendar.add_working_hours(moment, hours_amount)
+            note(due, DueBasis(moment, hours_amount, WORKING_HOURS))
+            return due
         if unit == "working_days":
-            return calendar.add_working_days(moment, int(_number(n, "working_days")))
+            days_amount = int(_number(n, "working_days"))
+            due = calendar.add_working_days(moment, days_amount)
+            note(due, DueBasis(moment, days_amount, WORKING_DAYS))
+            return due
         if unit == "working_day_end":
             # "当天" / "n 个工作日内": the end of the working day ``n`` working days later
             # (0: the day the clock starts, or the next working day when it starts after hours).
