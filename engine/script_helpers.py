@@ -8,6 +8,7 @@ from typing import Any
 
 from engine import clock
 from engine.calendar import WorkingCalendar
+from engine.calendar.due_basis import UNITS as WORKING_UNITS
 from engine.calendar.due_basis import WORKING_DAYS, WORKING_HOURS, DueBasis, note
 
 
@@ -28,17 +29,11 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     def working_hours(n: float) -> datetime:
         """Now plus ``n`` working hours on the calendar."""
-        start, amount = now(), _number(n, "working_hours")
-        due = calendar.add_working_hours(start, amount)
-        note(due, DueBasis(start, amount, WORKING_HOURS))
-        return due
+        return due_from(now(), n, WORKING_HOURS)
 
     def working_days(n: int) -> datetime:
         """Now plus ``n`` working days on the calendar."""
-        start, amount = now(), int(_number(n, "working_days"))
-        due = calendar.add_working_days(start, amount)
-        note(due, DueBasis(start, amount, WORKING_DAYS))
-        return due
+        return due_from(now(), n, WORKING_DAYS)
 
     def due_in(n: float, unit: str = "working_hours") -> datetime:
         """Now plus ``n`` units as an SLA table gives them (see ``due_from``)."""
@@ -47,23 +42,12 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
     def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
         """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
         moment = _as_datetime(start, calendar)
-        # A working-time due time keeps its basis, so a calendar change can re-time it and an
-        # unconfirmed year marks it provisional, whichever helper counted it.
-        if unit == "working_hours":
-            hours_amount = _number(n, "working_hours")
-            due = calendar.add_working_hours(moment, hours_amount)
-            note(due, DueBasis(moment, hours_amount, WORKING_HOURS))
+        if unit in WORKING_UNITS:
+            # Working-time due times keep their basis, so a calendar change can count them again.
+            amount = _number(n, unit)
+            due = calendar.count_due(moment, amount, unit)
+            note(due, DueBasis(moment, amount, unit))
             return due
-        if unit == "working_days":
-            days_amount = int(_number(n, "working_days"))
-            due = calendar.add_working_days(moment, days_amount)
-            note(due, DueBasis(moment, days_amount, WORKING_DAYS))
-            return due
-        if unit == "working_day_end":
-            # "当天" / "n 个工作日内": the end of the working day ``n`` working days later
-            # (0: the day the clock starts, or the next working day when it starts after hours).
-            day = calendar.add_working_days(calendar.next_working_instant(moment), int(_number(n, unit)))
-            return datetime.combine(day.date(), calendar.config.work_end, tzinfo=calendar.timezone)
         if unit == "day_of_month":
             # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
             return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))

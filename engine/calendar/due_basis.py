@@ -17,12 +17,13 @@ from typing import Any
 
 WORKING_HOURS = "working_hours"
 WORKING_DAYS = "working_days"
-UNITS = (WORKING_HOURS, WORKING_DAYS)
+WORKING_DAY_END = "working_day_end"
+UNITS = (WORKING_HOURS, WORKING_DAYS, WORKING_DAY_END)
 
 
 @dataclass(frozen=True)
 class DueBasis:
-    """A due time's origin: ``amount`` working hours or days counted from ``start``."""
+    """A due time's origin: ``amount`` working hours, days or day ends counted from ``start``."""
 
     start: datetime
     amount: float

@@ -278,4 +278,11 @@ class WorkingCalendar:
             return self.add_working_hours(start, amount)
         if unit == "working_days":
             return self.add_working_days(start, int(amount))
-        raise ValueError(f"a due time is counted in working_hours or working_days, not {unit!r}")
+        if unit == "working_day_end":
+            # "当天" / "n 个工作日内": the end of the working day ``amount`` working days later
+            # (0: the day the clock starts, or the next working day when it starts after hours).
+            day = self.add_working_days(self.next_working_instant(start), int(amount))
+            return datetime.combine(day.date(), self.config.work_end, tzinfo=self.timezone)
+        raise ValueError(
+            f"a due time is counted in working_hours, working_days or working_day_end, not {unit!r}"
+        )
