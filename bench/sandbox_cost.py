@@ -3,11 +3,13 @@
 Measures, on a gateway condition and a short script over case data of 30 variables:
 
 1. plain ``eval``/``exec`` of the same compiled source (no sandbox at all: the floor);
-2. the sandbox in process (guards, attribute allowlist, trace function for the time and
-   memory limits);
-3. the same sandbox in a pre-forked worker process under ``RLIMIT_AS``/``RLIMIT_CPU``: the
-   case data pickled over a pipe, evaluated there, the result pickled back;
-4. a fresh process per evaluation (fork, evaluate, exit) — what isolating without a pool costs;
+2. the sandbox in process with script processes off (``AFTERFLOW_SCRIPT_PROCESSES=0``: the
+   sandbox before the pool existed);
+3. the sandbox as shipped: a simple source (the condition) runs in process after its class is
+   looked up, any other (the script, which loops) goes through the pool of script processes
+   under ``RLIMIT_AS``/``RLIMIT_CPU`` — case data pickled there, the answer back as JSON;
+4. each source sent through the pool whatever its class (the pool's round trip for it);
+5. a fresh process per evaluation (fork, evaluate, exit) — what isolating without a pool costs;
 
 and prints each as microseconds per evaluation and as a ratio to the in-process sandbox.
 Figures are printed, never asserted; docs/benchmarks.md keeps the results.
@@ -15,17 +17,16 @@ Figures are printed, never asserted; docs/benchmarks.md keeps the results.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import resource
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
 from typing import Any
 
-from engine.sandbox import SandboxEnvironment
+from engine.sandbox import SandboxEnvironment, SandboxLimits
+from engine.sandbox.script_processes import pool_for, shutdown
+from engine.sandbox.simple import is_simple_source
 
 CONDITION = "amount > 1000 and category == 'A' and customer_name.startswith('华东')"
 SCRIPT = """total = 0
@@ -60,54 +61,59 @@ def per_call_us(run: Callable[[], Any], repeat: int) -> float:
     return statistics.median(batches)
 
 
-def _worker(conn: Connection) -> None:
-    """A pre-forked script process: hard OS limits, then evaluate whatever comes down the pipe."""
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-    resource.setrlimit(resource.RLIMIT_CPU, (600, 600))
-    env = SandboxEnvironment()
-    while True:
-        request = conn.recv()
-        if request is None:
-            return
-        mode, source, data = request
-        if mode == "eval":
-            conn.send(env.evaluate(source, data))
-        else:
-            env.execute(source, data)
-            conn.send(data)
+def per_call_pair_us(first: Callable[[], Any], second: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Like per_call_us for two contenders, their batches interleaved so load hits both alike."""
+    batches: tuple[list[float], list[float]] = ([], [])
+    for _ in range(7):
+        for run, times in ((first, batches[0]), (second, batches[1])):
+            began = time.perf_counter()
+            for _ in range(repeat):
+                run()
+            times.append((time.perf_counter() - began) / repeat * 1e6)
+    return statistics.median(batches[0]), statistics.median(batches[1])
 
 
 def _fresh_process(mode: str, source: str, data: dict[str, Any]) -> None:
     pid = os.fork()
     if pid == 0:  # the child evaluates and leaves without cleaning up, as an isolating runner would
-        env = SandboxEnvironment()
+        env = SandboxEnvironment(limits=SandboxLimits(script_processes=0))
         env.evaluate(source, data) if mode == "eval" else env.execute(source, dict(data))
         os._exit(0)
     os.waitpid(pid, 0)
 
 
 def measure(
-    label: str,
-    mode: str,
-    source: str,
-    plain: Any,
-    env: SandboxEnvironment,
-    data: dict[str, Any],
-    pooled: Callable[[str, str], Any],
+    label: str, mode: str, source: str, plain: Any, data: dict[str, Any]
 ) -> list[tuple[str, float, float]]:
-    """Time one source four ways; return (row label, µs each, ratio to the in-process sandbox)."""
+    """Time one source five ways; return (row label, µs each, ratio to the in-process sandbox)."""
+    off = SandboxEnvironment(limits=SandboxLimits(script_processes=0))
+    shipped_limits = SandboxLimits()
+    shipped = SandboxEnvironment(limits=shipped_limits)
+    pool = pool_for(shipped_limits)
+    assert pool is not None
+
+    def run(env: SandboxEnvironment) -> Callable[[], Any]:
+        if mode == "eval":
+            return lambda: env.evaluate(source, data)
+        return lambda: env.execute(source, dict(data))
+
+    def pooled() -> Any:
+        return pool.run(mode, source, data, None, {}, shipped_limits)
+
+    pooled()  # start the pool: its first process pays for the fork server
     if mode == "eval":
         floor = per_call_us(lambda: eval(plain, dict(data)), 2000)
-        sandbox = per_call_us(lambda: env.evaluate(source, data), 2000)
     else:
         floor = per_call_us(lambda: exec(plain, dict(data)), 2000)
-        sandbox = per_call_us(lambda: env.execute(source, dict(data)), 2000)
-    pool = per_call_us(lambda: pooled(mode, source), 500)
+    sandbox, as_shipped = per_call_pair_us(run(off), run(shipped), 1000)
+    through_pool = per_call_us(pooled, 500)
     fresh = per_call_us(lambda: _fresh_process(mode, source, data), 20)
+    where = "in process" if is_simple_source(source, mode, frozenset()) else "in a script process"
     return [
         (f"{label}: plain eval/exec (no sandbox)", floor, floor / sandbox),
-        (f"{label}: sandbox in process", sandbox, 1.0),
-        (f"{label}: pre-forked process under RLIMIT_AS/CPU", pool, pool / sandbox),
+        (f"{label}: sandbox in process (script processes off)", sandbox, 1.0),
+        (f"{label}: sandbox as shipped ({where})", as_shipped, as_shipped / sandbox),
+        (f"{label}: through the pool of script processes", through_pool, through_pool / sandbox),
         (f"{label}: fresh process per evaluation", fresh, fresh / sandbox),
     ]
 
@@ -115,30 +121,14 @@ def measure(
 def main() -> None:
     """Print the cost table."""
     data = case_data()
-    env = SandboxEnvironment()
-    plain_condition = compile(CONDITION, "<bench>", "eval")
-    plain_script = compile(SCRIPT, "<bench>", "exec")
-    parent, child = multiprocessing.get_context("fork").Pipe()
-    worker = multiprocessing.get_context("fork").Process(target=_worker, args=(child,), daemon=True)
-    worker.start()
-
-    def pooled(mode: str, source: str) -> Any:
-        parent.send((mode, source, data))
-        return parent.recv()
-
     rows: list[tuple[str, float, float]] = []
-    for label, mode, source, plain in (
-        ("gateway condition", "eval", CONDITION, plain_condition),
-        ("10-line script", "exec", SCRIPT, plain_script),
-    ):
-        if mode == "eval":
-            assert env.evaluate(source, dict(data)) == pooled(mode, source)
-        rows.extend(measure(label, mode, source, plain, env, data, pooled))
-    parent.send(None)
-    worker.join(timeout=5)
-    print(f"{'evaluation':<66} {'µs each':>10} {'× in-process sandbox':>22}")
+    for label, mode, source in (("gateway condition", "eval", CONDITION), ("10-line script", "exec", SCRIPT)):
+        plain = compile(source, "<bench>", mode)
+        rows.extend(measure(label, mode, source, plain, data))
+    shutdown()
+    print(f"{'evaluation':<72} {'µs each':>10} {'× in-process sandbox':>22}")
     for label, micros, ratio in rows:
-        print(f"{label:<66} {micros:>10.1f} {ratio:>22.2f}")
+        print(f"{label:<72} {micros:>10.1f} {ratio:>22.2f}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ pre- and post-scripts and DMN cells are written by process owners, not by us:
 * ``tracer`` — the time and memory limits, enforced from a trace function in any thread;
 * ``limits`` — every limit, its setting and default (``SandboxLimits.from_environ``);
 * ``storable`` — which values case data can keep;
+* ``simple`` — which scripts are simple enough to run in the server process;
+* ``script_processes`` / ``script_process`` — the pool of worker processes under RLIMIT_AS and
+  RLIMIT_CPU that runs every other script, killed and replaced on time-out (``wire``: their
+  answers, as JSON data only);
 * ``environment`` — the SpiffWorkflow script engine running all of it.
 """
 

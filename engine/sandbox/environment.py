@@ -16,9 +16,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import ScriptError
 from engine.sandbox.case_limits import check_evaluated, check_task_count
-from engine.sandbox.guards import BUILTINS, FORBIDDEN_NAMES, GUARDS
+from engine.sandbox.guards import BUILTINS, FORBIDDEN_NAMES, GUARDS, SIMPLE_BUILTINS, SIMPLE_GUARDS
 from engine.sandbox.limits import SandboxLimits
 from engine.sandbox.policy import compiled
+from engine.sandbox.script_processes import ScriptProcessPool, pool_for
+from engine.sandbox.simple import NeedsIsolation, is_simple_source
 from engine.sandbox.storable import first_unstorable
 from engine.sandbox.tracer import run_limited
 
@@ -48,6 +50,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             limits = dataclasses.replace(limits, time_limit=float(time_limit))
         super().__init__(helper_map)
         self.limits = limits
+        self._helper_names = frozenset(helper_map)
 
     @property
     def time_limit(self) -> float:
@@ -64,15 +67,24 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return self.globals
 
     def _namespace(
-        self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None
+        self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None, simple: bool = False
     ) -> dict[str, Any]:
         namespace: dict[str, Any] = dict(self.globals)
         namespace.update(external_context or {})
         namespace.update(context)
         # Guards last: task data (even with '_' keys) must never replace them.
-        namespace.update(GUARDS)
-        namespace["__builtins__"] = dict(BUILTINS)
+        namespace.update(SIMPLE_GUARDS if simple else GUARDS)
+        namespace["__builtins__"] = dict(SIMPLE_BUILTINS if simple else BUILTINS)
         return namespace
+
+    def _isolating_pool(self, source: str, mode: str) -> tuple[ScriptProcessPool | None, bool]:
+        """The pool of script processes if there is one, and whether ``source`` must run there."""
+        pool = pool_for(self.limits)
+        if pool is None:
+            return None, False
+        if len(self._helper_names) != len(self.globals):  # helpers added after construction
+            self._helper_names = frozenset(self.globals)
+        return pool, not is_simple_source(source, mode, self._helper_names)
 
     def evaluate(
         self,
@@ -80,9 +92,21 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         context: dict[str, Any],
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Evaluate an expression over the task data; dates come back as ISO strings."""
+        """Evaluate an expression over the task data; dates come back as ISO strings.
+
+        Simple expressions run here; the others in a script process (``script_processes``).
+        """
         code = compiled(expression, "eval", self.limits)
-        result = run_limited(code, self._namespace(context, external_context), "eval", self.limits)
+        pool, isolate = self._isolating_pool(expression, "eval")
+        result: Any = None
+        if not isolate:
+            try:
+                namespace = self._namespace(context, external_context, simple=pool is not None)
+                result = run_limited(code, namespace, "eval", self.limits)
+            except NeedsIsolation:
+                isolate = True  # a simple expression has no effect: running it again is safe
+        if isolate and pool is not None:
+            result = pool.run("eval", expression, context, external_context, self.globals, self.limits)
         # SpiffWorkflow's timer definitions parse strings, and helpers return datetimes.
         if isinstance(result, date):
             return result.isoformat()
@@ -98,10 +122,18 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         external = dict(external_context or {})
         self.check_for_overwrite(context, external)
         code = compiled(script, "exec", self.limits)
-        namespace = self._namespace(context, external)
-        # The script runs in a copy, so a script that fails half-way leaves the task data's
-        # top-level names untouched (objects it mutated in place stay mutated).
-        run_limited(code, namespace, "exec", self.limits)
+        pool, isolate = self._isolating_pool(script, "exec")
+        if not isolate:
+            namespace = self._namespace(context, external, simple=pool is not None)
+            # The script runs in a copy, so a script that fails half-way leaves the task data's
+            # top-level names untouched (objects it mutated in place stay mutated).
+            try:
+                run_limited(code, namespace, "exec", self.limits)
+            except NeedsIsolation:
+                isolate = True  # a simple script changed nothing yet: running it again is safe
+        if isolate and pool is not None:
+            self._store(context, pool.run("exec", script, context, external, self.globals, self.limits))
+            return True
         injected = set(self.globals) | set(external) | set(GUARDS) | {"__builtins__"}
         result = {
             key: value
@@ -114,6 +146,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             for key, value in context.items()
             if key.startswith("_") and key != "_" and _is_persistable(value)
         )
+        self._store(context, result)
+        return True
+
+    def _store(self, context: dict[str, Any], result: Any) -> None:
+        """Replace the task data by what the script left, if case data can keep all of it."""
+        if not isinstance(result, dict):
+            raise ScriptError("a script process sent back something other than case data")
         unstorable = first_unstorable(result, self.limits.max_items)
         if unstorable is not None:
             name, reason = unstorable
@@ -122,7 +161,6 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             )
         context.clear()
         context.update(result)
-        return True
 
     def check_for_overwrite(self, context: Mapping[str, Any], external_context: Mapping[str, Any]) -> None:
         """Raise ValueError if task data shadows a helper (as TaskDataEnvironment does)."""
@@ -201,6 +239,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
             line_number, error_line = 0, ""
         if not line_number and isinstance(err, ScriptError) and err.details.get("line"):
             line_number = err.details["line"]
+        elif not line_number and isinstance(getattr(err, "script_line", None), int):
+            line_number = getattr(err, "script_line")  # noqa: B009  # from a script process: the line only
+        if line_number and not error_line:
             lines = script.splitlines()
             error_line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
         return WorkflowTaskException(

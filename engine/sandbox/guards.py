@@ -25,6 +25,7 @@ from engine.sandbox.attributes import (
     guarded_getattr,
 )
 from engine.sandbox.limits import current_budget, limit_hit
+from engine.sandbox.simple import NeedsIsolation, nests, walks_far
 
 FORBIDDEN_NAMES = frozenset(
     {
@@ -333,8 +334,12 @@ def safe_sum(items: Iterable[Any], start: Any = 0) -> Any:
     if not isinstance(start, int | float):
         raise ScriptError("sum() adds numbers in scripts; join strings with ''.join(...)")
     total = start
-    for item in items:
+    budget = current_budget()
+    for count, item in enumerate(items):
         total = safe_binop("+", total, item)
+        if count % 256 == 255:
+            # This loop is trusted code the trace function does not see: look at the clock here.
+            budget.check_clock()
     return total
 
 
@@ -373,6 +378,79 @@ GUARDS: dict[str, Any] = {
     "_comparable_": comparable,
     "_format_value_": format_value,
     "_exception_type_": exception_type,
+}
+
+
+_HASHED = (dict, set, frozenset)
+
+
+def simple_binop(op: str, left: Any, right: Any) -> Any:
+    """safe_binop in a simple script: repeating or joining nested values sends it to a script process."""
+    if op in ("+", "*") and (nests(left) or nests(right)):
+        raise NeedsIsolation(op)
+    if op == "%" and isinstance(left, str) and walks_far(right):
+        raise NeedsIsolation(op)
+    return safe_binop(op, left, right)
+
+
+def simple_compare(op: str, left: Any, right: Any) -> Any:
+    """safe_compare in a simple script: comparing or searching large containers goes to a script process."""
+    # Scalars first, without a call more: most conditions compare a field with a constant.
+    if not (isinstance(left, CONTAINERS) or isinstance(right, CONTAINERS)):
+        return _COMPARISONS[op](left, right)
+    if op in ("in", "not in") and isinstance(right, _HASHED):
+        far = walks_far(left)  # a hash lookup: only the key is walked
+    else:
+        far = walks_far(left) or walks_far(right)
+    if far:
+        raise NeedsIsolation(op)
+    return safe_compare(op, left, right)
+
+
+def simple_comparable(value: Any) -> Any:
+    """comparable in a simple script (an operand of a chained comparison)."""
+    if walks_far(value):
+        raise NeedsIsolation("comparison")
+    return comparable(value)
+
+
+def simple_format_value(value: Any, conversion: int, spec: str) -> str:
+    """format_value in a simple script: rendering a large container goes to a script process."""
+    if isinstance(value, CONTAINERS) and walks_far(value):
+        raise NeedsIsolation("f-string")
+    return format_value(value, conversion, spec)
+
+
+def simple_str(*args: Any) -> str:
+    """str() in a simple script: rendering a large container goes to a script process."""
+    if args and walks_far(args[0]):
+        raise NeedsIsolation("str()")
+    return safe_str(*args)
+
+
+def simple_repr(value: Any) -> str:
+    """repr() in a simple script, with simple_str's rule."""
+    if walks_far(value):
+        raise NeedsIsolation("repr()")
+    return safe_repr(value)
+
+
+def simple_inplacevar(op: str, target: Any, value: Any) -> Any:
+    """inplacevar in a simple script, with simple_binop's rule."""
+    if op not in _INPLACE_OPS:
+        raise ScriptError(f"the operator {op!r} is not allowed in scripts")
+    # A new value, not the in-place operator: a simple script must leave its inputs unchanged.
+    return simple_binop(op[:-1], target, value)
+
+
+#: The guards of a simple script: GUARDS with the operators that could alias nested values checked.
+SIMPLE_GUARDS: dict[str, Any] = {
+    **GUARDS,
+    "_safe_binop_": simple_binop,
+    "_inplacevar_": simple_inplacevar,
+    "_safe_compare_": simple_compare,
+    "_comparable_": simple_comparable,
+    "_format_value_": simple_format_value,
 }
 
 
@@ -443,3 +521,6 @@ def _build_builtins() -> dict[str, Any]:
 
 
 BUILTINS = _build_builtins()
+#: The builtins of a simple script: rendering large containers goes to a script process.
+SIMPLE_BUILTINS = {**BUILTINS, "str": simple_str, "repr": simple_repr}
+_STANDS_FOR[simple_str] = str

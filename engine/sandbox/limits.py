@@ -48,6 +48,12 @@ class SandboxLimits:
     max_loop_count: int = 1_000
     #: AFTERFLOW_MAX_TASKS_PER_CASE — tasks one case may hold.
     max_tasks_per_case: int = 10_000
+    #: AFTERFLOW_SCRIPT_PROCESSES — script processes per server process; 0 runs everything in process.
+    script_processes: int = 2
+    #: AFTERFLOW_SCRIPT_HARD_TIME_LIMIT — seconds after which a script process is killed.
+    hard_time_limit: float = 2.0
+    #: AFTERFLOW_SCRIPT_PROCESS_MEMORY_MB — address space a script process may add (RLIMIT_AS).
+    process_memory_mb: int = 512
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> SandboxLimits:
@@ -59,12 +65,12 @@ class SandboxLimits:
             raw = env.get(name)
             if raw is None or not raw.strip():
                 continue
-            kind = float if item.name in ("time_limit", "command_time_limit") else int
+            kind = float if item.name in _FLOAT_LIMITS else int
             try:
                 value = kind(raw)
             except ValueError:
                 raise ValueError(f"{name} must be a number, not {raw!r}") from None
-            if value <= 0:
+            if value < 0 or (value == 0 and item.name != "script_processes"):
                 raise ValueError(f"{name} must be positive, not {raw!r}")
             values[item.name] = value
         return cls(**values)
@@ -82,6 +88,8 @@ class SandboxLimits:
         return cached
 
 
+_FLOAT_LIMITS = ("time_limit", "command_time_limit", "hard_time_limit")
+
 SETTINGS: dict[str, str] = {
     "time_limit": "AFTERFLOW_SCRIPT_TIME_LIMIT",
     "command_time_limit": "AFTERFLOW_COMMAND_SCRIPT_SECONDS",
@@ -94,6 +102,9 @@ SETTINGS: dict[str, str] = {
     "max_cardinality": "AFTERFLOW_MAX_MULTI_INSTANCE",
     "max_loop_count": "AFTERFLOW_MAX_LOOP_COUNT",
     "max_tasks_per_case": "AFTERFLOW_MAX_TASKS_PER_CASE",
+    "script_processes": "AFTERFLOW_SCRIPT_PROCESSES",
+    "hard_time_limit": "AFTERFLOW_SCRIPT_HARD_TIME_LIMIT",
+    "process_memory_mb": "AFTERFLOW_SCRIPT_PROCESS_MEMORY_MB",
 }
 
 
@@ -123,6 +134,8 @@ _PHRASES: dict[str, str] = {
     "max_int_bits": "a number over {value:,} bits",
     "max_items": "more than {value:,} items",
     "max_string": "a string over {value:,} characters",
+    "hard_time_limit": "the limit of {value} s for a script process",
+    "process_memory_mb": "the limit of {value:,} MB for a script process",
 }
 
 

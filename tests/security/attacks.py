@@ -10,6 +10,15 @@ from typing import NamedTuple
 
 LOOP_FOREVER = "while True: pass"
 QUADRILLION = "[i for i in range(10**5) for j in range(10**5)]"
+#: A tuple of 10**5 references to one tuple of 10**5 items: small in memory, 10**10 to hash.
+WIDE_TUPLE = "a = [1] * 100000\nt = tuple([tuple(a)] * 100000)\n"
+#: A tuple nested 10**6 levels deep: hashing it recurses in C with no depth check.
+DEEP_TUPLE = "t = ()\nfor i in range(10**6):\n    t = (t,)\n"
+#: Two equal but distinct lists of 60 × 10**4 × 10**4 items: sized one level deep as 60 items.
+TWIN_CUBES = "x = [[[0] * 10000] * 10000] * 60\ny = [[[0] * 10000] * 10000] * 60\n"
+#: What stops a C-level bomb: the script process's hard time limit, or the in-process limit
+#: the script process reaches first.
+STOPPED = "AFTERFLOW_SCRIPT_"
 
 
 class Attack(NamedTuple):
@@ -275,6 +284,51 @@ ATTACKS: list[Attack] = [
         "error",
         "AFTERFLOW_SCRIPT_",
     ),
+    # --- C-level bombs: one C call the trace function never interrupts (the script process) -----
+    Attack("hash_wide_tuple", "script", WIDE_TUPLE + "y = hash(t)", "error", STOPPED),
+    Attack("set_literal_wide_tuple", "script", WIDE_TUPLE + "y = {t}", "error", STOPPED),
+    Attack("dict_key_wide_tuple", "script", WIDE_TUPLE + "y = {t: 1}", "error", STOPPED),
+    Attack("in_set_wide_tuple", "script", WIDE_TUPLE + "s = {1, 2}\ny = t in s", "error", STOPPED),
+    Attack("dict_get_wide_tuple", "script", WIDE_TUPLE + "y = {}.get(t)", "error", STOPPED),
+    Attack("frozenset_wide_tuple", "script", WIDE_TUPLE + "y = frozenset([t])", "error", STOPPED),
+    Attack("sum_big_integers", "script", "y = sum([2**9000] * 100000)", "error", STOPPED),
+    Attack("sort_twin_cubes", "script", TWIN_CUBES + "z = sorted([x, y])", "error", STOPPED),
+    Attack("compare_twin_cubes", "script", TWIN_CUBES + "z = x == y", "error", STOPPED),
+    Attack("in_list_twin_cubes", "script", TWIN_CUBES + "z = x in [y]", "error", STOPPED),
+    Attack("max_twin_cubes", "script", TWIN_CUBES + "z = max(x, y)", "error", STOPPED),
+    Attack("index_twin_cubes", "script", TWIN_CUBES + "z = [y].index(x)", "error", STOPPED),
+    Attack("hash_deep_tuple", "script", DEEP_TUPLE + "y = hash(t)", "error", STOPPED),
+    Attack("repr_deep_tuple", "script", DEEP_TUPLE + "y = repr(t)", "error", ""),
+    Attack(
+        "str_deep_dict",
+        "script",
+        "d = {}\nfor i in range(100000):\n    d = {'k': d}\ny = str(d)",
+        "error",
+        "",
+    ),
+    Attack(
+        "compare_deep_lists",
+        "script",
+        "a = []\nb = []\nfor i in range(100000):\n    a = [a]\n    b = [b]\nz = a == b",
+        "error",
+        "",
+    ),
+    Attack(
+        "condition_hash_wide_tuple",
+        "condition",
+        "n > 0 and hash(tuple([tuple([1] * 100000)] * 100000)) == 0",
+        "error",
+        STOPPED,
+    ),
+    Attack(
+        "timer_hash_wide_tuple",
+        "timer",
+        "'PT' + str(hash(tuple([tuple([1] * 100000)] * 100000)) % 7) + 'S'",
+        "error",
+        STOPPED,
+    ),
+    Attack("due_sum_big_integers", "due", "working_hours(sum([2**9000] * 100000) % 7)", "error", STOPPED),
+    Attack("prescript_set_of_wide_tuple", "prescript", WIDE_TUPLE + "s = set([t])", "error", STOPPED),
     # --- values case data cannot keep -----------------------------------------------------------
     Attack("tzinfo_left_behind", "script", "tz = now().tzinfo", "error", "'tz'"),
     Attack("date_left_behind", "script", "d = today()", "error", "'d'"),

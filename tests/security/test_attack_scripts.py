@@ -25,6 +25,8 @@ from tests.security.attacks import ATTACKS, Attack
 from tests.security.diagrams import PLACES, attack_diagram
 
 TIME_LIMIT = 0.5
+#: When the server process kills a script process that has not answered.
+HARD_TIME_LIMIT = 1.5
 #: How long a case may take to stop, the limit included: generous, as the machine is shared.
 STOP_WITHIN = 10 * TIME_LIMIT
 PEAK_GROWTH_LIMIT_MB = 256
@@ -45,7 +47,7 @@ def _peak_before_attacks() -> None:
 
 @pytest.fixture
 def runtime(db: SqlEngine) -> Iterator[Engine]:
-    yield build_engine(db, limits=SandboxLimits(time_limit=TIME_LIMIT))
+    yield build_engine(db, limits=SandboxLimits(time_limit=TIME_LIMIT, hard_time_limit=HARD_TIME_LIMIT))
 
 
 def test_the_suite_has_at_least_sixty_attacks_in_every_place() -> None:
