@@ -25,6 +25,7 @@ $(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d web/translations -D messages
 
 run: setup
+	$(BIN)/afterflow upgrade
 	$(BIN)/afterflow setup-demo
 	$(BIN)/afterflow run --host 127.0.0.1 --port 5000
 
@@ -41,6 +42,7 @@ bench: setup
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.login
+	$(BIN)/python -m bench.operations
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

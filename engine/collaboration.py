@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import EngineError, NotFound, PermissionDenied
 from engine.models import Attachment, Comment, Event, ProcessInstance, Task
+from engine.operations.command_log import observed
 from engine.queries import may_see_case, may_see_task
 from engine.runtime import Engine
 from engine.users import Actor
@@ -93,6 +94,7 @@ class Collaboration:
         """The roles that may see every task: those who assign work to others."""
         return self.engine.config.assigner_roles
 
+    @observed("add_comment")
     def add_comment(self, instance_id: int, task_id: str, body: str, actor: Actor) -> int:
         """Add a comment to a case on one of its tasks; return the comment's id."""
         text = body.strip()
@@ -115,6 +117,7 @@ class Collaboration:
             )
             return comment.id
 
+    @observed("add_attachment")
     def add_attachment(
         self, instance_id: int, task_id: str, filename: str, content: bytes, actor: Actor
     ) -> int:

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select
@@ -21,6 +22,8 @@ from sqlalchemy import case, func, or_, select
 from engine import clock
 from engine.errors import EngineError
 from engine.models import Job
+from engine.operations.nodes import BEAT_EVERY, RUNNER, beat, node_name, release
+from engine.operations.schema_status import code_heads
 from engine.runtime import Engine
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,10 @@ class TimerRunner:
         self.max_sleep = max_sleep
         self.batch = batch
         self.stopping = threading.Event()
+        self.node = node_name(RUNNER)
+        self.revision = ",".join(code_heads())
+        self.started_at = clock.now()
+        self._last_beat = float("-inf")
 
     def claim_due(self) -> list[int]:
         """Lease due jobs to this runner and return the ids of their instances."""
@@ -59,8 +66,15 @@ class TimerRunner:
                 job.locked_by, job.locked_until = self.name, now + LEASE
             return list(dict.fromkeys(job.instance_id for job in jobs))
 
+    def heartbeat(self) -> None:
+        """Renew this runner's lease (``/readyz`` and ``afterflow doctor`` look for a live one)."""
+        beat(self.engine.db, self.node, RUNNER, self.revision, self.started_at)
+        self._last_beat = time.monotonic()
+
     def run_once(self) -> int:
         """Fire every timer that is due now; return how many fired."""
+        if time.monotonic() - self._last_beat >= BEAT_EVERY:
+            self.heartbeat()
         fired = 0
         for instance_id in self.claim_due():
             try:
@@ -119,6 +133,10 @@ class TimerRunner:
         return thread
 
     def stop(self) -> None:
-        """Ask the runner to stop after its current round."""
+        """Ask the runner to stop after its current round, and give its lease back."""
         self.stopping.set()
         self.engine.wakeup.set()
+        try:
+            release(self.engine.db, self.node)
+        except Exception:  # the lease ages out by itself
+            log.warning("could not release the lease of %s", self.node, exc_info=True)

@@ -51,6 +51,7 @@ from engine.errors import (
 )
 from engine.forms import FormDefinition, parse_form, validate_submission
 from engine.models import Event, Job, ProcessDefinition, ProcessInstance, Task, User, UserRole
+from engine.operations.command_log import note_case, note_case_error, observed
 from engine.projection import ProjectionError, TaskRules, find_task, parse_moment, sync_instance
 from engine.sandbox import SandboxedScriptEngine, SandboxLimits
 from engine.sandbox.case_limits import bound_collections
@@ -159,6 +160,7 @@ class Engine:
 
     # --- definitions ----------------------------------------------------------------------
 
+    @observed("deploy")
     def deploy(
         self,
         files: Mapping[str, str],
@@ -262,6 +264,7 @@ class Engine:
 
     # --- start ----------------------------------------------------------------------------
 
+    @observed("start")
     def start(
         self,
         process_key: str,
@@ -312,6 +315,7 @@ class Engine:
         )
         instance.definition = definition
         session.add(instance)
+        note_case(number)
         session.flush()
         data = {**data, "business_number": number}
         ctx = CommandState(session, instance, workflow, definition.meta, actor)
@@ -338,6 +342,7 @@ class Engine:
 
     # --- task commands ----------------------------------------------------------------------
 
+    @observed("claim")
     def claim(self, task_id: str, actor: Actor) -> None:
         """Take an offered task so that only the actor works on it."""
         with self._task_command(task_id, actor) as (ctx, row):
@@ -349,6 +354,7 @@ class Engine:
             row.assignee, row.claimed_at = actor.username, clock.now()
             ctx.record("task_claimed", row.id, row.spec_id)
 
+    @observed("unclaim")
     def unclaim(self, task_id: str, actor: Actor) -> None:
         """Give a claimed task back to everyone holding its role."""
         with self._task_command(task_id, actor) as (ctx, row):
@@ -357,6 +363,7 @@ class Engine:
             previous, row.assignee, row.claimed_at = row.assignee, None, None
             ctx.record("task_unclaimed", row.id, row.spec_id, {"previous": previous})
 
+    @observed("assign")
     def assign(self, task_id: str, assignee: str, actor: Actor) -> None:
         """Assign a task to a named user holding its role (supervisors)."""
         with self._task_command(task_id, actor) as (ctx, row):
@@ -370,6 +377,7 @@ class Engine:
             previous, row.assignee, row.claimed_at = row.assignee, assignee, clock.now()
             ctx.record("task_assigned", row.id, row.spec_id, {"assignee": assignee, "previous": previous})
 
+    @observed("save_draft")
     def save_draft(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
         """Keep unfinished form input on the task without completing it."""
         with self.writer.begin() as session:
@@ -378,6 +386,7 @@ class Engine:
             self._require_can_work(row, actor)
             row.draft = _jsonable(dict(data))
 
+    @observed("complete")
     def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor, lang: str = "zh") -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
         with self._task_command(task_id, actor) as (ctx, row):
@@ -407,6 +416,7 @@ class Engine:
 
     # --- instance commands --------------------------------------------------------------------
 
+    @observed("send_message")
     def send_message(
         self, instance_id: int, name: str, payload: Mapping[str, Any] | None, actor: Actor
     ) -> None:
@@ -439,6 +449,7 @@ class Engine:
             return
         self.run_engine_steps(ctx)
 
+    @observed("fire_timers")
     def fire_due_timers(self, instance_id: int, actor: Actor | None = None) -> int:
         """Fire the instance's timers whose time has come; return how many fired."""
         actor = actor or Actor.system()
@@ -465,18 +476,21 @@ class Engine:
                 self.run_engine_steps(ctx)
             return due
 
+    @observed("suspend")
     def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:
         """Stop a case from moving on until it is resumed."""
         self._set_status(
             instance_id, actor, reason, "suspended", from_states={ACTIVE}, action="instance_suspended"
         )
 
+    @observed("resume")
     def resume(self, instance_id: int, actor: Actor, reason: str) -> None:
         """Let a suspended case move on again."""
         self._set_status(
             instance_id, actor, reason, ACTIVE, from_states={"suspended"}, action="instance_resumed"
         )
 
+    @observed("terminate")
     def terminate(self, instance_id: int, actor: Actor, reason: str) -> None:
         """End a case for good; its open tasks are cancelled."""
         self._set_status(
@@ -488,6 +502,7 @@ class Engine:
             action="instance_terminated",
         )
 
+    @observed("retry")
     def retry(self, instance_id: int, actor: Actor, reason: str = "") -> None:
         """Run an instance in error again from the failed element."""
         with self.instance_command(instance_id, actor) as ctx:
@@ -534,6 +549,7 @@ class Engine:
         with self.writer.begin() as session, noting_due_times():
             self.refresh_calendar(session)
             instance = self._lock_instance(session, instance_id)
+            note_case(instance.business_number)
             definition = instance.definition
             specs = self.definitions.specs(definition)
             workflow = state_from_json(instance.state, specs)
@@ -675,6 +691,7 @@ class Engine:
             message,
         )
         ctx.record("instance_error", element_id=element, data={"message": message})
+        note_case_error()
 
     def _save(self, ctx: CommandState) -> None:
         instance, workflow = ctx.instance, ctx.workflow

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
 from engine.models import ProcessDefinition, ProcessInstance, Task
+from engine.operations.command_log import observed
 from engine.runtime import ACTIVE, Engine
 from engine.serialization import SERIALIZER, ProcessSpecs, state_from_json
 from engine.users import Actor
@@ -165,6 +166,7 @@ def _label(task: SpiffTask) -> str:
     return f"'{name}' ({element})" if name else f"'{element}'"
 
 
+@observed("migrate")
 def migrate_instance(engine: Engine, instance_id: int, to_version: int, actor: Actor, reason: str) -> int:
     """Move one case to ``to_version`` of its process (all or nothing); return its old version.
 

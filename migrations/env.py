@@ -8,6 +8,7 @@ from sqlalchemy import engine_from_config, pool
 import engine.models  # noqa: F401  (registers the tables on Base.metadata)
 import processes.records  # noqa: F401
 from engine.db import Base
+from engine.operations import nodes as _nodes  # noqa: F401  (the lease table)
 
 config = context.config
 target_metadata = Base.metadata

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import OperationalError
 
 from engine.collaboration import Collaboration
+from engine.db import make_engine
+from engine.operations.schema_status import require_current
 from engine.runner import TimerRunner
-from web import admin, auth, cases, collaboration, inbox, modeler, oversight, security_headers
+from processes.wiring import build_engine
+from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, security_headers
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
-from web.engine_setup import build_login_guard, open_engine
+from web.engine_setup import build_login_guard
 from web.errors import register_error_handlers
 from web.event_labels import event_label
 from web.extensions import babel, csrf, login_manager
@@ -29,6 +35,8 @@ from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
 UPLOAD_OVERHEAD = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -55,7 +63,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.config.update(config)
     engine = app.config.get("AFTERFLOW_ENGINE")
     if engine is None:
-        engine = open_engine(settings)
+        db = make_engine(settings.database_url)
+        _refuse_old_schema(db)
+        engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
     app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
@@ -73,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         case_provisional_year=case_provisional_year,
         calendar_banner=pending_year_banner,
     )
+    ops.init_app(app, engine, settings)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 
@@ -87,6 +98,15 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
+
+
+def _refuse_old_schema(db: SqlEngine) -> None:
+    """Raise `SchemaNotCurrent` for a database this code may not serve; start while it is down."""
+    try:
+        require_current(db)
+    except OperationalError:
+        # The database may come up after the web process; /readyz reports it down (or behind) meanwhile.
+        log.warning("the database cannot be reached; starting anyway, /readyz says when it can serve")
 
 
 # The names other modules once imported from here; blueprints import them from web.extensions and

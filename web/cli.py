@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -21,36 +20,65 @@ from engine.accounts.password_rules import (
     TOO_SHORT,
     password_problems,
 )
+from engine.db import make_engine
 from engine.definitions import Problem, collect_files
 from engine.deployment import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.models import ProcessInstance
+from engine.operations.schema_status import EMPTY, SchemaNotCurrent, require_current, schema_status
 from engine.runner import TimerRunner
 from engine.runtime import Engine
 from engine.sandbox.limits import limit_process_memory
+from engine.schema import upgrade
 from engine.users import Actor, create_user, get_user
 from processes.demo import DEMO_PASSWORD, DEMO_USERS
 from processes.demo_data import load_demo_records
 from processes.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
+from processes.wiring import build_engine
 from web.calendar_cli import calendar_group
-from web.engine_setup import open_engine
+from web.ops.backup_cli import backup_command, restore_command
+from web.ops.doctor_cli import doctor_command
+from web.ops.logging_setup import configure_logging
+from web.ops.upgrade_cli import upgrade_command
+from web.settings import load_settings
+
+#: Commands that serve (their log has one line per request and per engine command).
+SERVING_COMMANDS = frozenset({"run", "worker"})
 
 
-def _engine() -> Engine:
-    return open_engine()
+def _engine(install: bool = True) -> Engine:
+    """Open the configured database; refuse one whose schema is not this code's.
+
+    An empty database is given the schema (installing needs no backup); one that is behind is
+    left to ``afterflow upgrade``, which backs it up first.
+    """
+    settings = load_settings()
+    db = make_engine(settings.database_url)
+    try:
+        status = schema_status(db)
+        if status.state == EMPTY and install:
+            upgrade(db)
+        else:
+            require_current(db)
+    except SchemaNotCurrent as error:
+        _fail(error.message)
+    return build_engine(db, settings.calendar)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """afterflow: regulated after-sales procedures run as BPMN processes."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log_format = load_settings().log_format
+    # A command at the terminal prints its own outcome; a text log line would only repeat it.
+    quiet = context.invoked_subcommand not in SERVING_COMMANDS and log_format != "json"
+    configure_logging(log_format, quiet_commands=quiet)
 
 
 @main.command("init-db")
 def init_db() -> None:
-    """Create or upgrade the database schema."""
+    """Create the schema in an empty database (an existing one is upgraded by `afterflow upgrade`)."""
     _engine()
     click.echo("database is up to date")
 
@@ -212,7 +240,7 @@ def start_command(process_key: str, username: str, data_json: str) -> None:
 
 @main.command("setup-demo")
 def setup_demo() -> None:
-    """Migrate, deploy diagrams/ and create the demo users (safe to run again)."""
+    """Create the schema if the database is empty, deploy diagrams/, create the demo users (safe to run again)."""
     engine = _engine()
     files, problems = collect_files([DIAGRAMS])
     if problems:
@@ -293,7 +321,10 @@ def run(host: str, port: int) -> None:
     from web.app import create_app
 
     _limit_process_memory()
-    app = create_app()
+    try:
+        app = create_app()
+    except SchemaNotCurrent as error:
+        _fail(error.message)
     click.echo(f"afterflow on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=8, ident="afterflow")
 
@@ -302,7 +333,7 @@ def run(host: str, port: int) -> None:
 def worker() -> None:
     """Run the timer runner on its own (any number may share a PostgreSQL database)."""
     _limit_process_memory()
-    runner = TimerRunner(_engine())
+    runner = TimerRunner(_engine(install=False))
     try:
         runner.serve()
     except KeyboardInterrupt:
@@ -310,6 +341,10 @@ def worker() -> None:
 
 
 main.add_command(calendar_group)
+main.add_command(backup_command)
+main.add_command(restore_command)
+main.add_command(upgrade_command)
+main.add_command(doctor_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -34,6 +34,12 @@ class Settings:
     login_address_failures: int = 20
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    #: "text" or "json" (one JSON object per log line).
+    log_format: str = "text"
+    #: When set, ``/metrics`` answers only requests bearing this token.
+    metrics_token: str | None = None
+    #: Whether SECRET_KEY came from the environment (else a generated key kept in the instance folder).
+    secret_key_configured: bool = True
 
 
 def load_settings(instance_dir: Path | None = None) -> Settings:
@@ -64,6 +70,9 @@ def load_settings(instance_dir: Path | None = None) -> Settings:
         login_address_failures=_count("AFTERFLOW_LOGIN_ADDRESS_FAILURES", 20),
         login_window_minutes=_count("AFTERFLOW_LOGIN_WINDOW_MINUTES", 15),
         login_lockout_minutes=_count("AFTERFLOW_LOGIN_LOCKOUT_MINUTES", 15),
+        log_format="json" if os.environ.get("AFTERFLOW_LOG_FORMAT", "").lower() == "json" else "text",
+        metrics_token=os.environ.get("AFTERFLOW_METRICS_TOKEN") or None,
+        secret_key_configured=bool(os.environ.get("SECRET_KEY")),
     )
 
 

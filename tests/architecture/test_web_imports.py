@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The modules allowed to import ``web.app``: the command line, which serves the app it builds.
-APP_IMPORTERS = frozenset({"web.cli"})
+#: The modules allowed to import ``web.app``: the entry points that serve the app it builds.
+APP_IMPORTERS = frozenset({"web.cli", "web.wsgi"})
 
 
 def module_names(root: Path, package: str) -> dict[str, Path]:

@@ -327,3 +327,74 @@ def make_app(app: Flask, deployed: Engine, tmp_path: Path) -> Callable[..., Flas
         return create_app({"AFTERFLOW_ENGINE": deployed, **config}, settings_in(tmp_path))
 
     return make
+
+
+#: The steps that close a general complaint, each by a holder of its lane's role.
+CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    (
+        "task_first_response",
+        "sales1",
+        "sales",
+        {"first_response_channel": "phone", "first_response_text": "已收到"},
+    ),
+    ("task_register", "qa1", "quality", {"severity": "general", "screening_opinion": "返修后复发"}),
+    (
+        "task_investigation",
+        "qa1",
+        "quality",
+        {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"},
+    ),
+    (
+        "task_cause_analysis",
+        "qa1",
+        "quality",
+        {
+            "cause_analysis": "返修未更换电源板",
+            "responsible_department": "production",
+            "cause_type": "process",
+            "proposed_disposition": "replace",
+            "disposition_detail": "更换整机",
+        },
+    ),
+    (
+        "task_countermeasure",
+        "techdept1",
+        "technical",
+        {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"},
+    ),
+    ("task_loss", "fin1", "finance", {"loss_amount": "100"}),
+    (
+        "task_gm_approval",
+        "gm1",
+        "general_manager",
+        {"approval_decision": "approve", "approved_disposition": "更换"},
+    ),
+    (
+        "task_reply",
+        "sales1",
+        "sales",
+        {
+            "reply_channel": "phone",
+            "reply_date": "2026-03-10",
+            "reply_text": "为您更换。",
+            "reply_within_approval": True,
+        },
+    ),
+    ("task_customer_decision", "sales1", "sales", {"customer_accepts": "yes"}),
+    (
+        "task_improvement_tracking",
+        "qa1",
+        "quality",
+        {"improvement_result": "已修订", "improvement_effective": "yes"},
+    ),
+)
+
+
+def close_complaint(web: Web, number: str) -> None:
+    for spec_id, username, role, data in CLOSING_STEPS:
+        web.engine.complete(web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})))
+    with web.engine.sessions() as session:
+        status = session.scalar(
+            select(ProcessInstance.status).where(ProcessInstance.business_number == number)
+        )
+    assert status == "completed"

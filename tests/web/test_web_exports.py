@@ -16,8 +16,7 @@ from openpyxl import load_workbook
 
 from engine.users import Actor
 from tests.conftest import COMPLAINT_RECEIVED
-from tests.web.conftest import NOW, Seed, Web
-from tests.web.test_web_oversight import close_complaint
+from tests.web.conftest import NOW, Seed, Web, close_complaint
 from web.exports import FORMULA_TRIGGERS, inert
 
 DANGEROUS = (
@@ -88,9 +87,10 @@ def test_the_complaint_statistics_export_holds_no_formula(web: Web) -> None:
     web.freeze(NOW)
     sales = Actor("sales1", frozenset({"sales"}))
     for name in DANGEROUS[:4]:
+        # The statistics list the complaints closed in the month [001 6].
         started = web.engine.start("complaint", {**COMPLAINT_RECEIVED, "customer_name": name}, sales)
-        # The month's statistics list the complaints closed in it.
-        close_complaint(web, str(started.business_number))
+        assert started.business_number is not None
+        close_complaint(web, started.business_number)
     exported = web.client("sup1").get(
         "/manage/complaints", query_string={"month": "2026-03", "format": "xlsx"}
     )

@@ -1,0 +1,1 @@
+"""Running afterflow: schema status, process leases, command records, backups and health facts."""
