@@ -17,9 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import inspect
 
-from engine.store import schema
 from engine.operations.nodes import beat
 from engine.operations.schema_status import BEHIND, CURRENT, SchemaNotCurrent, code_heads, schema_status
+from engine.store import schema
 from engine.store.database import make_engine
 from engine.store.schema import alembic_config
 from tests.integration.ops_support import afterflow, drop_database, fresh_database
