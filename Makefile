@@ -45,4 +45,4 @@ bench: setup
 	$(BIN)/python -m bench.operations
 
 clean:
-	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from processes.demo_load import load_cases
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import MetaData, create_engine, make_url, text
 
@@ -24,6 +23,7 @@ from engine.operations.backup import backup
 from engine.operations.restore import restore
 from engine.runtime import Engine
 from engine.store.database import make_engine
+from processes.demo.load import load_cases
 from web.app import create_app
 from web.settings import Settings, load_settings
 

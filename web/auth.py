@@ -18,6 +18,7 @@ from engine.accounts.preferences import LANGUAGES, remember_language
 from engine.accounts.users import Actor, authenticate
 from engine.runtime import Engine
 from engine.store.models import User
+from web.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -54,6 +55,7 @@ def current_actor() -> Actor:
     return current_user.actor
 
 
+@login_manager.user_loader
 def load_user(user_id: str) -> SessionUser | None:
     """Load the session user by id (Flask-Login's user loader)."""
     if not user_id.isdigit():

@@ -13,15 +13,18 @@ from engine.calendar import store
 from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import SpecialDay
+from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
 from engine.runtime.retiming import change_calendar
+from web.engine_setup import open_engine
 from web.messages import translate, translate_row
 
 
 def _engine() -> Engine:
-    from web.cli import _engine as open_engine
-
-    return open_engine()
+    try:
+        return open_engine()
+    except SchemaNotCurrent as error:
+        raise click.ClickException(error.message) from error
 
 
 @click.group("calendar")

@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.errors import FormInvalid, NotFound, PermissionDenied
-from web.app import current_lang
+from engine.errors import FormInvalid
 from web.auth import current_actor, engine
 from web.form_view import form_context, submitted_data
+from web.i18n import current_lang
 from web.messages import translate_errors
 
 bp = Blueprint("cases", __name__)
@@ -33,10 +33,7 @@ def start(process_key: str) -> Any:
     definition = definitions.get(process_key)
     if definition is None:
         with engine().sessions() as db:
-            try:
-                engine().latest_definition(db, process_key)
-            except NotFound:
-                abort(404)
+            engine().latest_definition(db, process_key)  # an unknown process answers 404
         abort(403)
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -60,8 +57,6 @@ def start(process_key: str) -> Any:
         except FormInvalid as error:
             errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
-        except PermissionDenied:
-            abort(403)
     start_form = definition.meta["process"].get("start_form")
     form = None
     if start_form:

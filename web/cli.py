@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from afterflow import DIAGRAMS
 from engine.accounts.password_rules import (
     COMMON,
     CONTAINS_USERNAME,
@@ -23,46 +24,35 @@ from engine.accounts.users import Actor, create_user, get_user
 from engine.definitions import Problem, collect_files
 from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
-from engine.operations.schema_status import EMPTY, SchemaNotCurrent, require_current, schema_status
+from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
-from engine.store.database import make_engine
 from engine.store.models import ProcessInstance
-from engine.store.schema import upgrade
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
-from processes.wiring import build_engine
+from web.calendar_cli import calendar_group
+from web.engine_setup import open_engine
 from web.messages import translate_errors, translate_row
 from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
-from web.settings import ROOT, load_settings
+from web.settings import load_settings
+from web.token_cli import token_group
 
 #: Commands that serve (their log has one line per request and per engine command).
 SERVING_COMMANDS = frozenset({"run", "worker"})
 
 
 def _engine(install: bool = True) -> Engine:
-    """Open the configured database; refuse one whose schema is not this code's.
-
-    An empty database is given the schema (installing needs no backup); one that is behind is
-    left to ``afterflow upgrade``, which backs it up first.
-    """
-    settings = load_settings()
-    db = make_engine(settings.database_url)
+    """Open the configured database; refuse one whose schema is not this code's (see ``open_engine``)."""
     try:
-        status = schema_status(db)
-        if status.state == EMPTY and install:
-            upgrade(db)
-        else:
-            require_current(db)
+        return open_engine(install=install)
     except SchemaNotCurrent as error:
         _fail(error.message)
-    return build_engine(db, settings.calendar)
 
 
 @click.group()
@@ -241,7 +231,7 @@ def start_command(process_key: str, username: str, data_json: str) -> None:
 def setup_demo() -> None:
     """Create the schema if the database is empty, deploy diagrams/, create the demo users (safe to run again)."""
     engine = _engine()
-    files, problems = collect_files([ROOT / "diagrams"])
+    files, problems = collect_files([DIAGRAMS])
     if problems:
         _print_problems(problems)
         sys.exit(1)
@@ -339,16 +329,8 @@ def worker() -> None:
         runner.stop()
 
 
-def _add_calendar_commands() -> None:
-    from web.calendar_cli import calendar_group
-
-    main.add_command(calendar_group)
-    from web.token_cli import token_group
-
-    main.add_command(token_group)
-
-
-_add_calendar_commands()
+main.add_command(calendar_group)
+main.add_command(token_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(upgrade_command)

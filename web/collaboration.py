@@ -9,7 +9,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, send_
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.errors import NotFound, PermissionDenied
 from engine.runtime.collaboration import (
     ALLOWED_EXTENSIONS,
     MAX_COMMENT_LENGTH,
@@ -20,8 +19,8 @@ from engine.runtime.collaboration import (
 )
 from engine.store import queries
 from engine.store.models import Task
+from web.access import overseers
 from web.auth import current_actor, engine
-from web.inbox import overseers
 
 bp = Blueprint("collaboration", __name__)
 
@@ -45,8 +44,6 @@ def add_comment(task_id: str) -> Any:
         comment_id = collaboration().add_comment(
             instance_id, task_id, request.form.get("body", ""), current_actor()
         )
-    except PermissionDenied:
-        abort(403)
     except CommentRefused as error:
         if error.reason == "too_long":
             flash(_("A comment may have at most %(n)s characters.", n=MAX_COMMENT_LENGTH), "error")
@@ -62,10 +59,7 @@ def add_comment(task_id: str) -> Any:
 def comment(comment_id: int) -> Any:
     """Open a comment where it was written: on its task's page (for those who may see that task)."""
     with engine().sessions() as db:
-        try:
-            found = queries.comment(db, comment_id)
-        except NotFound:
-            abort(404)
+        found = queries.comment(db, comment_id)
         task = db.get(Task, found.task_id) if found.task_id else None
         if task is None or not queries.may_see_task(task, current_actor(), overseers()):
             abort(403)
@@ -84,8 +78,6 @@ def add_attachment(task_id: str) -> Any:
     content = upload.read()
     try:
         collaboration().add_attachment(instance_id, task_id, upload.filename, content, current_actor())
-    except PermissionDenied:
-        abort(403)
     except AttachmentRefused as error:
         flash(_refusal(error, upload.filename), "error")
         return redirect(_task_anchor(task_id, "attachments"))
@@ -114,12 +106,7 @@ def _refusal(error: AttachmentRefused, filename: str) -> str:
 @login_required
 def download(attachment_id: int) -> Any:
     """Send a stored file to someone who may see its case (always as a download)."""
-    try:
-        stored = collaboration().attachment_file(attachment_id, current_actor())
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
+    stored = collaboration().attachment_file(attachment_id, current_actor())
     response = send_file(
         BytesIO(stored.content),
         mimetype=stored.content_type,
@@ -135,10 +122,7 @@ def download(attachment_id: int) -> Any:
 
 def _instance_of(task_id: str) -> int:
     with engine().sessions() as db:
-        try:
-            task = queries.task_for(db, task_id)
-        except NotFound:
-            abort(404)
+        task = queries.task_for(db, task_id)
         if not queries.may_see_task(task, current_actor(), overseers()):
             abort(403)
         return task.instance_id

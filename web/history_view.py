@@ -19,9 +19,9 @@ from engine.definitions.forms import FormDefinition, FormField
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
 from engine.store.queries import CaseTask
-from web.app import _format_when
 from web.catalogue import Labels
 from web.event_labels import event_label
+from web.i18n import format_when
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
         except ValueError:
             return value
         # An aware moment is shown in the reader's timezone; a local one as it was entered.
-        return _format_when(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
+        return format_when(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
     return _plain(value)
 
 

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from werkzeug.datastructures import MultiDict
 
 from engine import clock
 from engine.accounts.users import Actor
@@ -27,10 +26,13 @@ from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
 from web import catalogue
-from web.app import current_lang
+from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
+from web.errors import describe
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
+from web.i18n import current_lang
+from web.inbox_view import filter_options, inbox_query, inbox_url, visible_tabs
 from web.messages import translate_errors
 
 bp = Blueprint("inbox", __name__)
@@ -51,61 +53,7 @@ CASE_STATUS = {
 }
 
 
-def sees_all(actor: Actor) -> bool:
-    """Tell whether the actor hands out work, and so sees every task (supervisors, administrators)."""
-    return bool(actor.roles & (engine().config.assigner_roles | {"admin"}))
-
-
-def overseers() -> frozenset[str]:
-    """The roles that may see every task."""
-    return engine().config.assigner_roles | engine().config.superuser_roles
-
-
 # --- the inbox ----------------------------------------------------------------------------------
-
-
-def inbox_query(args: MultiDict[str, str], tab: str) -> queries.InboxQuery:
-    """Read the tab, filters, sort and page of an inbox request (bad values fall back to defaults)."""
-    return queries.InboxQuery(
-        tab=tab,
-        process=args.get("process") or None,
-        step=args.get("step") or None,
-        priority=args.get("urgency") or None,
-        overdue=args.get("overdue") in ("1", "on", "true"),
-        search=args.get("q", ""),
-        order=args.get("order", ""),
-        page=_int(args.get("page"), 1),
-        per_page=_int(args.get("per_page"), 25),
-    ).normalized()
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text or default)
-    except ValueError:
-        return default
-
-
-def query_args(query: queries.InboxQuery, **changes: Any) -> dict[str, Any]:
-    """Return the URL arguments of an inbox view, default values left out."""
-    values: dict[str, Any] = {
-        "tab": query.tab,
-        "process": query.process,
-        "step": query.step,
-        "urgency": query.priority,
-        "overdue": "1" if query.overdue else None,
-        "q": query.search or None,
-        "order": query.order if query.order != ("desc" if query.tab == "done" else "asc") else None,
-        "page": query.page if query.page > 1 else None,
-        "per_page": query.per_page if query.per_page != 25 else None,
-    }
-    values.update(changes)
-    return {key: value for key, value in values.items() if value not in (None, "")}
-
-
-def inbox_url(query: queries.InboxQuery, **changes: Any) -> str:
-    """Return the URL of an inbox view with some of its arguments changed."""
-    return url_for("inbox.index", **query_args(query, **changes))
 
 
 @bp.get("/")
@@ -148,45 +96,6 @@ def index() -> Any:
         poll_seconds=_poll_seconds(),
         **context,
     )
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """The choices of the inbox filters as (value, label) pairs."""
-
-    processes: list[tuple[str, str]]
-    steps: list[tuple[str, str]]
-    urgencies: list[tuple[str, str]]
-
-
-def filter_options(labels: catalogue.Labels, roles: frozenset[str] | None, lang: str) -> FilterOptions:
-    """Offer the processes, steps and urgencies of the human tasks of the user's roles (all: None).
-
-    The choices come from the deployed diagrams, not from the tasks in the database, so they cost
-    no query and stay the same from one visit to the next. A step's name says its process when
-    several processes are offered.
-    """
-    steps_of_roles = labels.steps_for(roles)
-    keys = sorted({key for key, _spec in steps_of_roles}, key=labels.process)
-    several = len(keys) > 1
-    steps: dict[str, str] = {}
-    for key, spec in steps_of_roles:
-        name = labels.step(key, spec)
-        steps.setdefault(spec, f"{name} · {labels.process(key)}" if several else name)
-    urgencies: dict[str, str] = {}
-    for key, value in labels.urgencies:
-        if key in keys:
-            urgencies.setdefault(value, labels.urgency(key, value, lang))
-    return FilterOptions(
-        processes=[(key, labels.process(key)) for key in keys],
-        steps=sorted(steps.items(), key=lambda pair: pair[1]),
-        urgencies=list(urgencies.items()),
-    )
-
-
-def visible_tabs(everything: bool) -> tuple[str, ...]:
-    """Return the tabs a user has: the team tab only for those who hand out work."""
-    return queries.TABS if everything else tuple(t for t in queries.TABS if t != "team")
 
 
 def _poll_seconds() -> int:
@@ -314,10 +223,14 @@ def task(task_id: str) -> Any:
         except FormInvalid as error:
             errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
-        except TaskAlreadyCompleted as error:
-            flash(_("This task was already completed by %(user)s.", user=error.completed_by), "error")
-            status = 409
-        except (TaskNotAvailable, InstanceNotActive, PermissionDenied, ConcurrentModification) as error:
+        except (
+            TaskAlreadyCompleted,
+            TaskNotAvailable,
+            InstanceNotActive,
+            PermissionDenied,
+            ConcurrentModification,
+        ) as error:
+            # Someone was quicker or the case moved on: the page shows why, with what was typed.
             flash(describe(error), "error")
             status = 409
     if request.method == "POST":  # the command may have changed the case: read it again
@@ -427,18 +340,3 @@ def diagram(task_id: str) -> Any:
     response = Response(chosen, mimetype="application/xml")
     response.headers["Cache-Control"] = "private, max-age=3600"  # a deployed version never changes
     return response
-
-
-def describe(error: EngineError) -> str:
-    """Say in the user's language why a command was refused."""
-    if isinstance(error, TaskAlreadyCompleted):
-        return _("This task was already completed by %(user)s.", user=error.completed_by)
-    if isinstance(error, TaskNotAvailable) and error.details.get("assignee"):
-        return _("This task is assigned to %(user)s.", user=error.details["assignee"])
-    if isinstance(error, TaskNotAvailable):
-        return _("This task is no longer open.")
-    if isinstance(error, InstanceNotActive):
-        return _("The case is not running, so nothing can be done on it now.")
-    if isinstance(error, PermissionDenied):
-        return _("Your roles do not allow this.")
-    return _("The action could not be carried out.")

@@ -7,9 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from afterflow import default_instance_dir
 from engine.calendar import CalendarConfig
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class Settings:
 
 def load_settings(instance_dir: Path | None = None) -> Settings:
     """Read settings from ``AFTERFLOW_*`` / ``DATABASE_URL`` environment variables."""
-    folder = instance_dir or Path(os.environ.get("AFTERFLOW_INSTANCE_DIR", ROOT / "instance"))
+    folder = instance_dir or Path(os.environ.get("AFTERFLOW_INSTANCE_DIR") or default_instance_dir())
     folder.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'afterflow.db'}"
     if url.startswith("postgresql://"):

@@ -16,9 +16,9 @@ from engine.calendar.csv_import import CalendarImportError, parse_calendar_csv
 from engine.calendar.notice import NoticeError, parse_notice
 from engine.calendar.package_days import HOLIDAY, KINDS, SpecialDay
 from engine.runtime.retiming import change_calendar, change_working_day
-from web.admin import bp
-from web.app import current_lang
+from web.admin.blueprint import bp
 from web.auth import current_actor, engine
+from web.i18n import current_lang
 from web.messages import translate, translate_row
 
 MIN_YEAR, MAX_YEAR = 2000, 2100

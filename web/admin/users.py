@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -28,9 +28,9 @@ from engine.accounts.users import get_user
 from engine.errors import EngineError, NotFound
 from engine.store.models import Event
 from processes.roles import ROLE_KEYS, ROLES
-from web.admin import ADMIN_ROLE, bp
-from web.app import current_lang
+from web.admin.blueprint import ADMIN_ROLE, bp
 from web.auth import engine, login_guard
+from web.i18n import current_lang
 
 #: How many of a user's account events the user's page lists (newest first).
 HISTORY_LENGTH = 50
@@ -128,10 +128,7 @@ def create() -> Any:
 def user(username: str) -> Any:
     """One user: roles, state, lock-out, the forms to change them, and the account's history."""
     with engine().sessions() as session:
-        try:
-            person = get_user(session, username)
-        except NotFound:
-            abort(404)
+        person = get_user(session, username)  # an unknown user answers 404
         history = list(
             session.scalars(
                 select(Event)

@@ -36,7 +36,7 @@ api = AfterflowApi(
 def init_api(app: Flask) -> None:
     """Bind the API to the app and register its blueprints (token auth, CSRF-exempt)."""
     from web.api import cases, definitions, docs, kpis, messages, records, tasks
-    from web.app import csrf
+    from web.extensions import csrf
 
     app.config.update(
         API_TITLE="afterflow",

@@ -11,15 +11,11 @@ from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
-    ConcurrentModification,
     EngineError,
     FormInvalid,
-    InstanceNotActive,
     NotFound,
-    PermissionDenied,
-    TaskAlreadyCompleted,
-    TaskNotAvailable,
 )
+from web.errors import describe, status_of
 from web.messages import translate_errors
 
 LANGUAGES = ("zh", "en")
@@ -37,17 +33,6 @@ STATUS_CODES = {
     422: "invalid",
     429: "too_many_requests",
 }
-
-#: The HTTP status of each refused engine command.
-ENGINE_STATUS: list[tuple[type[EngineError], int]] = [
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (FormInvalid, 422),
-    (TaskAlreadyCompleted, 409),
-    (TaskNotAvailable, 409),
-    (InstanceNotActive, 409),
-    (ConcurrentModification, 409),
-]
 
 
 class ApiErrorSchema(ma.Schema):
@@ -116,16 +101,14 @@ def api_error(error: HTTPException) -> Response:
 
 def engine_error(error: EngineError) -> Response:
     """Answer a command the engine refused, with the same words the pages use."""
-    from web.inbox import describe
-
     api_language()
-    status = next((s for kind, s in ENGINE_STATUS if isinstance(error, kind)), 400)
+    status = status_of(error)
     if isinstance(error, FormInvalid):
         errors = translate_errors(error.errors, api_language())
         return error_response(422, error.code, _("The form has errors; check the marked fields."), errors)
     if isinstance(error, NotFound):
         return error_response(404, error.code, _("Not found."))
-    if status == 400:
+    if type(error) is EngineError:
         # A rule of the engine (a missing reason, a user without the role): its own words.
-        return error_response(400, error.code, str(error.message))
+        return error_response(status, error.code, str(error.message))
     return error_response(status, error.code, describe(error))

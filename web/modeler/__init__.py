@@ -33,12 +33,12 @@ from sqlalchemy import func, select
 from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
 from engine.definitions.diff import compare_versions, definition_of
 from engine.definitions.drafts import discard_draft, load_draft, save_draft
-from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError, NotFound
+from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
-from engine.runtime.migration import MIGRATABLE, MigrationRefused, plan_migration
+from engine.runtime.migration import MIGRATABLE, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
-from web.app import login_manager
 from web.auth import current_actor, engine
+from web.extensions import login_manager
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -102,10 +102,7 @@ def compare(process_key: str) -> Any:
     to_version = request.args.get("to", type=int) or latest.version
     from_version = request.args.get("from", type=int) or max(1, to_version - 1)
     with engine().sessions() as db:
-        try:
-            diff = compare_versions(db, process_key, from_version, to_version)
-        except NotFound:
-            abort(404)
+        diff = compare_versions(db, process_key, from_version, to_version)
     return render_template(
         "modeler/compare.html",
         definition=latest,
@@ -121,10 +118,7 @@ def migration(process_key: str) -> Any:
     latest = _latest(process_key)
     from_version = request.args.get("from", type=int) or max(1, latest.version - 1)
     to_version = request.args.get("to", type=int) or from_version + 1
-    try:
-        plan = plan_migration(engine(), process_key, from_version, to_version)
-    except NotFound:
-        abort(404)
+    plan = plan_migration(engine(), process_key, from_version, to_version)
     return render_template("modeler/migrate.html", definition=latest, plan=plan)
 
 
@@ -148,7 +142,7 @@ def migrate(process_key: str) -> Any:
         try:
             engine().migrate(case.instance_id, to_version, current_actor(), reason)
             moved.append(case.business_number)
-        except (MigrationRefused, ConcurrentModification, EngineError) as error:
+        except EngineError as error:  # refused or changed meanwhile: listed, the others still move
             refused.append(f"{case.business_number}: {error}")
     if moved:
         flash(_("Moved to version %(v)s: %(cases)s", v=to_version, cases=", ".join(moved)), "ok")
@@ -294,12 +288,9 @@ def api_compare(process_key: str) -> Any:
     if from_version is None or to_version is None:
         abort(400)
     with engine().sessions() as db:
-        try:
-            diff = compare_versions(db, process_key, from_version, to_version)
-            old = definition_of(db, process_key, from_version)
-            new = definition_of(db, process_key, to_version)
-        except NotFound:
-            abort(404)
+        diff = compare_versions(db, process_key, from_version, to_version)
+        old = definition_of(db, process_key, from_version)
+        new = definition_of(db, process_key, to_version)
     return jsonify(
         diff=diff.as_dict(),
         from_bpmn=_main_bpmn(old),
@@ -360,18 +351,12 @@ def _main_bpmn(definition: ProcessDefinition) -> str:
 
 def _latest(process_key: str) -> ProcessDefinition:
     with engine().sessions() as db:
-        try:
-            return engine().latest_definition(db, process_key)
-        except NotFound:
-            abort(404)
+        return engine().latest_definition(db, process_key)
 
 
 def _definition(process_key: str, version: int) -> ProcessDefinition:
     with engine().sessions() as db:
-        try:
-            return definition_of(db, process_key, version)
-        except NotFound:
-            abort(404)
+        return definition_of(db, process_key, version)
 
 
 def _library(runtime: Engine) -> list[dict[str, Any]]:

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from openpyxl import Workbook
 
 from engine import clock
@@ -27,38 +26,11 @@ from processes.oversight.cases import (
     process_stats,
 )
 from web import catalogue
-from web.app import current_lang
 from web.auth import current_actor, engine
 from web.exports import append_row, csv_download, xlsx_download
 from web.history_view import history_entries, people_in, readable_case_data
-
-bp = Blueprint("oversight", __name__, url_prefix="/manage")
-
-
-@bp.before_request
-def managers_only() -> Any:
-    """Everything here is for managers (EngineConfig.manager_roles); others get 403."""
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    if not (engine().config.manager_roles & current_user.roles):
-        abort(403)
-    return None
-
-
-@bp.app_context_processor
-def manager_helpers() -> dict[str, Any]:
-    """Let every page ask whether the user is a manager (for the navigation link)."""
-
-    def is_manager() -> bool:
-        user = current_user
-        return bool(getattr(user, "is_authenticated", False) and engine().config.manager_roles & user.roles)
-
-    return {"is_manager": is_manager, "status_label": status_label}
-
-
-def company_timezone() -> str:
-    """The company's timezone: the days and months of the managers' lists and figures are its own."""
-    return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
+from web.i18n import current_lang, format_when
+from web.oversight.blueprint import bp, company_timezone, status_label
 
 
 def _date(name: str) -> date | None:
@@ -143,23 +115,7 @@ def cases() -> Any:
     )
 
 
-def status_label(status: str) -> str:
-    labels = {
-        "running": _("running"),
-        "late": _("running late"),
-        "waiting": _("waiting"),
-        "error": _("in error"),
-        "suspended": _("suspended"),
-        "completed": _("completed"),
-        "terminated": _("terminated"),
-        "scheduled": _("scheduled"),
-    }
-    return labels.get(status, status)
-
-
 def _export_cases(rows: Sequence[Any], kind: str) -> Response:
-    from web.app import _format_when
-
     header = [_(label) for _key, label in EXPORT_COLUMNS]
     table = [
         [
@@ -170,9 +126,9 @@ def _export_cases(rows: Sequence[Any], kind: str) -> Response:
             r.current_step or "",
             r.customer_name or "",
             ", ".join(r.assignees),
-            _format_when(r.started_at),
-            _format_when(r.due_at) if r.due_at else "",
-            _format_when(r.ended_at) if r.ended_at else "",
+            format_when(r.started_at),
+            format_when(r.due_at) if r.due_at else "",
+            format_when(r.ended_at) if r.ended_at else "",
         ]
         for r in rows
     ]
@@ -319,3 +275,5 @@ def process(definition_id: int) -> Any:
 
 
 from web.oversight import figures  # noqa: E402,F401  (registers the KPI and statistics pages)
+
+__all__ = ["bp", "company_timezone", "status_label"]

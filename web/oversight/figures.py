@@ -25,10 +25,10 @@ from processes.kpis.dashboard import (
 )
 from processes.kpis.facts import DEPARTMENT_FIELD
 from web import catalogue
-from web.app import current_lang
 from web.auth import engine
 from web.exports import append_row, xlsx_download
-from web.oversight import bp, company_timezone, status_label
+from web.i18n import current_lang
+from web.oversight.blueprint import bp, company_timezone, status_label
 
 # --- KPIs ------------------------------------------------------------------------------------------------
 
