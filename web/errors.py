@@ -66,10 +66,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _http_error(error: HTTPException) -> Any:
-    from web.api import wants_json
-    from web.api.errors import api_error
-
-    if wants_json(request.path):  # the REST API answers in its JSON shape
+    api_error = current_app.extensions.get("afterflow_api_error")
+    if api_error is not None and api_error.wants(request.path):  # the REST API answers in JSON
         return api_error(error)
     return _error_page(error.code or 500)
 

@@ -9,11 +9,10 @@ import click
 from engine.accounts.access_tokens import MAX_DAYS, SCOPES, issue_token, revoke_token, tokens_of
 from engine.errors import EngineError
 from engine.runtime import Engine
+from web.engine_setup import open_engine
 
 
 def _engine() -> Engine:
-    from web.cli import _engine as open_engine
-
     return open_engine()
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
-from web.api.errors import ApiErrorSchema
+from web.api.errors import ApiErrorSchema, api_error
 
 API_PREFIX = "/api/v1"
 
@@ -54,6 +55,7 @@ def init_api(app: Flask) -> None:
         csrf.exempt(blueprint)  # only a bearer token authenticates here, never a cookie
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
+    app.extensions["afterflow_api_error"] = JsonErrors()
     from web import access_tokens_page, webhooks_page
 
     app.register_blueprint(access_tokens_page.bp)
@@ -63,6 +65,16 @@ def init_api(app: Flask) -> None:
 def wants_json(path: str) -> bool:
     """Tell whether an error on this path is answered in the API's JSON shape."""
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+class JsonErrors:
+    """What web/errors.py calls for HTTP errors under /api/v1 (so it need not import the API)."""
+
+    wants = staticmethod(wants_json)
+
+    def __call__(self, error: HTTPException) -> Response:
+        """Answer the error in the API's JSON shape."""
+        return api_error(error)
 
 
 __all__: list[Any] = ["api", "init_api", "wants_json"]
