@@ -19,6 +19,8 @@ const assets = [
   ["@bpmn-io/form-js/dist/form-viewer.umd.js", "form-viewer.umd.js"],
   ["@bpmn-io/form-js/dist/assets", "form-js"],
   ["echarts/dist/echarts.min.js", "echarts.min.js"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
 ];
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of assets) {

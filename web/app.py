@@ -84,6 +84,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         calendar_banner=pending_year_banner,
     )
     ops.init_app(app, engine, settings)
+    from web.api import init_api
+
+    init_api(app)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
 

@@ -41,6 +41,7 @@ from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
 from web.settings import load_settings
+from web.token_cli import token_group
 
 #: Commands that serve (their log has one line per request and per engine command).
 SERVING_COMMANDS = frozenset({"run", "worker"})
@@ -329,6 +330,7 @@ def worker() -> None:
 
 
 main.add_command(calendar_group)
+main.add_command(token_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(upgrade_command)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -66,6 +66,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _http_error(error: HTTPException) -> Any:
+    api_error = current_app.extensions.get("afterflow_api_error")
+    if api_error is not None and api_error.wants(request.path):  # the REST API answers in JSON
+        return api_error(error)
     return _error_page(error.code or 500)
 
 

@@ -25,6 +25,7 @@ from engine.operations.nodes import BEAT_EVERY, RUNNER, beat, node_name, release
 from engine.operations.schema_status import code_heads
 from engine.runtime import Engine
 from engine.store.models import Job
+from engine.webhooks.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class TimerRunner:
             try:
                 while self.run_once():
                     pass
+                deliver_due(self.engine.writer)
                 delay = self.seconds_until_next()
             except Exception:  # the database may be briefly unavailable; keep the runner alive
                 log.exception("timer runner round failed")

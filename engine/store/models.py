@@ -309,4 +309,7 @@ class DefinitionDraft(Base):
 
 # The calendar's tables live with the calendar; importing them here registers them with every
 # user of the models (the schema test, the test database's clean-up).
+# The tables of engine sub-packages, so that Base.metadata (tests, tooling) knows every table.
+from engine.accounts import access_tokens as _access_tokens  # noqa: E402, F401
 from engine.calendar import tables as _calendar_tables  # noqa: E402, F401
+from engine.webhooks import models as _webhook_models  # noqa: E402, F401

@@ -30,6 +30,7 @@ from engine.runtime import Engine
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
+from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
 from web.app import create_app
 from web.settings import Settings
 
