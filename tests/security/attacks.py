@@ -291,7 +291,10 @@ ATTACKS: list[Attack] = [
     Attack("in_set_wide_tuple", "script", WIDE_TUPLE + "s = {1, 2}\ny = t in s", "error", STOPPED),
     Attack("dict_get_wide_tuple", "script", WIDE_TUPLE + "y = {}.get(t)", "error", STOPPED),
     Attack("frozenset_wide_tuple", "script", WIDE_TUPLE + "y = frozenset([t])", "error", STOPPED),
-    Attack("sum_big_integers", "script", "y = sum([2**9000] * 100000)", "error", STOPPED),
+    # One sum takes a fraction of a second; a hundred of them outlast any limit on any machine.
+    Attack(
+        "sum_big_integers", "script", "y = [sum([2**9000] * 100000) for _ in range(100)]", "error", STOPPED
+    ),
     Attack("sort_twin_cubes", "script", TWIN_CUBES + "z = sorted([x, y])", "error", STOPPED),
     Attack("compare_twin_cubes", "script", TWIN_CUBES + "z = x == y", "error", STOPPED),
     Attack("in_list_twin_cubes", "script", TWIN_CUBES + "z = x in [y]", "error", STOPPED),
@@ -327,7 +330,13 @@ ATTACKS: list[Attack] = [
         "error",
         STOPPED,
     ),
-    Attack("due_sum_big_integers", "due", "working_hours(sum([2**9000] * 100000) % 7)", "error", STOPPED),
+    Attack(
+        "due_sum_big_integers",
+        "due",
+        "working_hours(sum(sum([2**9000] * 100000) for _ in range(100)) % 7)",
+        "error",
+        STOPPED,
+    ),
     Attack("prescript_set_of_wide_tuple", "prescript", WIDE_TUPLE + "s = set([t])", "error", STOPPED),
     # --- values case data cannot keep -----------------------------------------------------------
     Attack("tzinfo_left_behind", "script", "tz = now().tzinfo", "error", "'tz'"),
