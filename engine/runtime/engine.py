@@ -44,6 +44,7 @@ from engine.runtime.instances import StartedInstance
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
 from engine.runtime.steps import run_until_input_needed
 from engine.runtime.unit_of_work import CommandState
+from engine.runtime.workflow_cache import WorkflowCache
 from engine.sandbox import SandboxedScriptEngine
 from engine.sandbox.case_limits import bound_collections
 from engine.script_helpers import make_helpers
@@ -89,6 +90,8 @@ class Engine:
             list_fields=config.list_fields,
         )
         self.wakeup = threading.Event()
+        #: Workflows saved by this process's last commands, reused while their row has not moved.
+        self.workflows = WorkflowCache()
         self.message_start_cache: dict[int, frozenset[str]] = {}
 
     # --- definitions ----------------------------------------------------------------------

@@ -84,8 +84,9 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
         instance = lock_instance(session, instance_id)
         note_case(instance.business_number)
         definition = instance.definition
-        specs = engine.definitions.specs(definition)
-        workflow = state_from_json(instance.state, specs)
+        workflow = engine.workflows.take(instance.id, instance.lock_version, definition.id, instance.state)
+        if workflow is None:
+            workflow = state_from_json(instance.state, engine.definitions.specs(definition))
         workflow.script_engine = engine.script_engine
         ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
         with command_budget(engine.limits):
@@ -189,7 +190,11 @@ def _last_run_element(workflow: BpmnWorkflow) -> str | None:
 
 
 def after_commit(engine: Engine, ctx: CommandState) -> None:
-    """Wake an embedded runner that may be sleeping past a timer this command created."""
+    """Keep the saved workflow for the case's next command; wake a runner for a timer this command created."""
+    instance = ctx.instance
+    engine.workflows.keep(
+        instance.id, instance.lock_version, instance.definition_id, instance.state, ctx.workflow
+    )
     if ctx.new_timers:
         engine.wakeup.set()
 
