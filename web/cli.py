@@ -268,7 +268,8 @@ def demo_load(count: int, seed: int, days: int) -> None:
     engine = _engine()
     with engine.writer.begin() as session:
         load_demo_records(session)
-    report = load_cases(engine, count, seed=seed, days=days)
+    with click.progressbar(length=count, label="cases", file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        report = load_cases(engine, count, seed=seed, days=days, progress=bar.update)
     for line in report.lines():
         click.echo(line)
 

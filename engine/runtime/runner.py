@@ -32,7 +32,8 @@ from engine.webhooks.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+#: How long a claimed job stays with its runner: a runner that died holding one leaves it for this long.
+LEASE = timedelta(seconds=float(os.environ.get("AFTERFLOW_RUNNER_LEASE", "60")))
 #: The longest a runner sleeps between two looks at the job table.
 MAX_SLEEP = float(os.environ.get("AFTERFLOW_RUNNER_MAX_SLEEP", "1.0"))
 

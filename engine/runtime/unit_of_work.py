@@ -7,7 +7,8 @@ does not roll the input back: the case is saved in the ``error`` state (``steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -55,6 +56,8 @@ class CommandState:
         self.new_timers = 0
         self.thrown: list[tuple[str, dict[str, Any]]] = []
         self.depth = 0
+        #: When the command began (``time.time()``, as SpiffWorkflow stamps task state changes), less a second.
+        self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
 
     def record(
         self,
@@ -80,9 +83,18 @@ class CommandState:
 @contextmanager
 def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator[CommandState]:
     """Lock, load and (on leaving the block) save one case."""
+    with _command(engine, actor, lambda session: lock_instance(session, instance_id)) as ctx:
+        yield ctx
+
+
+@contextmanager
+def _command(
+    engine: Engine, actor: Actor, lock: Callable[[Session], ProcessInstance]
+) -> Iterator[CommandState]:
+    """Lock the case ``lock`` finds, load its workflow (kept or restored), and save it at the end."""
     with engine.writer.begin() as session, noting_due_times():
         engine.refresh_calendar(session)
-        instance = lock_instance(session, instance_id)
+        instance = lock(session)
         note_case(instance.business_number)
         definition = instance.definition
         workflow = engine.workflows.take(instance.id, instance.lock_version, definition.id, instance.state)
@@ -98,13 +110,13 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
 
 @contextmanager
 def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
-    """Lock the case of an open task of a running case, and hand over both."""
-    with engine.sessions() as probe:
-        instance_id = probe.scalar(select(Task.instance_id).where(Task.id == task_id))
-    if instance_id is None:
-        raise NotFound("no such task")
-    with instance_command(engine, instance_id, actor) as ctx:
-        row = locked_task(ctx.session, task_id)
+    """Lock the case of an open task of a running case, and hand over both.
+
+    The case is found and locked by the task in one statement (no separate look-up first).
+    """
+    with _command(engine, actor, lambda session: lock_instance_of_task(session, task_id)) as ctx:
+        # Read after the lock: a command that held it may have just changed the task.
+        row = locked_task(ctx.session, task_id, case_read=True)
         guards.check_open(row)
         guards.require_active(ctx.instance)
         yield ctx, row
@@ -123,9 +135,30 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def locked_task(session: Session, task_id: str) -> Task:
-    """Read a task row afresh inside the command's transaction."""
-    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+def lock_instance_of_task(session: Session, task_id: str) -> ProcessInstance:
+    """Read the row of a task's case for update, found by the task in the same statement.
+
+    ``NotFound`` when there is no such task.
+    """
+    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+    instance = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == owner)
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound("no such task")
+    return instance
+
+
+_TASK_ONLY = lazyload(Task.instance)
+
+
+def locked_task(session: Session, task_id: str, case_read: bool = False) -> Task:
+    """Read a task row afresh inside the command's transaction (without its case when that is read)."""
+    query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+    row = session.scalar(query.options(_TASK_ONLY) if case_read else query)
     if row is None:
         raise NotFound("no such task")
     return row
@@ -196,7 +229,7 @@ def after_commit(engine: Engine, ctx: CommandState) -> None:
     """Keep the saved workflow for the case's next command; wake a runner for a timer this command created."""
     instance = ctx.instance
     engine.workflows.keep(
-        instance.id, instance.lock_version, instance.definition_id, instance.state, ctx.workflow
+        instance.id, instance.lock_version, instance.definition_id, instance.state, ctx.workflow, ctx.began
     )
     if ctx.new_timers:
         engine.wakeup.set()

@@ -63,10 +63,20 @@ class WorkflowCache:
             return None
 
     def keep(
-        self, instance_id: int, lock_version: int, definition_id: int, state: str, workflow: BpmnWorkflow
+        self,
+        instance_id: int,
+        lock_version: int,
+        definition_id: int,
+        state: str,
+        workflow: BpmnWorkflow,
+        changed_since: float | None = None,
     ) -> None:
-        """Remember a workflow as saved by a committed transaction (the oldest case leaves when full)."""
-        if self.size <= 0 or not round_trips(workflow):
+        """Remember a workflow as saved by a committed transaction (the oldest case leaves when full).
+
+        ``changed_since`` (a ``time.time()``) limits the data check to the tasks that changed
+        state since then: the others hold data that was restored, or checked when last kept.
+        """
+        if self.size <= 0 or not round_trips(workflow, changed_since):
             self.forget(instance_id)
             return
         with self._lock:
@@ -86,24 +96,27 @@ class WorkflowCache:
             self._kept.clear()
 
 
-def round_trips(workflow: BpmnWorkflow) -> bool:
+def round_trips(workflow: BpmnWorkflow, changed_since: float | None = None) -> bool:
     """Tell whether restoring the saved state would give back exactly the data this workflow holds.
 
     JSON turns a tuple into a list and an integer key into text, and a restore unshares a list
     two variables held together; a workflow holding any of these is not kept, so a command
     never sees data that a restore would have given it differently.
     """
-    return all(_exact(data) for data in _all_data(workflow))
+    return all(_exact(data) for data in _all_data(workflow, changed_since))
 
 
-def _all_data(workflow: BpmnWorkflow) -> Iterator[Mapping[str, Any]]:
+def _all_data(workflow: BpmnWorkflow, changed_since: float | None = None) -> Iterator[Mapping[str, Any]]:
+    since = float("-inf") if changed_since is None else changed_since
     yield workflow.data
     for task in workflow.tasks.values():
-        yield task.data
+        if task.last_state_change >= since:
+            yield task.data
     for sub in workflow.subprocesses.values():
         yield sub.data
         for task in sub.tasks.values():
-            yield task.data
+            if task.last_state_change >= since:
+                yield task.data
 
 
 def _exact(data: Mapping[str, Any]) -> bool:
