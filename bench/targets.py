@@ -55,6 +55,7 @@ from bench.linear import (
 )
 from bench.measure import EngineContender, interleaved_rounds, run_cases
 from bench.report import load_average, machine_rows, print_table
+from engine.operations.nodes import RUNNER, live_nodes
 from engine.runtime import Engine
 from engine.store.models import Event, Job, ProcessDefinition
 
@@ -320,7 +321,13 @@ def timer_lateness(engine: Engine, url: str, cases: int) -> float:
         [str(BIN / "afterflow"), "worker"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
     )
     try:
-        time.sleep(6)  # the worker has started and gone to sleep
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the worker has started (its lease is written on its first round)
+            with engine.sessions() as session:
+                if live_nodes(session, RUNNER):
+                    break
+            time.sleep(0.2)
+        time.sleep(1.5)  # and gone to sleep
         ids = []
         for _ in range(cases):
             ids.append(engine.start("bench_timer", {}, WORKER).id)

@@ -107,10 +107,13 @@ class Engine:
         """Validate files and deploy each changed process as a new version (all or nothing)."""
         return versions.deploy(self, files, deployed_by, change_summary, dry_run)
 
-    def refresh_calendar(self, session: Session) -> None:
-        """Reload the company calendar if another process changed it (one small query otherwise)."""
+    def refresh_calendar(self, session: Session, revision: int | None = None) -> None:
+        """Reload the company calendar if another process changed it (one small query otherwise).
+
+        ``revision`` is the calendar's revision when the command read it with its own first row.
+        """
         if isinstance(self.config.calendar, CompanyCalendar):
-            self.config.calendar.refresh(session)
+            self.config.calendar.refresh(session, revision)
 
     def evaluate_timer_expression(self, expression: str) -> Any:
         """Evaluate a timer expression of a diagram in the sandbox, with no case data."""

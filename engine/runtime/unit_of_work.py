@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.accounts.users import Actor
+from engine.calendar import store as calendar_store
 from engine.calendar.due_basis import noting_due_times
 from engine.errors import ConcurrentModification, EngineError, NotFound
 from engine.operations.command_log import note_case
@@ -89,12 +90,15 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
 
 @contextmanager
 def _command(
-    engine: Engine, actor: Actor, lock: Callable[[Session], ProcessInstance]
+    engine: Engine, actor: Actor, lock: Callable[[Session], tuple[ProcessInstance, int]]
 ) -> Iterator[CommandState]:
-    """Lock the case ``lock`` finds, load its workflow (kept or restored), and save it at the end."""
+    """Lock the case ``lock`` finds, load its workflow (kept or restored), and save it at the end.
+
+    ``lock`` reads the company calendar's revision with the case's row, in the same statement.
+    """
     with engine.writer.begin() as session, noting_due_times():
-        engine.refresh_calendar(session)
-        instance = lock(session)
+        instance, calendar_revision = lock(session)
+        engine.refresh_calendar(session, calendar_revision)
         note_case(instance.business_number)
         definition = instance.definition
         workflow = engine.workflows.take(instance.id, instance.lock_version, definition.id, instance.state)
@@ -122,34 +126,30 @@ def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[C
         yield ctx, row
 
 
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it)."""
-    instance = session.scalar(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance)
-        .execution_options(populate_existing=True)
-    )
-    if instance is None:
-        raise NotFound("no such case")
-    return instance
+def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, int]:
+    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it), and the calendar's revision."""
+    return _locked(session, ProcessInstance.id == instance_id, "no such case")
 
 
-def lock_instance_of_task(session: Session, task_id: str) -> ProcessInstance:
+def lock_instance_of_task(session: Session, task_id: str) -> tuple[ProcessInstance, int]:
     """Read the row of a task's case for update, found by the task in the same statement.
 
     ``NotFound`` when there is no such task.
     """
     owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-    instance = session.scalar(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == owner)
+    return _locked(session, ProcessInstance.id == owner, "no such task")
+
+
+def _locked(session: Session, which: ColumnElement[bool], missing: str) -> tuple[ProcessInstance, int]:
+    found = session.execute(
+        select(ProcessInstance, calendar_store.revision_column())
+        .where(which)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
-    )
-    if instance is None:
-        raise NotFound("no such task")
-    return instance
+    ).first()
+    if found is None:
+        raise NotFound(missing)
+    return found[0], found[1] or 0
 
 
 _TASK_ONLY = lazyload(Task.instance)
