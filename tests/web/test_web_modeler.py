@@ -229,3 +229,20 @@ def test_upload_without_a_file_or_with_another_kind_of_file_lists_the_problem(ow
         content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "notes.txt" in response.text
+
+
+def test_a_camunda_diagram_uploads_with_its_conversion_report(owners: Web) -> None:
+    path = ROOT / "tests" / "fixtures" / "camunda" / "site_inspection.bpmn"
+    client = owners.client("owner1")
+    response = client.post(
+        "/modeler/upload",
+        data={"files": (io.BytesIO(path.read_bytes()), path.name), "change_summary": "导入 Camunda 流程"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.text
+    assert 'id="deployed"' in response.text
+    report = response.text[response.text.index('id="conversion"') :]
+    assert '<tr data-element="Activity_inspect" class="converted">' in report
+    assert "candidate group &#39;service_supervisor&#39; → lane" in report
+    assert '<tr data-element="Activity_inspect" class="not-converted">' in report
+    assert versions(owners, "site_inspection") == [1]
