@@ -94,6 +94,8 @@ def deploy(paths: tuple[Path, ...], dry_run: bool, deployed_by: str, summary: st
         _print_problems(problems)
         sys.exit(1)
     report = _deploy(files, deployed_by, summary, dry_run)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.line()}")
     verb = "would deploy" if dry_run else "deployed"
     for key, version in report.deployed:
         click.echo(f"{key}: {verb} version {version}")

@@ -261,7 +261,8 @@ def api_validate(process_key: str) -> Any:
         report = engine().deploy(_with_supporting_files(files), current_user.username, None, dry_run=True)
     except DeploymentInvalid as error:
         return jsonify(ok=False, problems=_problems_json(error.problems))
-    return jsonify(ok=True, problems=[], deployed=[list(d) for d in report.deployed])
+    warnings = _problems_json(report.warnings, "warning")
+    return jsonify(ok=True, problems=warnings, warnings=warnings, deployed=[list(d) for d in report.deployed])
 
 
 @bp.post("/api/<process_key>/deploy")
@@ -284,6 +285,7 @@ def api_deploy(process_key: str) -> Any:
         ok=True,
         deployed=[list(d) for d in report.deployed],
         unchanged=[list(d) for d in report.unchanged],
+        warnings=_problems_json(report.warnings, "warning"),
     )
 
 
@@ -327,8 +329,10 @@ def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
     return clean
 
 
-def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:
-    return [{"element_id": p.element_id, "message": p.message, "file": p.file} for p in problems]
+def _problems_json(problems: list[Any], level: str = "error") -> list[dict[str, Any]]:
+    return [
+        {"element_id": p.element_id, "message": p.message, "file": p.file, "level": level} for p in problems
+    ]
 
 
 def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
