@@ -105,11 +105,19 @@ def compare(process_key: str) -> Any:
     from_version = request.args.get("from", type=int) or max(1, to_version - 1)
     with engine().sessions() as db:
         diff = compare_versions(db, process_key, from_version, to_version)
+        all_versions = list(
+            db.scalars(
+                select(ProcessDefinition.version)
+                .where(ProcessDefinition.process_key == process_key)
+                .order_by(ProcessDefinition.version)
+            )
+        )
     return render_template(
         "modeler/compare.html",
         definition=latest,
         from_version=from_version,
         to_version=to_version,
+        all_versions=all_versions,
         diff=diff,
     )
 
