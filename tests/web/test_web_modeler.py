@@ -182,7 +182,9 @@ def test_compare_and_migrate_pages(owners: Web) -> None:
     compare = client.get("/modeler/repair_service/compare?from=1&to=2")
     assert compare.status_code == 200
     pickers = compare.text[compare.text.index('class="compare-pick"') :]
-    assert '<select name="from"><option value="1" selected>v1</option><option value="2">v2</option>' in pickers
+    assert (
+        '<select name="from"><option value="1" selected>v1</option><option value="2">v2</option>' in pickers
+    )
     added = compare.text[compare.text.index('id="diff-added"') :]
     assert 'data-element="task_parts_check"' in added[: added.index("</ul>")]
     api = client.get("/modeler/api/repair_service/compare?from=1&to=2").json
