@@ -83,9 +83,8 @@ def test_a_policy_outside_its_bounds_is_refused_and_nothing_changes(deployed: En
     with deployed.writer.begin() as session:
         seed_rules(session, default_rules())
     for bad in (PolicyRule("case", "complaint", 0), PolicyRule("paper", "", 5)):
-        with pytest.raises(RetentionRefused):
-            with deployed.writer.begin() as session:
-                set_rule(session, bad, "admin")
+        with pytest.raises(RetentionRefused), deployed.writer.begin() as session:
+            set_rule(session, bad, "admin")
     with deployed.sessions() as session:
         years = session.scalar(
             select(RetentionPolicy.years).where(
@@ -99,9 +98,8 @@ def test_a_case_is_due_only_after_its_period_and_never_under_a_legal_hold(deploy
     number = ended_complaint(deployed)
     clock.freeze(at(2031, 1, 11, 12))  # four days short of five years after the end and the document
     assert number not in due_numbers(deployed)
-    with pytest.raises(RetentionRefused) as refused:
-        with deployed.writer.begin() as session:
-            purge_case(session, number, "admin", SECRET, product_expiry, SHANGHAI)
+    with pytest.raises(RetentionRefused) as refused, deployed.writer.begin() as session:
+        purge_case(session, number, "admin", SECRET, product_expiry, SHANGHAI)
     assert refused.value.reason == "not_due"
 
     clock.freeze(at(2031, 1, 13, 12))
@@ -109,13 +107,11 @@ def test_a_case_is_due_only_after_its_period_and_never_under_a_legal_hold(deploy
     with deployed.writer.begin() as session:
         set_hold(session, number, "药监局检查调阅", "qa1")
     assert number not in due_numbers(deployed)
-    with pytest.raises(RetentionRefused) as refused:
-        with deployed.writer.begin() as session:
-            purge_case(session, number, "admin", SECRET, product_expiry, SHANGHAI)
+    with pytest.raises(RetentionRefused) as refused, deployed.writer.begin() as session:
+        purge_case(session, number, "admin", SECRET, product_expiry, SHANGHAI)
     assert refused.value.reason == "held"
-    with pytest.raises(RetentionRefused):
-        with deployed.writer.begin() as session:
-            release_holds(session, number, "  ", "qa1")
+    with pytest.raises(RetentionRefused), deployed.writer.begin() as session:
+        release_holds(session, number, "  ", "qa1")
     with deployed.writer.begin() as session:
         assert release_holds(session, number, "检查结束", "qa1") == 1
     assert number in due_numbers(deployed)
@@ -183,7 +179,6 @@ def test_an_open_case_is_never_due(deployed: Engine) -> None:
         seed_rules(session, default_rules())
     clock.freeze(at(2040, 1, 1))
     assert due_numbers(deployed) == []
-    with pytest.raises(RetentionRefused) as refused:
-        with deployed.writer.begin() as session:
-            purge_case(session, started.business_number, "admin", SECRET, product_expiry, SHANGHAI)
+    with pytest.raises(RetentionRefused) as refused, deployed.writer.begin() as session:
+        purge_case(session, started.business_number, "admin", SECRET, product_expiry, SHANGHAI)
     assert refused.value.reason == "open"
