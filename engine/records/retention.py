@@ -365,12 +365,10 @@ def _tables_of_a_case() -> list[tuple[Table, str]]:
 
 
 def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -> dict[str, Any]:
-    events = session.execute(
-        select(Event.id, Event.action, Event.actor, Event.at, Event.data)
-        .where(Event.instance_id == instance.id)
-        .order_by(Event.id)
-    ).all()
+    events = list(session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id)))
     trail = [[e.id, e.action, e.actor, e.at.isoformat(), e.data] for e in events]
+    # Where events are hash-chained, the tombstone names the end of the case's chain it closes.
+    last = events[-1] if events else None
     documents = session.execute(
         select(IssuedDocument.number, IssuedDocument.kind, IssuedDocument.version, IssuedDocument.sha256)
         .where(IssuedDocument.instance_id == instance.id)
@@ -399,6 +397,7 @@ def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -
         "attachments": [[f.filename, f.sha256] for f in files],
         "events": len(trail),
         "events_sha256": hashlib.sha256(_canonical(trail)).hexdigest(),
+        "last_event": {"id": last.id, "hash": getattr(last, "hash", None)} if last else None,
         "state_sha256": hashlib.sha256(instance.state.encode()).hexdigest(),
     }
 
