@@ -25,7 +25,7 @@ from engine.runtime import Engine
 from engine.runtime.case_variables import case_variables
 from engine.store.models import Event, ProcessInstance
 from engine.store.queries import display_names, may_see_case
-from processes.documents.context import document_context, form_words
+from processes.documents.context import document_context, form_words, sample_context
 from processes.documents.kinds import KINDS, DocumentKind, kinds_for, subjects
 from processes.documents.pdf import PdfFont, html_to_pdf
 from processes.documents.signatures import customer_signature
@@ -182,3 +182,9 @@ def _extra(kind: DocumentKind, data: Mapping[str, Any], subject: str) -> dict[st
         return {}
 
     return {"customer": find(data.get("customers")), "notification": find(data.get("notifications"))}
+
+
+def check_layout(body: str, font: PdfFont) -> None:
+    """Lay a template out on empty data, so markup the PDF cannot place is refused before it is saved."""
+    html = render_template(body, sample_context())
+    html_to_pdf(html, font, "check", "check")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.errors import FPDFException
 
 FAMILY = "NotoSansSC"
 REGULAR = "NotoSansSC-Regular.ttf"
@@ -89,6 +90,9 @@ def html_to_pdf(html: str, font: PdfFont, title: str, footer_text: str, issued_a
     pdf.set_font(FAMILY, size=10.5)
     try:
         pdf.write_html(html, font_family=FAMILY, table_line_separators=True)
-    except NotImplementedError as error:
+    except DocumentLayoutError:
+        raise
+    except (NotImplementedError, FPDFException, ValueError, KeyError) as error:
+        # The layout engine's own words (e.g. "Unsupported nested HTML tags inside <td> element").
         raise DocumentLayoutError(str(error))
     return bytes(pdf.output())

@@ -106,6 +106,9 @@ def test_a_process_owner_edits_a_template_in_the_browser_and_each_save_is_a_vers
     assert any("不允许" in m for m in web.flashes(refused.text))
     broken = owner.post("/modeler/documents/reply_letter", data={"body": "{% if %}"}, follow_redirects=True)
     assert any("第 1 行有错误" in m for m in web.flashes(broken.text))
+    nested = "<table><tr><td>客户 <b>名称</b></td></tr></table>"
+    unplaceable = owner.post("/modeler/documents/reply_letter", data={"body": nested}, follow_redirects=True)
+    assert any("PDF 版式无法排版此模板" in m for m in web.flashes(unplaceable.text))
 
     saved = owner.post(
         "/modeler/documents/reply_letter",

@@ -11,14 +11,17 @@ from flask_login import current_user
 from engine.records.templates import (
     MAX_TEMPLATE_CHARS,
     TemplateRefused,
+    check_template,
     current_template,
     save_template,
     template_versions,
 )
 from processes.documents.context import sample_context
-from processes.documents.issuing import templates_folder
+from processes.documents.issuing import check_layout, templates_folder
 from processes.documents.kinds import KINDS
+from processes.documents.pdf import DocumentLayoutError
 from web.auth import engine
+from web.documents import documents
 from web.extensions import login_manager
 
 bp = Blueprint("document_templates", __name__, url_prefix="/modeler/documents")
@@ -61,6 +64,8 @@ def edit(name: str) -> Any:
     if request.method == "POST":
         body = request.form.get("body", "").replace("\r\n", "\n")
         try:
+            check_template(body, sample_context())
+            check_layout(body, documents().font)
             with engine().writer.begin() as session:
                 saved = save_template(
                     session,
@@ -70,6 +75,8 @@ def edit(name: str) -> Any:
                     request.form.get("summary"),
                     sample=sample_context(),
                 )
+        except DocumentLayoutError as error:
+            flash(_("The PDF layout cannot place this template: %(detail)s", detail=str(error)), "error")
         except TemplateRefused as error:
             if error.reason == "too_long":
                 flash(_("A template may have at most %(n)s characters.", n=MAX_TEMPLATE_CHARS), "error")
