@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import func, select
 
 from engine.accounts.users import Actor, create_user
-from engine.records.models import DocumentTemplate, IssuedDocument
+from engine.records.models import DocumentTemplate, IssuedDocument, LegalHold, RetentionPolicy
 from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
@@ -124,3 +124,55 @@ def test_a_process_owner_edits_a_template_in_the_browser_and_each_save_is_a_vers
         ).all()
     assert sorted(rows) == [(1, None), (2, "owner1")]
     assert web.client("sup1").get("/modeler/documents/").status_code == 403
+
+
+def test_an_administrator_edits_retention_rules_and_sets_and_releases_a_legal_hold(web: Web) -> None:
+    with web.engine.writer.begin() as session:
+        create_user(session, "admin1", DEMO_PASSWORD, ("admin",), ROLE_KEYS, "系统管理员")
+    _, number = complaint(web)
+    admin = web.client("admin1")
+    page = admin.get("/admin/retention")
+    assert page.status_code == 200 and "004 3.13" in page.text and "没有处于法律保全中的案件。" in page.text
+
+    bad = admin.post(
+        "/admin/retention/rules",
+        data={"record_kind": "case", "process_key": "complaint", "years": "0"},
+        follow_redirects=True,
+    )
+    assert "保存年限须在 1 到 100 年之间（有效期后 0 到 100 年）。" in web.flashes(bad.text)
+    good = admin.post(
+        "/admin/retention/rules",
+        data={"record_kind": "case", "process_key": "complaint", "years": "4", "years_past_expiry": "1"},
+        follow_redirects=True,
+    )
+    assert "保存规则已保存。" in web.flashes(good.text)
+    with web.engine.sessions() as session:
+        kept = session.scalar(
+            select(RetentionPolicy.years).where(
+                RetentionPolicy.record_kind == "case", RetentionPolicy.process_key == "complaint"
+            )
+        )
+    assert kept == 4
+
+    held = admin.post(
+        "/admin/retention/holds",
+        data={"business_number": number, "reason": "诉讼保全"},
+        follow_redirects=True,
+    )
+    assert f"{number} 已处于法律保全中。" in web.flashes(held.text) and "诉讼保全" in held.text
+    no_reason = admin.post(
+        "/admin/retention/holds/release",
+        data={"business_number": number, "reason": ""},
+        follow_redirects=True,
+    )
+    assert "解除法律保全须填写原因。" in web.flashes(no_reason.text)
+    released = admin.post(
+        "/admin/retention/holds/release",
+        data={"business_number": number, "reason": "诉讼结束"},
+        follow_redirects=True,
+    )
+    assert f"{number} 的法律保全已解除。" in web.flashes(released.text)
+    with web.engine.sessions() as session:
+        hold = session.scalar(select(LegalHold).where(LegalHold.business_number == number))
+    assert hold is not None and hold.released_by == "admin1" and hold.release_reason == "诉讼结束"
+    assert web.client("sup1").get("/admin/retention").status_code == 403
