@@ -26,6 +26,8 @@ def case_variables(engine: Engine, instance_id: int) -> dict[str, Any]:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound("no such case")
+        if not instance.state:
+            return {}
         specs = engine.definitions.specs(instance.definition)
         workflow = state_from_json(instance.state, specs)
     completed = [task for task in workflow.get_tasks(state=TaskState.COMPLETED) if task.data]
