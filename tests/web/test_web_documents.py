@@ -176,3 +176,13 @@ def test_an_administrator_edits_retention_rules_and_sets_and_releases_a_legal_ho
         hold = session.scalar(select(LegalHold).where(LegalHold.business_number == number))
     assert hold is not None and hold.released_by == "admin1" and hold.release_reason == "诉讼结束"
     assert web.client("sup1").get("/admin/retention").status_code == 403
+
+
+def test_the_technician_reaches_the_repair_documents_from_the_task_page(web: Web) -> None:
+    number, arrival = web.repair_at_arrival("tech1")
+    technician = web.client("tech1")
+    task_page = technician.get(f"/tasks/{arrival.id}")
+    assert f'href="/cases/{arrival.instance_id}/documents"' in task_page.text
+    page = technician.get(f"/cases/{arrival.instance_id}/documents")
+    assert page.status_code == 200 and number in page.text
+    assert "服务凭证" in page.text and "暂不可开具" in page.text  # nothing repaired yet
