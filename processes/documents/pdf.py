@@ -20,6 +20,8 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.errors import FPDFException
 
+from processes.documents.font_faces import face_for
+
 FAMILY = "NotoSansSC"
 REGULAR = "NotoSansSC-Regular.ttf"
 BOLD = "NotoSansSC-Bold.ttf"
@@ -84,8 +86,9 @@ def html_to_pdf(html: str, font: PdfFont, title: str, footer_text: str, issued_a
     pdf.set_producer("afterflow")
     if issued_at is not None:
         pdf.set_creation_date(issued_at)
-    pdf.add_font(FAMILY, "", str(font.folder / REGULAR))
-    pdf.add_font(FAMILY, "B", str(font.folder / BOLD))
+    text = html + footer_text + title
+    pdf.add_font(FAMILY, "", str(face_for(font.folder / REGULAR, text)))
+    pdf.add_font(FAMILY, "B", str(face_for(font.folder / BOLD, text)))
     pdf.add_page()
     pdf.set_font(FAMILY, size=10.5)
     try:
