@@ -21,6 +21,7 @@ const assets = [
   ["echarts/dist/echarts.min.js", "echarts.min.js"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+  ["signature_pad/dist/signature_pad.umd.min.js", "signature_pad.umd.min.js"],
 ];
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of assets) {

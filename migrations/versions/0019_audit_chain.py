@@ -1,4 +1,4 @@
-"""A tamper-evident audit trail: each event carries its predecessor's hash; chain heads, daily anchors
+"""A tamper-evident audit trail (each event carries its predecessor's hash; chain heads, daily anchors); signatures
 
 Revision ID: 0019
 Revises: 0016
@@ -55,6 +55,28 @@ def upgrade() -> None:
         sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("day"),
     )
+    op.create_table(
+        "signature",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.String(length=36), nullable=True),
+        sa.Column("element_id", sa.String(length=256), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("field_key", sa.String(length=128), nullable=True),
+        sa.Column("meaning", sa.String(length=32), nullable=True),
+        sa.Column("signer_name", sa.String(length=128), nullable=False),
+        sa.Column("signer_username", sa.String(length=64), nullable=True),
+        sa.Column("collected_by", sa.String(length=64), nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("refused", sa.Boolean(), nullable=False),
+        sa.Column("refusal_reason", sa.Text(), nullable=True),
+        sa.Column("image", sa.LargeBinary(), nullable=True),
+        sa.Column("signed_data", sa.JSON(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_signature_instance", "signature", ["instance_id", "signed_at"])
     _link_existing_events(audit_chain)
 
 
@@ -105,6 +127,8 @@ def _link_existing_events(audit_chain: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_signature_instance", table_name="signature")
+    op.drop_table("signature")
     op.drop_table("audit_day_head")
     op.drop_table("audit_chain")
     with op.batch_alter_table("event") as batch:
