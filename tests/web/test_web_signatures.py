@@ -16,6 +16,7 @@ from processes.demo.signatures import scribble_png, signed_by
 from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
+from tests.web.api_client import Api
 from tests.web.conftest import CLOSING_STEPS, Web
 
 TECH1 = Actor("tech1", frozenset({"technician"}))
@@ -184,3 +185,21 @@ def test_an_altered_signature_is_found_by_verify(web: Web) -> None:
     with web.engine.sessions() as session:
         (found,) = verify(session)
     assert found.kind == "signature" and found.case == number and "altered" in found.what
+
+
+def test_an_approval_over_the_api_needs_the_password_too(web: Web, api: Api) -> None:
+    web.freeze()
+    with web.engine.writer.begin() as session:
+        create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
+    number, task_id = complaint_at_approval(web)
+    headers = api.headers(api.token("gm1"), lang="en")
+    body = {"data": {"approval_decision": "approve", "approved_disposition": "更换整机"}}
+    refused = api.client.post(f"/api/v1/tasks/{task_id}/complete", json=body, headers=headers)
+    assert refused.status_code == 422 and "re-enter your password" in refused.get_data(as_text=True)
+    signed = api.client.post(
+        f"/api/v1/tasks/{task_id}/complete", json={**body, "password": DEMO_PASSWORD}, headers=headers
+    )
+    assert signed.status_code == 200 and signed.json["state"] == "completed"
+    with web.engine.sessions() as session:
+        (kept,) = signatures_of_case(session, instance_id_of(web, number))
+    assert (kept.meaning, kept.signer_username) == ("批准", "gm1")
