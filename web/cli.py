@@ -35,6 +35,7 @@ from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
+from web.audit_cli import audit_group
 from web.calendar_cli import calendar_group
 from web.engine_setup import open_engine
 from web.messages import translate_errors, translate_row
@@ -382,6 +383,7 @@ def worker() -> None:
 
 
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(token_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
