@@ -35,6 +35,7 @@ from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
+from web.audit_cli import audit_group
 from web.calendar_cli import calendar_group
 from web.engine_setup import open_engine
 from web.messages import translate_errors, translate_row
@@ -42,6 +43,7 @@ from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
+from web.records_cli import archive_group, documents_group, retention_group
 from web.settings import load_settings
 from web.token_cli import token_group
 
@@ -381,11 +383,15 @@ def worker() -> None:
 
 
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(token_group)
 main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(upgrade_command)
 main.add_command(doctor_command)
+main.add_command(documents_group)
+main.add_command(retention_group)
+main.add_command(archive_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

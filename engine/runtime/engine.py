@@ -223,9 +223,11 @@ class Engine:
         tasks.save_draft(self, task_id, data, actor)
 
     @observed("complete")
-    def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
+    def complete(
+        self, task_id: str, data: Mapping[str, Any], actor: Actor, password: str | None = None
+    ) -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
-        tasks.complete(self, task_id, data, actor)
+        tasks.complete(self, task_id, data, actor, password)
 
     def note_reassignment(self, task_id: str, reason: str, actor: Actor) -> None:
         """Record in the case's audit log why a manager reassigned a task."""

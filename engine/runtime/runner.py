@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, or_, select
 
 from engine import clock
+from engine.audit.days import seal_closed_days
 from engine.errors import EngineError
 from engine.operations.nodes import BEAT_EVERY, RUNNER, beat, node_name, release
 from engine.operations.schema_status import code_heads
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=float(os.environ.get("AFTERFLOW_RUNNER_LEASE", "60")))
 #: The longest a runner sleeps between two looks at the job table.
 MAX_SLEEP = float(os.environ.get("AFTERFLOW_RUNNER_MAX_SLEEP", "1.0"))
+#: Seconds between looks for a closed day of the audit trail to anchor.
+SEAL_EVERY = 300.0
 
 
 class TimerRunner:
@@ -53,6 +56,7 @@ class TimerRunner:
         self.revision = ",".join(code_heads())
         self.started_at = clock.now()
         self._last_beat = float("-inf")
+        self._last_seal = float("-inf")
 
     def claim_due(self) -> list[int]:
         """Lease due jobs to this runner and return the ids of their instances."""
@@ -106,6 +110,14 @@ class TimerRunner:
                         timedelta(seconds=10 * 2**job.attempts), timedelta(hours=1)
                     )
 
+    def seal_closed_days(self) -> None:
+        """Anchor the audit trail's closed days (looked at every few minutes; cheap when done)."""
+        if time.monotonic() - self._last_seal < SEAL_EVERY:
+            return
+        with self.engine.writer.begin() as session:
+            seal_closed_days(session)
+        self._last_seal = time.monotonic()
+
     def seconds_until_next(self) -> float:
         """Seconds to sleep before the next due timer (capped at ``max_sleep``)."""
         with self.engine.sessions() as session:
@@ -130,6 +142,7 @@ class TimerRunner:
                 while self.run_once():
                     pass
                 deliver_due(self.engine.writer)
+                self.seal_closed_days()
                 delay = self.seconds_until_next()
             except Exception:  # the database may be briefly unavailable; keep the runner alive
                 log.exception("timer runner round failed")

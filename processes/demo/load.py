@@ -40,7 +40,8 @@ from engine.runtime.context import current
 from engine.runtime.runner import TimerRunner
 from engine.store.models import ProcessInstance, Task
 from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
-from processes.demo.users import DEMO_USERS
+from processes.demo.signatures import signed_by
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ class DemoLoad:
         task = self.rng.choice(tasks)
         who = self._worker(task)
         data = self._task_data(case.instance_id, task)
-        if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who])):
+        if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who], DEMO_PASSWORD)):
             case.steps += 1
         return self._step_later(index)
 
@@ -426,7 +427,7 @@ class DemoLoad:
                         "outcome": "fixed_on_site",
                         "work_done": "更换电源板",
                         "hours_spent": 2,
-                        "customer_signed": True,
+                        "customer_signature": signed_by("王工"),
                     }
                 else:
                     chosen = {
@@ -434,7 +435,7 @@ class DemoLoad:
                         "work_done": "现场无法修复，带回",
                         "hours_spent": 1.5,
                         "parts_borrowed": False,
-                        "customer_signed": True,
+                        "customer_signature": signed_by("王工"),
                         "receipt_number": f"SJ-{instance_id}",
                         "repair_card_number": f"XK-{instance_id}",
                     }
@@ -527,6 +528,8 @@ def _filled(
             value = max(low, 1) if f.max is None or f.max >= 1 else low
         elif f.type == "checkbox":
             value = True
+        elif f.type == "signature":
+            value = signed_by("演示客户")
         elif f.type == "datetime":
             value = {
                 "time": "10:00",
