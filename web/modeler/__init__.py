@@ -18,6 +18,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -94,7 +95,8 @@ def download(process_key: str, version: int) -> Any:
 def editor(process_key: str) -> Any:
     """The editors (BPMN, decision tables, forms) over the draft or the newest version."""
     latest = _latest(process_key)
-    return render_template("modeler/editor.html", definition=latest)
+    autosave_ms = int(current_app.config.get("AFTERFLOW_MODELER_AUTOSAVE_MS", 30000))
+    return render_template("modeler/editor.html", definition=latest, autosave_ms=autosave_ms)
 
 
 @bp.get("/<process_key>/compare")
