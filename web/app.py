@@ -13,6 +13,7 @@ from engine.operations.schema_status import require_current
 from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
+from processes.notifications.delivery import background_work
 from processes.wiring import build_engine
 from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, security_headers
 from web.admin.calendar import pending_year_banner
@@ -97,7 +98,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.jinja_env.filters["filesize"] = format_size
 
     if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
-        runner = TimerRunner(engine)
+        runner = TimerRunner(engine, side_work=background_work(engine))
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app

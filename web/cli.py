@@ -31,6 +31,7 @@ from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.notifications.delivery import background_work
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from web.calendar_cli import calendar_group
@@ -320,9 +321,10 @@ def run(host: str, port: int) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    """Run the timer runner and the notifications' delivery on their own (any number may share PostgreSQL)."""
     _limit_process_memory()
-    runner = TimerRunner(_engine(install=False))
+    engine = _engine(install=False)
+    runner = TimerRunner(engine, side_work=background_work(engine))
     try:
         runner.serve()
     except KeyboardInterrupt:
