@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.outbox.collect import scan_due_soon
-from engine.outbox.delivery import Deliverer
+from engine.outbox.delivery import LEASE, Deliverer
 from engine.outbox.message import Channel
 from engine.outbox.settings import channels_from_environ
 from engine.runtime import Engine
@@ -36,10 +37,13 @@ def make_deliverer(
 ) -> Deliverer:
     """A worker sending our notifications (channels and ``AFTERFLOW_BASE_URL`` from the environment)."""
     base = base_url if base_url is not None else os.environ.get("AFTERFLOW_BASE_URL", "")
+    lease = os.environ.get("AFTERFLOW_NOTIFICATION_LEASE_SECONDS", "").strip()
     return Deliverer(
         engine.writer,
         channels if channels is not None else channels_from_environ(),
         make_renderer(link_maker(base)),
+        # How long a claimed batch is left to its worker before another may send it.
+        lease=timedelta(seconds=int(lease)) if lease.isdigit() and int(lease) > 0 else LEASE,
     )
 
 

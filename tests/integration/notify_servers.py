@@ -29,17 +29,20 @@ def free_port() -> int:
 
 
 class _Gate:
-    """Lets messages through at once, or holds each until released."""
+    """Lets messages through at once, or holds one (the one arriving after ``hold_after`` were accepted)."""
 
     def __init__(self) -> None:
-        self.holding = False
+        self.hold_after: int | None = None
         self.arrived = threading.Event()
         self.release = threading.Event()
 
+    def holds(self, accepted: int) -> bool:
+        """Whether the message arriving now is the one to hold."""
+        return self.hold_after is not None and accepted >= self.hold_after and not self.arrived.is_set()
+
     def wait(self) -> None:
-        if self.holding:
-            self.arrived.set()
-            self.release.wait(30)
+        self.arrived.set()
+        self.release.wait(30)
 
 
 class SmtpSink:
@@ -55,7 +58,8 @@ class SmtpSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 import asyncio
 
-                if sink.gate.holding:
+                if sink.gate.holds(len(sink.mails)):
+                    # The handler is cancelled here when the sender disappears (end of file).
                     await asyncio.get_running_loop().run_in_executor(None, sink.gate.wait)
                     await asyncio.sleep(0.2)
                     if server.transport is None or server.transport.is_closing():
@@ -92,7 +96,7 @@ class RobotSink:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if sink.gate.holding:
+                if sink.gate.holds(len(sink.requests)):
                     sink.gate.wait()
                     time.sleep(0.2)
                     if _peer_gone(self.connection):
