@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from engine.outbox.collect import scan_due_soon
