@@ -1,0 +1,113 @@
+"""The bell: its count from a small JSON endpoint, the list marked read on visit; preferences and role defaults."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from engine.accounts.users import create_user
+from engine.outbox.models import Notification, NotificationPreference, NotificationRoleDefault
+from processes.roles import ROLE_KEYS
+from tests.web.conftest import Web
+
+ADMIN_PASSWORD = "Ad-min-pass-2026"
+
+
+def unread(web: Web, username: str) -> int:
+    response = web.client(username).get("/notifications/unread.json")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return int(response.get_json()["unread"])
+
+
+def test_the_bell_counts_a_dispatch_and_the_list_marks_it_read(web: Web) -> None:
+    tech = web.client("tech1")
+    page = tech.get("/")
+    # The page carries the bell and the static script; the count is not in the page itself.
+    assert 'id="bell"' in page.text and "notifications.js" in page.text
+    assert re.search(r'data-count-url="/notifications/unread.json"', page.text)
+    assert unread(web, "tech1") == 0
+    number, arrival = web.repair_at_arrival("tech1")
+    assert unread(web, "tech1") == 1
+    assert unread(web, "tech2") == 0
+    listing = tech.get("/notifications")
+    assert listing.status_code == 200
+    assert number in listing.text and f"/tasks/{arrival.id}" in listing.text
+    assert "新任务" in listing.text  # worded in the reader's language (Chinese by default)
+    assert unread(web, "tech1") == 0  # visiting the list read it
+    assert "bell-count" in tech.get("/notifications").text
+
+
+def test_the_list_reads_in_english_too(web: Web) -> None:
+    web.repair_at_arrival("tech1")
+    tech = web.client("tech1")
+    tech.post("/language", data={"lang": "en"})
+    listing = tech.get("/notifications")
+    assert "[Assigned]" in listing.text and "Notifications" in listing.text
+
+
+def test_preferences_are_saved_and_bad_ones_refused_in_the_users_language(web: Web) -> None:
+    tech = web.client("tech1")
+    assert tech.get("/notifications/preferences").status_code == 200
+    refused = tech.post(
+        "/notifications/preferences",
+        data={"events": ["task_assigned"], "channels": ["inapp", "email"], "email": "", "quiet": "none"},
+    )
+    assert refused.status_code == 422
+    assert "电子邮件需要填写您的邮箱地址" in refused.text
+    with web.engine.sessions() as session:
+        assert session.get(NotificationPreference, "tech1") is None  # nothing kept
+    saved = tech.post(
+        "/notifications/preferences",
+        data={
+            "events": ["task_assigned", "mentioned"],
+            "channels": ["inapp", "email"],
+            "email": "tech1@example.cn",
+            "quiet": "hours",
+            "quiet_from": "22:00",
+            "quiet_until": "07:30",
+        },
+    )
+    assert saved.status_code == 302
+    with web.engine.sessions() as session:
+        pref = session.get(NotificationPreference, "tech1")
+        assert pref is not None
+        assert (pref.events, pref.channels, pref.quiet_from) == (
+            ["mentioned", "task_assigned"],
+            ["email", "inapp"],
+            "22:00",
+        )
+    web.repair_at_arrival("tech1")
+    with web.engine.sessions() as session:
+        mine = {
+            n.medium for n in session.scalars(select(Notification).where(Notification.recipient == "tech1"))
+        }
+    assert mine == {"inapp", "email"}
+
+
+def test_administrators_set_role_defaults_others_may_not(web: Web) -> None:
+    assert web.client("tech1").get("/admin/notifications").status_code == 403
+    with web.engine.writer.begin() as session:
+        create_user(session, "admin1", ADMIN_PASSWORD, ("admin",), ROLE_KEYS, "系统管理员")
+    admin = web.app.test_client()
+    assert admin.post("/login", data={"username": "admin1", "password": ADMIN_PASSWORD}).status_code == 302
+    page = admin.get("/admin/notifications")
+    assert page.status_code == 200 and 'id="role-technician"' in page.text
+    bad = admin.post(
+        "/admin/notifications", data={"role": "astronaut", "events": ["mentioned"], "channels": ["inapp"]}
+    )
+    assert bad.status_code == 422
+    ok = admin.post(
+        "/admin/notifications",
+        data={"role": "technician", "events": ["task_assigned"], "channels": ["inapp", "wecom"]},
+    )
+    assert ok.status_code == 302
+    with web.engine.sessions() as session:
+        row = session.get(NotificationRoleDefault, "technician")
+        assert row is not None and row.channels == ["inapp", "wecom"] and row.updated_by == "admin1"
+    web.repair_at_arrival("tech1")
+    with web.engine.sessions() as session:
+        mine = {
+            n.medium for n in session.scalars(select(Notification).where(Notification.recipient == "tech1"))
+        }
+    assert mine == {"inapp", "wecom"}
