@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import create_user
 from engine.outbox.models import Notification, NotificationPreference, NotificationRoleDefault
+from engine.outbox.preferences import save_preference
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web
 
@@ -111,3 +112,43 @@ def test_administrators_set_role_defaults_others_may_not(web: Web) -> None:
             n.medium for n in session.scalars(select(Notification).where(Notification.recipient == "tech1"))
         }
     assert mine == {"inapp", "wecom"}
+
+
+def test_the_outbox_gauges_move_with_pending_and_failed_notifications_and_webhooks(web: Web) -> None:
+    from engine.webhooks import subscribe
+    from tests.web.test_web_ops import _metric, _samples
+
+    scraper = web.client()
+    before = _samples(scraper.get("/metrics").text)
+    for name in (
+        "afterflow_notifications_pending",
+        "afterflow_notifications_failed",
+        "afterflow_webhooks_pending",
+        "afterflow_webhooks_failed",
+    ):
+        assert (name, ()) in before
+    with web.engine.writer.begin() as session:
+        save_preference(session, "tech1", ["task_assigned"], ["inapp", "email"], email="tech1@example.cn")
+        subscribe(session, "http://127.0.0.1:9/hook", ["case.started"], "admin1")
+    web.repair_at_arrival("tech1")
+    from engine.webhooks import outbox as webhook_outbox
+
+    with web.engine.writer.begin() as session:
+        webhook_outbox.enqueue(session)
+    middle = _samples(scraper.get("/metrics").text)
+    assert (
+        _metric(middle, "afterflow_notifications_pending")
+        == _metric(before, "afterflow_notifications_pending") + 1
+    )
+    assert _metric(middle, "afterflow_webhooks_pending") == _metric(before, "afterflow_webhooks_pending") + 1
+    with web.engine.writer.begin() as session:
+        for row in session.scalars(select(Notification).where(Notification.state == "pending")):
+            row.state = "failed"
+    after = _samples(scraper.get("/metrics").text)
+    assert _metric(after, "afterflow_notifications_pending") == _metric(
+        before, "afterflow_notifications_pending"
+    )
+    assert (
+        _metric(after, "afterflow_notifications_failed")
+        == _metric(before, "afterflow_notifications_failed") + 1
+    )
