@@ -281,3 +281,74 @@ def test_due_soon_is_told_once_at_the_policy_share(demo: Engine) -> None:
     assert told >= 1
     assert scan_due_soon(engine.writer, config) == 0  # once
     assert {n.recipient for n in rows(engine, kind="due_soon")} >= {"sup1"}
+
+
+def test_the_starter_hears_when_the_case_finishes(engine: Engine) -> None:
+    from engine.accounts.users import create_user
+    from engine.webhooks import verify
+    from processes.notifications.customers import CustomerContact, notify_customer
+    from processes.roles import ROLE_KEYS
+    from tests.conftest import ROOT, actor
+
+    fixtures = ROOT / "tests" / "fixtures"
+    engine.deploy(
+        {
+            name: (fixtures / name).read_text()
+            for name in ("mini.bpmn", "mini_first.form.json", "mini_start.form.json")
+        }
+    )
+    with engine.writer.begin() as session:
+        create_user(session, "cs1", "Customer-Service-2026!", ["customer_service"], ROLE_KEYS)
+        create_user(session, "sup1", "Supervisor-2026!", ["service_supervisor"], ROLE_KEYS)
+    cs, sup = actor("cs1", "customer_service"), actor("sup1", "service_supervisor")
+    case = engine.start("mini", {"customer_name": "协和医院", "owner": "sup1", "divisor": "2"}, cs).id
+    with engine.sessions() as session:
+        first = session.scalar(select(Task).where(Task.instance_id == case, Task.state == "open"))
+        assert first is not None
+    engine.complete(first.id, {"amount": "5"}, cs)
+    assert [(n.kind, n.recipient) for n in rows(engine, instance_id=case)] == [
+        ("task_offered", "cs1"),
+        ("task_assigned", "sup1"),  # the assignee expression named sup1
+    ]
+    with engine.sessions() as session:
+        second = session.scalar(select(Task).where(Task.instance_id == case, Task.state == "open"))
+        assert second is not None
+    engine.complete(second.id, {}, sup)
+    [finished] = rows(engine, kind="case_finished")
+    assert (finished.recipient, finished.medium, finished.instance_id) == ("cs1", "inapp", case)
+
+    # The customer's notices: e-mail and an SMS gateway, each stage once, with the status link.
+    contact = CustomerContact(email="buyer@hospital.example.cn", phone="13700000000")
+    with engine.writer.begin() as session:
+        from engine.store.models import ProcessInstance
+
+        row = session.get(ProcessInstance, case)
+        assert row is not None
+        link = lambda c: f"https://afterflow.example.cn/portal/status/{c.business_number}-token"  # noqa: E731
+        assert notify_customer(session, row, "completed", link, contact, ["email", "sms"]) == 2
+        assert notify_customer(session, row, "completed", link, contact, ["email", "sms"]) == 0
+        with pytest.raises(ValueError):
+            notify_customer(session, row, "exploded", link, contact, ["email"])
+    from engine.outbox.gateway import SmsGatewayChannel
+
+    with SmtpSink() as smtp, RobotSink() as gateway:
+        sent = Deliverer(
+            engine.writer,
+            {
+                "customer_email": EmailChannel(
+                    SmtpSettings("127.0.0.1", smtp.port, sender="service@example.cn")
+                ),
+                "customer_sms": SmsGatewayChannel(gateway.url("/sms"), "gw-secret"),
+            },
+            make_renderer(),
+        ).drain()
+        assert sent.delivered == 2
+    [mail] = smtp.mails
+    assert mail["To"] == "buyer@hospital.example.cn"
+    assert "/portal/status/" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [sms] = gateway.requests
+    assert sms["json"]["to"] == "13700000000" and "请在此为我们的服务评分" in sms["json"]["text"]
+    import json as _json
+
+    body = _json.dumps(sms["json"], ensure_ascii=False).encode()
+    assert verify("gw-secret", sms["headers"]["X-Afterflow-Signature"], body)
