@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
@@ -35,8 +35,9 @@ class OutboxConfig:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     #: Roles told when a case misses a service-level limit.
     breach_roles: frozenset[str] = frozenset()
-    #: A task is "due soon" once this share of the time between its start and its due time passed.
-    due_soon_share: Callable[[Task], float | None] = lambda task: 0.8
+    #: A task is "due soon" once this share of the time between its start and its due time passed
+    #: (read once per scan; None: nobody is told).
+    due_soon_share: Callable[[Session], float | None] = lambda session: 0.8
 
 
 @dataclass(frozen=True)
@@ -225,32 +226,39 @@ def scan_due_soon(factory: sessionmaker[Session], config: OutboxConfig, limit: i
     """Tell the people of open tasks that passed their share of the time to their due time; once each."""
     now = clock.now()
     with factory.begin() as session:
-        told = select(Notification.event_key).where(Notification.kind == "due_soon")
-        tasks = list(
-            session.scalars(
-                select(Task)
-                .where(Task.state == "open", Task.due_at.is_not(None), Task.due_at > now)
-                .order_by(Task.due_at)
-                .limit(limit * 5)
+        share = config.due_soon_share(session)
+        if share is None:
+            return 0
+        told = exists().where(Notification.event_key == literal("due_soon:") + Task.id)
+        candidates = session.execute(
+            select(
+                Task.id,
+                Task.instance_id,
+                Task.name,
+                Task.role,
+                Task.assignee,
+                Task.created_at,
+                Task.due_at,
+                ProcessInstance.business_number,
+                ProcessInstance.process_key,
+                ProcessInstance.customer_name,
             )
-        )
-        seen = set(
-            session.scalars(told.where(Notification.event_key.in_([f"due_soon:{t.id}" for t in tasks])))
-        )
+            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .where(Task.state == "open", Task.due_at.is_not(None), Task.due_at > now, ~told)
+            .order_by(Task.due_at)
+            .limit(limit * 5)
+        ).all()
         drafts: list[Draft] = []
-        for task in tasks:
+        for task in candidates:
             key = f"due_soon:{task.id}"
-            share = config.due_soon_share(task)
-            if key in seen or share is None or task.due_at is None:
-                continue
             span: timedelta = task.due_at - task.created_at
             if task.created_at + span * share > now:
                 continue
             params = {
                 "instance_id": task.instance_id,
-                "business_number": task.instance.business_number,
-                "process_key": task.instance.process_key,
-                "customer": task.instance.customer_name,
+                "business_number": task.business_number,
+                "process_key": task.process_key,
+                "customer": task.customer_name,
                 "task_id": task.id,
                 "task": task.name,
                 "due_at": task.due_at.isoformat(),

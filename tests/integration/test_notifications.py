@@ -352,3 +352,18 @@ def test_the_starter_hears_when_the_case_finishes(engine: Engine) -> None:
 
     body = _json.dumps(sms["json"], ensure_ascii=False).encode()
     assert verify("gw-secret", sms["headers"]["X-Afterflow-Signature"], body)
+
+
+def test_the_due_soon_share_is_read_from_the_policy_table() -> None:
+    from processes.notifications import DUE_SOON_SHARE, share_in
+    from tests.conftest import DIAGRAMS
+
+    text = (DIAGRAMS / "sla_policy.dmn").read_text()
+    assert share_in(text) == 0.75
+    changed = text.replace(
+        '<outputEntry id="rule_notify_due_soon_amount"><text>0.75</text>',
+        '<outputEntry id="rule_notify_due_soon_amount"><text>0.5</text>',
+    )
+    assert share_in(changed) == 0.5
+    assert share_in(text.replace("'due_soon'", "'due_later'")) == DUE_SOON_SHARE
+    assert share_in("<not xml") == DUE_SOON_SHARE
