@@ -131,13 +131,17 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
         task = session.get(Task, event.task_id) if event.task_id else None
         params = {**case, "task_id": event.task_id, "task": task.name if task else event.element_id}
         params["due_at"], params["role"] = data.get("due_at"), data.get("role")
+        # Whoever moved the case on knows what they opened (a timer's "system" is nobody).
+        by = event.actor if event.actor and event.actor != "system" else None
         if data.get("assignee"):
             kind = "escalation" if breached else "task_assigned"
-            return [Draft(f"event:{event.id}", kind, (data["assignee"],), event.instance_id, params)]
+            return [Draft(f"event:{event.id}", kind, (data["assignee"],), event.instance_id, params, by)]
         if data.get("role"):
             kind = "escalation" if breached else "task_offered"
             # "@role:" is resolved to the role's holders by ``write``.
-            return [Draft(f"event:{event.id}", kind, ("@role:" + data["role"],), event.instance_id, params)]
+            return [
+                Draft(f"event:{event.id}", kind, ("@role:" + data["role"],), event.instance_id, params, by)
+            ]
         return []
     if event.action == "task_assigned" and data.get("assignee") and data["assignee"] != event.actor:
         task = session.get(Task, event.task_id) if event.task_id else None

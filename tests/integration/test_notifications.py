@@ -307,7 +307,7 @@ def test_the_starter_hears_when_the_case_finishes(engine: Engine) -> None:
         assert first is not None
     engine.complete(first.id, {"amount": "5"}, cs)
     assert [(n.kind, n.recipient) for n in rows(engine, instance_id=case)] == [
-        ("task_offered", "cs1"),
+        # The first step was not offered to cs1, who opened it by starting the case.
         ("task_assigned", "sup1"),  # the assignee expression named sup1
     ]
     with engine.sessions() as session:
