@@ -23,7 +23,7 @@ from engine.runtime import Engine
 from engine.store.models import Task
 from processes.notifications.delivery import link_maker
 from processes.notifications.wording import make_renderer
-from tests.integration.notify_servers import RobotSink, SmtpSink
+from tests.integration.notify_servers import RobotSink, SmtpSink, free_port
 from tests.scenarios.conftest import (  # noqa: F401  (fixtures)
     REPAIR_REQUEST,
     as_user,
@@ -367,3 +367,20 @@ def test_the_due_soon_share_is_read_from_the_policy_table() -> None:
     assert share_in(changed) == 0.5
     assert share_in(text.replace("'due_soon'", "'due_later'")) == DUE_SOON_SHARE
     assert share_in("<not xml") == DUE_SOON_SHARE
+
+
+def test_the_doctor_says_whether_the_robots_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from web.ops.doctor import _robot_findings
+
+    with RobotSink() as robot:
+        monkeypatch.setenv("AFTERFLOW_DINGTALK_WEBHOOK", robot.url("/robot/send?access_token=t"))
+        monkeypatch.setenv("AFTERFLOW_FEISHU_WEBHOOK", f"http://127.0.0.1:{free_port()}/hook")
+        monkeypatch.setenv("AFTERFLOW_WECOM_WEBHOOK", "ftp://example.cn/x")
+        lines = [finding.line() for finding in _robot_findings()]
+    assert any(line.startswith("OK       robots: the DingTalk robot") for line in lines)
+    assert any(
+        line.startswith("SERIOUS  robots: the Feishu robot") and "cannot be reached" in line for line in lines
+    )
+    assert any(
+        line.startswith("SERIOUS  robots: AFTERFLOW_WECOM_WEBHOOK is not an http(s) URL") for line in lines
+    )
