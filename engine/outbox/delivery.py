@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
-from engine.outbox.message import Channel, DeliveryFailed, Outgoing, Renderer
+from engine.outbox.message import Channel, DeliveryFailed, Message, Outgoing, Renderer
 from engine.outbox.models import Notification
 from engine.outbox.preferences import choices_of
 
@@ -90,7 +90,11 @@ class Deliverer:
                     language = choice.language if choice else None
                     email = choice.email if choice else None
                     mobile = choice.mobile if choice else None
-                message = self.render(row.kind, dict(row.params), language)
+                try:
+                    message = self.render(row.kind, dict(row.params), language)
+                except Exception:  # wording must not block the outbox: send the bare facts
+                    log.exception("notification %s could not be worded", row.id)
+                    message = Message(row.kind, ", ".join(f"{k}: {v}" for k, v in sorted(row.params.items())))
                 claimed.append(Outgoing(row.id, row.kind, row.medium, row.recipient, message, email, mobile))
             return claimed
 
@@ -98,6 +102,8 @@ class Deliverer:
         """Send one batch; no transaction is open while a channel sends."""
         delivered = retrying = failed = 0
         for outgoing in self.claim():
+            if not self._renew(outgoing.id):
+                continue  # the lease ran out and another worker took it over
             channel = self.channels.get(outgoing.medium)
             error: DeliveryFailed | None = None
             if channel is None:
@@ -116,11 +122,25 @@ class Deliverer:
             failed += outcome == "failed"
         return DeliveryRound(delivered, retrying, failed)
 
+    def _renew(self, notification_id: int) -> bool:
+        """Extend this worker's lease on one notification just before sending it; False if it lost it."""
+        with self.factory.begin() as session:
+            result = session.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.state == "pending",
+                    Notification.claimed_by == self.name,
+                )
+                .values(next_attempt_at=clock.now() + self.lease)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
     def _settle(self, notification_id: int, error: DeliveryFailed | None) -> str:
         with self.factory.begin() as session:
-            row = session.get(Notification, notification_id)
-            if row is None:
-                return "gone"
+            row = session.get(Notification, notification_id, with_for_update=True)
+            if row is None or row.state != "pending" or row.claimed_by != self.name:
+                return "gone"  # settled meanwhile by the worker that took it over
             row.attempts += 1
             row.claimed_by = None
             if error is None:
