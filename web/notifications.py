@@ -16,7 +16,6 @@ from web.auth import engine
 from web.i18n import current_lang
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-_render = make_renderer()
 
 
 def refusal(error: PreferenceInvalid) -> str:
@@ -49,11 +48,12 @@ def unread() -> Any:
 def index() -> Any:
     """The newest notifications; visiting the list marks them read."""
     lang = current_lang()
+    render = make_renderer(timezone=engine().config.calendar.timezone)
     with engine().writer.begin() as session:
         rows = inbox.latest(session, current_user.username)
         items = []
         for row in rows:
-            message = _render(row.kind, dict(row.params), lang)
+            message = render(row.kind, dict(row.params), lang)
             task_id, instance_id = row.params.get("task_id"), row.params.get("instance_id")
             items.append(
                 {

@@ -41,7 +41,7 @@ def make_deliverer(
     return Deliverer(
         engine.writer,
         channels if channels is not None else channels_from_environ(),
-        make_renderer(link_maker(base)),
+        make_renderer(link_maker(base), engine.config.calendar.timezone),
         # How long a claimed batch is left to its worker before another may send it.
         lease=timedelta(seconds=int(lease)) if lease.isdigit() and int(lease) > 0 else LEASE,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.outbox.message import Message, Renderer
 from processes.roles import ROLES
@@ -129,9 +131,21 @@ def label(table: dict[str, tuple[str, str]], key: str, language: str | None) -> 
     return en if language == "en" else zh
 
 
-def _fields(params: dict[str, Any], language: str) -> dict[str, str]:
-    due = str(params.get("due_at") or "")
-    due_text = due[:16].replace("T", " ") if due else ""
+def _local(moment: Any, zone: ZoneInfo) -> str:
+    """An ISO time as the company's wall clock reads it (YYYY-MM-DD HH:MM)."""
+    if not moment:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(str(moment))
+    except ValueError:
+        return str(moment)[:16]
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(zone)
+    return parsed.strftime("%Y-%m-%d %H:%M")
+
+
+def _fields(params: dict[str, Any], language: str, zone: ZoneInfo) -> dict[str, str]:
+    due_text = _local(params.get("due_at"), zone)
     if due_text:
         due_line = f"（期限 {due_text}）" if language == "zh" else f" Due {due_text}."
     else:
@@ -150,13 +164,20 @@ def _fields(params: dict[str, Any], language: str) -> dict[str, str]:
     }
 
 
-def make_renderer(link_for: Callable[[dict[str, Any]], str | None] = lambda params: None) -> Renderer:
-    """The renderer of our notifications; ``link_for`` turns a notification's params into a page's URL."""
+def make_renderer(
+    link_for: Callable[[dict[str, Any]], str | None] = lambda params: None,
+    timezone: str | ZoneInfo = "Asia/Shanghai",
+) -> Renderer:
+    """The renderer of our notifications; ``link_for`` turns a notification's params into a page's URL.
+
+    Times read on the wall clock of ``timezone`` (the company calendar's).
+    """
+    zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
 
     def render(kind: str, params: dict[str, Any], language: str | None) -> Message:
         lang = "en" if language == "en" else "zh"
         subject_t, text_t = WORDING.get(kind, {}).get(lang, ("{number}", kind))
-        fields = _fields(params, lang)
+        fields = _fields(params, lang, zone)
         subject, text = subject_t.format(**fields), text_t.format(**fields)
         link = None if kind.startswith("customer_") else link_for(params)
         html = "<p>" + escape(text).replace("\n", "<br>") + "</p>"

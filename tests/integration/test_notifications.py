@@ -26,6 +26,7 @@ from processes.notifications.wording import make_renderer
 from tests.integration.notify_servers import RobotSink, SmtpSink, free_port
 from tests.scenarios.conftest import (  # noqa: F401  (fixtures)
     REPAIR_REQUEST,
+    SHANGHAI,
     as_user,
     complete_step,
     demo_password_hash,
@@ -110,6 +111,8 @@ def test_a_dispatch_reaches_the_technician_on_the_channels_they_chose(demo: Engi
     html = mail.get_body(("html",))
     assert text is not None and html is not None
     assert f"https://afterflow.example.cn/tasks/{arrival.id}" in text.get_content()
+    assert arrival.due_at is not None  # the due time reads on the Shanghai wall clock
+    assert f"（期限 {arrival.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）" in text.get_content()
     assert "<a href=" in html.get_content()
     [request] = robot.requests
     body = request["json"]
