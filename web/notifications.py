@@ -10,7 +10,14 @@ from flask_login import current_user, login_required
 
 from engine.outbox import inbox
 from engine.outbox.models import NotificationPreference
-from engine.outbox.preferences import CHANNELS, KINDS, QUIET_MODES, PreferenceInvalid, save_preference
+from engine.outbox.preferences import (
+    CHANNELS,
+    KINDS,
+    QUIET_MODES,
+    PreferenceInvalid,
+    choices_of,
+    save_preference,
+)
 from processes.notifications.wording import CHANNEL_LABELS, KIND_LABELS, label, make_renderer
 from web.auth import engine
 from web.i18n import current_lang
@@ -100,10 +107,12 @@ def preferences() -> Any:
             return redirect(url_for("notifications.preferences"))
     with engine().sessions() as session:
         own = session.get(NotificationPreference, current_user.username)
+        # Until they choose, people see what they receive now: their roles' defaults.
+        now = choices_of(session, [current_user.username]).get(current_user.username)
     if form is None:
         form = {
-            "events": own.events if own else list(KINDS),
-            "channels": own.channels if own else ["inapp"],
+            "events": sorted(now.events) if now else list(KINDS),
+            "channels": list(now.channels) if now else ["inapp"],
             "email": (own.email if own else "") or "",
             "mobile": (own.mobile if own else "") or "",
             "quiet": own.quiet if own else "none",

@@ -103,6 +103,10 @@ def test_administrators_set_role_defaults_others_may_not(web: Web) -> None:
         data={"role": "technician", "events": ["task_assigned"], "channels": ["inapp", "wecom"]},
     )
     assert ok.status_code == 302
+    # A technician without a choice of their own sees the defaults of the role on their page.
+    mine = web.client("tech1").get("/notifications/preferences").text
+    assert 'value="wecom" checked' in mine and 'value="email" checked' not in mine
+    assert 'value="task_assigned" checked' in mine and 'value="mentioned" checked' not in mine
     with web.engine.sessions() as session:
         row = session.get(NotificationRoleDefault, "technician")
         assert row is not None and row.channels == ["inapp", "wecom"] and row.updated_by == "admin1"
