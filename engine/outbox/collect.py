@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import clock
 from engine.calendar import WorkingCalendar
 from engine.outbox.models import Notification
-from engine.outbox.preferences import Choice, choices_of, not_before, role_holders
+from engine.outbox.preferences import Choice, audience, not_before
 from engine.store.models import Comment, Event, ProcessInstance, SlaBreach, Task
 
 _NOTED = "afterflow_outbox_noted"
@@ -167,41 +167,37 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
 
 
 def write(session: Session, drafts: list[Draft], config: OutboxConfig) -> int:
-    """Add the rows of ``drafts``: one per recipient and chosen channel; return how many."""
+    """Add the rows of ``drafts``: one per recipient and chosen channel; return how many.
+
+    Each draft's key is new (an event, breach or comment of this transaction, or a task the
+    due-soon scan found untold), so nothing is looked up but the recipients and their choices.
+    """
     if not drafts:
         return 0
-    recipients: dict[int, list[str]] = {}
-    for index, draft in enumerate(drafts):
-        names: list[str] = []
-        for name in draft.recipients or ():
+    named: set[str] = set()
+    roles: set[str] = set()
+    for draft in drafts:
+        for name in draft.recipients:
             if name.startswith("@role:"):
-                names.extend(role_holders(session, [name[len("@role:") :]]))
+                roles.add(name[len("@role:") :])
             else:
-                names.append(name)
+                named.add(name)
         if draft.kind == "sla_breached":
-            names.extend(role_holders(session, config.breach_roles))
-        recipients[index] = [n for n in dict.fromkeys(names) if n != draft.actor]
-    choices = choices_of(session, {n for names in recipients.values() for n in names})
-    keys = {d.event_key for d in drafts}
-    existing: set[tuple[str, str, str]] = {
-        (key, name, medium)
-        for key, name, medium in session.execute(
-            select(Notification.event_key, Notification.recipient, Notification.medium).where(
-                Notification.event_key.in_(sorted(keys))
-            )
-        )
-    }
+            roles |= config.breach_roles
+    choices, holders = audience(session, named, roles)
     now = clock.now()
     added = 0
-    for index, draft in enumerate(drafts):
-        for name in recipients[index]:
+    for draft in drafts:
+        names: list[str] = []
+        for name in draft.recipients:
+            names.extend(holders.get(name[len("@role:") :], []) if name.startswith("@role:") else [name])
+        if draft.kind == "sla_breached":
+            names.extend(n for role in sorted(config.breach_roles) for n in holders.get(role, []))
+        for name in dict.fromkeys(names):
             choice = choices.get(name)
-            if choice is None:
+            if choice is None or name == draft.actor:
                 continue
             for channel in choice.channels_for(draft.kind):
-                if (draft.event_key, name, channel) in existing:
-                    continue
-                existing.add((draft.event_key, name, channel))
                 session.add(_row(draft, name, channel, choice, now, config.calendar))
                 added += 1
     return added

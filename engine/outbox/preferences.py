@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -69,24 +69,39 @@ class Choice:
 
 
 def choices_of(session: Session, usernames: Iterable[str]) -> dict[str, Choice]:
-    """The choices of active users (unknown or inactive names are left out), in three queries."""
-    names = sorted(set(usernames))
-    if not names:
-        return {}
-    users = {
-        u.username: u
-        for u in session.scalars(select(User).where(User.username.in_(names), User.active.is_(True)))
-    }
-    own = {
-        p.username: p
-        for p in session.scalars(
-            select(NotificationPreference).where(NotificationPreference.username.in_(list(users)))
-        )
-    }
-    defaults = {d.role: d for d in session.scalars(select(NotificationRoleDefault))}
+    """The choices of active users (unknown or inactive names are left out)."""
+    return audience(session, usernames, ())[0]
+
+
+def audience(
+    session: Session, usernames: Iterable[str], roles: Iterable[str]
+) -> tuple[dict[str, Choice], dict[str, list[str]]]:
+    """The choices of the named active users and of every active holder of ``roles``, and who holds
+    which of ``roles`` — in two queries (the users with their roles and own choices; the defaults)."""
+    names, wanted = sorted(set(usernames)), sorted(set(roles))
+    if not names and not wanted:
+        return {}, {}
+    holders_of = select(UserRole.user_id).where(UserRole.role.in_(wanted))
+    rows = session.execute(
+        select(User.username, User.language, UserRole.role, NotificationPreference)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
+        .where(User.active.is_(True), or_(User.username.in_(names), User.id.in_(holders_of)))
+        .order_by(User.username)
+    ).all()
+    people: dict[str, tuple[str | None, NotificationPreference | None, set[str]]] = {}
+    for username, language, role, own in rows:
+        people.setdefault(username, (language, own, set()))[2].update([role] if role else [])
+    defaults = (
+        {d.role: d for d in session.scalars(select(NotificationRoleDefault))}
+        if any(pref is None for _lang, pref, _roles in people.values())
+        else {}
+    )
     result: dict[str, Choice] = {}
-    for name, user in users.items():
-        pref = own.get(name)
+    holders: dict[str, list[str]] = {role: [] for role in wanted}
+    for name, (language, pref, held) in people.items():
+        for role in held & set(wanted):
+            holders[role].append(name)
         if pref is not None:
             result[name] = Choice(
                 name,
@@ -94,36 +109,20 @@ def choices_of(session: Session, usernames: Iterable[str]) -> dict[str, Choice]:
                 tuple(c for c in CHANNELS if c in pref.channels),
                 pref.email,
                 pref.mobile,
-                user.language,
+                language,
                 pref.quiet,
                 pref.quiet_from,
                 pref.quiet_until,
             )
             continue
-        chosen = [defaults[r] for r in sorted(user.role_keys) if r in defaults]
+        chosen = [defaults[r] for r in sorted(held) if r in defaults]
         if chosen:
             events = frozenset(e for d in chosen for e in d.events)
             channels = tuple(c for c in CHANNELS if any(c in d.channels for d in chosen))
         else:
             events, channels = frozenset(KINDS), DEFAULT_CHANNELS
-        result[name] = Choice(name, events, channels, language=user.language)
-    return result
-
-
-def role_holders(session: Session, roles: Iterable[str]) -> list[str]:
-    """The active users holding any of ``roles``."""
-    wanted = sorted(set(roles))
-    if not wanted:
-        return []
-    return list(
-        session.scalars(
-            select(User.username)
-            .join(UserRole)
-            .where(UserRole.role.in_(wanted), User.active.is_(True))
-            .distinct()
-            .order_by(User.username)
-        )
-    )
+        result[name] = Choice(name, events, channels, language=language)
+    return result, holders
 
 
 def _check(events: Iterable[str], channels: Iterable[str]) -> tuple[list[str], list[str]]:
