@@ -229,25 +229,7 @@ def scan_due_soon(factory: sessionmaker[Session], config: OutboxConfig, limit: i
         share = config.due_soon_share(session)
         if share is None:
             return 0
-        told = exists().where(Notification.event_key == literal("due_soon:") + Task.id)
-        candidates = session.execute(
-            select(
-                Task.id,
-                Task.instance_id,
-                Task.name,
-                Task.role,
-                Task.assignee,
-                Task.created_at,
-                Task.due_at,
-                ProcessInstance.business_number,
-                ProcessInstance.process_key,
-                ProcessInstance.customer_name,
-            )
-            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-            .where(Task.state == "open", Task.due_at.is_not(None), Task.due_at > now, ~told)
-            .order_by(Task.due_at)
-            .limit(limit * 5)
-        ).all()
+        candidates = _untold_open_tasks(session, now, limit * 5)
         drafts: list[Draft] = []
         for task in candidates:
             key = f"due_soon:{task.id}"
@@ -266,21 +248,49 @@ def scan_due_soon(factory: sessionmaker[Session], config: OutboxConfig, limit: i
             who = (task.assignee,) if task.assignee else ("@role:" + (task.role or ""),)
             drafts.append(Draft(key, "due_soon", who, task.instance_id, params))
             # A marker: the task was looked at, even when nobody wants to hear of it.
-            session.add(
-                Notification(
-                    event_key=key,
-                    kind="due_soon",
-                    recipient="",
-                    medium="marker",
-                    instance_id=task.instance_id,
-                    params={},
-                    state="delivered",
-                    attempts=0,
-                    next_attempt_at=now,
-                    delivered_at=now,
-                    created_at=now,
-                )
-            )
+            session.add(_marker(key, task.instance_id, now))
             if len(drafts) >= limit:
                 break
         return write(session, drafts, config)
+
+
+def _untold_open_tasks(session: Session, now: datetime, limit: int) -> list[Any]:
+    """Open tasks with a due time still ahead that no due-soon notice was written for, soonest first."""
+    told = exists().where(Notification.event_key == literal("due_soon:") + Task.id)
+    return list(
+        session.execute(
+            select(
+                Task.id,
+                Task.instance_id,
+                Task.name,
+                Task.role,
+                Task.assignee,
+                Task.created_at,
+                Task.due_at,
+                ProcessInstance.business_number,
+                ProcessInstance.process_key,
+                ProcessInstance.customer_name,
+            )
+            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .where(Task.state == "open", Task.due_at.is_not(None), Task.due_at > now, ~told)
+            .order_by(Task.due_at)
+            .limit(limit)
+        ).all()
+    )
+
+
+def _marker(key: str, instance_id: int, now: datetime) -> Notification:
+    """The row that says a task's due-soon notice was written (for nobody, or for its people)."""
+    return Notification(
+        event_key=key,
+        kind="due_soon",
+        recipient="",
+        medium="marker",
+        instance_id=instance_id,
+        params={},
+        state="delivered",
+        attempts=0,
+        next_attempt_at=now,
+        delivered_at=now,
+        created_at=now,
+    )
