@@ -387,3 +387,44 @@ def test_the_doctor_says_whether_the_robots_answer(monkeypatch: pytest.MonkeyPat
     assert any(
         line.startswith("SERIOUS  robots: AFTERFLOW_WECOM_WEBHOOK is not an http(s) URL") for line in lines
     )
+
+
+def test_daily_quiet_hours_end_on_the_calendars_wall_clock() -> None:
+    from engine.calendar import WorkingCalendar
+    from engine.outbox.preferences import Choice, not_before
+
+    calendar = WorkingCalendar()
+    night = Choice(
+        "tech1",
+        frozenset({"task_assigned"}),
+        ("email",),
+        quiet="hours",
+        quiet_from="21:00",
+        quiet_until="07:30",
+    )
+    lunch = Choice(
+        "tech1",
+        frozenset({"task_assigned"}),
+        ("email",),
+        quiet="hours",
+        quiet_from="12:00",
+        quiet_until="13:30",
+    )
+    assert not_before(night, "email", shanghai(2026, 11, 23, 22, 0), calendar) == shanghai(
+        2026, 11, 24, 7, 30
+    )
+    assert not_before(night, "email", shanghai(2026, 11, 24, 6, 0), calendar) == shanghai(2026, 11, 24, 7, 30)
+    assert not_before(night, "email", shanghai(2026, 11, 24, 12, 0), calendar) == shanghai(
+        2026, 11, 24, 12, 0
+    )
+    assert not_before(lunch, "dingtalk", shanghai(2026, 11, 24, 12, 45), calendar) == shanghai(
+        2026, 11, 24, 13, 30
+    )
+    assert not_before(lunch, "inapp", shanghai(2026, 11, 24, 12, 45), calendar) == shanghai(
+        2026, 11, 24, 12, 45
+    )
+    # Outside working time: Saturday night waits for Monday morning's start (08:30).
+    weekend = Choice("tech1", frozenset(), ("email",), quiet="outside_working_time")
+    assert not_before(weekend, "email", shanghai(2026, 11, 28, 23, 0), calendar) == shanghai(
+        2026, 11, 30, 8, 30
+    )
