@@ -18,6 +18,7 @@ from engine.outbox.preferences import (
     choices_of,
     save_preference,
 )
+from engine.outbox.settings import channels_from_environ
 from processes.notifications.wording import CHANNEL_LABELS, KIND_LABELS, label, make_renderer
 from web.auth import engine
 from web.i18n import current_lang
@@ -125,5 +126,7 @@ def preferences() -> Any:
         own=own is not None,
         kinds=[(k, label(KIND_LABELS, k, lang)) for k in KINDS],
         channels=[(c, label(CHANNEL_LABELS, c, lang)) for c in CHANNELS],
+        # Channels this server has no settings for: chosen ones would fail (said on the page).
+        unconfigured=[c for c in CHANNELS if c != "inapp" and c not in channels_from_environ()],
         quiet_modes=QUIET_MODES,
     ), status
