@@ -114,3 +114,35 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
             session.execute(select(Notification.state, func.count()).group_by(Notification.state)).all()
         )
     assert states == {"delivered": MAILS}
+
+
+def test_two_workers_at_once_send_each_notification_once(engine: Engine) -> None:
+    import threading
+
+    from engine.outbox.delivery import Deliverer
+    from engine.outbox.robots import RobotChannel
+    from processes.notifications.wording import make_renderer
+
+    with engine.writer.begin() as session:
+        for name in ("tech1", "tech2"):
+            create_user(session, name, "Technician-2026!", ["technician"], ROLE_KEYS)
+    _queue(engine)
+    with RobotSink() as robot, SmtpSink() as smtp:
+        from engine.outbox.mail import EmailChannel, SmtpSettings
+
+        channels = {
+            "dingtalk": RobotChannel("dingtalk", robot.url("/robot/send?access_token=k"), "SEC-two"),
+            "email": EmailChannel(SmtpSettings("127.0.0.1", smtp.port)),
+        }
+        workers = [
+            Deliverer(engine.writer, channels, make_renderer(), name=f"worker-{i}", batch=4) for i in (1, 2)
+        ]
+        threads = [threading.Thread(target=w.drain, kwargs={"rounds": 50}) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert len(robot.requests) == ROBOT_POSTS and len(smtp.mails) == MAILS - ROBOT_POSTS
+    assert set(robot.ids().values()) == {1} and set(smtp.ids().values()) == {1}
+    with engine.sessions() as session:
+        assert session.scalar(select(func.count()).where(Notification.state != "delivered")) == 0
