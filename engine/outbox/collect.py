@@ -110,7 +110,9 @@ def drafts_of(session: Session, noted: Iterable[Any]) -> list[Draft]:
                 )
             )
         elif isinstance(item, Comment):
-            names = tuple(dict.fromkeys(m for m in _MENTION.findall(item.body) if m != item.author))
+            # "@sup1." ends a sentence: the dot is not part of the name.
+            found = (m.rstrip(".-") for m in _MENTION.findall(item.body))
+            names = tuple(dict.fromkeys(m for m in found if m and m != item.author))
             if names:
                 drafts.append(
                     Draft(

@@ -225,11 +225,11 @@ def test_mentions_and_a_finished_case(demo: Engine) -> None:
     engine = demo
     case = register_for_dispatch(engine)
     dispatch = open_task(engine, case, "task_dispatch")
-    Collaboration(engine).add_comment(case, dispatch.id, "@tech1 请带上电源板，@sup1 已知悉 @nobody", SUP)
+    body = "@tech1 请带上电源板，@sup1 已知悉 @nobody。Ask @tech2."
+    Collaboration(engine).add_comment(case, dispatch.id, body, SUP)
     mentioned = rows(engine, kind="mentioned")
-    assert [(n.recipient, n.medium) for n in mentioned] == [
-        ("tech1", "inapp")
-    ]  # not the author, not unknowns
+    # Not the author, not unknown names; a sentence's full stop is not part of a name.
+    assert [(n.recipient, n.medium) for n in mentioned] == [("tech1", "inapp"), ("tech2", "inapp")]
     assert mentioned[0].params["actor"] == "sup1" and "电源板" in mentioned[0].params["excerpt"]
     engine.terminate(case, SUP, "客户撤回报修")
     assert rows(engine, kind="case_finished") == []  # a terminated case did not finish
