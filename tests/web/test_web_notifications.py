@@ -159,3 +159,16 @@ def test_the_outbox_gauges_move_with_pending_and_failed_notifications_and_webhoo
         _metric(after, "afterflow_notifications_failed")
         == _metric(before, "afterflow_notifications_failed") + 1
     )
+
+
+def test_a_comment_mentioning_a_colleague_rings_their_bell(web: Web) -> None:
+    number, arrival = web.repair_at_arrival("tech1")
+    tech = web.client("tech1")
+    assert "输入 @ 和用户名即可提醒同事" in tech.get(f"/tasks/{arrival.id}").text
+    before = unread(web, "sup1")
+    sent = tech.post(f"/tasks/{arrival.id}/comments", data={"body": "现场缺少电源板，@sup1 请协调备件。"})
+    assert sent.status_code == 302
+    assert unread(web, "sup1") == before + 1
+    assert unread(web, "tech1") == 1  # only the dispatch: the author is not told of their own comment
+    listing = web.client("sup1").get("/notifications").text
+    assert "tech1 在 " + number in listing and "请协调备件" in listing
