@@ -16,6 +16,7 @@ from engine.calendar.company import CompanyCalendar
 from engine.calendar.store import seed_package_days
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
+from processes.facts.catalogue import fact_keys
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -45,6 +46,7 @@ def engine_config(
         manager_roles=MANAGERS,
         migrator_roles=MIGRATORS,
         list_fields=LIST_FIELDS,
+        fact_keys=fact_keys(),
     )
 
 

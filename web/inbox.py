@@ -29,6 +29,7 @@ from web import catalogue
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
 from web.errors import describe
+from web.facts_view import FactsPanel, facts_panel
 from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
@@ -152,6 +153,7 @@ class TaskView:
     names: dict[str, str]
     urgency: str
     assignable: list[tuple[str, str]]
+    panel: FactsPanel
 
 
 def _task_or_403(task_id: str) -> Task:
@@ -185,8 +187,19 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
     instance = task.instance
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
+    panel = facts_panel(
+        engine(), instance.definition, found.facts, tasks, events, notes.timers, current_lang(), clock.now()
+    )
     return TaskView(
-        task, entries, tasks, notes.comments, notes.attachments, people.names, urgency, people.assignable
+        task,
+        entries,
+        tasks,
+        notes.comments,
+        notes.attachments,
+        people.names,
+        urgency,
+        people.assignable,
+        panel,
     )
 
 

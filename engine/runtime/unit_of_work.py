@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -54,6 +54,8 @@ class CommandState:
         self.new_timers = 0
         self.thrown: list[tuple[str, dict[str, Any]]] = []
         self.depth = 0
+        #: The rules the decisions run by this command chose, by business rule task.
+        self.decisions: dict[str, dict[str, Any]] = {}
 
     def record(
         self,
@@ -112,6 +114,7 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it)."""
     instance = session.scalar(
         select(ProcessInstance)
+        .options(undefer(ProcessInstance.facts))
         .where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
@@ -135,7 +138,7 @@ def save(engine: Engine, ctx: CommandState) -> None:
     new_timers = 0
     try:
         new_timers = sync_instance(
-            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username
+            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username, ctx.decisions
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)
