@@ -17,6 +17,7 @@ from engine.calendar.store import seed_package_days
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
 from processes.facts.catalogue import fact_keys
+from processes.plausibility import FORM_CHECKS
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -47,6 +48,7 @@ def engine_config(
         migrator_roles=MIGRATORS,
         list_fields=LIST_FIELDS,
         fact_keys=fact_keys(),
+        form_checks=FORM_CHECKS,
     )
 
 

@@ -66,14 +66,16 @@ def complete(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor
     """Complete a task with form data validated against its form, then run the engine on."""
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
-        clean = (
-            submissions.validate_form(engine, ctx.instance.definition, row.form_key, data)
-            if row.form_key
-            else dict(data)
-        )
         spiff_task = find_task(ctx.workflow, row.id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise TaskNotAvailable("the task is no longer waiting for input")
+        clean = (
+            submissions.validate_form(
+                engine, ctx.instance.definition, row.form_key, data, spiff_task.data, ctx.session
+            )
+            if row.form_key
+            else dict(data)
+        )
         now = clock.now()
         row.state, row.completed_at, row.completed_by, row.draft = "completed", now, actor.username, None
         if row.assignee is None:
