@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -126,7 +126,12 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def locked_task(session: Session, task_id: str) -> Task:
     """Read a task row afresh inside the command's transaction."""
-    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+    row = session.scalar(
+        select(Task)
+        .options(joinedload(Task.instance).undefer(ProcessInstance.facts))
+        .where(Task.id == task_id)
+        .execution_options(populate_existing=True)
+    )
     if row is None:
         raise NotFound("no such task")
     return row

@@ -113,7 +113,9 @@ def sync_instance(
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
     _sync_list_fields(instance, workflow, meta, rules.list_fields)
     if rules.fact_keys or decisions:
-        _sync_facts(instance, workflow, rules.fact_keys, decisions or {})
+        with session.no_autoflush:  # a row read without its facts must not be written twice
+            known = instance.facts
+        _sync_facts(instance, known, workflow, rules.fact_keys, decisions or {})
     if breached:
         instance.late = True
     return new_timers
@@ -389,6 +391,7 @@ MAX_FACT_BYTES = 8 * 1024
 
 def _sync_facts(
     instance: ProcessInstance,
+    known: dict[str, Any] | None,
     workflow: BpmnWorkflow,
     keys: tuple[str, ...],
     decisions: Mapping[str, dict[str, Any]],
@@ -398,7 +401,7 @@ def _sync_facts(
     The data of the last completed task is read first, then that of each task waiting for people
     (the newest values), so what a page shows agrees with what the engine decided on.
     """
-    facts = dict(instance.facts or {})
+    facts = dict(known or {})
     data = dict(facts.get("data") or {})
     sources = [workflow.last_task] if workflow.last_task is not None else []
     sources += ready_human_tasks(workflow)

@@ -55,7 +55,10 @@ COMPLAINT = ProcessFacts(
         Fact("complaint_text", "complaint_receive"),
         Fact("customer_request", "complaint_receive"),
         Fact("market", "complaint_receive"),
+        Fact("joint_investigation_requested", "complaint_receive"),
+        Fact("original_number", zh="原投诉编号", en="Original complaint"),
         Fact("severity", "complaint_register"),
+        Fact("approved_disposition", "complaint_approval"),
     ),
     decisions=(
         Decision(
@@ -65,6 +68,10 @@ COMPLAINT = ProcessFacts(
             "suggested_severity",
             {"major": ("重大", "major"), "general": ("一般", "general")},
         ),
+    ),
+    rework=(
+        Fact("previous_disposition", zh="原投诉的处理方案", en="The original complaint's disposition"),
+        Fact("customer_objection", zh="客户不接受的理由", en="Why the customer did not accept it"),
     ),
 )
 
@@ -90,6 +97,10 @@ RETURN = ProcessFacts(
         Fact("ledger.sale_date", zh="销售日期", en="Sale date"),
         Fact("ledger.quantity_sold", zh="销售数量", en="Quantity sold"),
         Fact("ledger.expiry_date", zh="销售记录有效期至", en="Expiry in the ledger"),
+        Fact("ledger.unit_price", zh="销售单价", en="Unit price in the ledger"),
+        Fact("ineligible_reason", zh="不符合退货条件的原因", en="Why the return is not eligible"),
+        Fact("rejection_reason", zh="不予退回的原因", en="Why the return is refused"),
+        Fact("receipt_refusal_reason", zh="拒收原因", en="Why the goods were refused"),
     ),
     decisions=(
         Decision(

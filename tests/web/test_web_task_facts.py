@@ -20,6 +20,7 @@ from engine.store.models import ProcessInstance, Task
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 from processes.roles import ROLE_KEYS
+from tests.conftest import COMPLAINT_RECEIVED
 from tests.web.conftest import Web
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -374,3 +375,52 @@ def test_an_emergencys_dispatch_is_due_before_its_arrival_band_runs_out(web: Web
     assert dispatch.due_at <= called + timedelta(hours=6, minutes=1)
     page = web.client("sup1").get(f"/tasks/{dispatch.id}").text
     assert "环节到期：派工" in page
+
+
+def test_a_complaint_shows_its_facts_the_suggested_severity_and_the_closure_limit(staff: Web) -> None:
+    sales1 = staff.client("sales1")
+    assert sales1.post("/start/complaint", data=dict(COMPLAINT_RECEIVED)).status_code == 302
+    number = _number(staff, "complaint")
+
+    first = staff.open_task(number, "task_first_response")
+    page = sales1.get(f"/tasks/{first.id}").text
+    assert fact(page, "customer_phone") == "010-69156114"
+    assert fact(page, "product_model") == "PM-9000"
+    assert fact(page, "defect_quantity") == "1" and fact(page, "quantity") == "20"
+    assert "repair_quality" not in page.split('id="facts"', 1)[1].split("</section>", 1)[0]
+    sales1.post(
+        f"/tasks/{first.id}",
+        data={"first_response_channel": "phone", "first_response_text": "已收到，三日内答复"},
+    )
+
+    register = staff.open_task(number, "task_register")
+    page = staff.client("qa1").get(f"/tasks/{register.id}").text
+    severity = decision(page, "decide_severity")
+    assert severity.startswith("一般") and "其余投诉" in severity
+    clock_text = page.split('id="sla-clock"', 1)[1].split("</ul>", 1)[0]
+    # The 5-day closure limit runs on every step after intake [001 客户投诉案件处理期限 1].
+    assert "时限：结案时限已到" in clock_text and "环节到期：投诉登记与甄别" in clock_text
+    assert register.due_at is not None
+
+
+def test_the_return_approvers_see_the_eligibility_rule_that_fired(staff: Web) -> None:
+    add_ledger_line(staff, "华山医院药房", 500)
+    assert staff.client("sales1").post("/start/sales_return", data=return_request()).status_code == 302
+    number = _number(staff, "sales_return")
+    notice = staff.open_task(number, "task_return_notice")
+    staff.client("bill1").post(
+        f"/tasks/{notice.id}",
+        data={
+            "is_our_sale": "yes",
+            "original_document_number": "XS-0007",
+            "return_notice_number": "XT-01",
+            "reason_verified": "yes",
+            "notice_note": "与销售记录一致",
+        },
+    )
+
+    approval = staff.open_task(number, "task_approve_business")
+    page = staff.client("bm1").get(f"/tasks/{approval.id}").text
+    eligibility = decision(page, "decide_eligibility")
+    assert eligibility.startswith("符合") and "以上条件都满足" in eligibility
+    assert fact(page, "ledger.sale_date") == (today() - timedelta(days=10)).isoformat()
