@@ -184,8 +184,24 @@ def facts_panel(
         if "customers" in declared.keys:
             panel.recall = recall_customers(data.get("customers"), _steps(tasks, events))
             panel.recall_recovered = recovered_total(panel.recall)
-    panel.limits = _limits(engine, definition, tasks, timers, now, lang)
+    ahead = _limits_ahead(declared.limits if declared else (), data, lang)
+    panel.limits = _limits(engine, definition, tasks, timers, ahead, now)
     return panel
+
+
+def _limits_ahead(limits: Sequence[Fact], data: Mapping[str, Any], lang: str) -> list[tuple[str, datetime]]:
+    """The limits the case has computed (its ``*_due`` data), as label and moment."""
+    found: list[tuple[str, datetime]] = []
+    for limit in limits:
+        value = read_path(data, limit.path)
+        try:
+            due = datetime.fromisoformat(str(value)) if value else None
+        except ValueError:
+            due = None
+        if due is not None and due.tzinfo is not None:
+            label = limit.en if lang == "en" and limit.en else limit.zh
+            found.append((_("Limit: %(name)s", name=label), due))
+    return found
 
 
 def _steps(tasks: Sequence[CaseTask], events: Sequence[Event]) -> list[StepDone]:
@@ -214,10 +230,10 @@ def _limits(
     definition: ProcessDefinition,
     tasks: Sequence[CaseTask],
     timers: Sequence[tuple[str, datetime]],
+    ahead: Sequence[tuple[str, datetime]],
     now: datetime,
-    lang: str,
 ) -> list[Limit]:
-    """Every limit the case runs against now: its SLA timers and its open steps' due times."""
+    """Every limit of the case: those computed ahead, its timers and its open steps' due times."""
     meta = engine.definitions.meta(definition)
     names: Mapping[str, str] = meta.get("elements", {})
     properties: Mapping[str, Mapping[str, str]] = meta.get("element_properties", {})
@@ -229,6 +245,8 @@ def _limits(
     for task in tasks:
         if task.state == "open" and task.due_at is not None:
             found.append((_("Step due: %(name)s", name=task.name), task.due_at))
+    timed = {due for _label, due in found}
+    found.extend((label, due) for label, due in ahead if due not in timed)  # not yet on a timer
     found.sort(key=lambda item: item[1])
     first_open = next((i for i, (_label, due) in enumerate(found) if due >= now), None)
     return [

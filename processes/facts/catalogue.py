@@ -29,6 +29,13 @@ REPAIR = ProcessFacts(
         Fact("technician", "repair_dispatch"),
     ),
     decisions=(Decision("decide_category", "服务类别", "Service category", "service_category", CATEGORIES),),
+    limits=(
+        Fact("dispatch_due", zh="派工时限", en="Dispatch limit"),
+        Fact("arrival_due", zh="到达现场时限", en="Arrival limit"),
+        Fact("repair_due", zh="维修时限", en="Repair limit"),
+        Fact("loaner_due", zh="提供备用机时限", en="Loaner limit"),
+        Fact("parts_return_due", zh="归还借用物料时限", en="Parts return limit"),
+    ),
     rework=(
         Fact(
             "acceptance_notes",
@@ -69,6 +76,7 @@ COMPLAINT = ProcessFacts(
             {"major": ("重大", "major"), "general": ("一般", "general")},
         ),
     ),
+    limits=(Fact("closure_due", zh="结案时限", en="Closure limit"),),
     rework=(
         Fact("previous_disposition", zh="原投诉的处理方案", en="The original complaint's disposition"),
         Fact("customer_objection", zh="客户不接受的理由", en="Why the customer did not accept it"),
@@ -111,6 +119,7 @@ RETURN = ProcessFacts(
             {"True": ("符合", "eligible"), "False": ("不符合", "not eligible")},
         ),
     ),
+    limits=(Fact("refund_due", zh="退款或换货时限", en="Refund or replacement limit"),),
     tables=(
         Table(
             "ledger.lines",

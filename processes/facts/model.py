@@ -68,10 +68,13 @@ class ProcessFacts:
     rework: tuple[Fact, ...] = ()
     #: Extra case-data keys the page needs (e.g. for computed tables), kept with the facts.
     keys: tuple[str, ...] = ()
+    #: The limits the process computes ahead (``arrival_due``), shown on the SLA clock before
+    #: the step they time has begun.
+    limits: tuple[Fact, ...] = ()
 
     def all_keys(self) -> set[str]:
         """The top-level case-data keys the page reads."""
-        found = {f.key for f in (*self.facts, *self.rework)}
+        found = {f.key for f in (*self.facts, *self.rework, *self.limits)}
         found |= {f.when[0].split(".", 1)[0] for f in (*self.facts, *self.rework) if f.when}
         found |= {d.output.split(".", 1)[0] for d in self.decisions}
         found |= {t.path.split(".", 1)[0] for t in self.tables}

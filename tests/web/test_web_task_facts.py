@@ -99,6 +99,8 @@ def test_a_misused_machine_under_contract_shows_category_a_and_the_contract_on_e
     assert category.startswith("A 合同服务") and "维保合同在有效期内" in category
     clock_text = page.split('id="sla-clock"', 1)[1].split("</ul>", 1)[0]
     assert "响应超时" in clock_text and "电话指导" in clock_text  # the response limit and the step's due
+    # Limits computed ahead show before their step begins: the arrival runs from the call.
+    assert "时限：到达现场时限" in clock_text
 
     cs1.post(f"/tasks/{guidance.id}", data={"solved_by_phone": "no"})
     dispatch = web.open_task(number, "task_dispatch")
@@ -349,6 +351,9 @@ def test_a_recall_to_five_customers_shows_each_customer_and_checks_the_quantitie
     assert '<td id="recall-shipped">230</td>' in table and '<td id="recall-recovered">100</td>' in table
     row = table[table.index('<tr data-customer="华山医院药房">') :].split("</tr>", 1)[0]
     assert row.endswith("<td>50</td><td>" + now + "</td><td>是</td><td>40</td><td>40</td>")
+    # The history names whom each notification and receipt concerned.
+    history = page[page.index('<ol class="history">') :]
+    assert "通知 瑞金医院药剂科" in history and "接收召回产品 华山医院药房" in history
 
 
 def _open_tasks(web: Web, case_id: int, spec_id: str) -> list[Task]:
