@@ -54,6 +54,11 @@ WORDING: dict[str, str] = {
         "A major complaint must be answered in writing: choose “letter” and send the letter."
     ),
     "form.below": N_("“%(field)s” cannot be less than %(what)s (%(bound)s)."),
+    "form.signature_missing": N_("The customer has not signed: have them sign, or record that they refused."),
+    "form.signature_name": N_("Type the signer's name (at most 64 characters)."),
+    "form.signature_reason": N_("Give the reason the customer refused to sign (at most 500 characters)."),
+    "form.signature_not_png": N_("The signature image is not valid; clear it and sign again."),
+    "form.signature_too_large": N_("The signature image is too large; clear it and sign again."),
     # the sales-ledger import (processes/records/ledger_import.py)
     "ledger.old_excel": N_(
         "old Excel files (.xls) are not supported; save the sheet as .xlsx or CSV and import that"

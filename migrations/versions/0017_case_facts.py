@@ -1,7 +1,7 @@
 """The facts of a case that task pages show: chosen case-data keys and the rules decisions chose
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0016"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -110,25 +110,6 @@ def test_the_refusal_reads_in_english_for_an_english_user(web: Web) -> None:
     assert "“Arrived at” cannot be before the time the call was taken" in errors_of(page, "arrived_at")
 
 
-def test_fixed_on_site_needs_the_customers_signature(web: Web) -> None:
-    number, arrival = web.repair_at_arrival()
-    web.engine.complete(arrival.id, {"arrived_at": local_now().isoformat(), "fault_level": "minor"}, TECH)
-    repair = web.open_task(number, "task_repair")
-    tech1 = web.client("tech1")
-
-    page = submit(tech1, repair.id, {"outcome": "fixed_on_site", "work_done": "更换轴承", "hours_spent": "2"})
-
-    assert "必填" in errors_of(page, "customer_signed") or "required" in errors_of(page, "customer_signed")
-    assert still_open(web, repair.id) and completions(web, repair.id) == 0
-    signed = {
-        "outcome": "fixed_on_site",
-        "work_done": "更换轴承",
-        "hours_spent": "2",
-        "customer_signed": "on",
-    }
-    assert tech1.post(f"/tasks/{repair.id}", data=signed).status_code == 302
-
-
 @pytest.mark.parametrize(
     ("changes", "key", "expected"),
     [

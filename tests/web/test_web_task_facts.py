@@ -17,6 +17,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.accounts.users import Actor, create_user
 from engine.store.models import ProcessInstance, Task
+from processes.demo.signatures import signed_by
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 from processes.roles import ROLE_KEYS
@@ -132,7 +133,7 @@ REPAIR_DONE = {
     "outcome": "fixed_on_site",
     "work_done": "更换主轴轴承",
     "hours_spent": "2",
-    "customer_signed": "on",
+    "customer_signature": signed_by("王工"),
 }
 
 
