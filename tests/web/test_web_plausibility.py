@@ -39,7 +39,7 @@ def today() -> date:
 @pytest.fixture
 def staff(web: Web) -> Web:
     with web.engine.writer.begin() as session:
-        for username in ("qa1", "sales1"):
+        for username in ("qa1", "sales1", "gm1"):
             create_user(session, username, DEMO_PASSWORD, ROLES[username], ROLE_KEYS, username)
     return web
 
@@ -202,7 +202,9 @@ def test_a_major_complaint_answered_by_phone_is_refused_and_stays_with_its_holde
     number = case.business_number
     for spec_id, username, role, data in CLOSING_STEPS_BEFORE_REPLY:
         task = staff.open_task(number, spec_id)
-        staff.engine.complete(task.id, data, Actor(username, frozenset({role})))
+        # The general manager signs the approval with the password [SPEC §3 records].
+        password = DEMO_PASSWORD if spec_id == "task_gm_approval" else None
+        staff.engine.complete(task.id, data, Actor(username, frozenset({role})), password=password)
     reply = staff.open_task(number, "task_reply")
     sales1 = staff.client("sales1")
     sales1.post(f"/tasks/{reply.id}/claim")
