@@ -18,6 +18,8 @@ from engine.outbox.collect import install as install_outbox
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
 from processes.notifications import outbox_config
+from processes.facts.catalogue import fact_keys
+from processes.plausibility import FORM_CHECKS
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -47,6 +49,8 @@ def engine_config(
         manager_roles=MANAGERS,
         migrator_roles=MIGRATORS,
         list_fields=LIST_FIELDS,
+        fact_keys=fact_keys(),
+        form_checks=FORM_CHECKS,
     )
 
 
