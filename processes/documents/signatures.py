@@ -42,7 +42,9 @@ def customer_signature(session: Session, instance_id: int, tz: tzinfo | None = N
     ).first()
     if row is None:
         return None
-    signed_at = row.signed_at.astimezone(tz) if tz is not None and row.signed_at is not None else row.signed_at
+    signed_at = (
+        row.signed_at.astimezone(tz) if tz is not None and row.signed_at is not None else row.signed_at
+    )
     collector = display_names(session, [row.collected_by]).get(row.collected_by, row.collected_by)
     return {
         "image": _data_uri(row.image),
