@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import EngineError, NotFound
 from engine.records.models import IssuedDocument, LegalHold, PurgeTombstone, RetentionPolicy
+from engine.records.signature_rows import signatures_of
 from engine.store.database import Base
 from engine.store.models import Attachment, Event, ProcessInstance
 
@@ -309,6 +310,8 @@ def case_retention(
         select(Attachment.filename, Attachment.uploaded_at).where(Attachment.instance_id == instance.id)
     ):
         add("attachment", name, uploaded_at)
+    for signature in signatures_of(session, instance.id):
+        add("signature", f"signature {signature['id']}", signature["signed_at"])
     return item
 
 
@@ -395,6 +398,7 @@ def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -
         ),
         "documents": [[d.number, d.kind, d.version, d.sha256] for d in documents],
         "attachments": [[f.filename, f.sha256] for f in files],
+        "signatures": [[row["id"], row.get("sha256")] for row in signatures_of(session, instance.id)],
         "events": len(trail),
         "events_sha256": hashlib.sha256(_canonical(trail)).hexdigest(),
         "last_event": {"id": last.id, "hash": getattr(last, "hash", None)} if last else None,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import subprocess
+import sys
+import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pypdf
@@ -12,6 +17,8 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import insert, select
 
+from engine.records.archive import export_case
+from engine.records.retention import case_retention
 from engine.records.templates import render_template
 from engine.runtime import Engine
 from engine.store.database import Base
@@ -20,7 +27,7 @@ from processes.documents.context import sample_context
 from processes.documents.issuing import templates_folder
 from processes.documents.pdf import html_to_pdf
 from processes.documents.signatures import customer_signature
-from tests.conftest import actor
+from tests.conftest import ROOT, actor
 from web.documents import pdf_font
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -65,7 +72,9 @@ def test_the_voucher_shows_the_signature_image_and_the_signer_and_without_one_a_
 
 
 @pytest.mark.skipif("signature" not in Base.metadata.tables, reason="this schema keeps no signatures")
-def test_the_latest_customer_signature_given_on_a_case_is_the_one_printed(deployed: Engine) -> None:
+def test_the_latest_customer_signature_given_on_a_case_is_the_one_printed_kept_and_archived(
+    deployed: Engine, tmp_path: Path
+) -> None:
     from tests.conftest import COMPLAINT_RECEIVED
 
     started = deployed.start("complaint", COMPLAINT_RECEIVED, actor("sales1", "sales"))
@@ -106,3 +115,21 @@ def test_the_latest_customer_signature_given_on_a_case_is_the_one_printed(deploy
     assert shown is not None
     assert (shown["signer_name"], shown["signed_at"]) == ("李四", "2026-11-23 09:00")
     assert shown["image"].startswith("data:image/png;base64,")
+    with deployed.sessions() as session:
+        instance = session.get(ProcessInstance, started.id)
+        assert instance is not None
+        bundle = export_case(session, started.business_number, tmp_path / "case.zip").path
+        kept = case_retention(session, instance, [], lambda _s, _i: None, SHANGHAI)
+    with zipfile.ZipFile(bundle) as zipped:
+        names = set(zipped.namelist())
+        listed = json.loads(zipped.read("signatures.json"))
+    assert [row["signer_name"] for row in listed] == ["李四", "拒签者"]
+    assert any(name.startswith("signatures/") and name.endswith(".png") for name in names)
+    checked = subprocess.run(
+        [sys.executable, "-I", "-S", str(ROOT / "scripts" / "archive-verify.py"), str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.stdout.strip() == "OK"
+    assert kept.ended_at is None  # an open case lists no records yet: nothing of it can be due
