@@ -20,7 +20,6 @@ from engine import clock
 from engine.errors import NotFound
 from engine.records.models import IssuedDocument
 from engine.records.templates import TemplateVersion
-from engine.runtime.business_numbers import next_business_number
 from engine.store.models import Event, ProcessInstance
 
 NUMBER_PREFIX = "DOC"
@@ -65,6 +64,10 @@ def issue_document(
 
     The document is the next version of its kind (and subject) on the case; earlier versions stay.
     """
+    # Imported here: this module is loaded with the tables (audit verify checks documents), before
+    # the runtime package exists.
+    from engine.runtime.business_numbers import next_business_number
+
     now = clock.now()
     version = (
         session.scalar(

@@ -142,6 +142,8 @@ def test_documents_verify_exits_one_naming_a_document_changed_or_deleted_in_the_
         changed = first.number
     bad = cli("documents", "verify")
     assert bad.exit_code == 1 and changed in bad.output and number in bad.output
+    audit = cli("audit", "verify")
+    assert audit.exit_code == 1 and f"document {changed}" in audit.output and "altered" in audit.output
     with engine.writer.begin() as session:
         second = session.scalar(
             select(IssuedDocument.number).where(
