@@ -1,7 +1,7 @@
 """A tamper-evident audit trail (each event carries its predecessor's hash; chain heads, daily anchors); signatures
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-07 00:45:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from engine.audit.hashing import chain_of, event_digest
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -152,6 +152,7 @@ class DemoLoad:
         self.failures = 0
         self.ledger: list[SalesLedgerEntry] = []
         self.last_fired: datetime | None = None
+        self.progress: Callable[[int], None] | None = None
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -188,6 +189,8 @@ class DemoLoad:
                 if budget <= 0:
                     continue
                 budget -= 1
+                if self.progress is not None:
+                    self.progress(1)
                 if self._start(case):
                     budget -= self._step_later(due.case)
             else:
@@ -541,12 +544,21 @@ def _filled(
 
 
 def load_cases(
-    engine: Engine, cases: int, seed: int = 2026, end: datetime | None = None, days: int = 150
+    engine: Engine,
+    cases: int,
+    seed: int = 2026,
+    end: datetime | None = None,
+    days: int = 150,
+    progress: Callable[[int], None] | None = None,
 ) -> LoadReport:
-    """Run ``cases`` real cases over the ``days`` before ``end`` (now); report what was made."""
+    """Run ``cases`` real cases over the ``days`` before ``end`` (now); report what was made.
+
+    ``progress`` is called with 1 for every case started (a progress bar's ``update``).
+    """
     began = time.perf_counter()
     end = end or datetime.now(UTC)
     load = DemoLoad(engine, seed)
+    load.progress = progress
     was_frozen = clock.now() if clock._frozen is not None else None
     try:
         load.run(cases, end, days)

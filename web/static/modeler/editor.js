@@ -19,7 +19,7 @@
     return text;
   }
 
-  var state = { files: {}, current: null, version: null, source: null, problems: [] };
+  var state = { files: {}, current: null, version: null, source: null, problems: [], dirty: false, saving: false, pending: null };
   var bpmn = new window.BpmnJS({
     container: bpmnBox,
     keyboard: { bindTo: document },
@@ -94,6 +94,7 @@
       if (formEditor) { return formEditor.importSchema(schema); }
       return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
         formEditor = editor;
+        editor.on("changed", markDirty);
       });
     }).then(function () { root.setAttribute("data-open", name); });
   }
@@ -128,33 +129,59 @@
         state.version = data.version;
         state.source = data.source;
         state.current = null;
+        window.setTimeout(markClean, 0);
         status(data.source === "draft" ? t("draft", { author: data.author }) : t("version", { version: data.version }));
         renderTabs();
         return open(mainFile());
       });
   }
 
-  // --- problems: listed and marked on the diagram -------------------------------------------
+  // --- problems and warnings: listed, and counted in a badge on each element -----------------
   function clearMarks() {
     var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry");
     bpmn.get("overlays").remove({ type: "af-problem" });
-    registry.getAll().forEach(function (e) { canvas.removeMarker(e.id, "af-problem"); });
+    registry.getAll().forEach(function (e) {
+      canvas.removeMarker(e.id, "af-problem");
+      canvas.removeMarker(e.id, "af-warning");
+    });
   }
+
+  function levelOf(p) { return p.level === "warning" ? "warning" : "error"; }
 
   function markProblems() {
     if (kindOf(state.current || "") !== "bpmn") return;
     clearMarks();
     var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry"), overlays = bpmn.get("overlays");
+    var byElement = {};
     state.problems.forEach(function (p) {
       if (p.file && p.file !== state.current) return;
       var element = registry.get(p.element_id);
       if (!element || element.type === "label") return;
-      canvas.addMarker(p.element_id, "af-problem");
-      var note = document.createElement("div");
-      note.className = "af-problem-note";
-      note.setAttribute("data-element", p.element_id);
-      note.textContent = p.message;
-      overlays.add(p.element_id, "af-problem", { position: { bottom: -4, left: 0 }, html: note });
+      (byElement[p.element_id] = byElement[p.element_id] || []).push(p);
+    });
+    Object.keys(byElement).forEach(function (id) {
+      var found = byElement[id];
+      var errors = found.filter(function (p) { return levelOf(p) === "error"; }).length;
+      var level = errors ? "error" : "warning";
+      canvas.addMarker(id, errors ? "af-problem" : "af-warning");
+      var badge = document.createElement("button");
+      badge.type = "button";
+      badge.className = "af-badge af-badge-" + level;
+      badge.setAttribute("data-element", id);
+      badge.textContent = String(found.length);
+      badge.title = found.map(function (p) { return p.message; }).join("\n");
+      badge.addEventListener("click", function () { selectProblem(id); });
+      overlays.add(id, "af-problem", { position: { top: -10, right: 10 }, html: badge });
+    });
+  }
+
+  function selectProblem(id) {
+    var element = bpmn.get("elementRegistry").get(id);
+    if (element) bpmn.get("selection").select(element);
+    Array.prototype.forEach.call(problemList.children, function (item) {
+      var match = item.getAttribute("data-element") === id;
+      item.classList.toggle("selected", match);
+      if (match && item.scrollIntoView) item.scrollIntoView({ block: "nearest" });
     });
   }
 
@@ -164,6 +191,7 @@
     state.problems.forEach(function (p) {
       var item = document.createElement("li");
       item.setAttribute("data-element", p.element_id);
+      item.className = levelOf(p);
       var code = document.createElement("code");
       code.textContent = p.element_id;
       item.appendChild(code);
@@ -171,8 +199,7 @@
       item.addEventListener("click", function () {
         var name = p.file && state.files[p.file] !== undefined ? p.file : state.current;
         (name !== state.current ? open(name) : Promise.resolve()).then(function () {
-          var element = kindOf(name) === "bpmn" && bpmn.get("elementRegistry").get(p.element_id);
-          if (element) bpmn.get("selection").select(element);
+          if (kindOf(name) === "bpmn") selectProblem(p.element_id);
         });
       });
       problemList.appendChild(item);
@@ -196,30 +223,44 @@
       return request("PUT", root.getAttribute("data-draft-url"), { files: state.files, version: state.version });
     }).then(function (data) {
       status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
+      if (data.ok) markClean();
       return data;
     });
   }
 
   function discardDraft() {
-    return request("DELETE", root.getAttribute("data-draft-url")).then(function () {
+    state.saving = true;  // no autosave of the edits being thrown away
+    return Promise.resolve(state.pending).then(function () {
+      return request("DELETE", root.getAttribute("data-draft-url"));
+    }).then(function () {
       showProblems([]);
       return load(root.getAttribute("data-files-url"));
-    }).then(function () { status(t("discarded"), "ok"); });
+    }).then(function () {
+      markClean();
+      state.saving = false;
+      status(t("discarded"), "ok");
+    });
   }
 
   function deploy() {
     var summary = document.getElementById("change-summary").value.trim();
     if (!summary) { status(t("summary"), "error"); return Promise.resolve({ ok: false }); }
-    return syncCurrent().then(function () {
+    // An autosave in flight lands first, so the deploy's discarding of the draft comes after it.
+    return Promise.resolve(state.pending).then(function () {
+      state.saving = true;  // no autosave while the deploy is on its way
+      return syncCurrent();
+    }).then(function () {
       return request("POST", root.getAttribute("data-deploy-url"), { files: state.files, change_summary: summary });
     }).then(function (data) {
+      state.saving = false;
       root.setAttribute("data-deployed", data.ok ? "ok" : "refused");
       if (!data.ok) {
         showProblems(data.problems || []);
         status(data.message || t("invalid"), "error");
         return data;
       }
-      showProblems([]);
+      markClean();
+      showProblems(data.warnings || []);
       var what = (data.deployed || []).map(function (d) { return d[0] + " v" + d[1]; }).join(", ");
       status(what ? t("deployed").replace("{what}", what) : t("unchanged"), "ok");
       var mine = (data.deployed || []).filter(function (d) { return d[0] === processKey; })[0];
@@ -242,6 +283,49 @@
       }).then(validate);
     }).catch(function (error) { status(String(error && error.message || error), "error"); });
   });
+  // --- undo and redo, unsaved edits, autosave ------------------------------------------------
+  function commandStack() {
+    var kind = kindOf(state.current || "");
+    if (kind === "bpmn") return bpmn.get("commandStack");
+    if (kind === "dmn") {
+      var viewer = dmn.getActiveViewer();
+      return viewer ? viewer.get("commandStack") : null;
+    }
+    return formEditor ? formEditor.get("commandStack") : null;
+  }
+  function markDirty() { state.dirty = true; root.setAttribute("data-dirty", "true"); }
+  function markClean() { state.dirty = false; root.setAttribute("data-dirty", "false"); }
+  bpmn.on("commandStack.changed", markDirty);
+  dmn.on("views.changed", function () {
+    var viewer = dmn.getActiveViewer();
+    if (viewer && !viewer.__afterflowWatched) {
+      viewer.__afterflowWatched = true;
+      viewer.get("eventBus").on("elements.changed", markDirty);
+    }
+  });
+  document.getElementById("undo").addEventListener("click", function () {
+    var stack = commandStack();
+    if (stack && stack.canUndo()) stack.undo();
+  });
+  document.getElementById("redo").addEventListener("click", function () {
+    var stack = commandStack();
+    if (stack && stack.canRedo()) stack.redo();
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (!state.dirty) return undefined;
+    event.preventDefault();
+    event.returnValue = "";
+    return "";
+  });
+  var AUTOSAVE_MS = Number(root.getAttribute("data-autosave-ms")) || 30000;
+  window.setInterval(function () {
+    if (!state.dirty || state.saving) return;
+    state.saving = true;
+    state.pending = saveDraft().then(function (data) {
+      if (data && data.ok) status(t("autosaved"), "ok");
+    }).then(function () { state.saving = false; }, function () { state.saving = false; });
+  }, AUTOSAVE_MS);
+
   document.getElementById("save-draft").addEventListener("click", saveDraft);
   document.getElementById("discard-draft").addEventListener("click", discardDraft);
   document.getElementById("validate").addEventListener("click", validate);
