@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
+from engine.audit.verify import verify as audit_verify
 from engine.records.issued_documents import issue_document
 from engine.records.models import IssuedDocument, PurgeTombstone, RetentionPolicy
 from engine.records.retention import (
@@ -163,6 +164,8 @@ def test_a_purge_removes_the_case_and_keeps_a_signed_tombstone_that_verifies(dep
         assert kept.summary["events"] > 0 and len(kept.summary["events_sha256"]) == 64
         assert verify_tombstones(session, SECRET) == (1, [])
         assert verify_tombstones(session, "another key") == (1, [number])
+        # The purged case's chain ends where its tombstone says: the audit trail still verifies.
+        assert [f for f in audit_verify(session) if f.kind in ("event", "chain")] == []
     # Rewriting what the tombstone says is found.
     with deployed.writer.begin() as session:
         session.execute(
