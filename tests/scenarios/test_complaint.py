@@ -277,6 +277,7 @@ def test_general_complaint_is_handled_by_every_department_and_closed_in_time(com
         "timer_first_response",
         "timer_investigation",
         "timer_closure_limit",
+        "timer_resolution_limit",
     ]
 
 

@@ -1,0 +1,113 @@
+"""Complaint limits found only in the seeds, driven through the real complaint diagram.
+
+- A problem is solved within a limit by its kind, counted from receipt and beside the 5 / 7-day
+  closure limit: general 15 working days, complex one month [004 11 3.12], serious 24 hours
+  [004 11 3.5]. Quality decides the kind when it registers the complaint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import clock
+from engine.runtime import Engine
+from engine.store.models import Job
+from tests.scenarios.conftest import fire_timers, instance_row, open_task, shanghai, sla_breaches
+from tests.scenarios.test_complaint import (
+    FRIDAY_AFTERNOON,
+    QA,
+    SALES,
+    analyse,
+    countermeasure_loss_and_approval,
+    first_response,
+    investigate,
+    receive,
+    reply,
+    timer_due,
+    work,
+)
+
+
+@pytest.fixture
+def scenario_time() -> datetime:
+    return FRIDAY_AFTERNOON  # Friday 2026-11-20 15:30
+
+
+def register_as(engine: Engine, case: int, complexity: str | None) -> None:
+    data = {"severity": "general", "screening_opinion": "返修后复发", "joint_investigation": False}
+    if complexity is not None:
+        data["problem_complexity"] = complexity
+    work(engine, case, "task_register", QA, data)
+
+
+def open_jobs(engine: Engine, case: int, element_id: str) -> list[Job]:
+    with engine.sessions() as session:
+        return list(
+            session.scalars(
+                select(Job).where(
+                    Job.instance_id == case, Job.element_id == element_id, Job.done_at.is_(None)
+                )
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("complexity", "due"),
+    [
+        # 15 working days from Friday 15:30: the weekends do not count [004 11 3.12].
+        ("general", shanghai(2026, 12, 11, 15, 30)),
+        (None, shanghai(2026, 12, 11, 15, 30)),  # not chosen: a general problem
+        ("complex", shanghai(2026, 12, 20, 15, 30)),  # one calendar month [004 11 3.12]
+        ("serious", shanghai(2026, 11, 21, 15, 30)),  # 24 hours, through the weekend [004 11 3.5]
+    ],
+)
+def test_the_problem_is_due_by_its_kind_from_receipt_beside_the_closure_limit(
+    scenario_engine: Engine, complexity: str | None, due: datetime
+) -> None:
+    engine = scenario_engine
+    case = receive(engine)
+    first_response(engine, case)
+    clock.advance(timedelta(hours=2))  # registered later: the limit still counts from receipt
+    register_as(engine, case, complexity)
+    assert timer_due(engine, case, "timer_resolution_limit") == due
+    assert timer_due(engine, case, "timer_closure_limit") == FRIDAY_AFTERNOON + timedelta(days=5)
+
+
+def test_a_serious_problem_not_solved_in_24_hours_is_a_breach_that_quality_follows_up(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine
+    case = receive(engine)
+    first_response(engine, case)
+    register_as(engine, case, "serious")
+    clock.freeze(shanghai(2026, 11, 21, 15, 29))
+    fire_timers(engine)
+    assert sla_breaches(engine, case) == []
+    clock.freeze(shanghai(2026, 11, 21, 15, 31))
+    fire_timers(engine)
+    assert [(b.sla, b.element_id) for b in sla_breaches(engine, case)] == [
+        ("resolution", "timer_resolution_limit")
+    ]
+    assert open_task(engine, case, "task_resolution_overdue").role == "quality"
+    assert open_task(engine, case, "task_investigation")  # the handling goes on
+    assert instance_row(engine, case).late is True
+
+
+def test_a_complaint_closed_in_time_ends_both_watches_without_a_breach(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    case = receive(engine)
+    first_response(engine, case)
+    register_as(engine, case, "general")
+    investigate(engine, case)
+    analyse(engine, case, cause_type="human_slip")
+    countermeasure_loss_and_approval(engine, case)
+    reply(engine, case)
+    work(engine, case, "task_customer_decision", SALES, {"customer_accepts": "yes"})
+    row = instance_row(engine, case)
+    assert (row.status, row.late) == ("completed", False), row.error_message
+    assert open_jobs(engine, case, "timer_resolution_limit") == []
+    assert open_jobs(engine, case, "timer_closure_limit") == []
+    assert sla_breaches(engine, case) == []
