@@ -27,6 +27,7 @@ def claim(engine: Engine, task_id: str, actor: Actor) -> None:
         guards.require_role(row, actor)
         if row.assignee and row.assignee != actor.username:
             raise TaskNotAvailable(f"the task is already claimed by {row.assignee}", assignee=row.assignee)
+        guards.require_separate_duties(ctx.session, ctx.meta, row, actor)
         row.assignee, row.claimed_at = actor.username, clock.now()
         ctx.record("task_claimed", row.id, row.spec_id)
 
@@ -66,6 +67,7 @@ def complete(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor
     """Complete a task with form data validated against its form, then run the engine on."""
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
+        guards.require_separate_duties(ctx.session, ctx.meta, row, actor)
         clean = (
             submissions.validate_form(engine, ctx.instance.definition, row.form_key, data)
             if row.form_key

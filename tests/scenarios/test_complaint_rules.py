@@ -1,8 +1,10 @@
-"""Complaint limits found only in the seeds, driven through the real complaint diagram.
+"""Complaint rules found only in the seeds, driven through the real complaint diagram.
 
 - A problem is solved within a limit by its kind, counted from receipt and beside the 5 / 7-day
   closure limit: general 15 working days, complex one month [004 11 3.12], serious 24 hours
   [004 11 3.5]. Quality decides the kind when it registers the complaint.
+- Every complaining customer is visited by the head of the technical department or someone
+  sent by them [001 客户意见 7; 000 篇二 10], before the reply.
 """
 
 from __future__ import annotations
@@ -13,14 +15,28 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.errors import FormInvalid
 from engine.runtime import Engine
 from engine.store.models import Job
-from tests.scenarios.conftest import fire_timers, instance_row, open_task, shanghai, sla_breaches
+from tests.scenarios.conftest import (
+    case_data,
+    fire_timers,
+    instance_row,
+    open_steps,
+    open_task,
+    shanghai,
+    sla_breaches,
+    visible_task_ids,
+)
 from tests.scenarios.test_complaint import (
+    FIN,
     FRIDAY_AFTERNOON,
+    GM,
     QA,
     SALES,
+    TECHDEPT,
     analyse,
+    countermeasure,
     countermeasure_loss_and_approval,
     first_response,
     investigate,
@@ -111,3 +127,39 @@ def test_a_complaint_closed_in_time_ends_both_watches_without_a_breach(scenario_
     assert open_jobs(engine, case, "timer_resolution_limit") == []
     assert open_jobs(engine, case, "timer_closure_limit") == []
     assert sla_breaches(engine, case) == []
+
+
+def test_every_complaining_customer_is_visited_by_the_technical_head_or_a_delegate_before_the_reply(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine
+    case = receive(engine)
+    first_response(engine, case)
+    register_as(engine, case, None)
+    investigate(engine, case)
+    analyse(engine, case)
+    countermeasure(engine, case)
+    work(engine, case, "task_loss", FIN, {"loss_amount": "0"})
+    work(
+        engine, case, "task_gm_approval", GM, {"approval_decision": "approve", "approved_disposition": "更换"}
+    )
+
+    task = open_task(engine, case, "task_customer_visit")
+    assert open_steps(engine, case) == {"task_customer_visit"}  # the reply waits for the visit
+    assert task.role == "technical"
+    assert task.id in visible_task_ids(engine, TECHDEPT) and task.id not in visible_task_ids(engine, SALES)
+    with pytest.raises(FormInvalid) as refused:
+        engine.complete(task.id, {"visitor_capacity": "delegate", "visit_date": "2026-11-20"}, TECHDEPT)
+    assert set(refused.value.errors) == {"visitor", "visit_result"}
+    assert open_steps(engine, case) == {"task_customer_visit"}  # nothing changed
+
+    visit = {
+        "visitor": "李工（技术部主管派员）",
+        "visitor_capacity": "delegate",
+        "visit_date": "2026-11-23",
+        "visit_result": "上门说明更换方案，客户同意",
+    }
+    work(engine, case, "task_customer_visit", TECHDEPT, visit)
+    assert open_steps(engine, case) == {"task_reply"}
+    data = case_data(engine, case)
+    assert {key: data[key] for key in visit} == visit
