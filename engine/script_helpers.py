@@ -56,7 +56,12 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         first, last = _as_date(start, "working_days_between"), _as_date(end, "working_days_between")
         return _count_working_days(calendar, first, last)
 
+    def days_between(start: date | str, end: date | str) -> int:
+        """Calendar days from ``start`` to ``end`` (negative when end is earlier)."""
+        return (_as_date(end, "days_between") - _as_date(start, "days_between")).days
+
     return {
+        "days_between": days_between,
         "due_in": due_in,
         "due_from": due_from,
         "working_days_between": working_days_between,

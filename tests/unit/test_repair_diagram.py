@@ -193,7 +193,12 @@ SLA_TIMERS = {
 #: business rule task -> (stage, key expression, the element it times or the variable it stores)
 SLA_RULES = {
     "sla_arrival": ("arrival", "distance_band", "arrival_due"),
-    "sla_response": ("response", "urgency", "task_remote_guidance"),
+    # 重点客户 is a class of customer, not an urgency [001 4.1]: a non-emergency key customer's row.
+    "sla_response": (
+        "response",
+        "'key_customer' if key_customer and urgency != 'emergency' else urgency",
+        "task_remote_guidance",
+    ),
     "sla_dispatch": ("dispatch", "urgency", "dispatch_due"),
     "sla_repair": ("repair", "fault_level", "repair_due"),
     "sla_loaner": ("loaner", "urgency", "sub_repair"),

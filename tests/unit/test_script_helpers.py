@@ -86,3 +86,10 @@ def test_months_is_the_same_day_of_a_later_month() -> None:
     assert due_from("2027-01-31T09:00:00+08:00", 1, "months").isoformat() == "2027-02-28T09:00:00+08:00"
     with pytest.raises(ValueError, match="whole months"):
         due_from("2026-11-23T09:00:00+08:00", 1.5, "months")
+
+
+def test_days_between_counts_calendar_days() -> None:
+    """ "购买后7天内" [002 售后服务管理规程 三章 2]: calendar days, holidays included."""
+    days_between = HELPERS["days_between"]
+    assert days_between("2026-09-29", "2026-10-08") == 9
+    assert days_between(date(2026, 11, 23), "2026-11-20") == -3
