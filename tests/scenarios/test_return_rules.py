@@ -3,9 +3,16 @@
 - Receiving (收货员), inspection (验收员) and storage (保管员) are separate duties [002 4、5.2.2–5.2.4]:
   each step is offered to its own role, and the person who received the goods may not inspect
   them, even when they hold both roles — refused with a clear message, nothing changed.
+- Goods whose quality cannot be confirmed are sampled and sent for testing; the decision waits
+  for the result [002 药品退货管理制度 六.3].
+- A quality problem may be returned within 7 days or exchanged within 30 days of purchase (calendar
+  days) [002 售后服务管理规程 三章 2], rows of the return_eligibility table before the consumer's
+  3-working-day window [003 二.1].
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
@@ -16,18 +23,24 @@ from engine.runtime import Engine
 from engine.store.models import Event
 from tests.conftest import actor, diagram_files
 from tests.scenarios.test_sales_return import (
+    BILL,
     FRIDAY_AFTERNOON,
     INSPECTOR,
+    NOTICE_OK,
     PICKUP_OK,
+    QA,
     RECEIVE_OK,
     SALES,
     WH,
     add_ledger_line,
     approve,
+    case_data,
     complete,
     completed_by,
     offered,
     only_task,
+    open_spec_ids,
+    start,
     through_notice,
 )
 
@@ -87,3 +100,59 @@ def test_who_received_the_goods_may_not_inspect_them(returns: Engine) -> None:
 
     complete(returns, instance_id, "task_inspect", INSPECTION, INSPECTOR)
     assert ("task_inspect", "wh2") in completed_by(returns, instance_id)
+
+
+def inspected_as_doubtful(engine: Engine) -> int:
+    instance_id = received_by(engine, WH)
+    doubtful = {**INSPECTION, "inspection_result": "doubtful", "inspection_note": "胶囊颜色不均，无法确认"}
+    complete(engine, instance_id, "task_inspect", doubtful, INSPECTOR)
+    return instance_id
+
+
+@pytest.mark.parametrize(
+    ("result", "next_step"), [("acceptable", "task_restock"), ("unacceptable", "task_nonconforming")]
+)
+def test_doubtful_quality_is_sent_for_testing_and_the_result_decides(
+    returns: Engine, result: str, next_step: str
+) -> None:
+    instance_id = inspected_as_doubtful(returns)
+    assert open_spec_ids(returns, instance_id) == ["task_sample_test"]
+    assert only_task(returns, instance_id, "task_sample_test").role == "quality"
+    tested = {
+        "sample_lab": "省药品检验研究院",
+        "sample_quantity": 2,
+        "sample_report_number": "JY-2026-118",
+        "inspection_result": result,
+    }
+    complete(returns, instance_id, "task_sample_test", tested, QA)
+    assert open_spec_ids(returns, instance_id) == [next_step]
+    assert case_data(returns, instance_id)["sample_report_number"] == "JY-2026-118"
+
+
+@pytest.mark.parametrize(
+    ("remedy", "bought", "eligible", "reason"),
+    [
+        # Friday 20 Nov: bought Monday 16th, 4 days (4 working days, past the 3-day window).
+        pytest.param("refund", date(2026, 11, 16), True, "", id="refund-in-7-days"),
+        pytest.param("refund", date(2026, 11, 10), False, "7 天", id="refund-after-7-days"),
+        pytest.param("replace", date(2026, 11, 1), True, "", id="exchange-in-30-days"),
+        pytest.param("replace", date(2026, 10, 15), False, "30 天", id="exchange-after-30-days"),
+    ],
+)
+def test_a_quality_problem_may_be_returned_in_7_days_or_exchanged_in_30(
+    returns: Engine, remedy: str, bought: date, eligible: bool, reason: str
+) -> None:
+    add_ledger_line(returns, sale_date=bought)
+    instance_id = start(
+        returns,
+        customer_type="consumer",
+        purchase_date=bought.isoformat(),
+        reason="quality_defect",
+        package_intact="no",
+        requested_remedy=remedy,
+    )
+    complete(returns, instance_id, "task_return_notice", NOTICE_OK, BILL)
+    data = case_data(returns, instance_id)
+    assert data["calendar_days_since_purchase"] == (date(2026, 11, 20) - bought).days
+    assert data["eligible"] is eligible
+    assert reason in data["ineligible_reason"]

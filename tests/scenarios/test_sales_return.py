@@ -332,7 +332,8 @@ def test_the_clerk_confirms_a_sale_the_ledger_check_found(returns: Engine) -> No
                 "customer_name": PHARMACY_CUSTOMER,
                 "customer_type": "consumer",
                 "purchase_date": "2026-11-16",
-                "reason": "quality_defect",
+                # Not a quality problem: those have 7 / 30 days [002 售后服务管理规程 三章 2].
+                "reason": "wrong_delivery",
             },
             "已超过退换货期限（购买后 3 个工作日内）",
             id="consumer-4-working-days-after-purchase",

@@ -296,8 +296,9 @@ def test_the_loaner_task_and_the_parts_return_are_due_by_the_policy_table() -> N
 
 
 def test_a_complaint_throws_the_repair_complaint_message_with_the_case_facts() -> None:
-    (message,) = xpath("/bpmn:definitions/bpmn:message")
-    assert message.get("name") == "repair_complaint"
+    messages = {m.get("name"): m for m in xpath("/bpmn:definitions/bpmn:message")}
+    assert set(messages) == {"repair_complaint", "repair_unrepairable"}
+    message = messages["repair_complaint"]
     throw = node("throw_complaint")
     assert throw.tag == f"{{{NS['bpmn']}}}intermediateThrowEvent"
     (definition,) = throw.xpath("bpmn:messageEventDefinition", namespaces=NS)
