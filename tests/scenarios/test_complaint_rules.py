@@ -5,6 +5,9 @@
   [004 11 3.5]. Quality decides the kind when it registers the complaint.
 - Every complaining customer is visited by the head of the technical department or someone
   sent by them [001 客户意见 7; 000 篇二 10], before the reply.
+- A pharmaceutical company passes adverse-reaction information to quality, who report it
+  [002 4.2.3]; the industry is a setting (the company_profile table), so device and machinery
+  companies have no such step.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
 from engine.store.models import Job
+from tests.conftest import diagram_files
 from tests.scenarios.conftest import (
     case_data,
     fire_timers,
@@ -163,3 +167,45 @@ def test_every_complaining_customer_is_visited_by_the_technical_head_or_a_delega
     assert open_steps(engine, case) == {"task_reply"}
     data = case_data(engine, case)
     assert {key: data[key] for key in visit} == visit
+
+
+def industry_profile(industry: str) -> dict[str, str]:
+    files = diagram_files()
+    files["company_profile.dmn"] = files["company_profile.dmn"].replace(
+        "<text>'pharmaceutical'</text>", f"<text>'{industry}'</text>"
+    )
+    return files
+
+
+@pytest.mark.parametrize(("industry", "reported"), [("pharmaceutical", True), ("medical_devices", False)])
+def test_a_pharmaceutical_companys_adverse_reaction_is_passed_to_quality_and_reported(
+    scenario_engine: Engine, industry: str, reported: bool
+) -> None:
+    """[002 4.2.3]: only where the company's industry (a setting) is pharmaceutical."""
+    engine = scenario_engine
+    engine.deploy(industry_profile(industry), deployed_by="owner1")
+    case = receive(engine)
+    first_response(engine, case)
+    data = {"severity": "general", "screening_opinion": "服药后皮疹", "adverse_reaction": True}
+    work(engine, case, "task_register", QA, data)
+    if not reported:
+        assert open_steps(engine, case) == {"task_investigation"}
+        return
+    assert open_steps(engine, case) == {"task_investigation", "task_adr_report"}
+    assert open_task(engine, case, "task_adr_report").role == "quality"
+    report = {
+        "reaction_description": "服药后 2 小时出现皮疹",
+        "adr_reported_to": "省药品不良反应监测中心",
+        "adr_report_date": "2026-11-20",
+        "adr_report_number": "ADR-2026-031",
+    }
+    work(engine, case, "task_adr_report", QA, report)
+    assert open_steps(engine, case) == {"task_investigation"}  # the complaint goes on
+
+
+def test_a_complaint_without_an_adverse_reaction_has_no_report(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    case = receive(engine)
+    first_response(engine, case)
+    register_as(engine, case, "general")
+    assert open_steps(engine, case) == {"task_investigation"}
