@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := web/static/vendor/.copied
 CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test setup lint bench demo clean
+.PHONY: run test setup lint bench bench-detail demo clean
 
 setup: $(STAMP) $(ASSETS) $(CATALOG)
 
@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(ASSETS): package.json scripts/copy-assets.mjs
+$(ASSETS): package.json scripts/copy-assets.mjs $(STAMP)
 	npm install --no-audit --no-fund
+	$(BIN)/python -m processes.documents.font_faces web/static/vendor/fonts
 	touch $(ASSETS)
 
 $(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
@@ -37,12 +38,18 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every performance target against its reference, one TARGET line each (under 10 minutes).
 bench: setup
+	$(BIN)/python -m bench.targets
+
+# The detailed benches behind docs/benchmarks.md (each prints its own tables).
+bench-detail: setup
 	$(BIN)/python -m bench.engine_throughput
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.operations
+	$(BIN)/python -m bench.documents
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

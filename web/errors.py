@@ -22,6 +22,7 @@ from engine.errors import (
     InstanceNotActive,
     NotFound,
     PermissionDenied,
+    SignatureNotGiven,
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
@@ -62,6 +63,13 @@ def describe(error: EngineError) -> str:
         )
     if isinstance(error, PermissionDenied):
         return _("Your roles do not allow this.")
+    if isinstance(error, SignatureNotGiven) and error.reason == "wrong":
+        return _("The password does not match; nothing was signed and the task is still open.")
+    if isinstance(error, SignatureNotGiven):
+        return _(
+            "This step is signed (%(meaning)s): re-enter your password to sign it. Nothing was saved.",
+            meaning=error.meaning,
+        )
     return _("The action could not be carried out.")
 
 
