@@ -15,6 +15,7 @@ import pytest
 from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
+from processes.demo.signatures import signed_by
 from tests.scenarios.conftest import (
     add_product,
     case_data,
@@ -70,6 +71,7 @@ UNREPAIRABLE = {
     "work_done": "检查主板",
     "hours_spent": 3,
     "customer_signed": True,
+    "customer_signature": signed_by("王工"),
     "unrepairable_reason": "主板烧毁，厂家已停产该型号配件",
     "customer_remedy": "replace",
 }

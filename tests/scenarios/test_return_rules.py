@@ -17,10 +17,13 @@ from datetime import date
 import pytest
 
 from engine import clock
-from engine.accounts.users import Actor
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.errors import DutiesNotSeparated
 from engine.runtime import Engine
 from engine.store.models import Event
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.roles import ROLE_KEYS
 from tests.conftest import actor, diagram_files
 from tests.scenarios.test_sales_return import (
     BILL,
@@ -51,15 +54,21 @@ INSPECTION = {
 }
 
 
+#: A small warehouse where one person holds all three duties.
+ALL_DUTIES_ROLES = ("warehouse", "receiver", "inspector", "storekeeper")
+ALL_DUTIES = actor("wh9", *ALL_DUTIES_ROLES)
+
+
 @pytest.fixture
-def returns(engine: Engine) -> Engine:
+def returns(engine: Engine, demo_password_hash: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
     clock.freeze(FRIDAY_AFTERNOON)  # Friday 2026-11-20 15:30 Shanghai
     engine.deploy(diagram_files(), deployed_by="owner1")
+    # Approvers and inspectors sign with their passwords, so the users exist (one scrypt hash for all).
+    with monkeypatch.context() as patch, engine.writer.begin() as session:
+        patch.setattr(users, "hash_password", lambda _password: demo_password_hash)
+        for username, display_name, roles in (*DEMO_USERS, ("wh9", "全能仓管", ALL_DUTIES_ROLES)):
+            create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
     return engine
-
-
-#: A small warehouse where one person holds all three duties.
-ALL_DUTIES = actor("wh9", "warehouse", "receiver", "inspector", "storekeeper")
 
 
 def received_by(engine: Engine, who: Actor) -> int:
@@ -88,7 +97,7 @@ def test_who_received_the_goods_may_not_inspect_them(returns: Engine) -> None:
     with returns.sessions() as session:
         before = session.query(Event).filter(Event.instance_id == instance_id).count()
     with pytest.raises(DutiesNotSeparated, match="another person must do this step") as refused:
-        returns.complete(inspect.id, INSPECTION, ALL_DUTIES)
+        returns.complete(inspect.id, INSPECTION, ALL_DUTIES, DEMO_PASSWORD)
     assert refused.value.step == "收货核对"
     with pytest.raises(DutiesNotSeparated):
         returns.claim(inspect.id, ALL_DUTIES)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import Actor, create_user
 from engine.store.models import Task
-from processes.demo.users import DEMO_PASSWORD
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from tests.scenarios.test_sales_return import (
     PICKUP_OK,
@@ -32,6 +32,9 @@ def test_who_received_the_goods_is_told_in_their_language_that_another_person_mu
     engine = web.engine
     with engine.writer.begin() as session:
         create_user(session, "wh9", DEMO_PASSWORD, DUTIES, ROLE_KEYS, "全能仓管")
+        for username, display_name, roles in DEMO_USERS:  # the approvers sign with their passwords
+            if username in ("bm1", "qa1"):
+                create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
     add_ledger_line(engine)
     case = through_notice(engine)
     approve(engine, case)
