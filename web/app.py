@@ -13,8 +13,21 @@ from engine.operations.schema_status import require_current
 from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
+from processes.notifications.delivery import background_work
 from processes.wiring import build_engine
-from web import admin, auth, cases, collaboration, documents, inbox, modeler, ops, oversight, security_headers
+from web import (
+    admin,
+    auth,
+    cases,
+    collaboration,
+    documents,
+    inbox,
+    modeler,
+    notifications,
+    ops,
+    oversight,
+    security_headers,
+)
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import build_login_guard
@@ -81,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
+    app.register_blueprint(notifications.bp)
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,
@@ -101,7 +115,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.jinja_env.filters["filesize"] = format_size
 
     if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
-        runner = TimerRunner(engine)
+        runner = TimerRunner(engine, side_work=background_work(engine))
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app
