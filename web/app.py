@@ -14,7 +14,7 @@ from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
 from processes.wiring import build_engine
-from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, security_headers
+from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, portal, security_headers
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import build_login_guard
@@ -77,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,
