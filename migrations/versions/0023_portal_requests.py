@@ -1,4 +1,4 @@
-"""Requests customers submit on the self-service page, with the hash of their private status key
+"""Requests customers submit on the self-service page, with the hash and the seed of their private status key
 
 Revision ID: 0023
 Revises: 0016
@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("link_seed", sa.String(length=32), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"]),

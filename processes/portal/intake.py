@@ -3,15 +3,18 @@
 The request starts the process at its portal start event (a message start), so it enters the
 normal process: customer service confirms it against the customer and product archives in the
 first task, whose form is pre-filled with what the customer wrote. The customer's photos are
-stored on that task. The customer gets the case number and a private status key; only the
-key's SHA-256 is kept.
+stored on that task. The customer gets the case number and a private status key: an HMAC, under the app's secret
+key, of a random seed kept with the request, so later notices can carry the link again; the
+key itself is never stored, only its SHA-256 for look-ups.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,8 +39,8 @@ MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES = ("jpg", "jpeg", "png")
 
-#: Length of the status key in URL-safe characters (32 random bytes).
-TOKEN_BYTES = 32
+#: Random bytes of a request's link seed; the key is a 32-byte HMAC of it (43 URL-safe characters).
+SEED_BYTES = 16
 MAX_TOKEN_LENGTH = 100
 
 
@@ -137,16 +140,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit(engine: Engine, kind: RequestKind, data: Mapping[str, Any], photos: Sequence[Photo]) -> Submitted:
+def status_token(secret_key: str, link_seed: str) -> str:
+    """Return the private status key of the request with ``link_seed``."""
+    digest = hmac.new(secret_key.encode(), f"afterflow.portal.status:{link_seed}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def request_link_token(secret_key: str, request: PortalRequest) -> str:
+    """Return the status key of a stored request (for notices that carry the link again)."""
+    return status_token(secret_key, request.link_seed)
+
+
+def submit(
+    engine: Engine,
+    kind: RequestKind,
+    data: Mapping[str, Any],
+    photos: Sequence[Photo],
+    secret_key: str,
+    alongside: Callable[[Session, ProcessInstance, str], None] | None = None,
+) -> Submitted:
     """Check a customer's request and photos, start its case and return the number and status key.
 
     Nothing is started when a field or a photo is refused. The case and its portal row are one
-    transaction; the pre-filled registration and the photos follow on the open register step.
+    transaction (with ``alongside``'s rows, given the case and its status key); the pre-filled
+    registration and the photos follow on the open register step.
     """
     clean = check_request(engine, kind, data)
     check_photos(photos)
     values = {**clean, **kind.fixed}
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    seed = secrets.token_hex(SEED_BYTES)
+    token = status_token(secret_key, seed)
 
     def keep_the_key(session: Session, instance: ProcessInstance) -> None:
         session.add(
@@ -154,9 +177,12 @@ def submit(engine: Engine, kind: RequestKind, data: Mapping[str, Any], photos: S
                 instance_id=instance.id,
                 kind=kind.key,
                 token_hash=hash_token(token),
+                link_seed=seed,
                 submitted_at=clock.now(),
             )
         )
+        if alongside is not None:
+            alongside(session, instance, token)
 
     started = engine.start_by_message(
         kind.process_key, kind.message, values, PORTAL_ACTOR, alongside=keep_the_key

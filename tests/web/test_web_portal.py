@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.accounts.users import Actor
 from engine.store.models import Attachment, Event, ProcessInstance, Task
+from processes.portal.intake import request_link_token
 from processes.portal.models import PortalRequest
 from tests.web.conftest import Web
 from tests.web.portal_client import CUSTOMER_REQUEST, PNG, post_request, submitted
@@ -94,7 +95,7 @@ def test_a_customer_submits_a_repair_and_customer_service_finds_it_pre_filled(we
 
     assert re.fullmatch(r"RO-\d{8}-\d{4}", done.number)
     assert done.link == f"/portal/status/{done.token}"
-    assert len(done.token) >= 40  # 32 random bytes
+    assert len(done.token) == 43  # an HMAC-SHA256, URL-safe
     with web.engine.sessions() as session:
         request = session.scalars(select(PortalRequest)).one()
         case = session.get(ProcessInstance, request.instance_id)
@@ -105,6 +106,9 @@ def test_a_customer_submits_a_repair_and_customer_service_finds_it_pre_filled(we
         assert done.token not in str(session.execute(select(PortalRequest.__table__)).all())
         (photo,) = session.scalars(select(Attachment)).all()
         assert (photo.filename, photo.content_type, photo.content) == ("屏幕.png", "image/png", PNG)
+    # The server alone (with its secret key) can write the link again for a later notice.
+    assert request_link_token(web.app.config["SECRET_KEY"], request) == done.token
+    assert request_link_token("another-secret", request) != done.token
 
     # Customer service finds the registration step in the inbox, its form pre-filled.
     cs1 = web.client("cs1")

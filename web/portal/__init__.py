@@ -108,7 +108,7 @@ def new_request(kind: str) -> Any:
             problems.append(_("The answer to the question is wrong. Please try the new question."))
         else:
             try:
-                submitted = submit(engine(), request_kind, values, photos)
+                submitted = submit(engine(), request_kind, values, photos, secret)
             except FormInvalid as error:
                 errors = translate_errors(error.errors, current_lang())
                 problems.append(_("Some fields need your attention; they are marked below."))
