@@ -30,9 +30,10 @@ from engine.runtime.collaboration import AttachmentRefused, Collaboration, check
 from engine.store.models import ProcessInstance, Task
 from processes.portal.models import PortalRequest
 
-#: Who the engine sees acting for a customer on the portal: it may do what customer service does
-#: with the portal's own steps (start the case, pre-fill registration, hand in the follow-up card).
-PORTAL_ACTOR = Actor("portal", frozenset({"customer_service"}))
+#: The name the engine (and the audit log) sees acting for a customer on the portal.
+PORTAL_USER = "portal"
+#: The portal acting with customer service's role on a repair's own portal steps (the follow-up card).
+PORTAL_ACTOR = Actor(PORTAL_USER, frozenset({"customer_service"}))
 
 #: At most this many photos, each at most this large, of these kinds.
 MAX_PHOTOS = 3
@@ -53,8 +54,10 @@ class RequestKind:
     message: str
     #: The staff form whose checks the customer's fields get.
     form_key: str
-    #: The step in which customer service confirms the request (pre-filled, photos attached).
+    #: The step in which the company confirms the request (pre-filled, photos attached)...
     register_step: str
+    #: ...and the role that step is offered to (the portal acts with it to start and pre-fill).
+    register_role: str
     #: The staff form's fields the customer fills, in the form's order.
     fields: tuple[str, ...]
     #: Values the portal sets for the customer.
@@ -67,6 +70,7 @@ REPAIR = RequestKind(
     message="portal_repair_request",
     form_key="repair_register",
     register_step="task_register_portal",
+    register_role="customer_service",
     fields=(
         "customer_name",
         "customer_phone",
@@ -78,7 +82,25 @@ REPAIR = RequestKind(
     fixed={"channel": "web"},
 )
 
-KINDS: dict[str, RequestKind] = {REPAIR.key: REPAIR}
+COMPLAINT = RequestKind(
+    key="complaint",
+    process_key="complaint",
+    message="portal_complaint",
+    form_key="complaint_receive",
+    register_step="task_register_portal",
+    register_role="sales",
+    fields=(
+        "customer_name",
+        "customer_phone",
+        "product_model",
+        "serial_number",
+        "complaint_text",
+        "customer_request",
+    ),
+    fixed={"receive_channel": "web"},
+)
+
+KINDS: dict[str, RequestKind] = {REPAIR.key: REPAIR, COMPLAINT.key: COMPLAINT}
 
 
 class PhotoRefused(EngineError):
@@ -168,6 +190,7 @@ def submit(
     clean = check_request(engine, kind, data)
     check_photos(photos)
     values = {**clean, **kind.fixed}
+    acting = Actor(PORTAL_USER, frozenset({kind.register_role}))
     seed = secrets.token_hex(SEED_BYTES)
     token = status_token(secret_key, seed)
 
@@ -184,15 +207,13 @@ def submit(
         if alongside is not None:
             alongside(session, instance, token)
 
-    started = engine.start_by_message(
-        kind.process_key, kind.message, values, PORTAL_ACTOR, alongside=keep_the_key
-    )
+    started = engine.start_by_message(kind.process_key, kind.message, values, acting, alongside=keep_the_key)
     register = open_step(engine, started.id, kind.register_step)
     if register is not None:
-        engine.save_draft(register.id, values, PORTAL_ACTOR)
+        engine.save_draft(register.id, values, acting)
         files = Collaboration(engine)
         for photo in photos:
-            files.add_attachment(started.id, register.id, photo.filename, photo.content, PORTAL_ACTOR)
+            files.add_attachment(started.id, register.id, photo.filename, photo.content, acting)
     return Submitted(started.id, started.business_number, token)
 
 

@@ -27,7 +27,31 @@ REPAIR_STAGES: tuple[tuple[str, frozenset[str]], ...] = (
     ("rating", frozenset({"task_follow_up"})),
     ("closed", frozenset()),
 )
-STAGES = {"repair": REPAIR_STAGES}
+#: The stages of a complaint: what the company does inside (investigation, approval) is one stage.
+COMPLAINT_STAGES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("received", frozenset()),
+    ("registration", frozenset({"task_register_portal"})),
+    ("first_response", frozenset({"task_first_response"})),
+    (
+        "investigation",
+        frozenset(
+            {
+                "task_register",
+                "task_gm_acknowledge",
+                "task_joint_sales",
+                "task_joint_quality",
+                "task_investigation",
+                "task_cause_analysis",
+                "task_countermeasure",
+                "task_loss",
+                "task_gm_approval",
+            }
+        ),
+    ),
+    ("reply", frozenset({"task_reply", "task_customer_decision"})),
+    ("closed", frozenset()),
+)
+STAGES = {"repair": REPAIR_STAGES, "complaint": COMPLAINT_STAGES}
 #: The step in which the customer's satisfaction card is handed in.
 FOLLOW_UP_STEP = "task_follow_up"
 DONE, CURRENT, PENDING = "done", "current", "pending"

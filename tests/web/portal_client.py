@@ -48,9 +48,10 @@ def post_request(
     fields: dict[str, Any] | None = None,
     photos: list[tuple[bytes, str]] | None = None,
     answer: str | None = None,
+    path: str = "/portal/request/repair",
 ) -> TestResponse:
-    """Open the repair request form and submit it (the right answer unless ``answer`` is given)."""
-    form = client.get("/portal/request/repair")
+    """Open a request form and submit it (the right answer unless ``answer`` is given)."""
+    form = client.get(path)
     assert form.status_code == 200, form.status_code
     token, right = challenge_of(form.text)
     data: dict[str, Any] = {
@@ -60,7 +61,7 @@ def post_request(
     }
     if photos:
         data["photos"] = [(io.BytesIO(content), name) for content, name in photos]
-    return client.post("/portal/request/repair", data=data, content_type="multipart/form-data")
+    return client.post(path, data=data, content_type="multipart/form-data")
 
 
 def submitted(response: TestResponse) -> Submitted:

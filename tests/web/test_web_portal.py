@@ -319,3 +319,52 @@ def test_the_satisfaction_card_completes_the_follow_up_and_reaches_the_kpis(web:
     criteria = kpis[kpis.index('id="kpi-criteria-table"') :]
     assert re.search(r"<th>到达时间</th><td>0.0% \(0/1\)</td>", criteria)
     assert re.search(r"<th>服务态度</th><td>100.0% \(1/1\)</td>", criteria)
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+COMPLAINT = {
+    "customer_name": "协和医院",
+    "customer_phone": "010-69156114",
+    "product_model": "PM-9000",
+    "serial_number": "SN-2026-0815",
+    "complaint_text": "返修后的监护仪仍间歇性黑屏",
+    "customer_request": "更换整机",
+}
+
+
+def test_a_complaint_enters_the_complaint_process_at_sales_registration(web: Web) -> None:
+    from tests.conftest import COMPLAINT_RECEIVED
+
+    customer = web.app.test_client()
+    assert 'href="/portal/request/complaint"' in customer.get("/portal/").text
+    form = customer.get("/portal/request/complaint").text
+    assert (
+        "我要投诉" in form
+        and 'data-field="complaint_text"' in form
+        and 'data-field="order_number"' not in form
+    )
+    empty = post_request(customer, {**COMPLAINT, "complaint_text": ""}, path="/portal/request/complaint")
+    assert empty.status_code == 422 and "此项为必填项" in web.field_block(empty.text, "complaint_text")
+
+    done = submitted(post_request(customer, COMPLAINT, path="/portal/request/complaint"))
+    assert re.fullmatch(r"CP-\d{8}-\d{4}", done.number)
+    register = web.open_task(done.number, "task_register_portal")
+    assert register.role == "sales" and register.due_at is not None
+    assert register.draft is not None and register.draft["receive_channel"] == "web"
+    assert register.draft["complaint_text"] == COMPLAINT["complaint_text"]
+    page = customer.get(done.link).text
+    assert ("current", "registration") in re.findall(r'class="stage (\w+)" data-stage="(\w+)"', page)
+
+    sales = Actor("sales1", frozenset({"sales"}))
+    complete(
+        web,
+        done.number,
+        "task_register_portal",
+        {**COMPLAINT_RECEIVED, **COMPLAINT, "receive_channel": "web"},
+        sales,
+    )
+    page = customer.get(done.link).text
+    assert ("current", "first_response") in re.findall(r'class="stage (\w+)" data-stage="(\w+)"', page)
+    assert "我们就您的投诉与您联系" in page
+    assert 'id="rating-form"' not in page
