@@ -17,8 +17,10 @@ from sqlalchemy import select
 from engine.accounts.users import create_user
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.demo.users import DEMO_PASSWORD
+from processes.portal.intake import REPAIR, submit
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web, settings_in
+from tests.web.portal_client import CUSTOMER_REQUEST
 from web.app import create_app
 from web.security_headers import CONTENT_SECURITY_POLICY
 from web.settings import Settings, load_settings
@@ -50,6 +52,8 @@ def route_values(web: Web) -> dict[str, object]:
         "username": "cs1",
         "case_id": instance_id,
         "subscription_id": 1,
+        "kind": "repair",
+        "token": submit(web.engine, REPAIR, CUSTOMER_REQUEST, [], web.app.config["SECRET_KEY"]).token,
     }
 
 

@@ -9,6 +9,8 @@ never cached or indexed, and show nothing internal (no step names, people, notes
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -51,10 +53,19 @@ def _install_limiter(state: BlueprintSetupState) -> None:
     app.extensions["afterflow_portal_limiter"] = PortalLimiter(
         store,
         policies(
-            int(app.config.get("AFTERFLOW_PORTAL_SUBMITS_PER_HOUR", 10)),
-            int(app.config.get("AFTERFLOW_PORTAL_VIEWS_PER_HOUR", 300)),
+            _setting(app.config, "AFTERFLOW_PORTAL_SUBMITS_PER_HOUR", 10),
+            _setting(app.config, "AFTERFLOW_PORTAL_VIEWS_PER_HOUR", 300),
         ),
     )
+
+
+def _setting(config: Mapping[str, Any], name: str, default: int) -> int:
+    """A limit from the app's configuration, else the environment, else ``default``."""
+    value = config.get(name, os.environ.get(name))
+    try:
+        return max(1, int(value)) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
 
 
 @bp.after_request
