@@ -93,7 +93,7 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
             )
         ).one()
         open_steps = session.execute(
-            select(Task.spec_id, Task.due_at).where(
+            select(Task.spec_id, Task.due_at, Task.assignee).where(
                 Task.instance_id == request.instance_id, Task.state == "open"
             )
         ).all()
@@ -101,11 +101,11 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
     if closed:
         current = len(stages)  # every stage done
     else:
-        reached = [i for i, (_, steps) in enumerate(stages) for spec_id, _ in open_steps if spec_id in steps]
+        reached = [i for i, (_, steps) in enumerate(stages) for spec_id, *_ in open_steps if spec_id in steps]
         current = max(reached, default=1)
     promised = [
         due
-        for spec_id, due in open_steps
+        for spec_id, due, _ in open_steps
         if due is not None and current < len(stages) and spec_id in stages[current][1]
     ]
     return Progress(
@@ -119,6 +119,8 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
         ),
         promised_by=min(promised, default=None),
         closed=closed,
-        rating_open=not closed and any(spec_id == FOLLOW_UP_STEP for spec_id, _ in open_steps),
+        # A follow-up customer service has taken (they are calling the customer) is theirs to fill.
+        rating_open=not closed
+        and any(spec_id == FOLLOW_UP_STEP and assignee is None for spec_id, _, assignee in open_steps),
         rated=request.rated_at is not None,
     )

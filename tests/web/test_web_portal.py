@@ -197,6 +197,13 @@ def test_the_status_link_shows_the_stages_and_the_promise_and_a_wrong_key_is_404
     assert customer.get("/portal/status/" + "a" * 43).status_code == 404
     assert customer.get("/portal/status/" + "a" * 500).status_code == 404
     assert web.app.test_client().get(done.link).status_code == 200  # the link alone opens it
+    english = web.app.test_client()
+    english.post("/language", data={"lang": "en"})
+    english_page = english.get(done.link).text
+    assert (
+        "Customer service checks your request" in english_page
+        and "We will take the next step by" in english_page
+    )
 
     # Once registered, the stage moves on.
     complete(web, done.number, "task_register_portal", REGISTRATION, CS)
@@ -286,6 +293,13 @@ def test_the_satisfaction_card_completes_the_follow_up_and_reaches_the_kpis(web:
     refused = customer.post(f"{done.link}/rating", data=CARD)
     assert refused.status_code == 409
     run_to_follow_up(web, done.number)
+
+    # While customer service holds the follow-up (calling the customer), the card is theirs.
+    follow_up = web.open_task(done.number, "task_follow_up")
+    web.engine.claim(follow_up.id, CS)
+    assert 'id="rating-form"' not in customer.get(done.link).text
+    assert customer.post(f"{done.link}/rating", data=CARD).status_code == 409
+    web.engine.unclaim(follow_up.id, CS)
 
     page = customer.get(done.link).text
     assert ("current", "rating") in re.findall(r'class="stage (\w+)" data-stage="(\w+)"', page)
