@@ -30,7 +30,7 @@ run: setup
 	$(BIN)/afterflow run --host 127.0.0.1 --port 5000
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

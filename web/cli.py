@@ -22,10 +22,12 @@ from engine.accounts.password_rules import (
 )
 from engine.accounts.users import Actor, create_user, get_user
 from engine.definitions import Problem, collect_files
+from engine.definitions.convert import convert_foreign
 from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
+from engine.runtime.library import with_library_files
 from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
@@ -92,6 +94,8 @@ def deploy(paths: tuple[Path, ...], dry_run: bool, deployed_by: str, summary: st
         _print_problems(problems)
         sys.exit(1)
     report = _deploy(files, deployed_by, summary, dry_run)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.line()}")
     verb = "would deploy" if dry_run else "deployed"
     for key, version in report.deployed:
         click.echo(f"{key}: {verb} version {version}")
@@ -112,7 +116,12 @@ def _deploy(files: dict[str, str], deployed_by: str, summary: str | None, dry_ru
     except Exception as error:  # unreachable server, bad URL, failed migration: one plain line
         _fail(f"the database cannot be opened: {_first_line(error)}")
     try:
-        return engine.deploy(files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run)
+        conversion = convert_foreign(with_library_files(engine, files))
+        for change in conversion.changes:
+            click.echo(change.line())
+        return engine.deploy(
+            conversion.files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run
+        )
     except DeploymentInvalid as error:
         _print_problems(error.problems)
         _fail(error.message)
