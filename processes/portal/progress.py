@@ -54,7 +54,7 @@ COMPLAINT_STAGES: tuple[tuple[str, frozenset[str]], ...] = (
 STAGES = {"repair": REPAIR_STAGES, "complaint": COMPLAINT_STAGES}
 #: The step in which the customer's satisfaction card is handed in.
 FOLLOW_UP_STEP = "task_follow_up"
-DONE, CURRENT, PENDING = "done", "current", "pending"
+DONE, CURRENT, PENDING, SKIPPED = "done", "current", "pending", "skipped"
 ENDED = frozenset({"completed", "terminated"})
 
 
@@ -97,6 +97,7 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
                 Task.instance_id == request.instance_id, Task.state == "open"
             )
         ).all()
+        had = set(session.scalars(select(Task.spec_id).where(Task.instance_id == request.instance_id)))
     closed = case.status in ENDED
     if closed:
         current = len(stages)  # every stage done
@@ -113,10 +114,7 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
         kind=request.kind,
         submitted_at=request.submitted_at,
         product=case.product,
-        stages=tuple(
-            Stage(key, DONE if i < current else CURRENT if i == current else PENDING)
-            for i, (key, _) in enumerate(stages)
-        ),
+        stages=tuple(Stage(key, _state(i, current, steps, had)) for i, (key, steps) in enumerate(stages)),
         promised_by=min(promised, default=None),
         closed=closed,
         # A follow-up customer service has taken (they are calling the customer) is theirs to fill.
@@ -124,3 +122,12 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
         and any(spec_id == FOLLOW_UP_STEP and assignee is None for spec_id, _, assignee in open_steps),
         rated=request.rated_at is not None,
     )
+
+
+def _state(index: int, current: int, steps: frozenset[str], had: set[str]) -> str:
+    """A passed stage none of whose steps ever opened was skipped (a fault solved by phone has no technician)."""
+    if index == current:
+        return CURRENT
+    if index > current:
+        return PENDING
+    return SKIPPED if steps and not steps & had else DONE

@@ -382,3 +382,20 @@ def test_a_complaint_enters_the_complaint_process_at_sales_registration(web: Web
     assert ("current", "first_response") in re.findall(r'class="stage (\w+)" data-stage="(\w+)"', page)
     assert "我们就您的投诉与您联系" in page
     assert 'id="rating-form"' not in page
+
+
+def test_a_fault_solved_by_phone_skips_the_technicians_stages(web: Web) -> None:
+    customer = web.app.test_client()
+    done = submitted(post_request(customer))
+    complete(web, done.number, "task_register_portal", REGISTRATION, CS)
+    complete(
+        web, done.number, "task_remote_guidance", {"solved_by_phone": "yes", "guidance_notes": "重启即可"}, CS
+    )
+    stages = re.findall(r'class="stage (\w+)" data-stage="(\w+)"', customer.get(done.link).text)
+    assert stages == [
+        ("done", "received"),
+        ("done", "registration"),
+        ("done", "diagnosis"),
+        ("current", "rating"),
+        ("pending", "closed"),
+    ]
