@@ -14,7 +14,19 @@ from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
 from processes.wiring import build_engine
-from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, portal, security_headers
+from web import (
+    admin,
+    auth,
+    cases,
+    collaboration,
+    documents,
+    inbox,
+    modeler,
+    ops,
+    oversight,
+    portal,
+    security_headers,
+)
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import build_login_guard
@@ -31,6 +43,7 @@ from web.i18n import (
     select_timezone,
     user_timezone,
 )
+from web.modeler import document_templates
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -68,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
+    app.extensions["afterflow_documents"] = documents.documents_service(engine)
     app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -77,6 +91,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(document_templates.bp)
     app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.

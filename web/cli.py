@@ -42,6 +42,7 @@ from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
+from web.records_cli import archive_group, documents_group, retention_group
 from web.settings import load_settings
 from web.token_cli import token_group
 
@@ -344,6 +345,9 @@ main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(upgrade_command)
 main.add_command(doctor_command)
+main.add_command(documents_group)
+main.add_command(retention_group)
+main.add_command(archive_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
