@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ASSETS := web/static/vendor/.copied
 CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run test setup lint bench demo clean
+.PHONY: run test setup lint bench bench-detail demo clean
 
 setup: $(STAMP) $(ASSETS) $(CATALOG)
 
@@ -38,7 +38,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every performance target against its reference, one TARGET line each (under 10 minutes).
 bench: setup
+	$(BIN)/python -m bench.targets
+
+# The detailed benches behind docs/benchmarks.md (each prints its own tables).
+bench-detail: setup
 	$(BIN)/python -m bench.engine_throughput
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases

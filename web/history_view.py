@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.definitions.forms import FormDefinition, FormField
+from engine.definitions.forms.model import SIGNATURE_TYPE
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
 from engine.store.queries import CaseTask
@@ -71,6 +72,10 @@ def history_entries(
             note = str(data.get("filename") or "")
         elif event.action in ("instance_suspended", "instance_resumed", "instance_terminated"):
             note = str(data.get("reason") or "")
+        elif event.action == "signed":
+            note = signature_note(data)
+        elif event.action == "signature_refused":
+            note = _("the customer refused to sign: %(reason)s", reason=str(data.get("reason") or ""))
         actor = event.actor or ""
         entries.append(
             Entry(
@@ -85,6 +90,20 @@ def history_entries(
             )
         )
     return entries
+
+
+def signature_note(data: Mapping[str, Any]) -> str:
+    """What a signature event says: its meaning (an approval) or the customer's name, and its hash."""
+    signer = str(data.get("signer") or "")
+    digest = str(data.get("sha256") or "")[:12]
+    if data.get("meaning"):
+        return _(
+            "%(meaning)s, signed by %(signer)s (SHA-256 %(hash)s)",
+            meaning=data["meaning"],
+            signer=signer,
+            hash=digest,
+        )
+    return _("customer signature of %(signer)s (SHA-256 %(hash)s)", signer=signer, hash=digest)
 
 
 def people_in(events: Iterable[Event]) -> set[str]:
@@ -123,6 +142,10 @@ def readable_data(
 def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
     if value is None or value == "" or value == []:
         return ""
+    if form_field.type == SIGNATURE_TYPE and isinstance(value, dict):
+        if value.get("refused"):
+            return _("refused to sign: %(reason)s", reason=str(value.get("reason") or ""))
+        return _("signed by %(signer)s", signer=str(value.get("signer") or ""))
     if form_field.type == "checkbox" or isinstance(value, bool):
         return _("yes") if value in (True, "true", "on", "1") else _("no")
     names = {v: (label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}

@@ -47,6 +47,11 @@ WORDING: dict[str, str] = {
     "form.pattern": N_("The value does not have the expected format."),
     "form.too_precise": N_("At most %(digits)s decimal places."),
     "form.invalid": N_("This value is not valid."),
+    "form.signature_missing": N_("The customer has not signed: have them sign, or record that they refused."),
+    "form.signature_name": N_("Type the signer's name (at most 64 characters)."),
+    "form.signature_reason": N_("Give the reason the customer refused to sign (at most 500 characters)."),
+    "form.signature_not_png": N_("The signature image is not valid; clear it and sign again."),
+    "form.signature_too_large": N_("The signature image is too large; clear it and sign again."),
     # the sales-ledger import (processes/records/ledger_import.py)
     "ledger.old_excel": N_(
         "old Excel files (.xls) are not supported; save the sheet as .xlsx or CSV and import that"

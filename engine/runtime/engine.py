@@ -44,6 +44,7 @@ from engine.runtime.instances import StartedInstance
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
 from engine.runtime.steps import run_until_input_needed
 from engine.runtime.unit_of_work import CommandState
+from engine.runtime.workflow_cache import WorkflowCache
 from engine.sandbox import SandboxedScriptEngine
 from engine.sandbox.case_limits import bound_collections
 from engine.script_helpers import make_helpers
@@ -89,6 +90,8 @@ class Engine:
             list_fields=config.list_fields,
         )
         self.wakeup = threading.Event()
+        #: Workflows saved by this process's last commands, reused while their row has not moved.
+        self.workflows = WorkflowCache()
         self.message_start_cache: dict[int, frozenset[str]] = {}
 
     # --- definitions ----------------------------------------------------------------------
@@ -104,10 +107,13 @@ class Engine:
         """Validate files and deploy each changed process as a new version (all or nothing)."""
         return versions.deploy(self, files, deployed_by, change_summary, dry_run)
 
-    def refresh_calendar(self, session: Session) -> None:
-        """Reload the company calendar if another process changed it (one small query otherwise)."""
+    def refresh_calendar(self, session: Session, revision: int | None = None) -> None:
+        """Reload the company calendar if another process changed it (one small query otherwise).
+
+        ``revision`` is the calendar's revision when the command read it with its own first row.
+        """
         if isinstance(self.config.calendar, CompanyCalendar):
-            self.config.calendar.refresh(session)
+            self.config.calendar.refresh(session, revision)
 
     def evaluate_timer_expression(self, expression: str) -> Any:
         """Evaluate a timer expression of a diagram in the sandbox, with no case data."""
@@ -232,9 +238,11 @@ class Engine:
         tasks.save_draft(self, task_id, data, actor)
 
     @observed("complete")
-    def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
+    def complete(
+        self, task_id: str, data: Mapping[str, Any], actor: Actor, password: str | None = None
+    ) -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
-        tasks.complete(self, task_id, data, actor)
+        tasks.complete(self, task_id, data, actor, password)
 
     def note_reassignment(self, task_id: str, reason: str, actor: Actor) -> None:
         """Record in the case's audit log why a manager reassigned a task."""

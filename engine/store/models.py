@@ -235,6 +235,10 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The tamper-evident chain (engine/audit): the predecessor's hash and this event's own,
+    # filled in by the flush that inserts the row; an event row is never updated.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SlaBreach(Base):
@@ -311,6 +315,8 @@ class DefinitionDraft(Base):
 # user of the models (the schema test, the test database's clean-up).
 # The tables of engine sub-packages, so that Base.metadata (tests, tooling) knows every table.
 from engine.accounts import access_tokens as _access_tokens  # noqa: E402, F401
+from engine.audit import chain as _audit_chain  # noqa: E402, F401  (links every new event)
 from engine.calendar import tables as _calendar_tables  # noqa: E402, F401
 from engine.records import models as _records_models  # noqa: E402, F401
+from engine.signatures import records as _signature_records  # noqa: E402, F401
 from engine.webhooks import models as _webhook_models  # noqa: E402, F401

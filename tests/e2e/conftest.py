@@ -140,3 +140,24 @@ def shot(page: Any, name: str) -> None:
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def draw_signature(page: Any, key: str, signer: str) -> None:
+    """Sign a signature field with the mouse (three strokes across its canvas) and type the name."""
+    pad = page.locator(f"#field-{key}-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None and box["width"] > 100, "the signature canvas is on the page"
+    for row in (0.3, 0.5, 0.7):
+        page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * row)
+        page.mouse.down()
+        for step in range(1, 9):
+            wave = 0.08 if step % 2 else -0.08
+            page.mouse.move(
+                box["x"] + box["width"] * (0.1 + 0.1 * step), box["y"] + box["height"] * (row + wave), steps=3
+            )
+        page.mouse.up()
+    page.fill(f"#field-{key}-name", signer)

@@ -21,6 +21,7 @@ from engine.errors import PermissionDenied
 from engine.runtime import Engine
 from engine.store.models import Job, ProcessInstance, Task
 from engine.store.serialization import state_from_json
+from processes.demo.signatures import signed_by
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.scenarios.conftest import (
     REPAIR_REQUEST,
@@ -462,7 +463,7 @@ def test_an_unsatisfied_repair_follow_up_starts_a_complaint_completed_by_custome
         "outcome": "fixed_on_site",
         "work_done": "更换电源板",
         "hours_spent": 2,
-        "customer_signed": True,
+        "customer_signature": signed_by("王工"),
     }
     complete_step(complaints, repair.id, "task_repair", on_site, TECH1)
     complete_step(complaints, repair.id, "task_acceptance", {"accepted": "yes"}, SUP)

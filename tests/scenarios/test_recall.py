@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts import users
+from engine.accounts.users import create_user
 from engine.errors import PermissionDenied
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
@@ -24,7 +26,9 @@ from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
 from engine.store.queries import offered_to
 from engine.store.serialization import state_from_json
 from processes.demo.records import RECALL_DEMO_BATCH, load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
+from processes.roles import ROLE_KEYS
 from tests.conftest import actor
 
 QA = actor("qa1", "quality")
@@ -37,9 +41,15 @@ OPENED = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def recall_engine(deployed: Engine) -> Iterator[Engine]:
+def recall_engine(
+    deployed: Engine, demo_password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
     clock.freeze(OPENED)
-    with deployed.writer.begin() as session:
+    # The general manager signs the summary with a password, so the demo users exist (one hash for all).
+    with monkeypatch.context() as patch, deployed.writer.begin() as session:
+        patch.setattr(users, "hash_password", lambda _password: demo_password_hash)
+        for username, display_name, roles in DEMO_USERS:
+            create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
         load_demo_records(session)
     yield deployed
 
@@ -284,7 +294,9 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
     assert [(t.spec_id, t.role, t.name) for t in summary] == [
         ("task_summary", "general_manager", f"召回总结审批：发货 {total_shipped}，收回 {total_received}")
     ]
-    recall_engine.complete(summary[0].id, {"approved": "no", "gm_comments": "补充药监部门回执"}, GM)
+    recall_engine.complete(
+        summary[0].id, {"approved": "no", "gm_comments": "补充药监部门回执"}, GM, DEMO_PASSWORD
+    )
     assert [t.spec_id for t in open_tasks(recall_engine, instance_id)] == ["task_report"]
     for spec_id, data, who in (
         (
@@ -310,7 +322,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
         ("task_summary", {"approved": "yes"}, GM),
     ):
         (task,) = open_tasks(recall_engine, instance_id, spec_id)
-        recall_engine.complete(task.id, data, who)
+        recall_engine.complete(task.id, data, who, DEMO_PASSWORD)
 
     done = instance(recall_engine, instance_id)
     assert done.status == "completed", done.error_message
