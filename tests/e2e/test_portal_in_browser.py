@@ -16,6 +16,7 @@ import pytest
 from engine import clock
 from engine.accounts.users import Actor
 from engine.store.models import ProcessInstance, Task
+from processes.demo.signatures import signed_by
 from tests.e2e.conftest import TIMEOUT_MS, Served, log_in, new_page, shot
 
 pytestmark = pytest.mark.e2e
@@ -106,7 +107,7 @@ def test_a_customer_repair_from_the_portal_to_the_kpis(browser: Any, served: Ser
         served,
         number,
         "task_repair",
-        {"outcome": "fixed_on_site", "work_done": "更换电源板", "customer_signed": True},
+        {"outcome": "fixed_on_site", "work_done": "更换电源板", "customer_signature": signed_by("王工")},
         tech,
     )
     complete(served, number, "task_acceptance", {"accepted": "yes"}, sup)

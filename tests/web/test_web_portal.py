@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.accounts.users import Actor
 from engine.store.models import Attachment, Event, ProcessInstance, Task
+from processes.demo.signatures import signed_by
 from processes.portal.intake import request_link_token
 from processes.portal.models import PortalRequest
 from tests.web.conftest import Web
@@ -79,7 +80,12 @@ def run_to_follow_up(web: Web, number: str) -> None:
         web,
         number,
         "task_repair",
-        {"outcome": "fixed_on_site", "work_done": "更换电源板", "hours_spent": 2, "customer_signed": True},
+        {
+            "outcome": "fixed_on_site",
+            "work_done": "更换电源板",
+            "hours_spent": 2,
+            "customer_signature": signed_by("王工"),
+        },
         TECH,
     )
     complete(web, number, "task_acceptance", {"accepted": "yes"}, SUP)
