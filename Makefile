@@ -50,6 +50,7 @@ bench-detail: setup
 	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.operations
 	$(BIN)/python -m bench.documents
+	$(BIN)/python -m bench.notifications
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

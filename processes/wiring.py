@@ -14,8 +14,10 @@ import processes.tables  # noqa: F401  (the domain's tables join the engine's on
 from engine.calendar import CalendarConfig
 from engine.calendar.company import CompanyCalendar
 from engine.calendar.store import seed_package_days
+from engine.outbox.collect import install as install_outbox
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
+from processes.notifications import outbox_config
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -53,6 +55,8 @@ def build_engine(
 ) -> Engine:
     """Return the engine over ``db`` configured for afterflow's processes (the calendar seeded)."""
     engine = Engine(db, engine_config(calendar, limits))
+    # Every command's events become notifications in its own transaction.
+    install_outbox(engine.writer, outbox_config(engine.config.calendar))
     try:
         with engine.writer.begin() as session:
             seed_package_days(session)

@@ -33,6 +33,7 @@ from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.notifications.delivery import background_work
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
 from web.audit_cli import audit_group
@@ -373,9 +374,10 @@ def _refuse_old_schema(url: str) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    """Run the timer runner and the notifications' delivery on their own (any number may share PostgreSQL)."""
     _limit_process_memory()
-    runner = TimerRunner(_engine(install=False))
+    engine = _engine(install=False)
+    runner = TimerRunner(engine, side_work=background_work(engine))
     try:
         runner.serve()
     except KeyboardInterrupt:

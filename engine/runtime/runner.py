@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select
@@ -45,9 +46,16 @@ class TimerRunner:
     """Fire due timers of all instances, round after round."""
 
     def __init__(
-        self, engine: Engine, name: str | None = None, max_sleep: float = MAX_SLEEP, batch: int = 50
+        self,
+        engine: Engine,
+        name: str | None = None,
+        max_sleep: float = MAX_SLEEP,
+        batch: int = 50,
+        side_work: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.engine = engine
+        #: More background work run every round (the notifications' delivery).
+        self.side_work = tuple(side_work)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.max_sleep = max_sleep
         self.batch = batch
@@ -143,6 +151,8 @@ class TimerRunner:
                     pass
                 deliver_due(self.engine.writer)
                 self.seal_closed_days()
+                for work in self.side_work:
+                    work()
                 delay = self.seconds_until_next()
             except Exception:  # the database may be briefly unavailable; keep the runner alive
                 log.exception("timer runner round failed")

@@ -317,6 +317,7 @@ class DefinitionDraft(Base):
 from engine.accounts import access_tokens as _access_tokens  # noqa: E402, F401
 from engine.audit import chain as _audit_chain  # noqa: E402, F401  (links every new event)
 from engine.calendar import tables as _calendar_tables  # noqa: E402, F401
+from engine.outbox import models as _outbox_models  # noqa: E402, F401
 from engine.records import models as _records_models  # noqa: E402, F401
 from engine.signatures import records as _signature_records  # noqa: E402, F401
 from engine.webhooks import models as _webhook_models  # noqa: E402, F401

@@ -79,7 +79,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         calendar=CalendarConfig(),
         embedded_runner=False,
     )
-    app = create_app({"AFTERFLOW_ENGINE": engine, "AFTERFLOW_INBOX_POLL_SECONDS": 1}, settings)
+    app = create_app(
+        {
+            "AFTERFLOW_ENGINE": engine,
+            "AFTERFLOW_INBOX_POLL_SECONDS": 1,
+            "AFTERFLOW_MODELER_AUTOSAVE_MS": 1500,
+        },
+        settings,
+    )
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser tests run with CSRF protection on"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
