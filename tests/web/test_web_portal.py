@@ -405,3 +405,23 @@ def test_a_fault_solved_by_phone_skips_the_technicians_stages(web: Web) -> None:
         ("current", "rating"),
         ("pending", "closed"),
     ]
+
+
+def test_a_submitted_request_queues_the_customers_received_notice_with_the_status_link(
+    web: Web, monkeypatch: Any
+) -> None:
+    from engine.outbox.models import Notification
+
+    monkeypatch.setenv("AFTERFLOW_CUSTOMER_NOTICES", "sms")
+    done = submitted(post_request(web.app.test_client()))
+    with web.engine.sessions() as session:
+        (notice,) = session.scalars(
+            select(Notification).where(Notification.kind.startswith("customer_"))
+        ).all()
+    assert (notice.kind, notice.medium, notice.recipient) == (
+        "customer_received",
+        "customer_sms",
+        "021-5555-0199",
+    )
+    assert notice.params["business_number"] == done.number
+    assert notice.params["link"].endswith(done.link)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from engine import clock
 from engine.errors import FormInvalid
+from engine.store.models import ProcessInstance
+from processes.notifications.customers import CustomerContact, notify_customer
 from processes.portal.intake import (
     KINDS,
     MAX_PHOTO_BYTES,
@@ -119,7 +122,9 @@ def new_request(kind: str) -> Any:
             problems.append(_("The answer to the question is wrong. Please try the new question."))
         else:
             try:
-                submitted = submit(engine(), request_kind, values, photos, secret)
+                submitted = submit(
+                    engine(), request_kind, values, photos, secret, alongside=_tell_received(values)
+                )
             except FormInvalid as error:
                 errors = translate_errors(error.errors, current_lang())
                 problems.append(_("Some fields need your attention; they are marked below."))
@@ -167,6 +172,17 @@ def rating(token: str) -> Any:
     except RatingClosed:
         return _status_page(found, token, status_code=409)
     return _status_page(_request_or_404(token), token, thanks=True)
+
+
+def _tell_received(values: dict[str, Any]) -> Callable[[Session, ProcessInstance, str], None]:
+    """Queue the customer's "received" notice with the status link, in the case's own transaction."""
+    contact = CustomerContact(phone=str(values.get("customer_phone") or "") or None, language=current_lang())
+
+    def tell(session: Session, case: ProcessInstance, token: str) -> None:
+        link = url_for("portal.status", token=token, _external=True)
+        notify_customer(session, case, "received", lambda _case: link, contact)
+
+    return tell
 
 
 def _request_or_404(token: str) -> PortalRequest:
