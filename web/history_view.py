@@ -48,7 +48,10 @@ def history_entries(
     lang: str,
 ) -> list[Entry]:
     """Turn audit events into history lines with readable details."""
+    tasks = list(tasks)
     forms_of_tasks = {task.id: task.form_key for task in tasks}
+    # A task's own title names whom it concerns (「通知 华山医院」), its element only the step.
+    titles = {task.id: task.name for task in tasks}
     meta = engine.definitions.meta(definition)
     elements: dict[str, str] = meta.get("elements", {})
     start_form = meta.get("process", {}).get("start_form")
@@ -84,7 +87,8 @@ def history_entries(
                 actor_name=names.get(actor, actor),
                 action=event.action,
                 label=event_label(event.action),
-                step=elements.get(event.element_id, event.element_id) if event.element_id else "",
+                step=titles.get(event.task_id or "")
+                or (elements.get(event.element_id, event.element_id) if event.element_id else ""),
                 note=note,
                 details=details,
             )
@@ -163,12 +167,15 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
     return _plain(value)
 
 
-def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
-    """Return (label, value, key) of a case's data, each variable shown as the deployed form that
-    collects it shows it; variables no form collects (set by scripts and decisions) keep their names."""
+def readable_case_data(
+    labels: Labels, data: Mapping[str, Any], lang: str, process_key: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Return (label, value, key) of a case's data, each variable shown as the deployed form of its
+    process that collects it shows it; variables no form collects (set by scripts and decisions)
+    keep their names."""
     rows = []
     for key, value in data.items():
-        form_field = labels.form_fields.get(key)
+        form_field = labels.form_field(key, process_key)
         if form_field is not None:
             shown = _readable_value(form_field, value, lang)
         elif isinstance(value, bool):
@@ -177,7 +184,7 @@ def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> li
             shown = json.dumps(value, ensure_ascii=False)
         else:
             shown = _plain(value) if value not in (None, "") else ""
-        rows.append((labels.field_label(key, lang), shown or "—", key))
+        rows.append((labels.field_label(key, lang, process_key), shown or "—", key))
     return sorted(rows, key=lambda row: (row[0] == row[2], row[2]))
 
 

@@ -32,6 +32,7 @@ from web import catalogue
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
 from web.errors import describe
+from web.facts_view import FactsPanel, facts_panel
 from web.form_view import SIGNATURE_PASSWORD, fold_signatures, form_context, submitted_data, without_images
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
@@ -155,6 +156,7 @@ class TaskView:
     names: dict[str, str]
     urgency: str
     assignable: list[tuple[str, str]]
+    panel: FactsPanel
     #: What the case holds so far (start data, then every completed task's data): a form that asks
     #: again for a value the case has opens with it filled in.
     entered: dict[str, Any] = field(default_factory=dict)
@@ -191,6 +193,9 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
     instance = task.instance
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
+    panel = facts_panel(
+        engine(), instance.definition, found.facts, tasks, events, notes.timers, current_lang(), clock.now()
+    )
     return TaskView(
         task,
         entries,
@@ -200,6 +205,7 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
         people.names,
         urgency,
         people.assignable,
+        panel,
         case_data(events),
     )
 

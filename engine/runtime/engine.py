@@ -40,6 +40,7 @@ from engine.runtime import (
     versions,
 )
 from engine.runtime.config import EngineConfig
+from engine.runtime.decisions import note_decisions
 from engine.runtime.instances import StartedInstance
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
 from engine.runtime.steps import run_until_input_needed
@@ -81,18 +82,22 @@ class Engine:
             limits=config.limits,
         )
         self.limits = self.script_engine.limits
-        self.definitions = DefinitionCache(
-            self.sessions, prepare=lambda specs: bound_collections(specs, self.limits)
-        )
+        self.definitions = DefinitionCache(self.sessions, prepare=self._prepare_specs)
         self.task_rules = TaskRules(
             evaluate=self.script_engine.evaluate,
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),
             list_fields=config.list_fields,
+            fact_keys=tuple(config.fact_keys),
         )
         self.wakeup = threading.Event()
         #: Workflows saved by this process's last commands, reused while their row has not moved.
         self.workflows = WorkflowCache()
         self.message_start_cache: dict[int, frozenset[str]] = {}
+
+    def _prepare_specs(self, specs: Any) -> None:
+        """Bound a loaded version's collections and make its decisions note the rules they chose."""
+        bound_collections(specs, self.limits)
+        note_decisions(specs)
 
     # --- definitions ----------------------------------------------------------------------
 

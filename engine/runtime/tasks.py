@@ -72,14 +72,16 @@ def complete(
     """
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
-        clean = (
-            submissions.validate_form(engine, ctx.instance.definition, row.form_key, data)
-            if row.form_key
-            else dict(data)
-        )
         spiff_task = find_task(ctx.workflow, row.id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise TaskNotAvailable("the task is no longer waiting for input")
+        clean = (
+            submissions.validate_form(
+                engine, ctx.instance.definition, row.form_key, data, spiff_task.data, ctx.session
+            )
+            if row.form_key
+            else dict(data)
+        )
         meaning = signing.check_approver(ctx, row, password)
         if row.form_key:
             form = versions.form_of(engine, ctx.instance.definition, row.form_key)

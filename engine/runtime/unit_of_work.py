@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -59,6 +59,8 @@ class CommandState:
         self.depth = 0
         #: When the command began (``time.time()``, as SpiffWorkflow stamps task state changes), less a second.
         self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
+        #: The rules the decisions run by this command chose, by business rule task.
+        self.decisions: dict[str, dict[str, Any]] = {}
 
     def record(
         self,
@@ -143,6 +145,7 @@ def lock_instance_of_task(session: Session, task_id: str) -> tuple[ProcessInstan
 def _locked(session: Session, which: ColumnElement[bool], missing: str) -> tuple[ProcessInstance, int]:
     found = session.execute(
         select(ProcessInstance, calendar_store.revision_column())
+        .options(undefer(ProcessInstance.facts))
         .where(which)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
@@ -170,7 +173,7 @@ def save(engine: Engine, ctx: CommandState) -> None:
     new_timers = 0
     try:
         new_timers = sync_instance(
-            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username
+            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username, ctx.decisions
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)

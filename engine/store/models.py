@@ -156,6 +156,9 @@ class ProcessInstance(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: What task pages show of the case without reading its state: the case-data keys the product
+    #: names (``EngineConfig.fact_keys``) as they stand now, and the rules its decisions chose.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.

@@ -6,6 +6,7 @@ deserialize a workflow. Work is proportional to the instance's own open tasks an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -48,6 +49,8 @@ class TaskRules:
     to_datetime: Callable[[Any], datetime]
     #: Per list column, the case-data keys that fill it (the first one present wins).
     list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Case-data keys kept on the case row (``ProcessInstance.facts``).
+    fact_keys: tuple[str, ...] = ()
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
@@ -125,8 +128,9 @@ def sync_instance(
     meta: dict[str, Any],
     rules: TaskRules,
     actor: str | None,
+    decisions: Mapping[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Bring task and job rows and list fields in line with the workflow; return the new timer count.
+    """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
 
     The rows are read first and every change is written by one flush at the end (rows of a
     table together), so the refresh costs two reads — one when the process has no timers —
@@ -141,6 +145,10 @@ def sync_instance(
         )
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
     _sync_list_fields(instance, workflow, scan, meta, rules.list_fields)
+    if rules.fact_keys or decisions:
+        with session.no_autoflush:  # a row read without its facts must not be written twice
+            known = instance.facts
+        _sync_facts(instance, known, workflow, rules.fact_keys, decisions or {})
     if breached:
         instance.late = True
     return new_timers
@@ -449,6 +457,42 @@ def _sync_list_fields(
             if isinstance(t.task_spec, CatchingEvent) and not isinstance(t.task_spec, BoundaryEvent)
         ]
     instance.current_step = ", ".join(dict.fromkeys(names))[:512] or None
+
+
+#: A fact larger than this (as JSON) is left out: task pages read facts with every visit.
+MAX_FACT_BYTES = 8 * 1024
+
+
+def _sync_facts(
+    instance: ProcessInstance,
+    known: dict[str, Any] | None,
+    workflow: BpmnWorkflow,
+    keys: tuple[str, ...],
+    decisions: Mapping[str, dict[str, Any]],
+) -> None:
+    """Keep the named case-data keys as they stand now, and the rules the decisions chose.
+
+    The data of the last completed task is read first, then that of each task waiting for people
+    (the newest values), so what a page shows agrees with what the engine decided on.
+    """
+    facts = dict(known or {})
+    data = dict(facts.get("data") or {})
+    sources = [workflow.last_task] if workflow.last_task is not None else []
+    sources += ready_human_tasks(workflow)
+    for task in sources:
+        for key in keys:
+            if key in task.data:
+                value = task.data[key]
+                try:
+                    size = len(json.dumps(value, default=str))
+                except (TypeError, ValueError):
+                    continue
+                if size <= MAX_FACT_BYTES:
+                    data[key] = json.loads(json.dumps(value, default=str))
+    facts["data"] = data
+    if decisions:
+        facts["decisions"] = {**(facts.get("decisions") or {}), **decisions}
+    instance.facts = facts
 
 
 def parse_moment(value: Any, default_tz: Any) -> datetime:

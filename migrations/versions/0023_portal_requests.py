@@ -1,7 +1,7 @@
 """Requests customers submit on the self-service page, with the hash and the seed of their private status key
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0017
 Create Date: 2026-12-07 00:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0022"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

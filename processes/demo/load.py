@@ -368,7 +368,9 @@ class DemoLoad:
                 "market": "domestic" if rng.random() < 0.9 else "abroad",
             }
         if process == "sales_return":
-            line = rng.choice(self.ledger)
+            today = clock.now().astimezone(SHANGHAI).date()
+            # Only goods sold by the simulated day can come back (a purchase date is never in the future).
+            line = rng.choice([sold for sold in self.ledger if sold.sale_date <= today] or self.ledger)
             return "sales1", {
                 "customer_name": line.purchaser_name,
                 "customer_type": "institution",
@@ -382,7 +384,7 @@ class DemoLoad:
                 "reason_detail": "",
                 "package_intact": "yes",
                 "purchase_voucher_number": line.document_number,
-                "purchase_date": line.sale_date.isoformat(),
+                "purchase_date": min(line.sale_date, today).isoformat(),
                 "cold_chain": "yes" if line.cold_chain else "no",
                 "requested_remedy": rng.choice(["refund", "replace"]),
             }

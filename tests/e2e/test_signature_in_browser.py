@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from engine import clock
 from engine.accounts.users import Actor
 from engine.audit.verify import verify
 from engine.signatures.images import png_size
@@ -16,6 +18,9 @@ from engine.store.models import ProcessInstance, Task
 from tests.e2e.conftest import PHONE, TIMEOUT_MS, Served, draw_signature, log_in, new_page
 
 pytestmark = pytest.mark.e2e
+
+#: Arrivals are entered at the real time: an arrival before the call is refused.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 REGISTER = {
     "channel": "phone",
@@ -53,7 +58,10 @@ def repair_waiting_for_the_technician(served: Served) -> str:
         ("task_dispatch", {"technician": "tech1"}, Actor("sup1", frozenset({"service_supervisor"}))),
         (
             "task_arrival",
-            {"arrived_at": "2026-03-02T10:00", "fault_level": "minor"},
+            {
+                "arrived_at": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
+                "fault_level": "minor",
+            },
             Actor("tech1", frozenset({"technician"})),
         ),
     ]

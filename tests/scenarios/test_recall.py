@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -36,6 +37,7 @@ WAREHOUSE = actor("wh1", "warehouse")
 GM = actor("gm1", "general_manager")
 SALES = actor("sales1", "sales")
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 2026-11-18 10:00 in Shanghai.
 OPENED = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
@@ -109,7 +111,7 @@ def notify(engine: Engine, task: Task, quantity_to_return: int, who: Any = QA) -
     engine.complete(
         task.id,
         {
-            "notified_at": "2026-11-18T15:00",
+            "notified_at": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
             "method": "phone",
             "contact_person": "质管员",
             "acknowledged": "on",
@@ -250,6 +252,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
     with pytest.raises(PermissionDenied):
         recall_engine.complete(collect[0].id, {}, QA)
     received = {}
+    clock.freeze(OPENED + timedelta(days=1))  # the goods arrive the next day
     for task in collect:
         name = customer_of(task)
         received[name] = to_return[name] - 1
@@ -264,6 +267,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
             WAREHOUSE,
         )
 
+    clock.freeze(OPENED + timedelta(days=2))
     report = open_tasks(recall_engine, instance_id)
     assert [(t.spec_id, t.role) for t in report] == [("task_report", "quality")]
     recall_engine.complete(
@@ -276,6 +280,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
         },
         QA,
     )
+    clock.freeze(OPENED + timedelta(days=3))
     dispose = open_tasks(recall_engine, instance_id)
     assert [(t.spec_id, t.role) for t in dispose] == [("task_dispose", "quality")]
     recall_engine.complete(
@@ -298,6 +303,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
         summary[0].id, {"approved": "no", "gm_comments": "补充药监部门回执"}, GM, DEMO_PASSWORD
     )
     assert [t.spec_id for t in open_tasks(recall_engine, instance_id)] == ["task_report"]
+    clock.freeze(OPENED + timedelta(days=4))
     for spec_id, data, who in (
         (
             "task_report",

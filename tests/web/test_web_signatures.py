@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from engine import clock
 from engine.accounts.users import Actor, create_user
 from engine.audit.verify import verify
 from engine.signatures.records import signatures_of_case
@@ -26,7 +28,10 @@ ON_SITE = {"outcome": "fixed_on_site", "work_done": "更换电源板", "hours_sp
 def repair_at_work(web: Web) -> tuple[str, str]:
     """A repair case waiting for the technician's 现场维修; its number and the task id."""
     number, arrival = web.repair_at_arrival()
-    web.engine.complete(arrival.id, {"arrived_at": "2026-03-02T10:00", "fault_level": "minor"}, TECH1)
+    arrived = (
+        clock.now().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    )  # not before the call
+    web.engine.complete(arrival.id, {"arrived_at": arrived, "fault_level": "minor"}, TECH1)
     return number, web.open_task(number, "task_repair").id
 
 

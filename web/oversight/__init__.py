@@ -177,8 +177,15 @@ def case(instance_id: int) -> Any:
         marking=marking,
         candidates=technicians,
         timeline=list(zip(entries, detail.events, strict=True)),
-        case_data=readable_case_data(labels, detail.data, lang),
+        case_data=readable_case_data(labels, detail.data, lang, detail.instance.process_key),
+        technical=_is_process_owner(),
     )
+
+
+def _is_process_owner() -> bool:
+    """Whether the user looks after the diagrams (moves cases between versions), and so may read
+    the variable names behind the labels."""
+    return bool(current_actor().roles & engine().config.migrator_roles)
 
 
 @bp.post("/cases/<int:instance_id>/<operation>")

@@ -92,6 +92,8 @@ class FormField:
     decimal_digits: int | None = None
     #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
     required_when: tuple[str, str] | None = None
+    #: Plausibility bounds against the case (``properties.notBefore``, ``atMost``, …).
+    bounds: tuple[Any, ...] = ()
 
     @property
     def has_dynamic_options(self) -> bool:

@@ -97,7 +97,9 @@ def _check_required_when(
         if conditional.required_when is None or conditional.key in errors:
             continue
         other, expected = conditional.required_when
-        if _as_text(result.get(other)) == expected and result.get(conditional.key) in (None, "", []):
+        value = result.get(conditional.key)
+        missing = value is not True if conditional.type == "checkbox" else value in (None, "", [])
+        if _as_text(result.get(other)) == expected and missing:  # a checkbox must then be ticked
             errors[conditional.key] = [_message("required", conditional)]
 
 
