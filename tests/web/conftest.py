@@ -27,7 +27,7 @@ from engine.accounts import users
 from engine.accounts.users import Actor, create_user
 from engine.calendar import CalendarConfig
 from engine.runtime import Engine
-from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from engine.store.models import ProcessDefinition, ProcessInstance, Task, User
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
@@ -393,6 +393,9 @@ CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 
 def close_complaint(web: Web, number: str) -> None:
+    with web.engine.writer.begin() as session:  # the general manager signs the approval
+        if session.scalar(select(User.id).where(User.username == "gm1")) is None:
+            create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
     for spec_id, username, role, data in CLOSING_STEPS:
         web.engine.complete(
             web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})), DEMO_PASSWORD
