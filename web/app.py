@@ -26,6 +26,7 @@ from web import (
     notifications,
     ops,
     oversight,
+    portal,
     security_headers,
 )
 from web.admin.calendar import pending_year_banner
@@ -95,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,

@@ -115,6 +115,7 @@ def test_process_carries_business_number_prefix_start_form_and_start_roles() -> 
 
 
 USER_TASKS = {
+    "task_register_portal": "customer_service",
     "task_remote_guidance": "customer_service",
     "task_response_escalation": "service_supervisor",
     "task_quote": "customer_service",
@@ -199,6 +200,7 @@ SLA_RULES = {
         "'key_customer' if key_customer and urgency != 'emergency' else urgency",
         "task_remote_guidance",
     ),
+    "sla_portal_response": ("response", "'normal'", "task_register_portal"),
     "sla_dispatch": ("dispatch", "urgency", "dispatch_due"),
     "sla_repair": ("repair", "fault_level", "repair_due"),
     "sla_loaner": ("loaner", "urgency", "sub_repair"),
@@ -296,9 +298,20 @@ def test_the_loaner_task_and_the_parts_return_are_due_by_the_policy_table() -> N
 # --- the linked complaint ----------------------------------------------------------------------
 
 
+def test_a_request_from_the_portal_starts_at_customer_services_registration() -> None:
+    (message,) = xpath("/bpmn:definitions/bpmn:message[@name='portal_repair_request']")
+    start = node("start_portal")
+    (definition,) = start.xpath("bpmn:messageEventDefinition", namespaces=NS)
+    assert definition.get("messageRef") == message.get("id")
+    register = properties(node("task_register_portal"))
+    assert register["formKey"] == "repair_register"  # the same checks as a registration by phone
+    (flow,) = xpath("//bpmn:sequenceFlow[@sourceRef='task_register_portal']")
+    assert flow.get("targetRef") == "service_product_lookup"
+
+
 def test_a_complaint_throws_the_repair_complaint_message_with_the_case_facts() -> None:
     messages = {m.get("name"): m for m in xpath("/bpmn:definitions/bpmn:message")}
-    assert set(messages) == {"repair_complaint", "repair_unrepairable"}
+    assert set(messages) == {"repair_complaint", "repair_unrepairable", "portal_repair_request"}
     message = messages["repair_complaint"]
     throw = node("throw_complaint")
     assert throw.tag == f"{{{NS['bpmn']}}}intermediateThrowEvent"
