@@ -14,7 +14,7 @@ from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
 from processes.wiring import build_engine
-from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, security_headers
+from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, records, security_headers
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import build_login_guard
@@ -75,7 +75,16 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.init_app(app)
     register_error_handlers(app)
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
+    for blueprint in (
+        auth.bp,
+        inbox.bp,
+        cases.bp,
+        collaboration.bp,
+        oversight.bp,
+        modeler.bp,
+        admin.bp,
+        records.bp,
+    ):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.

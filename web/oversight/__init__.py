@@ -88,6 +88,13 @@ EXPORT_COLUMNS = (
 )
 
 
+@bp.get("")
+@bp.get("/")
+def index() -> Any:
+    """``/manage`` lands on the case list."""
+    return redirect(url_for("oversight.cases"))
+
+
 @bp.get("/cases")
 def cases() -> Any:
     """The case list with filters, search and paging; ``format=csv|xlsx`` exports what is shown."""
