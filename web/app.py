@@ -14,7 +14,19 @@ from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
 from processes.wiring import build_engine
-from web import admin, auth, cases, collaboration, inbox, modeler, ops, oversight, records, security_headers
+from web import (
+    admin,
+    auth,
+    cases,
+    collaboration,
+    inbox,
+    modeler,
+    names_view,
+    ops,
+    oversight,
+    records,
+    security_headers,
+)
 from web.admin.calendar import pending_year_banner
 from web.due_marks import case_provisional_year, provisional_year
 from web.engine_setup import build_login_guard
@@ -98,6 +110,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     init_api(app)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
+    names_view.install(app)
 
     app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["when"] = format_when

@@ -31,6 +31,8 @@ class Labels:
     #: The same in English, where the diagrams carry it (``name_en``, engine/definitions/names.py)
     process_names_en: dict[str, str] = field(default_factory=dict)
     step_names_en: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (process key, name as stored on a task or a case's current step) -> English name
+    step_names_en_by_name: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (process key, stored value) -> (Chinese, English)
     urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: (process key, element id) -> the role of each human task
@@ -57,6 +59,18 @@ class Labels:
         if lang == "en" and (process_key, spec_id) in self.step_names_en:
             return self.step_names_en[(process_key, spec_id)]
         return self.step_names.get((process_key, spec_id), spec_id)
+
+    def step_named(self, process_key: str, name: str, lang: str) -> str:
+        """Return a step stored by its name (a case's current step) in ``lang``; the name when unknown."""
+        if lang != "en":
+            return name
+        return self.step_names_en_by_name.get((process_key, name), name)
+
+    def steps_named(self, process_key: str, names: str | None, lang: str) -> str:
+        """Return a case's current steps (names joined by ", ") in ``lang``."""
+        if not names or lang != "en":
+            return names or ""
+        return ", ".join(self.step_named(process_key, name, lang) for name in names.split(", "))
 
     def field_label(self, key: str, lang: str) -> str:
         """Return a form field's label in ``lang`` (its key when no deployed form has it)."""
@@ -113,6 +127,7 @@ def _read_labels(session: Session, version: int) -> Labels:
             english = names.translation(definition.meta, spec_id, "en")
             if english:
                 result.step_names_en[(key, spec_id)] = english
+                result.step_names_en_by_name[(key, name)] = english
         lanes = definition.meta.get("lanes", {})
         for task_spec, info in definition.meta.get("tasks", {}).items():
             if info.get("name"):

@@ -16,12 +16,14 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.definitions.forms import FormDefinition, FormField
+from engine.definitions.names import element_name
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
 from engine.store.queries import CaseTask
 from web.catalogue import Labels
 from web.event_labels import event_label
 from web.i18n import format_when
+from web.names_view import person
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def history_entries(
                 actor_name=names.get(actor, actor),
                 action=event.action,
                 label=event_label(event.action),
-                step=elements.get(event.element_id, event.element_id) if event.element_id else "",
+                step=element_name(meta, event.element_id, lang, elements.get(event.element_id))
+                if event.element_id
+                else "",
                 note=note,
                 details=details,
             )
@@ -125,6 +129,8 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
         return ""
     if form_field.type == "checkbox" or isinstance(value, bool):
         return _("yes") if value in (True, "true", "on", "1") else _("no")
+    if form_field.options_from_role and isinstance(value, str):
+        return person(value)
     names = {v: (label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}
     if isinstance(value, list | tuple):
         return ("、" if lang == "zh" else ", ").join(names.get(str(v), str(v)) for v in value)

@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from engine import clock
 from engine.accounts.users import Actor
+from engine.definitions.names import translated_xml
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -33,7 +34,7 @@ from web.form_view import form_context, submitted_data
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
 from web.inbox_view import filter_options, inbox_query, inbox_url, visible_tabs
-from web.messages import translate_errors
+from web.messages import LANGUAGES, translate_errors
 
 bp = Blueprint("inbox", __name__)
 
@@ -337,6 +338,9 @@ def diagram(task_id: str) -> Any:
     )
     if chosen is None:
         abort(404)
-    response = Response(chosen, mimetype="application/xml")
+    lang = request.args.get("lang") or current_lang()
+    response = Response(
+        translated_xml(chosen, lang if lang in LANGUAGES else "zh"), mimetype="application/xml"
+    )
     response.headers["Cache-Control"] = "private, max-age=3600"  # a deployed version never changes
     return response

@@ -137,7 +137,9 @@ def test_the_case_detail_marks_the_diagram_and_shows_the_timeline(web: Web, case
     assert "<dt>电话指导已解决</dt><dd>否</dd>" in timeline
     assert "原始记录" in timeline  # and the record as stored, for an inspector
     data = dispatch.text[dispatch.text.index('id="case-data"') : dispatch.text.index('id="timeline"')]
-    assert '<th>电话指导已解决 <code class="data-key">solved_by_phone</code></th><td>否</td>' in data
+    guidance = data.split('data-element="task_remote_guidance"')[1].split("</article>")[0]
+    assert "<th>电话指导已解决</th><td>否</td>" in guidance  # under the step that entered it
+    assert '"solved_by_phone": "no"' in data.split('id="raw-record"')[1]  # the raw record, one click away
 
 
 def test_operations_need_a_reason_which_goes_into_the_audit_log(web: Web, cases: dict[str, str]) -> None:

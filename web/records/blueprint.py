@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort
 from flask_login import current_user
 
 from processes.records.archive import RATING_KEYS
 from processes.roles import ARCHIVE_EDITORS, ARCHIVE_READERS, LEDGER_IMPORTERS, LEDGER_READERS
-from web import catalogue
-from web.auth import engine
 from web.extensions import login_manager
 from web.i18n import current_lang
+from web.names_view import labels
 
 bp = Blueprint("records", __name__)
 
@@ -59,17 +58,7 @@ def archive_helpers() -> dict[str, Any]:
     return {
         "may_read_archive": lambda: signed_in() and may_read_archive(),
         "may_read_ledger": lambda: signed_in() and may_read_ledger(),
-        "process_label": lambda key: labels().process(key, current_lang()),
         "field_label": lambda key: labels().field_label(key, current_lang()),
         "option_label": lambda key, value: labels().option(key, value, current_lang()) if value else "",
         "rating_keys": RATING_KEYS,
     }
-
-
-def labels() -> catalogue.Labels:
-    """The deployed processes' labels, read once per request."""
-    if "archive_labels" not in g:
-        with engine().sessions() as session:
-            g.archive_labels = catalogue.labels(engine(), session)
-    labels_read: catalogue.Labels = g.archive_labels
-    return labels_read
