@@ -26,7 +26,7 @@ from engine.errors import (
 from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
-from web import catalogue
+from web import catalogue, names_view
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
 from web.errors import describe
@@ -77,6 +77,7 @@ def index() -> Any:
         query = inbox_query(request.args, tab)
         page = queries.inbox(db, actor, query, now, everything)
         labels = catalogue.labels(engine(), db)
+    names_view.remember(labels)
     context = {
         "tab_labels": TAB_LABELS,
         "page": page,
@@ -183,6 +184,7 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
         named |= {task.assignee or "", task.completed_by or ""}
         people = task_page.people(db, named, task.role if may_assign else None)
         labels = catalogue.labels(engine(), db, known_version=found.definitions_version)
+    names_view.remember(labels)
     instance = task.instance
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())

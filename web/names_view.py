@@ -27,10 +27,15 @@ def labels() -> catalogue.Labels:
     return found
 
 
+def remember(read: catalogue.Labels) -> None:
+    """Use labels a view has read already for the rest of the request (no second read)."""
+    g.process_labels = read
+
+
 def process_label(key: str | None, fallback: str = "") -> str:
-    """A process's name in the user's language."""
-    if not key:
-        return fallback
+    """A process's name in the user's language (``fallback``, its stored name, serves Chinese readers)."""
+    if not key or (fallback and current_lang() != "en"):
+        return fallback or (key or "")
     return labels().process(key, current_lang())
 
 
@@ -47,7 +52,7 @@ def step_label(process_key: str | None, spec_id: str | None, stored: str = "") -
 
 def current_steps_label(process_key: str | None, names: str | None) -> str:
     """A case's current steps in the user's language."""
-    if not process_key:
+    if not process_key or current_lang() != "en":
         return names or ""
     return labels().steps_named(process_key, names, current_lang())
 

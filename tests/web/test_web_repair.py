@@ -221,7 +221,7 @@ def test_claim_and_unclaim(web) -> None:
     assert response.location == f"/tasks/{task_id}"
     page = cs1.get(response.location).text
     assert "任务已由您认领。" in web.flashes(page)
-    assert re.search(r'<dd id="assignee">cs1\s*<form', page)
+    assert re.search(r'<dd id="assignee">王客服\s*<form', page)
     assert 'id="unclaim"' in page and 'id="claim"' not in page
     assert [r.task_id for r in web.rows(cs1, "mine")] == [task_id]
     assert web.rows(cs1, "offered") == []
