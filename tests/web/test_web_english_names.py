@@ -112,3 +112,20 @@ def test_people_are_shown_by_name_in_pickers_and_lists(web: Web) -> None:
     assert "张工" in data and ">tech1<" not in data
     team = sup.get("/", query_string={"tab": "team"}).text
     assert "张工" in team.split(number)[1].split("</tr>")[0]
+
+
+def test_the_process_view_names_its_steps_and_diagram_in_english(web: Web) -> None:
+    number = web.start_repair(web.client("cs1"))
+    web.engine.complete(web.open_task(number, "task_remote_guidance").id, {"solved_by_phone": "no"}, CS)
+    with web.engine.sessions() as session:
+        definition_id = session.scalar(
+            select(ProcessDefinition.id).where(ProcessDefinition.process_key == "repair_service")
+        )
+    client = english(web, "sup1")
+    assert "Repair service v" in client.get("/manage/processes").text
+    page = client.get(f"/manage/processes/{definition_id}").text
+    assert "<h1>Repair service v" in page
+    assert re.search(r'<tr data-element="task_dispatch"><td>Dispatch</td>', page)
+    assert "<td>派工</td>" not in page
+    xml = re.search(r'data-xml="([^"]*)"', page)
+    assert xml is not None and 'name="Acceptance"' in html.unescape(xml.group(1))

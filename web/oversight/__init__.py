@@ -300,7 +300,7 @@ def process(definition_id: int) -> Any:
         if definition is None:
             abort(404)
         stats = process_stats(session, definition_id)
-        xml = bpmn_xml(definition)
+        xml = translated_xml(bpmn_xml(definition), current_lang())
     counts = {s.element_id: {"now": s.now, "passed": s.passed} for s in stats}
     return render_template(
         "oversight/process.html", definition=definition, stats=stats, xml=xml, counts=counts
