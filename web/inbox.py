@@ -220,7 +220,12 @@ def task(task_id: str) -> Any:
                 return redirect(url_for("inbox.task", task_id=task_id))
             engine().complete(task_id, values, current_actor())
             flash(
-                _("%(task)s of %(number)s is done.", task=row.name, number=row.instance.business_number), "ok"
+                _(
+                    "%(task)s of %(number)s is done.",
+                    task=names_view.step_label(row.instance.process_key, row.spec_id, row.name),
+                    number=row.instance.business_number,
+                ),
+                "ok",
             )
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:

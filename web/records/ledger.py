@@ -129,7 +129,11 @@ def import_file() -> Any:
         flash(outcome["message"], "error")
         return _render(LedgerFilter(), 422, import_errors=outcome["errors"])
 
-    return Response(stream_with_context(_streamed(path, lang, folder)), mimetype=NDJSON)
+    response = Response(stream_with_context(_streamed(path, lang, folder)), mimetype=NDJSON)
+    # Each line must reach the browser as it is made: no proxy buffering (nginx), no caching.
+    response.headers["X-Accel-Buffering"] = "no"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _streamed(path: Path, lang: str, folder: tempfile.TemporaryDirectory[str]) -> Iterator[str]:
