@@ -23,6 +23,7 @@ from processes.records.ledger_import import (
     ImportReport,
     LedgerImportError,
     Progress,
+    import_ledger,
     import_ledger_steps,
 )
 from web.auth import engine
@@ -115,12 +116,13 @@ def import_file() -> Any:
         flash(message, "error")
         return _render(LedgerFilter(), 422)
     folder = tempfile.TemporaryDirectory()
-    path = Path(folder.name) / f"{Path(upload.filename).stem[:100] or 'ledger'}{suffix}"
+    stem = Path(upload.filename.replace("\\", "/")).stem[:100] or "ledger"
+    path = Path(folder.name) / f"{stem}{suffix}"
     upload.save(path)
     lang = current_lang()
     if not streaming:
         try:
-            outcome = _run(path, lang, lambda _step: None)
+            outcome = _run(path, lang)
         finally:
             folder.cleanup()
         if outcome["result"] == "imported":
@@ -158,14 +160,9 @@ def _streamed(path: Path, lang: str, folder: tempfile.TemporaryDirectory[str]) -
         folder.cleanup()
 
 
-def _run(path: Path, lang: str, on_step: Any) -> dict[str, Any]:
+def _run(path: Path, lang: str) -> dict[str, Any]:
     try:
         with engine().writer.begin() as session:
-            steps = import_ledger_steps(session, path)
-            while True:
-                try:
-                    on_step(_progress(next(steps)))
-                except StopIteration as finished:
-                    return _outcome(finished.value)
+            return _outcome(import_ledger(session, path))
     except LedgerImportError as error:
         return _refusal(error, lang)
