@@ -54,11 +54,12 @@ def role(key: str) -> Role:
     return _BY_KEY[key]
 
 
-#: Who reads the customer and product archives (客户档案, 产品档案): customer service registers calls
-#: from them, managers and process owners look customers up (SPEC §2, §3).
-ARCHIVE_READERS: frozenset[str] = frozenset({"customer_service", "process_owner"}) | MANAGERS
-#: Who adds customers to the archive: customer service while registering a call, and managers.
-ARCHIVE_EDITORS: frozenset[str] = frozenset({"customer_service"}) | MANAGERS
+#: Who reads the customer and product archives (客户档案, 产品档案): customer service and sales
+#: register calls, complaints and return requests from them, managers and process owners look
+#: customers up (SPEC §2, §3).
+ARCHIVE_READERS: frozenset[str] = frozenset({"customer_service", "sales", "process_owner"}) | MANAGERS
+#: Who adds customers to the archive: those who register calls, and managers.
+ARCHIVE_EDITORS: frozenset[str] = frozenset({"customer_service", "sales"}) | MANAGERS
 #: Who reads the sales ledger (销售记录): the billing clerk checks returns against it (SPEC §6),
 #: managers and process owners.
 LEDGER_READERS: frozenset[str] = frozenset({"billing_clerk", "process_owner"}) | MANAGERS

@@ -91,7 +91,7 @@ def archive(web: Web, demo_password_hash: str) -> Web:
     with pytest.MonkeyPatch.context() as patch, web.engine.writer.begin() as session:
         patch.setattr(users, "hash_password", lambda _p: demo_password_hash)
         for username, display_name, roles in DEMO_USERS:
-            if username in ("bill1", "gm1", "owner1", "wh1"):
+            if username in ("bill1", "gm1", "owner1", "wh1", "sales1"):
                 create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
         load_demo_records(session)
     return web
@@ -111,6 +111,7 @@ def demo_customer(web: Web, name: str = "上海申江第一人民医院") -> Cus
     ("user", "customers", "ledger"),
     [
         ("cs1", 200, 403),
+        ("sales1", 200, 403),
         ("sup1", 200, 200),
         ("gm1", 200, 200),
         ("owner1", 200, 200),
@@ -391,3 +392,6 @@ def test_the_start_forms_offer_the_pickers_without_inline_script(archive: Web) -
     assert 'data-product-fields="product_model serial_number"' in html
     assert 'data-add-customer="/records/pick/customers"' in html
     assert "<script>" not in html and "pickers.js" in html
+    complaint = archive.client("sales1").get("/start/complaint").text  # sales registers complaints too
+    assert 'data-customer-fields="customer_name"' in complaint
+    assert 'data-product-fields="product_model serial_number"' in complaint
