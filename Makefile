@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(ASSETS): package.json scripts/copy-assets.mjs
+$(ASSETS): package.json scripts/copy-assets.mjs $(STAMP)
 	npm install --no-audit --no-fund
+	$(BIN)/python -m processes.documents.font_faces web/static/vendor/fonts
 	touch $(ASSETS)
 
 $(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
@@ -33,7 +34,7 @@ run: setup
 	$(BIN)/afterflow run --host $(HOST) --port $(PORT)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -46,6 +47,7 @@ bench: setup
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.operations
+	$(BIN)/python -m bench.documents
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

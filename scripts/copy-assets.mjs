@@ -21,6 +21,10 @@ const assets = [
   ["echarts/dist/echarts.min.js", "echarts.min.js"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+  // The Chinese font issued PDFs embed (SIL Open Font License 1.1, which allows embedding).
+  ["@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf", "fonts/NotoSansSC-Regular.ttf"],
+  ["@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf", "fonts/NotoSansSC-Bold.ttf"],
+  ["@expo-google-fonts/noto-sans-sc/LICENSE_FONT", "fonts/OFL.txt"],
 ];
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of assets) {
@@ -29,6 +33,7 @@ for (const [from, to] of assets) {
     console.error(`missing front-end asset: ${from}`);
     process.exit(1);
   }
+  mkdirSync(dirname(join(vendor, to)), { recursive: true });
   cpSync(source, join(vendor, to), { recursive: true });
 }
 console.log(`front-end assets copied to ${vendor}`);

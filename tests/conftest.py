@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, create_engine, make_url, text
 
 from engine import clock
 from engine.accounts.users import Actor
@@ -38,6 +38,25 @@ COMPLAINT_RECEIVED: dict[str, str] = {
     "customer_request": "更换整机",
     "market": "domestic",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each pytest-xdist worker its own PostgreSQL database: the fixtures drop every table."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not shared:
+        return
+    url = make_url(shared)
+    own = url.set(database=f"{url.database}_{worker}")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            known = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own.database})
+            if known.first() is None:
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
 
 
 def database_urls(tmp_dir: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ from web import (
     auth,
     cases,
     collaboration,
+    documents,
     inbox,
     modeler,
     names_view,
@@ -43,6 +44,7 @@ from web.i18n import (
     select_timezone,
     user_timezone,
 )
+from web.modeler import document_templates
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -80,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
+    app.extensions["afterflow_documents"] = documents.documents_service(engine)
     app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -98,6 +101,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         records.bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(document_templates.bp)
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,

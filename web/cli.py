@@ -22,10 +22,12 @@ from engine.accounts.password_rules import (
 )
 from engine.accounts.users import Actor, create_user, get_user
 from engine.definitions import Problem, collect_files
+from engine.definitions.convert import convert_foreign
 from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
+from engine.runtime.library import with_library_files
 from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
@@ -40,6 +42,7 @@ from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
 from web.ops.upgrade_cli import upgrade_command
+from web.records_cli import archive_group, documents_group, retention_group
 from web.settings import load_settings
 from web.token_cli import token_group
 
@@ -92,6 +95,8 @@ def deploy(paths: tuple[Path, ...], dry_run: bool, deployed_by: str, summary: st
         _print_problems(problems)
         sys.exit(1)
     report = _deploy(files, deployed_by, summary, dry_run)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.line()}")
     verb = "would deploy" if dry_run else "deployed"
     for key, version in report.deployed:
         click.echo(f"{key}: {verb} version {version}")
@@ -112,7 +117,12 @@ def _deploy(files: dict[str, str], deployed_by: str, summary: str | None, dry_ru
     except Exception as error:  # unreachable server, bad URL, failed migration: one plain line
         _fail(f"the database cannot be opened: {_first_line(error)}")
     try:
-        return engine.deploy(files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run)
+        conversion = convert_foreign(with_library_files(engine, files))
+        for change in conversion.changes:
+            click.echo(change.line())
+        return engine.deploy(
+            conversion.files, deployed_by=deployed_by, change_summary=summary, dry_run=dry_run
+        )
     except DeploymentInvalid as error:
         _print_problems(error.problems)
         _fail(error.message)
@@ -335,6 +345,9 @@ main.add_command(backup_command)
 main.add_command(restore_command)
 main.add_command(upgrade_command)
 main.add_command(doctor_command)
+main.add_command(documents_group)
+main.add_command(retention_group)
+main.add_command(archive_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from engine.errors import (
 from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
+from processes.oversight.cases import case_data
 from web import catalogue, names_view
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
@@ -154,6 +155,9 @@ class TaskView:
     names: dict[str, str]
     urgency: str
     assignable: list[tuple[str, str]]
+    #: What the case holds so far (start data, then every completed task's data): a form that asks
+    #: again for a value the case has opens with it filled in.
+    entered: dict[str, Any] = field(default_factory=dict)
 
 
 def _task_or_403(task_id: str) -> Task:
@@ -189,7 +193,15 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
     return TaskView(
-        task, entries, tasks, notes.comments, notes.attachments, people.names, urgency, people.assignable
+        task,
+        entries,
+        tasks,
+        notes.comments,
+        notes.attachments,
+        people.names,
+        urgency,
+        people.assignable,
+        case_data(events),
     )
 
 
@@ -253,9 +265,10 @@ def _render_task(
     row, actor = view.task, current_actor()
     form = None
     if row.form_key and may_work(row, actor):
-        form = form_context(
-            engine().form_of(row.instance.definition, row.form_key), values, errors, current_lang(), engine()
-        )
+        definition = engine().form_of(row.instance.definition, row.form_key)
+        if not values and request.method == "GET":
+            values = {f.key: view.entered[f.key] for f in definition.data_fields if f.key in view.entered}
+        form = form_context(definition, values, errors, current_lang(), engine())
     done_steps = {t.spec_id for t in view.case_tasks if t.state == "completed"}
     open_steps = {t.spec_id for t in view.case_tasks if t.state == "open"}
     assigner = bool(actor.roles & engine().config.assigner_roles)

@@ -28,6 +28,7 @@ class DeployReport:
     deployed: list[tuple[str, int]] = field(default_factory=list)
     unchanged: list[tuple[str, int]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     dry_run: bool = False
 
 
@@ -51,7 +52,7 @@ def deploy_files(
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)
-    report = DeployReport(dry_run=dry_run)
+    report = DeployReport(dry_run=dry_run, warnings=list(result.warnings))
     rows: list[ProcessDefinition] = []
     for bundle in result.bundles:
         latest = session.scalar(

@@ -40,6 +40,8 @@ class ElementChange:
     type: str
     name: str | None
     fields: tuple[str, ...] = ()
+    #: What changed, one line each: ``到场时限: 4 → 8`` for a decision rule's cell, ``label: 旧 → 新``.
+    details: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able form (for the web page)."""
@@ -50,6 +52,7 @@ class ElementChange:
             "type": self.type,
             "name": self.name,
             "fields": list(self.fields),
+            "details": list(self.details),
         }
 
 
@@ -90,9 +93,12 @@ def diff_files(old: Mapping[str, str], new: Mapping[str, str]) -> VersionDiff:
             result.removed.append(_change(key, kind, sig, ()))
             continue
         other = after[key][1]
-        fields = tuple(sorted(k for k in set(sig) | set(other) if sig.get(k) != other.get(k)))
+        compared = (set(sig) | set(other)) - _CONTEXT_KEYS
+        fields = tuple(sorted(k for k in compared if sig.get(k) != other.get(k)))
         if fields:
-            result.changed.append(_change(key, kind, other, fields))
+            change = _change(key, kind, other, fields)
+            details = tuple(line for f in fields for line in _details(f, sig, other))
+            result.changed.append(ElementChange(**{**change.__dict__, "details": details}))
     for part in (result.added, result.removed, result.changed):
         part.sort(key=lambda c: (c.file, c.element_id))
     return result
@@ -116,6 +122,35 @@ def definition_of(session: Session, process_key: str, version: int) -> ProcessDe
     if definition is None:
         raise NotFound(f"{process_key} has no version {version}")
     return definition
+
+
+#: Signature entries that describe an element's context (a rule's column names), never a change.
+_CONTEXT_KEYS = frozenset({"columns"})
+
+
+def _details(field_name: str, old: Signature, new: Signature) -> list[str]:
+    """Say what one field changed from and to; a rule's cells one by one, under their columns."""
+    before, after = old.get(field_name), new.get(field_name)
+    if field_name == "cells" and isinstance(before, list) and isinstance(after, list):
+        columns = new.get("columns") or old.get("columns") or []
+        lines = []
+        for index in range(max(len(before), len(after))):
+            was = before[index] if index < len(before) else ""
+            now = after[index] if index < len(after) else ""
+            if was != now:
+                column = columns[index] if index < len(columns) else f"#{index + 1}"
+                lines.append(f"{column}: {was or '—'} → {now or '—'}")
+        return lines
+    return [f"{field_name}: {_shown(before)} → {_shown(after)}"]
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return value if len(value) <= 120 else value[:117] + "…"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "…"
 
 
 def _change(key: tuple[str, str], kind: str, sig: Signature, fields: tuple[str, ...]) -> ElementChange:
@@ -256,10 +291,9 @@ def _dmn_elements(root: Any) -> Iterator[tuple[str, Signature]]:
             continue
         if local == "rule":
             cells = [_text(c.find("{*}text")) for c in node if isinstance(c.tag, str) and c.get("id")]
-            yield (
-                element_id,
-                {"type": "rule", "name": _text(node.find("{*}description")) or None, "cells": cells},
-            )
+            sig = {"type": "rule", "name": _text(node.find("{*}description")) or None, "cells": cells}
+            sig["columns"] = _columns(node.getparent())
+            yield element_id, sig
         elif local in ("input", "output"):
             expression = node.find("{*}inputExpression")
             yield (
@@ -271,8 +305,23 @@ def _dmn_elements(root: Any) -> Iterator[tuple[str, Signature]]:
                     "output_name": node.get("name"),
                 },
             )
-        elif local in ("decision", "decisionTable"):
-            yield element_id, {"type": local, "name": node.get("name"), "hitPolicy": node.get("hitPolicy")}
+        elif local == "decision":
+            yield element_id, {"type": local, "name": node.get("name")}
+        elif local == "decisionTable":
+            # DMN's default hit policy is UNIQUE: an editor that writes or drops it changes nothing.
+            policy = (node.get("hitPolicy") or "UNIQUE").strip().upper()
+            yield element_id, {"type": local, "name": node.get("name"), "hitPolicy": policy}
+
+
+def _columns(table: Any) -> list[str]:
+    """The names of a decision table's columns in cell order: its inputs, then its outputs."""
+    if table is None:
+        return []
+    names = []
+    for local in ("input", "output"):
+        for column in table.findall(f"{{*}}{local}"):
+            names.append(column.get("label") or column.get("name") or column.get("id") or local)
+    return names
 
 
 def _form_elements(text: str) -> Iterator[tuple[str, Signature]]:

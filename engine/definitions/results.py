@@ -50,6 +50,8 @@ class ValidationResult:
 
     bundles: list[ProcessBundle] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: What deploys but may not be meant (see ``engine.definitions.advisories``).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.definitions.advisories import diagram_findings
 from engine.definitions.bundle import _BundleBuilder
 from engine.definitions.check import _ProcessChecker
 from engine.definitions.dmn import _check_dmn_files
@@ -67,6 +68,10 @@ def validate_files(
         forms, decisions, processes, resolve_role, evaluate_timer, problems, limits or SandboxLimits()
     )
     checked = checker.check_all()
+    for checked_process in checked.values():
+        found, warned = diagram_findings(checked_process.process.node, checked_process.process.doc.name)
+        problems.extend(found)
+        result.warnings.extend(warned)
     _report_files_without_process(bpmn_docs, processes, checked, problems)
     if problems:
         return result

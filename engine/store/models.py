@@ -312,4 +312,5 @@ class DefinitionDraft(Base):
 # The tables of engine sub-packages, so that Base.metadata (tests, tooling) knows every table.
 from engine.accounts import access_tokens as _access_tokens  # noqa: E402, F401
 from engine.calendar import tables as _calendar_tables  # noqa: E402, F401
+from engine.records import models as _records_models  # noqa: E402, F401
 from engine.webhooks import models as _webhook_models  # noqa: E402, F401

@@ -163,7 +163,12 @@ def test_owner_adds_a_step_deploys_v2_and_cases_in_flight_stay_on_v1(browser: An
     assert page.evaluate(
         "() => window.afterflowModeler.bpmn.get('canvas').hasMarker('task_phone_confirm', 'af-problem')"
     )
-    expect(page.locator(".djs-overlay .af-problem-note[data-element=task_phone_confirm]")).to_be_visible()
+    badge = page.locator(".djs-overlay .af-badge-error[data-element=task_phone_confirm]")
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("1")
+    assert "no outgoing flow" in (badge.get_attribute("title") or "")
+    badge.click()
+    expect(page.locator("#problems li.selected[data-element=task_phone_confirm]")).to_be_visible()
     page.fill("#change-summary", "坏的修改")
     page.click("#deploy")
     expect(page.locator("#modeler-app")).to_have_attribute("data-deployed", "refused")

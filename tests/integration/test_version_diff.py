@@ -92,3 +92,38 @@ def test_compare_two_deployed_versions(deployed: Engine) -> None:
         back = compare_versions(session, "repair_service", 2, 1)
     assert "task_parts_check" in diff.ids("added")
     assert "task_parts_check" in back.ids("removed")
+
+
+def test_a_rule_change_names_the_column_and_both_values() -> None:
+    files = diagram_files()
+    dmn = files["sla_policy.dmn"].replace(
+        '<outputEntry id="rule_repair_response_default_amount"><text>4</text>',
+        '<outputEntry id="rule_repair_response_default_amount"><text>8</text>',
+    )
+    diff = diff_files(files, {**files, "sla_policy.dmn": dmn})
+    (rule,) = diff.changed
+    assert rule.details == ("时限: 4 → 8",)
+
+
+def test_leaving_out_the_default_hit_policy_is_no_change() -> None:
+    files = diagram_files()
+    text = files["service_category.dmn"]
+    implicit = text.replace(
+        '<decisionTable id="table_service_category" hitPolicy="UNIQUE">',
+        '<decisionTable id="table_service_category">',
+    )
+    assert implicit != text
+    assert diff_files(files, {**files, "service_category.dmn": implicit}).empty
+    first = text.replace('hitPolicy="UNIQUE"', 'hitPolicy="first"', 1)
+    (table,) = diff_files(files, {**files, "service_category.dmn": first}).changed
+    assert table.details == ("hitPolicy: UNIQUE → FIRST",)
+
+
+def test_a_form_label_change_reads_old_to_new() -> None:
+    files = diagram_files()
+    form = json.loads(files["repair_dispatch.form.json"])
+    old_label = form["components"][0]["label"]
+    form["components"][0]["label"] = "技术员"
+    diff = diff_files(files, {**files, "repair_dispatch.form.json": json.dumps(form, ensure_ascii=False)})
+    (field,) = diff.changed
+    assert f"label: {old_label} → 技术员" in field.details

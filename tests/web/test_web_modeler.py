@@ -181,6 +181,10 @@ def test_compare_and_migrate_pages(owners: Web) -> None:
 
     compare = client.get("/modeler/repair_service/compare?from=1&to=2")
     assert compare.status_code == 200
+    pickers = compare.text[compare.text.index('class="compare-pick"') :]
+    assert (
+        '<select name="from"><option value="1" selected>v1</option><option value="2">v2</option>' in pickers
+    )
     added = compare.text[compare.text.index('id="diff-added"') :]
     assert 'data-element="task_parts_check"' in added[: added.index("</ul>")]
     api = client.get("/modeler/api/repair_service/compare?from=1&to=2").json
@@ -229,3 +233,20 @@ def test_upload_without_a_file_or_with_another_kind_of_file_lists_the_problem(ow
         content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "notes.txt" in response.text
+
+
+def test_a_camunda_diagram_uploads_with_its_conversion_report(owners: Web) -> None:
+    path = ROOT / "tests" / "fixtures" / "camunda" / "site_inspection.bpmn"
+    client = owners.client("owner1")
+    response = client.post(
+        "/modeler/upload",
+        data={"files": (io.BytesIO(path.read_bytes()), path.name), "change_summary": "导入 Camunda 流程"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.text
+    assert 'id="deployed"' in response.text
+    report = response.text[response.text.index('id="conversion"') :]
+    assert '<tr data-element="Activity_inspect" class="converted">' in report
+    assert "candidate group &#39;service_supervisor&#39; → lane" in report
+    assert '<tr data-element="Activity_inspect" class="not-converted">' in report
+    assert versions(owners, "site_inspection") == [1]

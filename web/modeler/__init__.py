@@ -31,10 +31,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
+from engine.definitions.convert import convert_foreign
 from engine.definitions.diff import compare_versions, definition_of
 from engine.definitions.drafts import discard_draft, load_draft, save_draft
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
+from engine.runtime.library import with_library_files
 from engine.runtime.migration import MIGRATABLE, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
 from web.auth import current_actor, engine
@@ -103,11 +105,19 @@ def compare(process_key: str) -> Any:
     from_version = request.args.get("from", type=int) or max(1, to_version - 1)
     with engine().sessions() as db:
         diff = compare_versions(db, process_key, from_version, to_version)
+        all_versions = list(
+            db.scalars(
+                select(ProcessDefinition.version)
+                .where(ProcessDefinition.process_key == process_key)
+                .order_by(ProcessDefinition.version)
+            )
+        )
     return render_template(
         "modeler/compare.html",
         definition=latest,
         from_version=from_version,
         to_version=to_version,
+        all_versions=all_versions,
         diff=diff,
     )
 
@@ -176,10 +186,11 @@ def upload() -> Any:
     if not files and not problems:
         problems.append(Problem("files", _("choose a file to upload")))
     report = None
-    if not problems:
+    conversion = convert_foreign(_with_supporting_files(files)) if not problems else None
+    if conversion is not None:
         try:
             report = engine().deploy(
-                _with_supporting_files(files), deployed_by=current_user.username, change_summary=summary
+                conversion.files, deployed_by=current_user.username, change_summary=summary
             )
         except DeploymentInvalid as error:
             problems = list(error.problems)
@@ -188,7 +199,11 @@ def upload() -> Any:
     status = 422 if problems else 200
     return (
         render_template(
-            "modeler/upload.html", problems=problems, report=report, processes=_library(engine())
+            "modeler/upload.html",
+            problems=problems,
+            report=report,
+            conversion=conversion.changes if conversion else [],
+            processes=_library(engine()),
         ),
         status,
     )
@@ -254,7 +269,8 @@ def api_validate(process_key: str) -> Any:
         report = engine().deploy(_with_supporting_files(files), current_user.username, None, dry_run=True)
     except DeploymentInvalid as error:
         return jsonify(ok=False, problems=_problems_json(error.problems))
-    return jsonify(ok=True, problems=[], deployed=[list(d) for d in report.deployed])
+    warnings = _problems_json(report.warnings, "warning")
+    return jsonify(ok=True, problems=warnings, warnings=warnings, deployed=[list(d) for d in report.deployed])
 
 
 @bp.post("/api/<process_key>/deploy")
@@ -277,6 +293,7 @@ def api_deploy(process_key: str) -> Any:
         ok=True,
         deployed=[list(d) for d in report.deployed],
         unchanged=[list(d) for d in report.unchanged],
+        warnings=_problems_json(report.warnings, "warning"),
     )
 
 
@@ -320,24 +337,14 @@ def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
     return clean
 
 
-def _problems_json(problems: list[Any]) -> list[dict[str, Any]]:
-    return [{"element_id": p.element_id, "message": p.message, "file": p.file} for p in problems]
+def _problems_json(problems: list[Any], level: str = "error") -> list[dict[str, Any]]:
+    return [
+        {"element_id": p.element_id, "message": p.message, "file": p.file, "level": level} for p in problems
+    ]
 
 
 def _with_supporting_files(files: Mapping[str, str]) -> dict[str, str]:
-    """Add the newest decision tables and forms the given files do not bring themselves.
-
-    A diagram calls decisions and forms by id; a file uploaded alone (or an editor holding one
-    process) finds the deployed ones, just as the deployed versions hold them.
-    """
-    merged: dict[str, str] = {}
-    with engine().sessions() as db:
-        for definition in engine().latest_definitions(db):
-            for name, text in engine().definitions.files(definition).items():
-                if not name.endswith(".bpmn"):
-                    merged.setdefault(name, text)
-    merged.update(files)
-    return merged
+    return with_library_files(engine(), files)
 
 
 def _main_bpmn(definition: ProcessDefinition) -> str:

@@ -134,27 +134,52 @@
       });
   }
 
-  // --- problems: listed and marked on the diagram -------------------------------------------
+  // --- problems and warnings: listed, and counted in a badge on each element -----------------
   function clearMarks() {
     var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry");
     bpmn.get("overlays").remove({ type: "af-problem" });
-    registry.getAll().forEach(function (e) { canvas.removeMarker(e.id, "af-problem"); });
+    registry.getAll().forEach(function (e) {
+      canvas.removeMarker(e.id, "af-problem");
+      canvas.removeMarker(e.id, "af-warning");
+    });
   }
+
+  function levelOf(p) { return p.level === "warning" ? "warning" : "error"; }
 
   function markProblems() {
     if (kindOf(state.current || "") !== "bpmn") return;
     clearMarks();
     var canvas = bpmn.get("canvas"), registry = bpmn.get("elementRegistry"), overlays = bpmn.get("overlays");
+    var byElement = {};
     state.problems.forEach(function (p) {
       if (p.file && p.file !== state.current) return;
       var element = registry.get(p.element_id);
       if (!element || element.type === "label") return;
-      canvas.addMarker(p.element_id, "af-problem");
-      var note = document.createElement("div");
-      note.className = "af-problem-note";
-      note.setAttribute("data-element", p.element_id);
-      note.textContent = p.message;
-      overlays.add(p.element_id, "af-problem", { position: { bottom: -4, left: 0 }, html: note });
+      (byElement[p.element_id] = byElement[p.element_id] || []).push(p);
+    });
+    Object.keys(byElement).forEach(function (id) {
+      var found = byElement[id];
+      var errors = found.filter(function (p) { return levelOf(p) === "error"; }).length;
+      var level = errors ? "error" : "warning";
+      canvas.addMarker(id, errors ? "af-problem" : "af-warning");
+      var badge = document.createElement("button");
+      badge.type = "button";
+      badge.className = "af-badge af-badge-" + level;
+      badge.setAttribute("data-element", id);
+      badge.textContent = String(found.length);
+      badge.title = found.map(function (p) { return p.message; }).join("\n");
+      badge.addEventListener("click", function () { selectProblem(id); });
+      overlays.add(id, "af-problem", { position: { top: -10, right: 10 }, html: badge });
+    });
+  }
+
+  function selectProblem(id) {
+    var element = bpmn.get("elementRegistry").get(id);
+    if (element) bpmn.get("selection").select(element);
+    Array.prototype.forEach.call(problemList.children, function (item) {
+      var match = item.getAttribute("data-element") === id;
+      item.classList.toggle("selected", match);
+      if (match && item.scrollIntoView) item.scrollIntoView({ block: "nearest" });
     });
   }
 
@@ -164,6 +189,7 @@
     state.problems.forEach(function (p) {
       var item = document.createElement("li");
       item.setAttribute("data-element", p.element_id);
+      item.className = levelOf(p);
       var code = document.createElement("code");
       code.textContent = p.element_id;
       item.appendChild(code);
@@ -171,8 +197,7 @@
       item.addEventListener("click", function () {
         var name = p.file && state.files[p.file] !== undefined ? p.file : state.current;
         (name !== state.current ? open(name) : Promise.resolve()).then(function () {
-          var element = kindOf(name) === "bpmn" && bpmn.get("elementRegistry").get(p.element_id);
-          if (element) bpmn.get("selection").select(element);
+          if (kindOf(name) === "bpmn") selectProblem(p.element_id);
         });
       });
       problemList.appendChild(item);
@@ -219,7 +244,7 @@
         status(data.message || t("invalid"), "error");
         return data;
       }
-      showProblems([]);
+      showProblems(data.warnings || []);
       var what = (data.deployed || []).map(function (d) { return d[0] + " v" + d[1]; }).join(", ");
       status(what ? t("deployed").replace("{what}", what) : t("unchanged"), "ok");
       var mine = (data.deployed || []).filter(function (d) { return d[0] === processKey; })[0];
