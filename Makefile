@@ -9,7 +9,7 @@ CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup lint bench demo clean
+.PHONY: run test setup lint bench bench-detail demo clean
 
 setup: $(STAMP) $(ASSETS) $(CATALOG)
 
@@ -41,13 +41,19 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every performance target against its reference, one TARGET line each (under 10 minutes).
 bench: setup
+	$(BIN)/python -m bench.targets
+
+# The detailed benches behind docs/benchmarks.md (each prints its own tables).
+bench-detail: setup
 	$(BIN)/python -m bench.engine_throughput
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.operations
 	$(BIN)/python -m bench.documents
+	$(BIN)/python -m bench.notifications
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

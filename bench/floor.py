@@ -130,14 +130,14 @@ class FloorContender:
         if spec_id not in self._clean:
             key = form_key_of(task)
             data = answer(spec_id, key)
-            self._clean[spec_id] = validate_submission(form(key), data, "zh") if key else data
+            self._clean[spec_id] = validate_submission(form(key), data) if key else data
         return self._clean[spec_id]
 
     def round(self, cases: int, record_sizes: bool = False) -> CaseTimings:
         """Run ``cases`` cases along the path, restoring and saving the document around each step."""
         dump, load = document_formats(self.specs)[self.document_format]
         key = start_form_key()
-        start = validate_submission(form(key), start_data(), "zh") if key else start_data()
+        start = validate_submission(form(key), start_data()) if key else start_data()
         start["business_number"] = "RO-20000101-0001"
         result = CaseTimings()
         for case in range(cases):

@@ -84,3 +84,14 @@ class ScriptError(EngineError):
     """A script or expression broke a sandbox rule, timed out or raised."""
 
     code = "script_error"
+
+
+class SignatureNotGiven(EngineError):
+    """A signed step was submitted without the signer's password, or with a wrong one."""
+
+    code = "signature_not_given"
+
+    def __init__(self, message: str, reason: str, meaning: str) -> None:
+        super().__init__(message, reason=reason, meaning=meaning)
+        self.reason = reason
+        self.meaning = meaning

@@ -14,8 +14,12 @@ import processes.tables  # noqa: F401  (the domain's tables join the engine's on
 from engine.calendar import CalendarConfig
 from engine.calendar.company import CompanyCalendar
 from engine.calendar.store import seed_package_days
+from engine.outbox.collect import install as install_outbox
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
+from processes.notifications import outbox_config
+from processes.facts.catalogue import fact_keys
+from processes.plausibility import FORM_CHECKS
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES
 
@@ -45,6 +49,8 @@ def engine_config(
         manager_roles=MANAGERS,
         migrator_roles=MIGRATORS,
         list_fields=LIST_FIELDS,
+        fact_keys=fact_keys(),
+        form_checks=FORM_CHECKS,
     )
 
 
@@ -53,6 +59,8 @@ def build_engine(
 ) -> Engine:
     """Return the engine over ``db`` configured for afterflow's processes (the calendar seeded)."""
     engine = Engine(db, engine_config(calendar, limits))
+    # Every command's events become notifications in its own transaction.
+    install_outbox(engine.writer, outbox_config(engine.config.calendar))
     try:
         with engine.writer.begin() as session:
             seed_package_days(session)

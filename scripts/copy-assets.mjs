@@ -25,6 +25,7 @@ const assets = [
   ["@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf", "fonts/NotoSansSC-Regular.ttf"],
   ["@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf", "fonts/NotoSansSC-Bold.ttf"],
   ["@expo-google-fonts/noto-sans-sc/LICENSE_FONT", "fonts/OFL.txt"],
+  ["signature_pad/dist/signature_pad.umd.min.js", "signature_pad.umd.min.js"],
 ];
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of assets) {

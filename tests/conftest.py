@@ -31,7 +31,7 @@ COMPLAINT_RECEIVED: dict[str, str] = {
     "serial_number": "SN-2026-0815",
     "order_number": "SO-2026-0312",
     "quantity": "20",
-    "delivery_date": "2026-10-08",
+    "delivery_date": "2025-12-08",  # before every frozen "now" of the tests
     "defect_quantity": "1",
     "complaint_category": "repair_quality",
     "complaint_text": "返修后的监护仪仍间歇性黑屏",

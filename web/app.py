@@ -13,6 +13,7 @@ from engine.operations.schema_status import require_current
 from engine.runtime.collaboration import Collaboration
 from engine.runtime.runner import TimerRunner
 from engine.store.database import make_engine
+from processes.notifications.delivery import background_work
 from processes.wiring import build_engine
 from web import (
     admin,
@@ -23,6 +24,7 @@ from web import (
     inbox,
     modeler,
     names_view,
+    notifications,
     ops,
     oversight,
     records,
@@ -103,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
+    app.register_blueprint(notifications.bp)
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,
@@ -124,7 +127,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.jinja_env.filters["filesize"] = format_size
 
     if app.config["AFTERFLOW_EMBEDDED_RUNNER"] and not app.config.get("TESTING"):
-        runner = TimerRunner(engine)
+        runner = TimerRunner(engine, side_work=background_work(engine))
         runner.start_thread()
         app.extensions["afterflow_runner"] = runner
     return app

@@ -39,6 +39,9 @@ class Labels:
     task_roles: dict[tuple[str, str], str | None] = field(default_factory=dict)
     #: form field key -> the field as the newest deployed form defines it (label, options)
     form_fields: dict[str, FormField] = field(default_factory=dict)
+    #: (process key, form field key) -> the field as that process's forms define it: the same
+    #: key means different things in different processes (a recall's "approved", a return's "reason")
+    process_fields: dict[tuple[str, str], FormField] = field(default_factory=dict)
 
     def steps_for(self, roles: frozenset[str] | None) -> list[tuple[str, str]]:
         """Return the (process key, element id) of the human tasks of these roles (all when None)."""
@@ -72,9 +75,14 @@ class Labels:
             return names or ""
         return ", ".join(self.step_named(process_key, name, lang) for name in names.split(", "))
 
-    def field_label(self, key: str, lang: str) -> str:
+    def form_field(self, key: str, process_key: str | None = None) -> FormField | None:
+        """The field a key names: in this process's forms first, else in any deployed form."""
+        found = self.process_fields.get((process_key, key)) if process_key else None
+        return found or self.form_fields.get(key)
+
+    def field_label(self, key: str, lang: str, process_key: str | None = None) -> str:
         """Return a form field's label in ``lang`` (its key when no deployed form has it)."""
-        form_field = self.form_fields.get(key)
+        form_field = self.form_field(key, process_key)
         return form_field.label(lang) if form_field else key
 
     def option(self, field_key: str, value: str, lang: str) -> str:
@@ -140,6 +148,7 @@ def _read_labels(session: Session, version: int) -> Labels:
                 continue
             for form_field in form.data_fields:
                 result.form_fields[form_field.key] = form_field
+                result.process_fields[(key, form_field.key)] = form_field
                 if form_field.key in LIST_FIELDS["priority"]:
                     for value, label_zh, label_en in form_field.options:
                         result.urgencies[(key, value)] = (label_zh, label_en)

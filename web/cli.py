@@ -33,8 +33,10 @@ from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.notifications.delivery import background_work
 from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.roles import ROLE_KEYS
+from web.audit_cli import audit_group
 from web.calendar_cli import calendar_group
 from web.engine_setup import open_engine
 from web.messages import translate_errors, translate_row
@@ -278,7 +280,8 @@ def demo_load(count: int, seed: int, days: int) -> None:
     engine = _engine()
     with engine.writer.begin() as session:
         load_demo_records(session)
-    report = load_cases(engine, count, seed=seed, days=days)
+    with click.progressbar(length=count, label="cases", file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        report = load_cases(engine, count, seed=seed, days=days, progress=bar.update)
     for line in report.lines():
         click.echo(line)
 
@@ -313,8 +316,33 @@ def import_ledger_command(path: Path, lang: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
-    """Serve the web app (with the embedded timer runner unless AFTERFLOW_EMBEDDED_RUNNER=0)."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes (gunicorn). Default: AFTERFLOW_WORKERS, else one per core plus one.",
+)
+@click.option("--single", is_flag=True, help="One process with threads (waitress), as on Windows.")
+def run(host: str, port: int, workers: int | None, single: bool) -> None:
+    """Serve the web app: gunicorn with several processes on Linux/macOS, waitress elsewhere.
+
+    Each process runs the embedded timer runner unless AFTERFLOW_EMBEDDED_RUNNER=0.
+    """
+    from shutil import which
+
+    from web.ops.serving import gunicorn_command, server_environment
+
+    settings = load_settings()
+    try:
+        _refuse_old_schema(settings.database_url)
+    except SchemaNotCurrent as error:
+        _fail(error.message)
+    gunicorn = which("gunicorn", path=str(Path(sys.executable).parent)) or which("gunicorn")
+    if gunicorn and not single and sys.platform != "win32":
+        env = server_environment(os.environ, settings.instance_dir, host, port, workers)
+        click.echo(f"afterflow on http://{host}:{port}/ ({env['AFTERFLOW_WORKERS']} gunicorn processes)")
+        sys.stdout.flush()
+        os.execve(gunicorn, gunicorn_command(gunicorn), env)
     from waitress import serve
 
     from web.app import create_app
@@ -324,15 +352,32 @@ def run(host: str, port: int) -> None:
         app = create_app()
     except SchemaNotCurrent as error:
         _fail(error.message)
-    click.echo(f"afterflow on http://{host}:{port}/")
+    click.echo(f"afterflow on http://{host}:{port}/ (one process)")
     serve(app, host=host, port=port, threads=8, ident="afterflow")
+
+
+def _refuse_old_schema(url: str) -> None:
+    """Refuse to serve a database whose schema is not this code's (before any server process starts)."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.operations.schema_status import require_current
+    from engine.store.database import make_engine
+
+    db = make_engine(url)
+    try:
+        require_current(db)
+    except OperationalError:
+        pass  # not reachable yet: the server starts, /readyz says when it can serve
+    finally:
+        db.dispose()
 
 
 @main.command()
 def worker() -> None:
-    """Run the timer runner on its own (any number may share a PostgreSQL database)."""
+    """Run the timer runner and the notifications' delivery on their own (any number may share PostgreSQL)."""
     _limit_process_memory()
-    runner = TimerRunner(_engine(install=False))
+    engine = _engine(install=False)
+    runner = TimerRunner(engine, side_work=background_work(engine))
     try:
         runner.serve()
     except KeyboardInterrupt:
@@ -340,6 +385,7 @@ def worker() -> None:
 
 
 main.add_command(calendar_group)
+main.add_command(audit_group)
 main.add_command(token_group)
 main.add_command(backup_command)
 main.add_command(restore_command)

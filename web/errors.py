@@ -21,6 +21,7 @@ from engine.errors import (
     InstanceNotActive,
     NotFound,
     PermissionDenied,
+    SignatureNotGiven,
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
@@ -57,6 +58,13 @@ def describe(error: EngineError) -> str:
         return _("The case is not running, so nothing can be done on it now.")
     if isinstance(error, PermissionDenied):
         return _("Your roles do not allow this.")
+    if isinstance(error, SignatureNotGiven) and error.reason == "wrong":
+        return _("The password does not match; nothing was signed and the task is still open.")
+    if isinstance(error, SignatureNotGiven):
+        return _(
+            "This step is signed (%(meaning)s): re-enter your password to sign it. Nothing was saved.",
+            meaning=error.meaning,
+        )
     return _("The action could not be carried out.")
 
 

@@ -36,6 +36,8 @@ EVENT_LABELS = {
     "roles_changed": _l("roles changed"),
     "login_locked": _l("locked after failed log-ins"),
     "login_unlocked": _l("unlocked"),
+    "signed": _l("signed"),
+    "signature_refused": _l("recorded a refused signature on"),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine.definitions.forms import FormDefinition, FormField
+from engine.definitions.forms.model import SIGNATURE_TYPE
 from engine.runtime import Engine
 from engine.store import queries
 
@@ -31,6 +32,11 @@ class FormView:
     title: str
     fields: list[FieldView]
     has_errors: bool
+
+    @property
+    def has_signature(self) -> bool:
+        """Whether a field is drawn on screen (the page then loads the signature pad)."""
+        return any(view.field.type == SIGNATURE_TYPE for view in self.fields)
 
 
 def form_context(
@@ -68,3 +74,32 @@ def submitted_data(form: MultiDict[str, str]) -> dict[str, Any]:
         values = form.getlist(key)
         data[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
     return {k.removesuffix("[]"): v for k, v in data.items()}
+
+
+#: The task page's field for the password that signs a signed step.
+SIGNATURE_PASSWORD = "signature_password"
+#: The parts of a signature field as the task page posts them: ``<key>__image`` and so on.
+SIGNATURE_PARTS = ("image", "name", "refused", "reason")
+
+
+def fold_signatures(form: FormDefinition, data: dict[str, Any]) -> dict[str, Any]:
+    """Gather each signature field's posted parts into one mapping under the field's key.
+
+    A signature field none of whose parts was filled in is left out (as an empty field).
+    """
+    folded = dict(data)
+    for field in form.data_fields:
+        if field.type != SIGNATURE_TYPE:
+            continue
+        parts = {part: folded.pop(f"{field.key}__{part}", "") for part in SIGNATURE_PARTS}
+        if any(str(value).strip() for value in parts.values()):
+            folded[field.key] = parts
+    return folded
+
+
+def without_images(data: dict[str, Any]) -> dict[str, Any]:
+    """The data without drawn images (a draft keeps the typed name and reason, not the drawing)."""
+    return {
+        key: {k: v for k, v in value.items() if k != "image"} if isinstance(value, dict) else value
+        for key, value in data.items()
+    }

@@ -16,7 +16,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.definitions.forms import FormDefinition, FormField
-from engine.definitions.names import element_name
+from engine.definitions.forms.model import SIGNATURE_TYPE
+from engine.definitions.names import translation
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
 from engine.store.queries import CaseTask
@@ -49,7 +50,10 @@ def history_entries(
     lang: str,
 ) -> list[Entry]:
     """Turn audit events into history lines with readable details."""
+    tasks = list(tasks)
     forms_of_tasks = {task.id: task.form_key for task in tasks}
+    # A task's own title names whom it concerns (「通知 华山医院」), its element only the step.
+    titles = {task.id: task.name for task in tasks}
     meta = engine.definitions.meta(definition)
     elements: dict[str, str] = meta.get("elements", {})
     start_form = meta.get("process", {}).get("start_form")
@@ -73,6 +77,10 @@ def history_entries(
             note = str(data.get("filename") or "")
         elif event.action in ("instance_suspended", "instance_resumed", "instance_terminated"):
             note = str(data.get("reason") or "")
+        elif event.action == "signed":
+            note = signature_note(data)
+        elif event.action == "signature_refused":
+            note = _("the customer refused to sign: %(reason)s", reason=str(data.get("reason") or ""))
         actor = event.actor or ""
         entries.append(
             Entry(
@@ -81,14 +89,28 @@ def history_entries(
                 actor_name=names.get(actor, actor),
                 action=event.action,
                 label=event_label(event.action),
-                step=element_name(meta, event.element_id, lang, elements.get(event.element_id))
-                if event.element_id
-                else "",
+                step=(translation(meta, event.element_id, lang) if event.element_id else None)
+                or titles.get(event.task_id or "")
+                or (elements.get(event.element_id, event.element_id) if event.element_id else ""),
                 note=note,
                 details=details,
             )
         )
     return entries
+
+
+def signature_note(data: Mapping[str, Any]) -> str:
+    """What a signature event says: its meaning (an approval) or the customer's name, and its hash."""
+    signer = str(data.get("signer") or "")
+    digest = str(data.get("sha256") or "")[:12]
+    if data.get("meaning"):
+        return _(
+            "%(meaning)s, signed by %(signer)s (SHA-256 %(hash)s)",
+            meaning=data["meaning"],
+            signer=signer,
+            hash=digest,
+        )
+    return _("customer signature of %(signer)s (SHA-256 %(hash)s)", signer=signer, hash=digest)
 
 
 def people_in(events: Iterable[Event]) -> set[str]:
@@ -138,6 +160,10 @@ def _readable_value(
 ) -> str:
     if value is None or value == "" or value == []:
         return ""
+    if form_field.type == SIGNATURE_TYPE and isinstance(value, dict):
+        if value.get("refused"):
+            return _("refused to sign: %(reason)s", reason=str(value.get("reason") or ""))
+        return _("signed by %(signer)s", signer=str(value.get("signer") or ""))
     if form_field.type == "checkbox" or isinstance(value, bool):
         return _("yes") if value in (True, "true", "on", "1") else _("no")
     if form_field.options_from_role and isinstance(value, str):  # a person: by name
@@ -157,12 +183,15 @@ def _readable_value(
     return _plain(value)
 
 
-def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
-    """Return (label, value, key) of a case's data, each variable shown as the deployed form that
-    collects it shows it; variables no form collects (set by scripts and decisions) keep their names."""
+def readable_case_data(
+    labels: Labels, data: Mapping[str, Any], lang: str, process_key: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Return (label, value, key) of a case's data, each variable shown as the deployed form of its
+    process that collects it shows it; variables no form collects (set by scripts and decisions)
+    keep their names."""
     rows = []
     for key, value in data.items():
-        form_field = labels.form_fields.get(key)
+        form_field = labels.form_field(key, process_key)
         if form_field is not None:
             shown = _readable_value(form_field, value, lang)
         elif isinstance(value, bool):
@@ -171,7 +200,7 @@ def readable_case_data(labels: Labels, data: Mapping[str, Any], lang: str) -> li
             shown = json.dumps(value, ensure_ascii=False)
         else:
             shown = _plain(value) if value not in (None, "") else ""
-        rows.append((labels.field_label(key, lang), shown or "—", key))
+        rows.append((labels.field_label(key, lang, process_key), shown or "—", key))
     return sorted(rows, key=lambda row: (row[0] == row[2], row[2]))
 
 

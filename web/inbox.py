@@ -20,10 +20,12 @@ from engine.errors import (
     FormInvalid,
     InstanceNotActive,
     PermissionDenied,
+    SignatureNotGiven,
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
 from engine.runtime.collaboration import ALLOWED_EXTENSIONS, MAX_COMMENT_LENGTH
+from engine.runtime.signing import signature_meaning
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
 from processes.oversight.cases import case_data
@@ -31,7 +33,8 @@ from web import catalogue, names_view
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
 from web.errors import describe
-from web.form_view import form_context, submitted_data
+from web.facts_view import FactsPanel, facts_panel
+from web.form_view import SIGNATURE_PASSWORD, fold_signatures, form_context, submitted_data, without_images
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
 from web.inbox_view import filter_options, inbox_query, inbox_url, visible_tabs
@@ -155,6 +158,7 @@ class TaskView:
     names: dict[str, str]
     urgency: str
     assignable: list[tuple[str, str]]
+    panel: FactsPanel
     #: What the case holds so far (start data, then every completed task's data): a form that asks
     #: again for a value the case has opens with it filled in.
     entered: dict[str, Any] = field(default_factory=dict)
@@ -192,6 +196,9 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
     instance = task.instance
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
+    panel = facts_panel(
+        engine(), instance.definition, found.facts, tasks, events, notes.timers, current_lang(), clock.now()
+    )
     return TaskView(
         task,
         entries,
@@ -201,6 +208,7 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
         people.names,
         urgency,
         people.assignable,
+        panel,
         case_data(events),
     )
 
@@ -225,12 +233,16 @@ def task(task_id: str) -> Any:
     status = 200
     if request.method == "POST":
         values = submitted_data(request.form)
+        # The re-entered password signs the step; it is never form data.
+        password = values.pop(SIGNATURE_PASSWORD, None)
+        if row.form_key:
+            values = fold_signatures(engine().form_of(row.instance.definition, row.form_key), values)
         try:
             if request.form.get("action") == "draft":
-                engine().save_draft(task_id, values, current_actor())
+                engine().save_draft(task_id, without_images(values), current_actor())
                 flash(_("Draft saved."), "ok")
                 return redirect(url_for("inbox.task", task_id=task_id))
-            engine().complete(task_id, values, current_actor())
+            engine().complete(task_id, values, current_actor(), password=password or None)
             flash(
                 _(
                     "%(task)s of %(number)s is done.",
@@ -243,6 +255,9 @@ def task(task_id: str) -> Any:
         except FormInvalid as error:
             errors, status = translate_errors(error.errors, current_lang()), 422
             flash(_("The form has errors; check the marked fields."), "error")
+        except SignatureNotGiven as error:
+            flash(describe(error), "error")
+            status = 422
         except (
             TaskAlreadyCompleted,
             TaskNotAvailable,
@@ -292,6 +307,7 @@ def _render_task(
         limit_mb=current_app.config["AFTERFLOW_MAX_UPLOAD_BYTES"] // (1024 * 1024),
         max_comment=MAX_COMMENT_LENGTH,
         accept=",".join(f".{e}" for e in ALLOWED_EXTENSIONS),
+        signature_meaning=signature_meaning(engine().definitions.meta(row.instance.definition), row.spec_id),
     ), status
 
 

@@ -47,6 +47,18 @@ WORDING: dict[str, str] = {
     "form.pattern": N_("The value does not have the expected format."),
     "form.too_precise": N_("At most %(digits)s decimal places."),
     "form.invalid": N_("This value is not valid."),
+    "form.not_before": N_("“%(field)s” cannot be before %(what)s (%(bound)s)."),
+    "form.not_after": N_("“%(field)s” cannot be after %(what)s (%(bound)s)."),
+    "form.above": N_("“%(field)s” cannot be more than %(what)s (%(bound)s)."),
+    "complaint.written_reply_required": N_(
+        "A major complaint must be answered in writing: choose “letter” and send the letter."
+    ),
+    "form.below": N_("“%(field)s” cannot be less than %(what)s (%(bound)s)."),
+    "form.signature_missing": N_("The customer has not signed: have them sign, or record that they refused."),
+    "form.signature_name": N_("Type the signer's name (at most 64 characters)."),
+    "form.signature_reason": N_("Give the reason the customer refused to sign (at most 500 characters)."),
+    "form.signature_not_png": N_("The signature image is not valid; clear it and sign again."),
+    "form.signature_too_large": N_("The signature image is too large; clear it and sign again."),
     # the sales-ledger import (processes/records/ledger_import.py)
     "ledger.old_excel": N_(
         "old Excel files (.xls) are not supported; save the sheet as .xlsx or CSV and import that"
@@ -157,6 +169,8 @@ def translate(message: Message, lang: str | None) -> str:
 def _parameter(value: Any, lang: str | None) -> Any:
     if isinstance(value, Message):
         return translate(value, lang)
+    if isinstance(value, Mapping) and set(value) == {"zh", "en"}:  # a name the form gives in both
+        return value["en"] if language_of(lang) == "en" else value["zh"]
     if isinstance(value, list | tuple) and all(isinstance(item, Message) for item in value):
         catalogue = _catalogue(language_of(lang))
         item = catalogue.gettext(LIST_ITEM)

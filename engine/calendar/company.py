@@ -27,9 +27,13 @@ class CompanyCalendar(WorkingCalendar):
         """The settings used while an administrator has stored none (from the environment)."""
         return self._fallback
 
-    def refresh(self, session: Session) -> None:
-        """Reload the tables when their revision moved since the last load (one small query otherwise)."""
-        current = store.revision(session)
+    def refresh(self, session: Session, current: int | None = None) -> None:
+        """Reload the tables when their revision moved since the last load (one small query otherwise).
+
+        ``current`` is the revision when the caller read it already (``store.revision_column``).
+        """
+        if current is None:
+            current = store.revision(session)
         if current == self._revision:
             return
         with self._lock:

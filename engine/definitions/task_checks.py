@@ -33,6 +33,9 @@ from engine.definitions.vocabulary import (
 )
 from engine.sandbox import SandboxLimits
 
+#: The longest meaning a signed task may give its signature (批准, 审核, 放行 …).
+MAX_SIGNATURE_MEANING = 32
+
 
 class _TaskChecker:
     """Checks each kind of task: scripts, decisions, services, called processes, timers and people."""
@@ -189,7 +192,17 @@ class _TaskChecker:
             "due": props.get("dueTime") or None,
             "assignee": props.get("assignee") or None,
             "title": props.get("title") or None,
+            "signature": self._signature_meaning(props, node_id, file),
         }
+
+    def _signature_meaning(self, props: Mapping[str, str], node_id: str, file: str) -> str | None:
+        """The ``signature`` property: what completing the task signs (such as 批准), checked."""
+        meaning = (props.get("signature") or "").strip()
+        if len(meaning) > MAX_SIGNATURE_MEANING:
+            self._add(
+                node_id, f"the signature's meaning is longer than {MAX_SIGNATURE_MEANING} characters", file
+            )
+        return meaning or None
 
     def _vendor_form(self, node: Any, node_id: str, file: str) -> None:
         found = _vendor_attribute(node, ("formKey",))

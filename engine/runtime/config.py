@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,11 @@ class EngineConfig:
     migrator_roles: frozenset[str] = frozenset()
     #: Per list column of a case (``LIST_COLUMNS``), the case-data keys that fill it.
     list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Case-data keys kept on the case row as they stand, so task pages show them without its state.
+    fact_keys: Collection[str] = ()
+    #: Per form key, a check of a well-formed submission against the case and the records:
+    #: ``check(values, case_data, session)`` returns the messages per field key ({} when plausible).
+    form_checks: Mapping[str, Callable[..., Mapping[str, list[Any]]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.list_fields) - set(LIST_COLUMNS)

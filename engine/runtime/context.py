@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -28,6 +29,13 @@ class CommandContext:
     business_number: str | None
     actor: str
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo(CalendarConfig().timezone))
+    #: The rules each business rule task chose during the command, by its element id.
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def current_or_none() -> CommandContext | None:
+    """Return the command in progress, if any."""
+    return _current.get()
 
 
 _current: ContextVar[CommandContext | None] = ContextVar("afterflow_command", default=None)

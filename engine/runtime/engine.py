@@ -40,10 +40,12 @@ from engine.runtime import (
     versions,
 )
 from engine.runtime.config import EngineConfig
+from engine.runtime.decisions import note_decisions
 from engine.runtime.instances import StartedInstance
 from engine.runtime.statuses import ACTIVE, SCHEDULED, TERMINAL
 from engine.runtime.steps import run_until_input_needed
 from engine.runtime.unit_of_work import CommandState
+from engine.runtime.workflow_cache import WorkflowCache
 from engine.sandbox import SandboxedScriptEngine
 from engine.sandbox.case_limits import bound_collections
 from engine.script_helpers import make_helpers
@@ -80,16 +82,22 @@ class Engine:
             limits=config.limits,
         )
         self.limits = self.script_engine.limits
-        self.definitions = DefinitionCache(
-            self.sessions, prepare=lambda specs: bound_collections(specs, self.limits)
-        )
+        self.definitions = DefinitionCache(self.sessions, prepare=self._prepare_specs)
         self.task_rules = TaskRules(
             evaluate=self.script_engine.evaluate,
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),
             list_fields=config.list_fields,
+            fact_keys=tuple(config.fact_keys),
         )
         self.wakeup = threading.Event()
+        #: Workflows saved by this process's last commands, reused while their row has not moved.
+        self.workflows = WorkflowCache()
         self.message_start_cache: dict[int, frozenset[str]] = {}
+
+    def _prepare_specs(self, specs: Any) -> None:
+        """Bound a loaded version's collections and make its decisions note the rules they chose."""
+        bound_collections(specs, self.limits)
+        note_decisions(specs)
 
     # --- definitions ----------------------------------------------------------------------
 
@@ -104,10 +112,13 @@ class Engine:
         """Validate files and deploy each changed process as a new version (all or nothing)."""
         return versions.deploy(self, files, deployed_by, change_summary, dry_run)
 
-    def refresh_calendar(self, session: Session) -> None:
-        """Reload the company calendar if another process changed it (one small query otherwise)."""
+    def refresh_calendar(self, session: Session, revision: int | None = None) -> None:
+        """Reload the company calendar if another process changed it (one small query otherwise).
+
+        ``revision`` is the calendar's revision when the command read it with its own first row.
+        """
         if isinstance(self.config.calendar, CompanyCalendar):
-            self.config.calendar.refresh(session)
+            self.config.calendar.refresh(session, revision)
 
     def evaluate_timer_expression(self, expression: str) -> Any:
         """Evaluate a timer expression of a diagram in the sandbox, with no case data."""
@@ -217,9 +228,11 @@ class Engine:
         tasks.save_draft(self, task_id, data, actor)
 
     @observed("complete")
-    def complete(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
+    def complete(
+        self, task_id: str, data: Mapping[str, Any], actor: Actor, password: str | None = None
+    ) -> None:
         """Complete a task with form data validated against its form, then run the engine on."""
-        tasks.complete(self, task_id, data, actor)
+        tasks.complete(self, task_id, data, actor, password)
 
     def note_reassignment(self, task_id: str, reason: str, actor: Actor) -> None:
         """Record in the case's audit log why a manager reassigned a task."""

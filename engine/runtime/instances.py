@@ -53,7 +53,11 @@ def start(
         if not versions.may_start(engine, definition, actor):
             raise PermissionDenied(f"your roles may not start '{definition.name}'")
         start_form = engine.definitions.meta(definition)["process"].get("start_form")
-        clean = submissions.validate_form(engine, definition, start_form, data) if start_form else dict(data)
+        clean = (
+            submissions.validate_form(engine, definition, start_form, data, {}, session)
+            if start_form
+            else dict(data)
+        )
         with command_budget(engine.limits):
             ctx = start_in(engine, session, definition, clean, actor, parent_instance_id)
     unit_of_work.after_commit(engine, ctx)

@@ -3,9 +3,11 @@
 A runner claims due jobs with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) and a lease, then fires
 each instance's timers in the instance's own command, under its row lock. A second runner
 that reaches the same instance finds the job already closed and does nothing. Between
-rounds the runner sleeps until the next due time, or until a command in this process
-creates a timer (``Engine.wakeup``); the sleep is capped so that timers written by other
-processes are seen within ``max_sleep`` seconds.
+rounds the runner sleeps until the next due time, or until a command creates a timer: in
+this process through ``Engine.wakeup``, in another process on PostgreSQL through
+``NOTIFY afterflow_timers`` (``engine.runtime.timer_wakeups``). The sleep is capped at
+``max_sleep`` (1 s), so a timer another process wrote is fired within a second of its time
+even on SQLite, or when a notification is lost with a dropped connection.
 """
 
 from __future__ import annotations
@@ -15,30 +17,45 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select
 
 from engine import clock
+from engine.audit.days import seal_closed_days
 from engine.errors import EngineError
 from engine.operations.nodes import BEAT_EVERY, RUNNER, beat, node_name, release
 from engine.operations.schema_status import code_heads
 from engine.runtime import Engine
+from engine.runtime.timer_wakeups import WakeupListener
 from engine.store.models import Job
 from engine.webhooks.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+#: How long a claimed job stays with its runner: a runner that died holding one leaves it for this long.
+LEASE = timedelta(seconds=float(os.environ.get("AFTERFLOW_RUNNER_LEASE", "60")))
+#: The longest a runner sleeps between two looks at the job table.
+MAX_SLEEP = float(os.environ.get("AFTERFLOW_RUNNER_MAX_SLEEP", "1.0"))
+#: Seconds between looks for a closed day of the audit trail to anchor.
+SEAL_EVERY = 300.0
 
 
 class TimerRunner:
     """Fire due timers of all instances, round after round."""
 
     def __init__(
-        self, engine: Engine, name: str | None = None, max_sleep: float = 5.0, batch: int = 50
+        self,
+        engine: Engine,
+        name: str | None = None,
+        max_sleep: float = MAX_SLEEP,
+        batch: int = 50,
+        side_work: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.engine = engine
+        #: More background work run every round (the notifications' delivery).
+        self.side_work = tuple(side_work)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.max_sleep = max_sleep
         self.batch = batch
@@ -47,6 +64,7 @@ class TimerRunner:
         self.revision = ",".join(code_heads())
         self.started_at = clock.now()
         self._last_beat = float("-inf")
+        self._last_seal = float("-inf")
 
     def claim_due(self) -> list[int]:
         """Lease due jobs to this runner and return the ids of their instances."""
@@ -100,6 +118,14 @@ class TimerRunner:
                         timedelta(seconds=10 * 2**job.attempts), timedelta(hours=1)
                     )
 
+    def seal_closed_days(self) -> None:
+        """Anchor the audit trail's closed days (looked at every few minutes; cheap when done)."""
+        if time.monotonic() - self._last_seal < SEAL_EVERY:
+            return
+        with self.engine.writer.begin() as session:
+            seal_closed_days(session)
+        self._last_seal = time.monotonic()
+
     def seconds_until_next(self) -> float:
         """Seconds to sleep before the next due timer (capped at ``max_sleep``)."""
         with self.engine.sessions() as session:
@@ -117,17 +143,23 @@ class TimerRunner:
     def serve(self) -> None:
         """Run rounds until ``stop`` is called."""
         log.info("timer runner %s started", self.name)
+        listener = WakeupListener(self.engine.db, self.engine.wakeup)
+        listener.start()
         while not self.stopping.is_set():
             try:
                 while self.run_once():
                     pass
                 deliver_due(self.engine.writer)
+                self.seal_closed_days()
+                for work in self.side_work:
+                    work()
                 delay = self.seconds_until_next()
             except Exception:  # the database may be briefly unavailable; keep the runner alive
                 log.exception("timer runner round failed")
                 delay = self.max_sleep
             self.engine.wakeup.wait(delay)
             self.engine.wakeup.clear()
+        listener.stop()
 
     def start_thread(self) -> threading.Thread:
         """Run the runner in a daemon thread (the embedded default)."""

@@ -35,8 +35,11 @@ def run_engine_steps(engine: Engine, ctx: CommandState) -> None:
         engine.config.calendar.timezone,
     )
     try:
-        with running(command):
-            run_until_input_needed(ctx.workflow)
+        try:
+            with running(command):
+                run_until_input_needed(ctx.workflow)
+        finally:
+            ctx.decisions.update(command.decisions)
         ctx.thrown.extend(
             (event.event_definition.name, dict(event.payload or {}))
             for event in ctx.workflow.get_events()

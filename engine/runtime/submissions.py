@@ -6,8 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.definitions.forms import validate_submission
+from engine.definitions.forms.plausibility import implausible
+from engine.errors import FormInvalid
 from engine.runtime import versions
 from engine.store.models import ProcessDefinition, ProcessInstance, User, UserRole
 
@@ -16,9 +19,40 @@ if TYPE_CHECKING:
 
 
 def validate_form(
+    engine: Engine,
+    definition: ProcessDefinition,
+    form_key: str,
+    data: Mapping[str, Any],
+    case_data: Mapping[str, Any] | None = None,
+    session: Session | None = None,
+) -> dict[str, Any]:
+    """Return the clean values of a submission, or raise ``FormInvalid`` naming each wrong field.
+
+    Well-formed values are then checked against the case (``case_data``, the task's data):
+    the form's plausibility bounds, and the product's checks of this form
+    (``EngineConfig.form_checks``, which may read records through ``session``).
+    """
+    clean = _well_formed(engine, definition, form_key, data)
+    errors = implausible(
+        versions.form_of(engine, definition, form_key),
+        clean,
+        case_data or {},
+        engine.script_engine.environment.evaluate,
+        engine.config.calendar.timezone,
+    )
+    check = engine.config.form_checks.get(form_key)
+    if check is not None:
+        for key, found in check(clean, dict(case_data or {}), session).items():
+            errors.setdefault(key, []).extend(m for m in found if m not in errors.get(key, []))
+    if errors:
+        raise FormInvalid(f"implausible {', '.join(sorted(errors))}: {errors}", errors)
+    return clean
+
+
+def _well_formed(
     engine: Engine, definition: ProcessDefinition, form_key: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Return the clean values of a submission, or raise ``FormInvalid`` naming each wrong field."""
+    """The clean values of a submission checked against its form alone."""
     form = versions.form_of(engine, definition, form_key)
     # A field whose options are "the users holding role R" accepts exactly those users.
     dynamic: dict[str, list[str]] = {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.accounts.users import Actor
 from engine.errors import EngineError, NotFound, PermissionDenied, TaskNotAvailable
-from engine.runtime import guards, steps, submissions
+from engine.runtime import guards, signing, steps, submissions, versions
 from engine.runtime.unit_of_work import jsonable, locked_task, task_command
 from engine.store.models import User
 from engine.store.projection import find_task
@@ -62,18 +62,32 @@ def save_draft(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Act
         row.draft = jsonable(dict(data))
 
 
-def complete(engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
-    """Complete a task with form data validated against its form, then run the engine on."""
+def complete(
+    engine: Engine, task_id: str, data: Mapping[str, Any], actor: Actor, password: str | None = None
+) -> None:
+    """Complete a task with form data validated against its form, then run the engine on.
+
+    A signed step (``signature`` on its element) needs the actor's ``password``; the form's
+    drawn signatures and the approver's signature are kept as signature records.
+    """
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
-        clean = (
-            submissions.validate_form(engine, ctx.instance.definition, row.form_key, data)
-            if row.form_key
-            else dict(data)
-        )
         spiff_task = find_task(ctx.workflow, row.id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise TaskNotAvailable("the task is no longer waiting for input")
+        clean = (
+            submissions.validate_form(
+                engine, ctx.instance.definition, row.form_key, data, spiff_task.data, ctx.session
+            )
+            if row.form_key
+            else dict(data)
+        )
+        meaning = signing.check_approver(ctx, row, password)
+        if row.form_key:
+            form = versions.form_of(engine, ctx.instance.definition, row.form_key)
+            signing.keep_drawn_signatures(ctx, row, form, clean)
+        if meaning is not None:
+            signing.keep_approval(ctx, row, meaning, clean)
         now = clock.now()
         row.state, row.completed_at, row.completed_by, row.draft = "completed", now, actor.username, None
         if row.assignee is None:

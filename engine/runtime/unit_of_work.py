@@ -7,24 +7,27 @@ does not roll the input back: the case is saved in the ``error`` state (``steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.accounts.users import Actor
+from engine.calendar import store as calendar_store
 from engine.calendar.due_basis import noting_due_times
 from engine.errors import ConcurrentModification, EngineError, NotFound
 from engine.operations.command_log import note_case
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
+from engine.runtime.timer_wakeups import notify_timers
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessInstance, Task
@@ -54,6 +57,10 @@ class CommandState:
         self.new_timers = 0
         self.thrown: list[tuple[str, dict[str, Any]]] = []
         self.depth = 0
+        #: When the command began (``time.time()``, as SpiffWorkflow stamps task state changes), less a second.
+        self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
+        #: The rules the decisions run by this command chose, by business rule task.
+        self.decisions: dict[str, dict[str, Any]] = {}
 
     def record(
         self,
@@ -79,13 +86,26 @@ class CommandState:
 @contextmanager
 def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator[CommandState]:
     """Lock, load and (on leaving the block) save one case."""
+    with _command(engine, actor, lambda session: lock_instance(session, instance_id)) as ctx:
+        yield ctx
+
+
+@contextmanager
+def _command(
+    engine: Engine, actor: Actor, lock: Callable[[Session], tuple[ProcessInstance, int]]
+) -> Iterator[CommandState]:
+    """Lock the case ``lock`` finds, load its workflow (kept or restored), and save it at the end.
+
+    ``lock`` reads the company calendar's revision with the case's row, in the same statement.
+    """
     with engine.writer.begin() as session, noting_due_times():
-        engine.refresh_calendar(session)
-        instance = lock_instance(session, instance_id)
+        instance, calendar_revision = lock(session)
+        engine.refresh_calendar(session, calendar_revision)
         note_case(instance.business_number)
         definition = instance.definition
-        specs = engine.definitions.specs(definition)
-        workflow = state_from_json(instance.state, specs)
+        workflow = engine.workflows.take(instance.id, instance.lock_version, definition.id, instance.state)
+        if workflow is None:
+            workflow = state_from_json(instance.state, engine.definitions.specs(definition))
         workflow.script_engine = engine.script_engine
         ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
         with command_budget(engine.limits):
@@ -96,34 +116,52 @@ def instance_command(engine: Engine, instance_id: int, actor: Actor) -> Iterator
 
 @contextmanager
 def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
-    """Lock the case of an open task of a running case, and hand over both."""
-    with engine.sessions() as probe:
-        instance_id = probe.scalar(select(Task.instance_id).where(Task.id == task_id))
-    if instance_id is None:
-        raise NotFound("no such task")
-    with instance_command(engine, instance_id, actor) as ctx:
-        row = locked_task(ctx.session, task_id)
+    """Lock the case of an open task of a running case, and hand over both.
+
+    The case is found and locked by the task in one statement (no separate look-up first).
+    """
+    with _command(engine, actor, lambda session: lock_instance_of_task(session, task_id)) as ctx:
+        # Read after the lock: a command that held it may have just changed the task.
+        row = locked_task(ctx.session, task_id, case_read=True)
         guards.check_open(row)
         guards.require_active(ctx.instance)
         yield ctx, row
 
 
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it)."""
-    instance = session.scalar(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
+def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, int]:
+    """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it), and the calendar's revision."""
+    return _locked(session, ProcessInstance.id == instance_id, "no such case")
+
+
+def lock_instance_of_task(session: Session, task_id: str) -> tuple[ProcessInstance, int]:
+    """Read the row of a task's case for update, found by the task in the same statement.
+
+    ``NotFound`` when there is no such task.
+    """
+    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+    return _locked(session, ProcessInstance.id == owner, "no such task")
+
+
+def _locked(session: Session, which: ColumnElement[bool], missing: str) -> tuple[ProcessInstance, int]:
+    found = session.execute(
+        select(ProcessInstance, calendar_store.revision_column())
+        .options(undefer(ProcessInstance.facts))
+        .where(which)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
-    )
-    if instance is None:
-        raise NotFound("no such case")
-    return instance
+    ).first()
+    if found is None:
+        raise NotFound(missing)
+    return found[0], found[1] or 0
 
 
-def locked_task(session: Session, task_id: str) -> Task:
-    """Read a task row afresh inside the command's transaction."""
-    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+_TASK_ONLY = lazyload(Task.instance)
+
+
+def locked_task(session: Session, task_id: str, case_read: bool = False) -> Task:
+    """Read a task row afresh inside the command's transaction (without its case when that is read)."""
+    query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+    row = session.scalar(query.options(_TASK_ONLY) if case_read else query)
     if row is None:
         raise NotFound("no such task")
     return row
@@ -135,7 +173,7 @@ def save(engine: Engine, ctx: CommandState) -> None:
     new_timers = 0
     try:
         new_timers = sync_instance(
-            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username
+            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username, ctx.decisions
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)
@@ -150,6 +188,8 @@ def save(engine: Engine, ctx: CommandState) -> None:
         raise ConcurrentModification("the case was changed by someone else; reload and try again")
     ctx.new_timers = new_timers
     instances.start_linked_cases(engine, ctx)
+    if ctx.new_timers:
+        notify_timers(ctx.session)
 
 
 def storable_state(engine: Engine, ctx: CommandState) -> str:
@@ -189,7 +229,11 @@ def _last_run_element(workflow: BpmnWorkflow) -> str | None:
 
 
 def after_commit(engine: Engine, ctx: CommandState) -> None:
-    """Wake an embedded runner that may be sleeping past a timer this command created."""
+    """Keep the saved workflow for the case's next command; wake a runner for a timer this command created."""
+    instance = ctx.instance
+    engine.workflows.keep(
+        instance.id, instance.lock_version, instance.definition_id, instance.state, ctx.workflow, ctx.began
+    )
     if ctx.new_timers:
         engine.wakeup.set()
 

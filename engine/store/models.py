@@ -156,6 +156,9 @@ class ProcessInstance(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: What task pages show of the case without reading its state: the case-data keys the product
+    #: names (``EngineConfig.fact_keys``) as they stand now, and the rules its decisions chose.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.
@@ -235,6 +238,10 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The tamper-evident chain (engine/audit): the predecessor's hash and this event's own,
+    # filled in by the flush that inserts the row; an event row is never updated.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SlaBreach(Base):
@@ -311,6 +318,9 @@ class DefinitionDraft(Base):
 # user of the models (the schema test, the test database's clean-up).
 # The tables of engine sub-packages, so that Base.metadata (tests, tooling) knows every table.
 from engine.accounts import access_tokens as _access_tokens  # noqa: E402, F401
+from engine.audit import chain as _audit_chain  # noqa: E402, F401  (links every new event)
 from engine.calendar import tables as _calendar_tables  # noqa: E402, F401
+from engine.outbox import models as _outbox_models  # noqa: E402, F401
 from engine.records import models as _records_models  # noqa: E402, F401
+from engine.signatures import records as _signature_records  # noqa: E402, F401
 from engine.webhooks import models as _webhook_models  # noqa: E402, F401

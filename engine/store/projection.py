@@ -6,6 +6,7 @@ deserialize a workflow. Work is proportional to the instance's own open tasks an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,8 +21,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
 from engine.calendar.due_basis import basis_of
@@ -48,6 +49,8 @@ class TaskRules:
     to_datetime: Callable[[Any], datetime]
     #: Per list column, the case-data keys that fill it (the first one present wins).
     list_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Case-data keys kept on the case row (``ProcessInstance.facts``).
+    fact_keys: tuple[str, ...] = ()
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
@@ -93,6 +96,31 @@ def _timer_due(task: SpiffTask) -> datetime | None:
     return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
 
 
+class _Scan:
+    """The tasks the projections look at, found in one walk over the workflow (in tree order)."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self.ready_human: list[SpiffTask] = []
+        self.waiting: list[SpiffTask] = []
+        self.completed_timers: list[tuple[SpiffTask, datetime]] = []
+        for task in workflow.get_tasks():
+            state = task.state
+            if state == TaskState.READY:
+                if task.task_spec.manual:
+                    self.ready_human.append(task)
+            elif state == TaskState.WAITING:
+                self.waiting.append(task)
+            elif (
+                state == TaskState.COMPLETED
+                and isinstance(task.task_spec, CatchingEvent)
+                and (due := _timer_due(task))
+            ):
+                self.completed_timers.append((task, due))
+
+    def waiting_timers(self) -> list[tuple[SpiffTask, datetime]]:
+        return [(task, due) for task in self.waiting if (due := _timer_due(task))]
+
+
 def sync_instance(
     session: Session,
     instance: ProcessInstance,
@@ -100,34 +128,79 @@ def sync_instance(
     meta: dict[str, Any],
     rules: TaskRules,
     actor: str | None,
+    decisions: Mapping[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Bring task and job rows and list fields in line with the workflow; return the new timer count."""
+    """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
+
+    The rows are read first and every change is written by one flush at the end (rows of a
+    table together), so the refresh costs two reads — one when the process has no timers —
+    and a few batched writes, however many tasks moved.
+    """
     now = clock.now()
-    open_tasks = _sync_tasks(session, instance, workflow, meta, rules, actor, now)
-    new_timers, breached = _sync_jobs(session, instance, workflow, meta, now)
-    # Set the instance's fields after the queries above: an autoflush would write it twice.
+    scan = _Scan(workflow)
+    with session.no_autoflush:
+        open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now)
+        new_timers, breached = (
+            _sync_jobs(session, instance, workflow, scan, meta, now) if has_timers(workflow) else (0, False)
+        )
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
-    _sync_list_fields(instance, workflow, meta, rules.list_fields)
+    _sync_list_fields(instance, workflow, scan, meta, rules.list_fields)
+    if rules.fact_keys or decisions:
+        with session.no_autoflush:  # a row read without its facts must not be written twice
+            known = instance.facts
+        _sync_facts(instance, known, workflow, rules.fact_keys, decisions or {})
     if breached:
         instance.late = True
     return new_timers
+
+
+_timer_specs: dict[int, bool] = {}
+
+
+def has_timers(workflow: BpmnWorkflow) -> bool:
+    """Tell whether the workflow's process (or a process it calls) has any timer event at all."""
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    key = hash(tuple(id(spec) for spec in specs))
+    known = _timer_specs.get(key)
+    if known is None:
+        known = any(_is_timer_spec(task_spec) for spec in specs for task_spec in spec.task_specs.values())
+        if len(_timer_specs) > 1000:
+            _timer_specs.clear()
+        _timer_specs[key] = known
+    return known
+
+
+def _is_timer_spec(spec: Any) -> bool:
+    if not isinstance(spec, CatchingEvent):
+        return False
+    definition = spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions)
+    return isinstance(definition, TimerEventDefinition)
 
 
 def _sync_tasks(
     session: Session,
     instance: ProcessInstance,
     workflow: BpmnWorkflow,
+    scan: _Scan,
     meta: dict[str, Any],
     rules: TaskRules,
     actor: str | None,
     now: datetime,
 ) -> list[Task]:
     """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
-    open_rows = {
+    ready = {str(t.id): t for t in scan.ready_human}
+    # One read: the open rows, and the rows of ready tasks that were open before (a loop, a retry).
+    rows = {
         row.id: row
-        for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == "open"))
+        for row in session.scalars(
+            select(Task)
+            .where(Task.instance_id == instance.id, or_(Task.state == "open", Task.id.in_(list(ready))))
+            .options(_TASK_WITHOUT_CASE)  # the case's row is in the session already
+        )
     }
-    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    open_rows = {task_id: row for task_id, row in rows.items() if row.state == "open"}
     for task_id, row in open_rows.items():
         if task_id not in ready:
             _close_task_row(session, instance, workflow, row, actor, now)
@@ -135,7 +208,7 @@ def _sync_tasks(
     for task_id, spiff_task in ready.items():
         if task_id in open_rows:
             continue
-        existing = session.get(Task, task_id)
+        existing = rows.get(task_id)
         if existing is not None:  # a task sent back to READY (retry, loop) reopens its row
             existing.state = "open"
             existing.completed_at = existing.completed_by = None
@@ -143,6 +216,9 @@ def _sync_tasks(
         else:
             opened.append(_open_task_row(session, instance, spiff_task, meta, rules, actor, now))
     return [row for row in open_rows.values() if row.state == "open"] + opened
+
+
+_TASK_WITHOUT_CASE = lazyload(Task.instance)
 
 
 def _close_task_row(
@@ -253,12 +329,17 @@ def _evaluate_assignee(task: SpiffTask, info: dict[str, Any], rules: TaskRules, 
 
 
 def _sync_jobs(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, meta: dict[str, Any], now: datetime
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    scan: _Scan,
+    meta: dict[str, Any],
+    now: datetime,
 ) -> tuple[int, bool]:
     """Open a job per waiting timer, close the rest; return (new jobs, whether an SLA was breached)."""
     jobs = list(session.scalars(select(Job).where(Job.instance_id == instance.id)))
     open_jobs = {job.task_id: job for job in jobs if job.done_at is None}
-    waiting = {str(task.id): (task, due) for task, due in waiting_timers(workflow)}
+    waiting = {str(task.id): (task, due) for task, due in scan.waiting_timers()}
     breached = False
     for task_id, job in open_jobs.items():
         if task_id not in waiting:
@@ -273,7 +354,7 @@ def _sync_jobs(
     # A timer already past when it started fires within the same command and never waited:
     # give it a closed job so it is counted like any other.
     known = {job.task_id for job in jobs}
-    for task, due in fired_timers(workflow):
+    for task, due in scan.completed_timers:
         task_id = str(task.id)
         if task_id in known:
             continue
@@ -353,10 +434,11 @@ def _record_timer_end(
 def _sync_list_fields(
     instance: ProcessInstance,
     workflow: BpmnWorkflow,
+    scan: _Scan,
     meta: dict[str, Any],
     list_fields: Mapping[str, tuple[str, ...]],
 ) -> None:
-    ready = ready_human_tasks(workflow)
+    ready = scan.ready_human
     data = ready[0].data if ready else (workflow.last_task.data if workflow.last_task else {})
     for column, keys in list_fields.items():
         for key in keys:
@@ -371,10 +453,46 @@ def _sync_list_fields(
     if not names:  # nothing for people to do: the case waits for a message or a timer
         names = [
             elements.get(t.task_spec.bpmn_id or "", t.task_spec.bpmn_name or t.task_spec.name)
-            for t in workflow.get_tasks(state=TaskState.WAITING)
+            for t in scan.waiting
             if isinstance(t.task_spec, CatchingEvent) and not isinstance(t.task_spec, BoundaryEvent)
         ]
     instance.current_step = ", ".join(dict.fromkeys(names))[:512] or None
+
+
+#: A fact larger than this (as JSON) is left out: task pages read facts with every visit.
+MAX_FACT_BYTES = 8 * 1024
+
+
+def _sync_facts(
+    instance: ProcessInstance,
+    known: dict[str, Any] | None,
+    workflow: BpmnWorkflow,
+    keys: tuple[str, ...],
+    decisions: Mapping[str, dict[str, Any]],
+) -> None:
+    """Keep the named case-data keys as they stand now, and the rules the decisions chose.
+
+    The data of the last completed task is read first, then that of each task waiting for people
+    (the newest values), so what a page shows agrees with what the engine decided on.
+    """
+    facts = dict(known or {})
+    data = dict(facts.get("data") or {})
+    sources = [workflow.last_task] if workflow.last_task is not None else []
+    sources += ready_human_tasks(workflow)
+    for task in sources:
+        for key in keys:
+            if key in task.data:
+                value = task.data[key]
+                try:
+                    size = len(json.dumps(value, default=str))
+                except (TypeError, ValueError):
+                    continue
+                if size <= MAX_FACT_BYTES:
+                    data[key] = json.loads(json.dumps(value, default=str))
+    facts["data"] = data
+    if decisions:
+        facts["decisions"] = {**(facts.get("decisions") or {}), **decisions}
+    instance.facts = facts
 
 
 def parse_moment(value: Any, default_tz: Any) -> datetime:

@@ -406,6 +406,7 @@ class CaseTask:
     completed_by: str | None
     created_at: datetime
     completed_at: datetime | None
+    due_at: datetime | None = None
 
 
 def case_tasks(session: Session, instance_id: int) -> list[CaseTask]:

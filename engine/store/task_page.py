@@ -10,7 +10,8 @@ the page names or may assign the task to.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session, joinedload
@@ -35,6 +37,7 @@ from engine.store.models import (
     Attachment,
     Comment,
     Event,
+    Job,
     ProcessDefinition,
     ProcessInstance,
     Task,
@@ -51,15 +54,21 @@ class TaskCase:
     task: Task
     case_tasks: list[CaseTask]
     definitions_version: int
+    #: The case's facts (``ProcessInstance.facts``): chosen case data and the rules decisions chose.
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """What happened on a case: its audit events, comments and files (their content is not read)."""
+    """What happened on a case: its audit events, comments and files (their content is not read).
+
+    ``timers`` are the timers the case waits for now (element id and due time): its running limits.
+    """
 
     events: list[Event]
     comments: list[Comment]
     attachments: list[Attachment]
+    timers: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,22 @@ def task_case(session: Session, task_id: str) -> TaskCase | None:
     """Return a task with its case (without its serialized state) and the case's other tasks."""
     of_case = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
     newest = select(func.max(ProcessDefinition.id)).scalar_subquery()
+    # The facts travel once, on the wanted task's row, not once per task of the case.
+    facts = type_coerce(
+        case(
+            (
+                Task.id == task_id,
+                select(ProcessInstance.facts)
+                .where(ProcessInstance.id == Task.instance_id)
+                .correlate(Task)
+                .scalar_subquery(),
+            ),
+            else_=null(),
+        ),
+        JSON,
+    )
     rows = session.execute(
-        select(Task, newest)
+        select(Task, newest, facts)
         .options(
             joinedload(Task.instance)
             .defer(ProcessInstance.state)
@@ -85,10 +108,15 @@ def task_case(session: Session, task_id: str) -> TaskCase | None:
         .where(Task.instance_id == of_case)
         .order_by(Task.created_at, Task.id)
     ).all()
-    found = next((row for row, _newest in rows if row.id == task_id), None)
+    found = next(((row, found_facts) for row, _newest, found_facts in rows if row.id == task_id), None)
     if found is None:
         return None
-    return TaskCase(found, [_case_task(row) for row, _newest in rows], int(rows[0][1] or 0))
+    return TaskCase(
+        found[0],
+        [_case_task(row) for row, _newest, _facts in rows],
+        int(rows[0][1] or 0),
+        found[1] if isinstance(found[1], dict) else {},
+    )
 
 
 def _case_task(row: Task) -> CaseTask:
@@ -103,6 +131,7 @@ def _case_task(row: Task) -> CaseTask:
         completed_by=row.completed_by,
         created_at=row.created_at,
         completed_at=row.completed_at,
+        due_at=row.due_at,
     )
 
 
@@ -147,13 +176,31 @@ def case_record(session: Session, instance_id: int) -> CaseRecord:
         Attachment.size,
         Attachment.sha256,
     ).where(Attachment.instance_id == instance_id)
-    record = union_all(events, comments, files).subquery()
+    record = union_all(events, comments, files, _waiting_timers(instance_id)).subquery()
     rows = session.execute(select(record).order_by(record.c.at, record.c.id)).all()
     return CaseRecord(
         [_event(instance_id, row) for row in rows if row.kind == "event"],
         [_comment(instance_id, row) for row in rows if row.kind == "comment"],
         [_attachment(instance_id, row) for row in rows if row.kind == "attachment"],
+        sorted(((row.element_id, row.at) for row in rows if row.kind == "timer"), key=lambda t: t[1]),
     )
+
+
+def _waiting_timers(instance_id: int) -> Any:
+    """The timers the case waits for, in the columns of ``case_record``'s union."""
+    return select(
+        literal("timer"),
+        Job.id,
+        Job.task_id,
+        cast(null(), String),
+        Job.due_at,
+        Job.kind,
+        Job.element_id,
+        cast(null(), JSON),
+        cast(null(), String),
+        cast(null(), Integer),
+        cast(null(), String),
+    ).where(Job.instance_id == instance_id, Job.done_at.is_(None), Job.kind == "timer")
 
 
 def _event(instance_id: int, row: Any) -> Event:

@@ -40,7 +40,8 @@ from engine.runtime.context import current
 from engine.runtime.runner import TimerRunner
 from engine.store.models import ProcessInstance, Task
 from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
-from processes.demo.users import DEMO_USERS
+from processes.demo.signatures import signed_by
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class DemoLoad:
         self.failures = 0
         self.ledger: list[SalesLedgerEntry] = []
         self.last_fired: datetime | None = None
+        self.progress: Callable[[int], None] | None = None
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -187,6 +189,8 @@ class DemoLoad:
                 if budget <= 0:
                     continue
                 budget -= 1
+                if self.progress is not None:
+                    self.progress(1)
                 if self._start(case):
                     budget -= self._step_later(due.case)
             else:
@@ -298,7 +302,7 @@ class DemoLoad:
         task = self.rng.choice(tasks)
         who = self._worker(task)
         data = self._task_data(case.instance_id, task)
-        if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who])):
+        if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who], DEMO_PASSWORD)):
             case.steps += 1
         return self._step_later(index)
 
@@ -364,7 +368,9 @@ class DemoLoad:
                 "market": "domestic" if rng.random() < 0.9 else "abroad",
             }
         if process == "sales_return":
-            line = rng.choice(self.ledger)
+            today = clock.now().astimezone(SHANGHAI).date()
+            # Only goods sold by the simulated day can come back (a purchase date is never in the future).
+            line = rng.choice([sold for sold in self.ledger if sold.sale_date <= today] or self.ledger)
             return "sales1", {
                 "customer_name": line.purchaser_name,
                 "customer_type": "institution",
@@ -378,7 +384,7 @@ class DemoLoad:
                 "reason_detail": "",
                 "package_intact": "yes",
                 "purchase_voucher_number": line.document_number,
-                "purchase_date": line.sale_date.isoformat(),
+                "purchase_date": min(line.sale_date, today).isoformat(),
                 "cold_chain": "yes" if line.cold_chain else "no",
                 "requested_remedy": rng.choice(["refund", "replace"]),
             }
@@ -423,7 +429,7 @@ class DemoLoad:
                         "outcome": "fixed_on_site",
                         "work_done": "更换电源板",
                         "hours_spent": 2,
-                        "customer_signed": True,
+                        "customer_signature": signed_by("王工"),
                     }
                 else:
                     chosen = {
@@ -431,7 +437,7 @@ class DemoLoad:
                         "work_done": "现场无法修复，带回",
                         "hours_spent": 1.5,
                         "parts_borrowed": False,
-                        "customer_signed": True,
+                        "customer_signature": signed_by("王工"),
                         "receipt_number": f"SJ-{instance_id}",
                         "repair_card_number": f"XK-{instance_id}",
                     }
@@ -524,6 +530,8 @@ def _filled(
             value = max(low, 1) if f.max is None or f.max >= 1 else low
         elif f.type == "checkbox":
             value = True
+        elif f.type == "signature":
+            value = signed_by("演示客户")
         elif f.type == "datetime":
             value = {
                 "time": "10:00",
@@ -538,12 +546,21 @@ def _filled(
 
 
 def load_cases(
-    engine: Engine, cases: int, seed: int = 2026, end: datetime | None = None, days: int = 150
+    engine: Engine,
+    cases: int,
+    seed: int = 2026,
+    end: datetime | None = None,
+    days: int = 150,
+    progress: Callable[[int], None] | None = None,
 ) -> LoadReport:
-    """Run ``cases`` real cases over the ``days`` before ``end`` (now); report what was made."""
+    """Run ``cases`` real cases over the ``days`` before ``end`` (now); report what was made.
+
+    ``progress`` is called with 1 for every case started (a progress bar's ``update``).
+    """
     began = time.perf_counter()
     end = end or datetime.now(UTC)
     load = DemoLoad(engine, seed)
+    load.progress = progress
     was_frozen = clock.now() if clock._frozen is not None else None
     try:
         load.run(cases, end, days)

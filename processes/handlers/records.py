@@ -148,6 +148,19 @@ def ledger_check(
         "unit_price": _money(newest.unit_price),
         "specification": newest.specification,
         "registration_number": newest.registration_number,
+        # The rows matched, for the billing clerk who confirms the sale (at most the newest 20).
+        "lines": [
+            {
+                "document_number": line.document_number,
+                "sale_date": _iso(line.sale_date),
+                "purchaser_name": line.purchaser_name,
+                "product_name": line.product_name,
+                "batch_number": line.batch_number,
+                "quantity": line.quantity,
+                "expiry_date": _iso(line.expiry_date),
+            }
+            for line in lines[:20]
+        ],
     }
     if wanted is not None and wanted > sold:
         result.update(

@@ -79,7 +79,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         calendar=CalendarConfig(),
         embedded_runner=False,
     )
-    app = create_app({"AFTERFLOW_ENGINE": engine, "AFTERFLOW_INBOX_POLL_SECONDS": 1}, settings)
+    app = create_app(
+        {
+            "AFTERFLOW_ENGINE": engine,
+            "AFTERFLOW_INBOX_POLL_SECONDS": 1,
+            "AFTERFLOW_MODELER_AUTOSAVE_MS": 1500,
+        },
+        settings,
+    )
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser tests run with CSRF protection on"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -140,3 +147,24 @@ def shot(page: Any, name: str) -> None:
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def draw_signature(page: Any, key: str, signer: str) -> None:
+    """Sign a signature field with the mouse (three strokes across its canvas) and type the name."""
+    pad = page.locator(f"#field-{key}-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None and box["width"] > 100, "the signature canvas is on the page"
+    for row in (0.3, 0.5, 0.7):
+        page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * row)
+        page.mouse.down()
+        for step in range(1, 9):
+            wave = 0.08 if step % 2 else -0.08
+            page.mouse.move(
+                box["x"] + box["width"] * (0.1 + 0.1 * step), box["y"] + box["height"] * (row + wave), steps=3
+            )
+        page.mouse.up()
+    page.fill(f"#field-{key}-name", signer)

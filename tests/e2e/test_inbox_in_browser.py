@@ -28,7 +28,8 @@ from sqlalchemy import select
 from engine.accounts.users import Actor
 from engine.definitions.forms import FormDefinition, FormField
 from engine.store.models import ProcessInstance, Task
-from tests.e2e.conftest import TABLET, TIMEOUT_MS, Served, log_in, new_page, shot
+from processes.demo.signatures import signed_by
+from tests.e2e.conftest import TABLET, TIMEOUT_MS, Served, draw_signature, log_in, new_page, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +64,7 @@ ANSWERS: dict[str, Any] = {
     "outcome": "fixed_on_site",
     "work_done": "更换主轴轴承。",
     "parts_borrowed": False,
-    "customer_signed": True,
+    "customer_signature": "王建国",  # drawn on the page; a signed image through the engine
     "accepted": "yes",
     "has_complaint": False,
 }
@@ -99,7 +100,11 @@ def answer(form_field: FormField) -> Any:
 
 def answers_of(form: FormDefinition) -> dict[str, Any]:
     """The walk's answers to a whole form, as a submission (for steps done through the engine)."""
-    values = {f.key: answer(f) for f in form.data_fields if f.accepts_input}
+    values = {
+        f.key: signed_by(str(answer(f))) if f.type == "signature" else answer(f)
+        for f in form.data_fields
+        if f.accepts_input
+    }
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -119,6 +124,8 @@ def fill(page: Any, form: FormDefinition, leave_out: str | None = None) -> None:
             (page.check if value else page.uncheck)(f"#field-{key}")
         elif form_field.type == "select":
             page.select_option(f"#field-{key}", str(value))
+        elif form_field.type == "signature":
+            draw_signature(page, key, str(value))
         else:
             page.fill(f"#field-{key}", str(value))
 

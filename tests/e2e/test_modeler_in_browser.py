@@ -173,6 +173,10 @@ def test_owner_adds_a_step_deploys_v2_and_cases_in_flight_stay_on_v1(browser: An
     page.click("#deploy")
     expect(page.locator("#modeler-app")).to_have_attribute("data-deployed", "refused")
     assert versions(engine)[-1].version == start_version + 1
+    # The refused edit stays as the owner's draft (kept by autosave) until discarded.
+    page.click("#discard-draft")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "false")
+    page.close()
 
 
 def test_owner_edits_the_sla_table_and_a_form_label_and_the_next_case_shows_both(
@@ -236,3 +240,45 @@ def test_the_editor_is_not_for_other_users(browser: Any, owner: Served) -> None:
     assert page.locator("#nav-modeler").count() == 0
     response = page.goto("/modeler/repair_service/edit")
     assert response is not None and response.status == 403
+
+
+def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
+    browser: Any, owner: Served
+) -> None:
+    page = open_editor(browser, owner.url)
+    from playwright.sync_api import expect
+
+    rename = """(name) => {
+      const m = window.afterflowModeler.bpmn;
+      const task = m.get('elementRegistry').get('task_dispatch');
+      m.get('modeling').updateProperties(task, { name: name });
+    }"""
+    name_of = (
+        "() => window.afterflowModeler.bpmn.get('elementRegistry').get('task_dispatch').businessObject.name"
+    )
+    original = page.evaluate(name_of)
+    page.evaluate(rename, "派工（新）")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "true")
+    page.click("#undo")
+    assert page.evaluate(name_of) == original
+    page.click("#redo")
+    assert page.evaluate(name_of) == "派工（新）"
+
+    # Unsaved edits: leaving asks first (the browser's own beforeunload dialog).
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    page.evaluate("() => { window.location.href = '/modeler/'; }")
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
+
+    # Autosave keeps the edit as the owner's draft and the page is clean again.
+    expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "false", timeout=TIMEOUT_MS)
+    files = page.evaluate(
+        "() => fetch('/modeler/api/repair_service/files', {credentials: 'same-origin'}).then(r => r.json())"
+    )
+    assert files["source"] == "draft" and "派工（新）" in files["files"]["repair_service.bpmn"]
+    page.evaluate(
+        """() => fetch('/modeler/api/repair_service/draft', {method: 'DELETE', credentials: 'same-origin',
+             headers: {'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content}})"""
+    )
+    page.close()

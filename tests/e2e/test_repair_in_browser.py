@@ -66,6 +66,13 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     row.locator("a", has_text="电话指导").click()
     expect(cs1.locator("h1")).to_have_text("电话指导")
     task_url = cs1.url
+    # The facts to guide by, on the task itself: contact, fault, and why this is contract service.
+    facts = cs1.locator("#facts")
+    expect(facts.locator("[data-fact=customer_phone]")).to_have_text("021-5555-0101")
+    expect(facts.locator("[data-fact=fault_description]")).to_have_text("主轴异响，无法启动。")
+    expect(facts.locator("[data-decision=decide_category]")).to_contain_text("A 合同服务")
+    expect(facts.locator("[data-decision=decide_category]")).to_contain_text("维保合同在有效期内")
+    expect(facts.locator("#sla-clock")).to_contain_text("响应超时")
     cs1.fill("#field-guidance_notes", "已指导客户重启设备，仍有异响。")
     cs1.click("#complete")
     error = cs1.locator("#field-solved_by_phone-error")
@@ -109,6 +116,8 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     offered_row(sup1, number_text, "派工").locator("a").click()
     expect(sup1.locator("#task-form h2")).to_have_text("Dispatch")
     expect(sup1.locator("label[for=field-technician]")).to_contain_text("Technician")
+    expect(sup1.locator("#facts h2")).to_have_text("Case facts")
+    expect(sup1.locator("#facts [data-decision=decide_category]")).to_contain_text("A contract service")
     sup1.click("#complete")
     expect(sup1.locator("#field-technician-error")).to_be_visible()
     expect(sup1.locator("p.flash.error")).to_contain_text("The form has errors")

@@ -140,3 +140,13 @@ def test_start_prints_the_business_number_and_status_the_error_state_included(
     unknown = invoke("start", "no_such_process", "--as", "sup9")
     assert unknown.exit_code == 1 and "no process 'no_such_process'" in unknown.output
     assert count(url, ProcessInstance) == 2
+
+
+def test_demo_load_reports_its_progress_and_the_cases_it_made(cli: tuple[Invoke, str]) -> None:
+    invoke, url = cli
+    assert invoke("setup-demo").exit_code == 0
+    loaded = invoke("demo-load", "--cases", "3")
+    assert loaded.exit_code == 0, loaded.output
+    assert "cases" in loaded.stderr  # the progress bar (its label only, when not on a terminal)
+    assert " cases in " in loaded.stdout, loaded.stdout  # the report after the bar
+    assert count(url, ProcessInstance) >= 3

@@ -400,8 +400,8 @@ def test_a_form_file_that_is_not_json(engine: Engine) -> None:
 
 
 def test_a_form_with_an_unknown_component_type(engine: Engine) -> None:
-    files = changed(mini_files(), "mini_first.form.json", '"type": "number"', '"type": "signature"')
-    assert_problem(refused(engine, files), "mini_first", "(type 'signature') is not a supported field type")
+    files = changed(mini_files(), "mini_first.form.json", '"type": "number"', '"type": "filepicker"')
+    assert_problem(refused(engine, files), "mini_first", "(type 'filepicker') is not a supported field type")
 
 
 def test_a_dmn_table_that_does_not_parse(engine: Engine) -> None:

@@ -172,6 +172,8 @@ def test_ledger_check_finds_our_sale_and_adds_up_its_lines(records: Engine) -> N
     with command(records):
         result = ledger_check("insulin glargine 甘精胰岛素注射液", " gla-2601 ", "仁济堂大药房（静安店）", 15)
 
+    lines = result.pop("lines")
+    assert [(line["document_number"], line["quantity"]) for line in lines] == [("XS-2", 5), ("XS-1", 10)]
     assert result == {
         "found": True,
         "document_number": "XS-2",  # the newest line

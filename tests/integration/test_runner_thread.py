@@ -1,4 +1,4 @@
-"""The embedded runner sleeps until the next due timer and is woken by new ones (no polling)."""
+"""Runners sleep until the next due timer and are woken by new ones, in this process or another."""
 
 from __future__ import annotations
 
@@ -44,3 +44,39 @@ def test_a_sleeping_runner_is_woken_by_a_new_timer_and_fires_it_on_time(db: SqlE
     assert fired_after is not None, "the timer did not fire"
     assert 1.4 <= fired_after < 5, fired_after
     assert not thread.is_alive()
+
+
+def test_a_runner_of_another_process_fires_a_new_timer_within_a_second_of_its_time(db: SqlEngine) -> None:
+    """The runner has an engine of its own, as in another process: no in-process wake-up reaches it.
+
+    On PostgreSQL it sleeps up to a minute and only the command's ``NOTIFY`` can wake it; on
+    SQLite it looks at the job table every second.
+    """
+    engine = build_engine(db)
+    files, _ = collect_files([FIXTURES])
+    files["mini.bpmn"] = files["mini.bpmn"].replace("hours(2)", "hours(1.5 / 3600)")
+    engine.deploy(files)
+    postgres = db.dialect.name == "postgresql"
+    runner = TimerRunner(build_engine(db), name="other-process", max_sleep=60 if postgres else 1.0)
+    thread = runner.start_thread()
+    try:
+        time.sleep(0.5)  # the runner has looked once and gone to sleep
+        cs = actor("cs1", "customer_service")
+        started = engine.start("mini", {"customer_name": "x", "owner": "sup1", "divisor": "1"}, cs)
+        with engine.sessions() as session:
+            first = session.scalars(select(Task).where(Task.instance_id == started.id)).one()
+        engine.complete(first.id, {"amount": "1"}, cs)
+        created = time.monotonic()
+        fired_after = None
+        while time.monotonic() - created < 10:
+            with engine.sessions() as session:
+                if session.scalar(select(Event).where(Event.action == "timer_fired")) is not None:
+                    fired_after = time.monotonic() - created
+                    break
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        thread.join(5)
+    assert fired_after is not None, "the timer did not fire"
+    # Due 1.5 s after the completion; a second late at most, plus the load of a shared machine.
+    assert 1.4 <= fired_after < 3.5, fired_after

@@ -17,10 +17,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import PermissionDenied
+from engine.errors import FormInvalid, PermissionDenied
 from engine.runtime import Engine
 from engine.store.models import Job, ProcessInstance, Task
 from engine.store.serialization import state_from_json
+from engine.user_messages import Message
+from processes.demo.signatures import signed_by
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.scenarios.conftest import (
     REPAIR_REQUEST,
@@ -295,9 +297,13 @@ def test_major_complaint_goes_to_the_general_manager_at_once_and_is_answered_by_
     analyse(complaints, case, cause_type="human_slip")
     countermeasure_loss_and_approval(complaints, case)
 
-    task = reply(complaints, case, channel="phone")
+    # A major complaint is answered in writing [000 篇二 8)]: a phone reply is refused on submit
+    # with the reason, and the reply task stays where it was.
+    with pytest.raises(FormInvalid) as refused:
+        reply(complaints, case, channel="phone")
+    assert refused.value.errors == {"reply_channel": [Message("complaint.written_reply_required")]}
+    task = open_task(complaints, case, "task_reply")
     assert task.name == "答复客户（重大投诉须书面函告）"
-    # A major complaint is answered in writing [000 篇二 8)]: a phone reply comes back to sales.
     assert open_steps(complaints, case) == {"task_reply"}
     reply(complaints, case, channel="letter")
     work(complaints, case, "task_customer_decision", SALES, {"customer_accepts": "yes"})
@@ -462,7 +468,7 @@ def test_an_unsatisfied_repair_follow_up_starts_a_complaint_completed_by_custome
         "outcome": "fixed_on_site",
         "work_done": "更换电源板",
         "hours_spent": 2,
-        "customer_signed": True,
+        "customer_signature": signed_by("王工"),
     }
     complete_step(complaints, repair.id, "task_repair", on_site, TECH1)
     complete_step(complaints, repair.id, "task_acceptance", {"accepted": "yes"}, SUP)

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.accounts import users
+from engine.accounts.users import create_user
 from engine.errors import PermissionDenied
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
@@ -24,7 +27,9 @@ from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
 from engine.store.queries import offered_to
 from engine.store.serialization import state_from_json
 from processes.demo.records import RECALL_DEMO_BATCH, load_demo_records
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
+from processes.roles import ROLE_KEYS
 from tests.conftest import actor
 
 QA = actor("qa1", "quality")
@@ -32,14 +37,21 @@ WAREHOUSE = actor("wh1", "warehouse")
 GM = actor("gm1", "general_manager")
 SALES = actor("sales1", "sales")
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Wednesday 2026-11-18 10:00 in Shanghai.
 OPENED = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def recall_engine(deployed: Engine) -> Iterator[Engine]:
+def recall_engine(
+    deployed: Engine, demo_password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
     clock.freeze(OPENED)
-    with deployed.writer.begin() as session:
+    # The general manager signs the summary with a password, so the demo users exist (one hash for all).
+    with monkeypatch.context() as patch, deployed.writer.begin() as session:
+        patch.setattr(users, "hash_password", lambda _password: demo_password_hash)
+        for username, display_name, roles in DEMO_USERS:
+            create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
         load_demo_records(session)
     yield deployed
 
@@ -99,7 +111,7 @@ def notify(engine: Engine, task: Task, quantity_to_return: int, who: Any = QA) -
     engine.complete(
         task.id,
         {
-            "notified_at": "2026-11-18T15:00",
+            "notified_at": clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
             "method": "phone",
             "contact_person": "质管员",
             "acknowledged": "on",
@@ -240,6 +252,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
     with pytest.raises(PermissionDenied):
         recall_engine.complete(collect[0].id, {}, QA)
     received = {}
+    clock.freeze(OPENED + timedelta(days=1))  # the goods arrive the next day
     for task in collect:
         name = customer_of(task)
         received[name] = to_return[name] - 1
@@ -254,6 +267,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
             WAREHOUSE,
         )
 
+    clock.freeze(OPENED + timedelta(days=2))
     report = open_tasks(recall_engine, instance_id)
     assert [(t.spec_id, t.role) for t in report] == [("task_report", "quality")]
     recall_engine.complete(
@@ -266,6 +280,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
         },
         QA,
     )
+    clock.freeze(OPENED + timedelta(days=3))
     dispose = open_tasks(recall_engine, instance_id)
     assert [(t.spec_id, t.role) for t in dispose] == [("task_dispose", "quality")]
     recall_engine.complete(
@@ -284,8 +299,11 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
     assert [(t.spec_id, t.role, t.name) for t in summary] == [
         ("task_summary", "general_manager", f"召回总结审批：发货 {total_shipped}，收回 {total_received}")
     ]
-    recall_engine.complete(summary[0].id, {"approved": "no", "gm_comments": "补充药监部门回执"}, GM)
+    recall_engine.complete(
+        summary[0].id, {"approved": "no", "gm_comments": "补充药监部门回执"}, GM, DEMO_PASSWORD
+    )
     assert [t.spec_id for t in open_tasks(recall_engine, instance_id)] == ["task_report"]
+    clock.freeze(OPENED + timedelta(days=4))
     for spec_id, data, who in (
         (
             "task_report",
@@ -310,7 +328,7 @@ def test_a_recall_walks_from_notification_to_the_general_managers_approval(recal
         ("task_summary", {"approved": "yes"}, GM),
     ):
         (task,) = open_tasks(recall_engine, instance_id, spec_id)
-        recall_engine.complete(task.id, data, who)
+        recall_engine.complete(task.id, data, who, DEMO_PASSWORD)
 
     done = instance(recall_engine, instance_id)
     assert done.status == "completed", done.error_message

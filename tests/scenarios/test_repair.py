@@ -20,6 +20,7 @@ from engine import clock
 from engine.errors import TaskNotAvailable
 from engine.runtime import Engine
 from engine.store.models import Event
+from processes.demo.signatures import signed_by
 from processes.records.models import MaintenanceContract, ServiceRecord
 from tests.conftest import DIAGRAMS
 from tests.scenarios.conftest import (
@@ -52,7 +53,12 @@ SATISFIED = {
     "rating_arrival_time": "satisfied",
     "rating_promises": "very_satisfied",
 }
-ON_SITE = {"outcome": "fixed_on_site", "work_done": "更换电源板", "hours_spent": 2, "customer_signed": True}
+ON_SITE = {
+    "outcome": "fixed_on_site",
+    "work_done": "更换电源板",
+    "hours_spent": 2,
+    "customer_signature": signed_by("王工"),
+}
 
 
 def register(engine: Engine, **overrides: Any) -> int:
@@ -200,7 +206,7 @@ def test_the_dispatched_technician_alone_repairs_and_a_failed_acceptance_sends_i
         "hours_spent": 1.5,
         "parts_borrowed": True,
         "loan_slip_number": "JY-0001",
-        "customer_signed": True,
+        "customer_signature": signed_by("王工"),
         "receipt_number": "SJ-0001",
         "repair_card_number": "XK-0001",
     }

@@ -15,15 +15,17 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.accounts.users import Actor
+from engine.accounts import users
+from engine.accounts.users import Actor, create_user
 from engine.errors import PermissionDenied
 from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, SlaBreach, Task
 from engine.store.queries import offered_to
 from engine.store.serialization import state_from_json
-from processes.demo.users import DEMO_USERS
+from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
+from processes.roles import ROLE_KEYS
 from tests.conftest import actor, diagram_files
 from tests.scenarios.conftest import instance_row
 
@@ -56,9 +58,14 @@ PHARMACY_CUSTOMER = "张三"
 
 
 @pytest.fixture
-def returns(engine: Engine) -> Engine:
+def returns(engine: Engine, demo_password_hash: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
     clock.freeze(FRIDAY_AFTERNOON)  # before deploying: scheduled processes start their timers from it
     engine.deploy(diagram_files(), deployed_by="owner1")
+    # The approvers sign with their passwords, so the demo users exist (one scrypt hash for all).
+    with monkeypatch.context() as patch, engine.writer.begin() as session:
+        patch.setattr(users, "hash_password", lambda _password: demo_password_hash)
+        for username, display_name, roles in DEMO_USERS:
+            create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
     return engine
 
 
@@ -172,7 +179,7 @@ def only_task(engine: Engine, instance_id: int, spec_id: str) -> Task:
 
 
 def complete(engine: Engine, instance_id: int, spec_id: str, data: dict[str, Any], who: Actor) -> None:
-    engine.complete(only_task(engine, instance_id, spec_id).id, data, who)
+    engine.complete(only_task(engine, instance_id, spec_id).id, data, who, DEMO_PASSWORD)
 
 
 def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:

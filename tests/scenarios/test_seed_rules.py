@@ -22,6 +22,7 @@ import pytest
 from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
+from processes.demo.signatures import signed_by
 from processes.kpis.dashboard import current_dashboard
 from tests.conftest import COMPLAINT_RECEIVED, diagram_files
 from tests.scenarios.conftest import (
@@ -41,7 +42,12 @@ from tests.scenarios.conftest import (
 from tests.scenarios.test_sales_return import BILL, NOTICE_OK, SALES, add_ledger_line, request
 
 CS, SUP, TECH2, ACCT = (as_user(u) for u in ("cs1", "sup1", "tech2", "acct1"))
-ON_SITE = {"outcome": "fixed_on_site", "work_done": "更换主板", "hours_spent": 13, "customer_signed": True}
+ON_SITE = {
+    "outcome": "fixed_on_site",
+    "work_done": "更换主板",
+    "hours_spent": 13,
+    "customer_signature": signed_by("王工"),
+}
 SATISFIED = {
     "rating_attitude": "very_satisfied",
     "rating_technique": "satisfied",

@@ -394,7 +394,9 @@ CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 def close_complaint(web: Web, number: str) -> None:
     for spec_id, username, role, data in CLOSING_STEPS:
-        web.engine.complete(web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})))
+        web.engine.complete(
+            web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})), DEMO_PASSWORD
+        )
     with web.engine.sessions() as session:
         status = session.scalar(
             select(ProcessInstance.status).where(ProcessInstance.business_number == number)

@@ -19,7 +19,7 @@ from engine.accounts.users import create_user
 from engine.store.models import Event, ProcessDefinition, ProcessInstance
 from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, actor
 from tests.integration.test_version_migration import repair_v2
 from tests.web.conftest import Web
 
@@ -37,6 +37,7 @@ OWNER_URLS = (
     ("post", "/modeler/api/repair_service/deploy"),
     ("post", "/modeler/repair_service/migrate"),
     ("post", "/modeler/upload"),
+    ("post", "/modeler/new"),
 )
 
 
@@ -250,3 +251,44 @@ def test_a_camunda_diagram_uploads_with_its_conversion_report(owners: Web) -> No
     assert "candidate group &#39;service_supervisor&#39; → lane" in report
     assert '<tr data-element="Activity_inspect" class="not-converted">' in report
     assert versions(owners, "site_inspection") == [1]
+
+
+def test_a_new_process_starts_as_a_draft_and_deploys_from_the_editor(owners: Web) -> None:
+    client = owners.client("owner1")
+    made = client.post(
+        "/modeler/new", data={"process_key": "site_visit", "name": "现场巡检", "role": "service_supervisor"}
+    )
+    assert made.status_code == 302 and made.headers["Location"].endswith("/modeler/site_visit/edit")
+    assert client.get("/modeler/site_visit/edit").status_code == 200
+    library = client.get("/modeler/").text
+    row = library[library.index('<tr data-process="site_visit"') :]
+    assert "现场巡检" in row[: row.index("</tr>")] and "尚未发布" in row[: row.index("</tr>")]
+    files = client.get("/modeler/api/site_visit/files").json
+    assert files["source"] == "draft" and files["latest"] is None
+    assert client.post("/modeler/api/site_visit/validate", json={"files": files["files"]}).json["ok"] is True
+    deployed = client.post(
+        "/modeler/api/site_visit/deploy", json={"files": files["files"], "change_summary": "新建"}
+    ).json
+    assert deployed["ok"] and deployed["deployed"] == [["site_visit", 1]]
+    assert versions(owners, "site_visit") == [1]
+    started = owners.engine.start("site_visit", {}, actor("sup1", "service_supervisor"))
+    task = owners.open_task(started.business_number, "task_1")
+    assert (task.role, task.name) == ("service_supervisor", "第一步")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"process_key": "Bad Key", "name": "x", "role": "service_supervisor"}, "流程标识为 3 到 64 个"),
+        ({"process_key": "repair_service", "name": "x", "role": "service_supervisor"}, "已存在"),
+        ({"process_key": "fine_key", "name": "", "role": "service_supervisor"}, "请填写流程名称"),
+        ({"process_key": "fine_key", "name": "x", "role": "nobody"}, "请选择第一步的角色"),
+    ],
+)
+def test_a_new_process_with_a_bad_id_name_or_role_is_refused(
+    owners: Web, data: dict[str, str], message: str
+) -> None:
+    client = owners.client("owner1")
+    response = client.post("/modeler/new", data=data, follow_redirects=True)
+    assert message in response.text
+    assert client.get("/modeler/fine_key/edit").status_code == 404

@@ -93,6 +93,17 @@ class FormDataSchema(InputSchema):
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
 
 
+class TaskCompletionSchema(FormDataSchema):
+    """Form data, and the caller's password where the step is a signed approval."""
+
+    password = ma.fields.String(
+        load_default=None,
+        metadata={
+            "description": "Re-entered password; required where the step is signed (批准, 审核, 放行)."
+        },
+    )
+
+
 class AssignSchema(InputSchema):
     """Whom a supervisor assigns a task to."""
 

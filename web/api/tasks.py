@@ -12,7 +12,14 @@ from engine.store import queries
 from engine.store.models import Task
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
-from web.api.schemas import AssignSchema, FormDataSchema, TaskPageSchema, TaskQueryArgsSchema, TaskSchema
+from web.api.schemas import (
+    AssignSchema,
+    FormDataSchema,
+    TaskCompletionSchema,
+    TaskPageSchema,
+    TaskQueryArgsSchema,
+    TaskSchema,
+)
 from web.auth import engine
 from web.inbox import overseers, sees_all, visible_tabs
 
@@ -133,12 +140,12 @@ class TaskAssign(MethodView):
 
 @blp.route("/<task_id>/complete")
 class TaskComplete(MethodView):
-    @blp.arguments(FormDataSchema)
+    @blp.arguments(TaskCompletionSchema)
     @blp.response(200, TaskSchema)
     def post(self, args: dict[str, Any], task_id: str) -> dict[str, Any]:
         """Complete a task with its form's data, validated as the task page validates it."""
         visible_task(task_id)
-        engine().complete(task_id, args["data"], api_actor())
+        engine().complete(task_id, args["data"], api_actor(), password=args["password"])
         return _answer(task_id)
 
 

@@ -9,15 +9,18 @@ what a deploy would refuse.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -34,11 +37,13 @@ from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
 from engine.definitions.convert import convert_foreign
 from engine.definitions.diff import compare_versions, definition_of
 from engine.definitions.drafts import discard_draft, load_draft, save_draft
+from engine.definitions.starter import PROCESS_KEY, starter_bpmn
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
 from engine.runtime.library import with_library_files
 from engine.runtime.migration import MIGRATABLE, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
+from processes.roles import ROLE_KEYS, ROLES, role
 from web.auth import current_actor, engine
 from web.extensions import login_manager
 
@@ -68,7 +73,7 @@ def is_process_owner(user: Any) -> bool:
 @bp.get("/")
 def library() -> Any:
     """Every process with its versions and the running cases per version."""
-    return render_template("modeler/library.html", processes=_library(engine()))
+    return render_template("modeler/library.html", processes=_library(engine()), roles=ROLES)
 
 
 @bp.get("/<process_key>/v<int:version>.zip")
@@ -93,8 +98,36 @@ def download(process_key: str, version: int) -> Any:
 @bp.get("/<process_key>/edit")
 def editor(process_key: str) -> Any:
     """The editors (BPMN, decision tables, forms) over the draft or the newest version."""
-    latest = _latest(process_key)
-    return render_template("modeler/editor.html", definition=latest)
+    target = _editable(process_key)
+    autosave_ms = int(current_app.config.get("AFTERFLOW_MODELER_AUTOSAVE_MS", 30000))
+    return render_template("modeler/editor.html", definition=target, autosave_ms=autosave_ms)
+
+
+@bp.post("/new")
+def new_process() -> Any:
+    """Start a new process as a draft: a start, one task in the chosen role's lane, an end."""
+    key = request.form.get("process_key", "").strip()
+    name = request.form.get("name", "").strip()
+    role_key = request.form.get("role", "")
+    problems = []
+    if not PROCESS_KEY.match(key):
+        problems.append(
+            _("The process id takes 3 to 64 lowercase letters, digits and underscores, from a letter.")
+        )
+    if not name or len(name) > 120:
+        problems.append(_("Name the process (at most 120 characters)."))
+    if role_key not in ROLE_KEYS:
+        problems.append(_("Choose the role of the first step."))
+    if not problems and (_exists(key) or load_draft(engine().sessions, key) is not None):
+        problems.append(_("A process with the id %(key)s exists already.", key=key))
+    if problems:
+        for message in problems:
+            flash(message, "error")
+        return redirect(url_for("modeler.library"))
+    files = {f"{key}.bpmn": starter_bpmn(key, name, role(role_key).name_zh, _("First step"))}
+    save_draft(engine().sessions, key, files, current_user.username, None)
+    flash(_("The new process %(name)s is a draft: draw it, validate and deploy.", name=name), "ok")
+    return redirect(url_for("modeler.editor", process_key=key))
 
 
 @bp.get("/<process_key>/compare")
@@ -215,18 +248,19 @@ def upload() -> Any:
 @bp.get("/api/<process_key>/files")
 def api_files(process_key: str) -> Any:
     """The files to edit: the draft when there is one, else the given or newest version."""
-    latest = _latest(process_key)
     version = request.args.get("version", type=int)
     draft = load_draft(engine().sessions, process_key) if version is None else None
+    latest = _latest(process_key) if draft is None or _exists(process_key) else None
     if draft is not None:
         return jsonify(
             source="draft",
             files=draft.files,
             version=draft.base_version,
-            latest=latest.version,
+            latest=latest.version if latest else None,
             author=draft.author,
             updated_at=draft.updated_at.isoformat(),
         )
+    assert latest is not None
     definition = _definition(process_key, version) if version is not None else latest
     return jsonify(
         source="version",
@@ -239,7 +273,7 @@ def api_files(process_key: str) -> Any:
 @bp.route("/api/<process_key>/draft", methods=["PUT", "POST"])
 def api_save_draft(process_key: str) -> Any:
     """Keep the editor's files as the process's draft."""
-    _latest(process_key)
+    _editable(process_key)
     body = _json_body()
     try:
         draft = save_draft(
@@ -263,7 +297,7 @@ def api_discard_draft(process_key: str) -> Any:
 @bp.post("/api/<process_key>/validate")
 def api_validate(process_key: str) -> Any:
     """Validate the editor's files exactly as a deploy would, without deploying."""
-    _latest(process_key)
+    _editable(process_key)
     files = _files_of(_json_body())
     try:
         report = engine().deploy(_with_supporting_files(files), current_user.username, None, dry_run=True)
@@ -276,7 +310,7 @@ def api_validate(process_key: str) -> Any:
 @bp.post("/api/<process_key>/deploy")
 def api_deploy(process_key: str) -> Any:
     """Deploy the editor's files as a new version (with a change summary); drop the draft."""
-    _latest(process_key)
+    _editable(process_key)
     body = _json_body()
     summary = str(body.get("change_summary") or "").strip()
     if not summary:
@@ -356,6 +390,37 @@ def _main_bpmn(definition: ProcessDefinition) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Editable:
+    """What the editor page needs of a process: deployed, or a new one that is only a draft."""
+
+    process_key: str
+    name: str
+    version: int | None
+
+
+def _exists(process_key: str) -> bool:
+    with engine().sessions() as db:
+        return (
+            db.scalar(
+                select(ProcessDefinition.id).where(ProcessDefinition.process_key == process_key).limit(1)
+            )
+            is not None
+        )
+
+
+def _editable(process_key: str) -> _Editable:
+    """The deployed process, or the draft of a new one; 404 when neither exists."""
+    if _exists(process_key):
+        latest = _latest(process_key)
+        return _Editable(process_key, latest.name, latest.version)
+    draft = load_draft(engine().sessions, process_key)
+    if draft is None:
+        abort(404)
+    match = re.search(r'<bpmn:process[^>]*\bname="([^"]*)"', next(iter(draft.files.values()), ""))
+    return _Editable(process_key, html.unescape(match.group(1)) if match else process_key, None)
+
+
 def _latest(process_key: str) -> ProcessDefinition:
     with engine().sessions() as db:
         return engine().latest_definition(db, process_key)
@@ -389,6 +454,14 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
         )
         entry["versions"].append({"definition": row, "running": int(running.get(row.id, 0))})
         entry["draft"] = row.process_key in drafts
+    for key in sorted(drafts - set(processes)):
+        processes[key] = {
+            "key": key,
+            "name": _editable(key).name,
+            "latest": None,
+            "versions": [],
+            "draft": True,
+        }
     return list(processes.values())
 
 

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
@@ -78,6 +79,7 @@ def _settings_findings(settings: Settings) -> Iterator[Finding]:
         yield Finding(OK, "secret key", "SECRET_KEY is set")
     yield from _https_findings(settings)
     yield from _smtp_findings()
+    yield from _robot_findings()
 
 
 def _https_findings(settings: Settings) -> Iterator[Finding]:
@@ -115,6 +117,40 @@ def _smtp_findings() -> Iterator[Finding]:
             f"the mail server {host}:{port} cannot be reached",
             "check AFTERFLOW_SMTP_HOST/AFTERFLOW_SMTP_PORT and the firewall",
         )
+
+
+#: The group robots notifications may be sent to, by their setting's name.
+ROBOT_SETTINGS = {
+    "AFTERFLOW_WECOM_WEBHOOK": "WeCom",
+    "AFTERFLOW_DINGTALK_WEBHOOK": "DingTalk",
+    "AFTERFLOW_FEISHU_WEBHOOK": "Feishu",
+}
+
+
+def _robot_findings() -> Iterator[Finding]:
+    for setting, robot in ROBOT_SETTINGS.items():
+        url = os.environ.get(setting, "").strip()
+        if not url:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            yield Finding(
+                SERIOUS,
+                "robots",
+                f"{setting} is not an http(s) URL",
+                f"set {setting} to the robot's webhook URL",
+            )
+            continue
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if reachable(parts.hostname, port):
+            yield Finding(OK, "robots", f"the {robot} robot at {parts.hostname}:{port} answers")
+        else:
+            yield Finding(
+                SERIOUS,
+                "robots",
+                f"the {robot} robot at {parts.hostname}:{port} cannot be reached",
+                f"check {setting}, the proxy and the firewall",
+            )
 
 
 def reachable(host: str, port: int, timeout: float = 3.0) -> bool:

@@ -25,8 +25,10 @@ from engine.operations import command_log
 from engine.operations.command_log import CommandRecord
 from engine.operations.health import cases_in_error, due_jobs, overdue_jobs
 from engine.operations.nodes import RUNNER, live_nodes
+from engine.outbox.inbox import outbox_counts
 from engine.runtime import Engine
 from engine.store.models import ProcessInstance, SlaBreach, Task
+from engine.webhooks.models import WebhookDelivery
 
 bp = Blueprint("ops_metrics", __name__)
 
@@ -143,6 +145,34 @@ class DatabaseCollector(Collector):
         ):
             breaches.add_metric([sla], count)
         yield breaches
+        notifications = outbox_counts(session)
+        yield GaugeMetricFamily(
+            "afterflow_notifications_pending",
+            "Notifications waiting to be sent (quiet hours and retries included)",
+            value=notifications["pending"],
+        )
+        yield GaugeMetricFamily(
+            "afterflow_notifications_failed",
+            "Notifications given up on after their retries",
+            value=notifications["failed"],
+        )
+        webhooks = dict(
+            session.execute(
+                select(WebhookDelivery.state, func.count(WebhookDelivery.id))
+                .where(WebhookDelivery.state.in_(("pending", "failed")))
+                .group_by(WebhookDelivery.state)
+            ).all()
+        )
+        yield GaugeMetricFamily(
+            "afterflow_webhooks_pending",
+            "Webhook deliveries waiting to be sent or retried",
+            value=webhooks.get("pending", 0),
+        )
+        yield GaugeMetricFamily(
+            "afterflow_webhooks_failed",
+            "Webhook deliveries given up on after their retries",
+            value=webhooks.get("failed", 0),
+        )
         yield GaugeMetricFamily(
             "afterflow_runners_alive",
             "Timer runners seen within their lease",

@@ -31,7 +31,7 @@ from processes.records import archive
 from web import catalogue
 from web.auth import current_actor, engine
 from web.exports import append_row, csv_download, xlsx_download
-from web.history_view import history_entries, people_in
+from web.history_view import history_entries, people_in, readable_case_data
 from web.i18n import current_lang, due_state, format_when
 from web.oversight.blueprint import bp, company_timezone, status_label
 
@@ -181,6 +181,7 @@ def case(instance_id: int) -> Any:
         )
         customer_id = customer.id if customer is not None else None
         names = queries.display_names(session, people_in(detail.events))
+        labels = catalogue.labels(engine(), session)
     entries = history_entries(engine(), detail.definition, detail.events, tasks, names, lang)
     marking = {
         "completed": sorted(detail.completed_elements),
@@ -200,7 +201,15 @@ def case(instance_id: int) -> Any:
         sla=sla_state(detail),
         customer_id=customer_id,
         ui_lang=lang,
+        case_data=readable_case_data(labels, detail.data, lang, detail.instance.process_key),
+        technical=_is_process_owner(),
     )
+
+
+def _is_process_owner() -> bool:
+    """Whether the user looks after the diagrams (moves cases between versions), and so may read
+    the variable names behind the labels."""
+    return bool(current_actor().roles & engine().config.migrator_roles)
 
 
 def sla_state(detail: Any) -> str:

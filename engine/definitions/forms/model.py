@@ -25,8 +25,10 @@ from typing import Any
 
 #: Component types that carry data.
 FIELD_TYPES = frozenset(
-    {"textfield", "textarea", "number", "select", "radio", "checkbox", "checklist", "datetime"}
+    {"textfield", "textarea", "number", "select", "radio", "checkbox", "checklist", "datetime", "signature"}
 )
+#: A customer's hand-drawn signature (or their refusal, with a reason); kept as a signature record.
+SIGNATURE_TYPE = "signature"
 #: Component types shown to the user but carrying no data.
 DISPLAY_TYPES = frozenset({"text"})
 #: Component types that only hold other components (flattened on parsing).
@@ -90,6 +92,8 @@ class FormField:
     decimal_digits: int | None = None
     #: ``properties.requiredWhen`` ("other_key=value"): required when another field has that value.
     required_when: tuple[str, str] | None = None
+    #: Plausibility bounds against the case (``properties.notBefore``, ``atMost``, …).
+    bounds: tuple[Any, ...] = ()
 
     @property
     def has_dynamic_options(self) -> bool:

@@ -25,6 +25,7 @@ from engine.definitions.forms.model import (
     Number,
     Option,
 )
+from engine.definitions.forms.plausibility import field_bounds
 from engine.definitions.forms.values import _to_bool, _to_number, _to_temporal
 
 
@@ -232,10 +233,22 @@ def _input_field(
         decimal_digits=number_rules.decimal_digits,
         required_when=required_when,
     )
+    candidate = replace(candidate, bounds=_bounds(candidate, properties, name, problems))
     default = _parse_default(candidate, component, name, problems)
     if len(problems) > count_before:
         return None
     return _replace_default(candidate, default)
+
+
+def _bounds(field: FormField, properties: dict[str, Any], name: str, problems: list[str]) -> tuple[Any, ...]:
+    """The field's plausibility bounds; an expression that is not Python is a problem."""
+    found = field_bounds(field, properties)
+    for bound in found:
+        try:
+            compile(bound.expression, f"<{bound.rule}>", "eval")
+        except SyntaxError:
+            problems.append(f"{name} has a {bound.rule} that is not an expression: {bound.expression}")
+    return found
 
 
 def _field_key(raw_key: Any, ctype: str, name: str, problems: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -11,9 +12,17 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, pre_load, validate
 from marshmallow import fields as ma_fields
 
-from engine.definitions.forms.model import _OPTION_TYPES, _TEXT_TYPES, FormDefinition, FormField, Number
+from engine.definitions.forms.model import (
+    _OPTION_TYPES,
+    _TEXT_TYPES,
+    SIGNATURE_TYPE,
+    FormDefinition,
+    FormField,
+    Number,
+)
 from engine.definitions.forms.values import _to_bool, _to_number, _to_temporal
 from engine.errors import FormInvalid
+from engine.signatures.images import BadSignatureImage, png_from_data_url
 from engine.user_messages import Message
 
 # marshmallow messages are error codes with this prefix, translated after loading.
@@ -88,7 +97,9 @@ def _check_required_when(
         if conditional.required_when is None or conditional.key in errors:
             continue
         other, expected = conditional.required_when
-        if _as_text(result.get(other)) == expected and result.get(conditional.key) in (None, "", []):
+        value = result.get(conditional.key)
+        missing = value is not True if conditional.type == "checkbox" else value in (None, "", [])
+        if _as_text(result.get(other)) == expected and missing:  # a checkbox must then be ticked
             errors[conditional.key] = [_message("required", conditional)]
 
 
@@ -129,6 +140,11 @@ FIELD_ERRORS: dict[str, tuple[str, ...]] = {
     "pattern": (),
     "too_precise": ("digits",),
     "invalid": (),
+    "signature_missing": (),
+    "signature_name": (),
+    "signature_reason": (),
+    "signature_not_png": (),
+    "signature_too_large": (),
 }
 
 
@@ -290,6 +306,48 @@ class _DecimalDigits(validate.Validator):
         return value
 
 
+#: The longest signer's name and refusal reason kept.
+MAX_SIGNER_NAME = 64
+MAX_REFUSAL_REASON = 500
+
+
+class _SignatureField(ma_fields.Field[dict[str, Any]]):
+    """A drawn signature with the signer's typed name, or a refusal with its reason.
+
+    The submission is a mapping: ``image`` (a PNG data URL), ``name``, ``refused``, ``reason``.
+    The clean value keeps the PNG as base64 for the command to store as a signature record.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise ValidationError(f"{_CODE}signature_missing")
+        name = _as_text(value.get("name")).strip()
+        if _as_text(value.get("refused")).strip().lower() in _TRUE_TEXTS:
+            reason = _as_text(value.get("reason")).strip()
+            if not reason or len(reason) > MAX_REFUSAL_REASON:
+                raise ValidationError(f"{_CODE}signature_reason")
+            return {"refused": True, "reason": reason, "name": name[:MAX_SIGNER_NAME] or None, "image": None}
+        if _is_blank(value.get("image")):
+            raise ValidationError(f"{_CODE}signature_missing")
+        try:
+            png = png_from_data_url(value.get("image"))
+        except BadSignatureImage as error:
+            raise ValidationError(f"{_CODE}{error.code}") from None
+        if not name or len(name) > MAX_SIGNER_NAME:
+            raise ValidationError(f"{_CODE}signature_name")
+        return {
+            "refused": False,
+            "reason": None,
+            "name": name,
+            "image": base64.b64encode(png).decode("ascii"),
+        }
+
+
+#: A required signature left empty says what is missing: the signature or the refusal.
+_UNSIGNED = {"required": f"{_CODE}signature_missing", "null": f"{_CODE}signature_missing"}
+_TRUE_TEXTS = frozenset({"on", "true", "1", "yes"})
+
+
 def _must_be_ticked(value: bool) -> None:
     """A required checkbox must be ticked."""
     if value is not True:
@@ -338,6 +396,8 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
             validators.append(validate.ContainsOnly(form_field.option_values, error=f"{_CODE}not_option"))
         if form_field.required:
             validators.append(validate.Length(min=1, error=f"{_CODE}required"))
+    elif ftype == SIGNATURE_TYPE:
+        field_class = _SignatureField
     elif ftype == "datetime":
         field_class = _TemporalField
         extra["subtype"] = form_field.subtype or "date"
@@ -359,10 +419,16 @@ def _schema_field(form_field: FormField) -> ma_fields.Field[Any]:
         data_key=form_field.key,
         attribute=form_field.key,
         validate=validators,
-        error_messages={**_BASE_ERRORS, "invalid": _CODE + invalid, "invalid_utf8": _CODE + invalid},
+        error_messages=_error_codes(ftype, invalid),
         metadata={"kind": ftype},
         **extra,
     )
+
+
+def _error_codes(ftype: str, invalid: str) -> dict[str, Any]:
+    """marshmallow's error messages of a field: our codes, a signature's own for "missing"."""
+    unsigned = _UNSIGNED if ftype == SIGNATURE_TYPE else {}
+    return {**_BASE_ERRORS, **unsigned, "invalid": _CODE + invalid, "invalid_utf8": _CODE + invalid}
 
 
 @functools.lru_cache(maxsize=256)

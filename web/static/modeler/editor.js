@@ -19,7 +19,7 @@
     return text;
   }
 
-  var state = { files: {}, current: null, version: null, source: null, problems: [] };
+  var state = { files: {}, current: null, version: null, source: null, problems: [], dirty: false, saving: false, pending: null };
   var bpmn = new window.BpmnJS({
     container: bpmnBox,
     keyboard: { bindTo: document },
@@ -94,6 +94,7 @@
       if (formEditor) { return formEditor.importSchema(schema); }
       return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
         formEditor = editor;
+        editor.on("changed", markDirty);
       });
     }).then(function () { root.setAttribute("data-open", name); });
   }
@@ -128,6 +129,7 @@
         state.version = data.version;
         state.source = data.source;
         state.current = null;
+        window.setTimeout(markClean, 0);
         status(data.source === "draft" ? t("draft", { author: data.author }) : t("version", { version: data.version }));
         renderTabs();
         return open(mainFile());
@@ -221,29 +223,43 @@
       return request("PUT", root.getAttribute("data-draft-url"), { files: state.files, version: state.version });
     }).then(function (data) {
       status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
+      if (data.ok) markClean();
       return data;
     });
   }
 
   function discardDraft() {
-    return request("DELETE", root.getAttribute("data-draft-url")).then(function () {
+    state.saving = true;  // no autosave of the edits being thrown away
+    return Promise.resolve(state.pending).then(function () {
+      return request("DELETE", root.getAttribute("data-draft-url"));
+    }).then(function () {
       showProblems([]);
       return load(root.getAttribute("data-files-url"));
-    }).then(function () { status(t("discarded"), "ok"); });
+    }).then(function () {
+      markClean();
+      state.saving = false;
+      status(t("discarded"), "ok");
+    });
   }
 
   function deploy() {
     var summary = document.getElementById("change-summary").value.trim();
     if (!summary) { status(t("summary"), "error"); return Promise.resolve({ ok: false }); }
-    return syncCurrent().then(function () {
+    // An autosave in flight lands first, so the deploy's discarding of the draft comes after it.
+    return Promise.resolve(state.pending).then(function () {
+      state.saving = true;  // no autosave while the deploy is on its way
+      return syncCurrent();
+    }).then(function () {
       return request("POST", root.getAttribute("data-deploy-url"), { files: state.files, change_summary: summary });
     }).then(function (data) {
+      state.saving = false;
       root.setAttribute("data-deployed", data.ok ? "ok" : "refused");
       if (!data.ok) {
         showProblems(data.problems || []);
         status(data.message || t("invalid"), "error");
         return data;
       }
+      markClean();
       showProblems(data.warnings || []);
       var what = (data.deployed || []).map(function (d) { return d[0] + " v" + d[1]; }).join(", ");
       status(what ? t("deployed").replace("{what}", what) : t("unchanged"), "ok");
@@ -267,6 +283,49 @@
       }).then(validate);
     }).catch(function (error) { status(String(error && error.message || error), "error"); });
   });
+  // --- undo and redo, unsaved edits, autosave ------------------------------------------------
+  function commandStack() {
+    var kind = kindOf(state.current || "");
+    if (kind === "bpmn") return bpmn.get("commandStack");
+    if (kind === "dmn") {
+      var viewer = dmn.getActiveViewer();
+      return viewer ? viewer.get("commandStack") : null;
+    }
+    return formEditor ? formEditor.get("commandStack") : null;
+  }
+  function markDirty() { state.dirty = true; root.setAttribute("data-dirty", "true"); }
+  function markClean() { state.dirty = false; root.setAttribute("data-dirty", "false"); }
+  bpmn.on("commandStack.changed", markDirty);
+  dmn.on("views.changed", function () {
+    var viewer = dmn.getActiveViewer();
+    if (viewer && !viewer.__afterflowWatched) {
+      viewer.__afterflowWatched = true;
+      viewer.get("eventBus").on("elements.changed", markDirty);
+    }
+  });
+  document.getElementById("undo").addEventListener("click", function () {
+    var stack = commandStack();
+    if (stack && stack.canUndo()) stack.undo();
+  });
+  document.getElementById("redo").addEventListener("click", function () {
+    var stack = commandStack();
+    if (stack && stack.canRedo()) stack.redo();
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (!state.dirty) return undefined;
+    event.preventDefault();
+    event.returnValue = "";
+    return "";
+  });
+  var AUTOSAVE_MS = Number(root.getAttribute("data-autosave-ms")) || 30000;
+  window.setInterval(function () {
+    if (!state.dirty || state.saving) return;
+    state.saving = true;
+    state.pending = saveDraft().then(function (data) {
+      if (data && data.ok) status(t("autosaved"), "ok");
+    }).then(function () { state.saving = false; }, function () { state.saving = false; });
+  }, AUTOSAVE_MS);
+
   document.getElementById("save-draft").addEventListener("click", saveDraft);
   document.getElementById("discard-draft").addEventListener("click", discardDraft);
   document.getElementById("validate").addEventListener("click", validate);

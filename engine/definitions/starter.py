@@ -1,0 +1,58 @@
+"""The first diagram of a new process: a start, one user task in one lane, an end, laid out."""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import quoteattr
+
+#: A process id afterflow accepts for a new process: a letter, then letters, digits and underscores.
+PROCESS_KEY = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+
+
+def starter_bpmn(process_key: str, name: str, lane: str, task_name: str) -> str:
+    """Return the BPMN of a new executable process ``process_key`` with its diagram."""
+    if not PROCESS_KEY.match(process_key):
+        raise ValueError(f"{process_key!r} is not a process id (a-z, 0-9, _; 3–64 characters)")
+    key, title, lane_name, task = (quoteattr(v) for v in (process_key, name, lane, task_name))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+  id="defs_{process_key}" targetNamespace="http://afterflow.local/bpmn">
+  <bpmn:collaboration id="collab_{process_key}">
+    <bpmn:participant id="participant_{process_key}" name={title} processRef={key} />
+  </bpmn:collaboration>
+  <bpmn:process id={key} name={title} isExecutable="true">
+    <bpmn:laneSet id="lanes_{process_key}">
+      <bpmn:lane id="lane_1" name={lane_name}>
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>task_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="task_1" name={task}>
+      <bpmn:incoming>flow_1</bpmn:incoming><bpmn:outgoing>flow_2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>flow_2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_1" sourceRef="start" targetRef="task_1" />
+    <bpmn:sequenceFlow id="flow_2" sourceRef="task_1" targetRef="end" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="diagram_{process_key}">
+    <bpmndi:BPMNPlane id="plane_{process_key}" bpmnElement="collab_{process_key}">
+      <bpmndi:BPMNShape id="participant_{process_key}_di" bpmnElement="participant_{process_key}" isHorizontal="true">
+        <dc:Bounds x="120" y="80" width="600" height="180" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="lane_1_di" bpmnElement="lane_1" isHorizontal="true">
+        <dc:Bounds x="150" y="80" width="570" height="180" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="202" y="152" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="task_1_di" bpmnElement="task_1"><dc:Bounds x="320" y="130" width="100" height="80" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="522" y="152" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="flow_1_di" bpmnElement="flow_1"><di:waypoint x="238" y="170" /><di:waypoint x="320" y="170" /></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="flow_2_di" bpmnElement="flow_2"><di:waypoint x="420" y="170" /><di:waypoint x="522" y="170" /></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
