@@ -17,8 +17,8 @@ from engine.calendar.store import seed_package_days
 from engine.outbox.collect import install as install_outbox
 from engine.runtime import Engine, EngineConfig
 from engine.sandbox import SandboxLimits
-from processes.notifications import outbox_config
 from processes.facts.catalogue import fact_keys
+from processes.notifications import outbox_config
 from processes.plausibility import FORM_CHECKS
 from processes.roles import ASSIGNERS, MANAGERS, MIGRATORS, SUPERUSERS, role_for_lane
 from processes.services import SERVICES

@@ -88,7 +88,7 @@ def test_the_diagram_fits_the_width_and_the_data_reads_by_step_with_labels(web: 
     web.engine.complete(web.open_task(number, "task_remote_guidance").id, {"solved_by_phone": "no"}, CS)
     page = case_page(web, number)
     assert 'class="oversight-diagram fit-width"' in page
-    data = page.split('id="case-data"')[1].split('id="raw-record"')[0]
+    data = page.split('id="case-data"')[1].split('id="operations"')[0]
     groups = re.findall(r'<article class="entered-step" data-element="([^"]*)">', data)
     assert groups[:2] == ["", "task_remote_guidance"]  # the registration, then phone guidance
     registration = data.split("</article>")[0]
