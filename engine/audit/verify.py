@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit.days import heads_of_day
@@ -113,8 +113,9 @@ def check_chains(session: Session, numbers: dict[int, str], instance_id: int | N
         walk.expected, walk.count, walk.last_id = row.hash, walk.count + 1, row.id
     if walk is not None:
         breaks += _check_end(walk, heads.get(walk.chain))
+    closed = purged_chain_ends(session)
     for chain, head in sorted(heads.items()):
-        if chain not in walked and head.length:
+        if chain not in walked and head.length and (head.last_event_id, head.last_hash) not in closed:
             case = numbers.get(int(chain.split(":")[1])) if chain.startswith("case:") else None
             breaks.append(Finding("chain", f"its head names {head.length} events, none is left", case, chain))
     return breaks
@@ -187,10 +188,31 @@ def _check_end(walk: _ChainWalk, head: AuditChain | None) -> list[Finding]:
     return []
 
 
+def purged_chain_ends(session: Session) -> set[tuple[int, str]]:
+    """The last event (id, hash) of every case purged by the retention command, from its tombstone."""
+    from engine.records.models import PurgeTombstone  # the retention records know the audit trail
+
+    ends: set[tuple[int, str]] = set()
+    for summary in session.scalars(select(PurgeTombstone.summary)):
+        last = (summary or {}).get("last_event") or {}
+        if last.get("id") and last.get("hash"):
+            ends.add((int(last["id"]), str(last["hash"])))
+    return ends
+
+
 def check_days(session: Session) -> list[Finding]:
-    """Recompute every sealed day's anchor from the events of that day."""
+    """Recompute every sealed day's anchor from the events of that day.
+
+    A purge (an audited command that leaves a signed tombstone) removes a case's events, so a
+    day sealed before the last purge is vouched for by the tombstones, not recomputed.
+    """
+    from engine.records.models import PurgeTombstone
+
     breaks: list[Finding] = []
+    last_purge = session.scalar(select(func.max(PurgeTombstone.purged_at)))
     for anchor in session.scalars(select(AuditDayHead).order_by(AuditDayHead.day)):
+        if last_purge is not None and anchor.sealed_at <= last_purge:
+            continue
         heads = heads_of_day(session, date.fromisoformat(anchor.day))
         if day_digest(heads) != anchor.hash:
             breaks.append(

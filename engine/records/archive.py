@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import NotFound
 from engine.records.models import IssuedDocument, LegalHold
+from engine.records.signature_rows import signatures_of
 from engine.store.models import Attachment, Comment, Event, ProcessInstance, Task
 
 FORMAT = "afterflow-archive/1"
@@ -140,6 +141,21 @@ def _add_attachments(session: Session, bundle: _Bundle, instance_id: int) -> int
     return count
 
 
+def _add_signatures(session: Session, bundle: _Bundle, instance_id: int) -> None:
+    """The case's signatures: their rows as JSON, each drawn image as its own file."""
+    rows = signatures_of(session, instance_id)
+    if not rows:
+        return
+    listed = []
+    for row in rows:
+        image = row.pop("image", None)
+        if isinstance(image, bytes) and image:
+            row["image_file"] = f"signatures/{row['id']}.png"
+            bundle.add(row["image_file"], image)
+        listed.append({key: _plain(value) for key, value in row.items()})
+    bundle.add("signatures.json", _json(listed))
+
+
 def _close(
     out: zipfile.ZipFile, bundle: _Bundle, business_number: str, documents: list[dict[str, Any]]
 ) -> None:
@@ -180,5 +196,6 @@ def export_case(
         bundle.add("events.json", _json(events))
         documents = _add_documents(session, bundle, instance.id)
         attachments = _add_attachments(session, bundle, instance.id)
+        _add_signatures(session, bundle, instance.id)
         _close(out, bundle, business_number, documents)
     return ArchiveReport(out_path, len(bundle.hashes) + 2, len(documents), attachments, len(events))

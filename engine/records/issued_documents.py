@@ -20,7 +20,6 @@ from engine import clock
 from engine.errors import NotFound
 from engine.records.models import IssuedDocument
 from engine.records.templates import TemplateVersion
-from engine.runtime.business_numbers import next_business_number
 from engine.store.models import Event, ProcessInstance
 
 NUMBER_PREFIX = "DOC"
@@ -29,14 +28,20 @@ PDF = "application/pdf"
 
 @dataclass(frozen=True)
 class DocumentProblem:
-    """A stored document whose bytes do not match its recorded hash or size."""
+    """A document whose stored bytes do not match its recorded hash, or whose row is gone."""
 
     number: str
     business_number: str
     recorded_sha256: str
-    actual_sha256: str
+    #: What the stored bytes hash to; None when the document's row was deleted.
+    actual_sha256: str | None
 
     def __str__(self) -> str:
+        if self.actual_sha256 is None:
+            return (
+                f"issued document {self.number} of {self.business_number} was deleted: the audit trail "
+                f"records its issue (SHA-256 {self.recorded_sha256}) but no such document is stored"
+            )
         return (
             f"issued document {self.number} of {self.business_number} was altered: "
             f"recorded SHA-256 {self.recorded_sha256}, stored bytes hash to {self.actual_sha256}"
@@ -59,6 +64,10 @@ def issue_document(
 
     The document is the next version of its kind (and subject) on the case; earlier versions stay.
     """
+    # Imported here: this module is loaded with the tables (audit verify checks documents), before
+    # the runtime package exists.
+    from engine.runtime.business_numbers import next_business_number
+
     now = clock.now()
     version = (
         session.scalar(
@@ -148,15 +157,36 @@ def _stored(session: Session, business_number: str | None) -> Iterator[tuple[str
         yield row[0], row[1], row[2], row[3]
 
 
+def _missing(session: Session, business_number: str | None, stored: set[str]) -> list[DocumentProblem]:
+    """Documents the audit trail says were issued that are no longer stored."""
+    query = select(Event.data, ProcessInstance.business_number).join(
+        ProcessInstance, Event.instance_id == ProcessInstance.id
+    )
+    query = query.where(Event.action == "document_issued").order_by(Event.id)
+    if business_number:
+        query = query.where(ProcessInstance.business_number == business_number)
+    problems = []
+    for data, case_number in session.execute(query):
+        number = (data or {}).get("number")
+        if isinstance(number, str) and number not in stored:
+            problems.append(DocumentProblem(number, case_number, str((data or {}).get("sha256")), None))
+    return problems
+
+
 def verify_documents(
     session: Session, business_number: str | None = None
 ) -> tuple[int, list[DocumentProblem]]:
-    """Re-hash every stored document (or one case's); return how many were checked and the altered ones."""
+    """Re-hash every stored document (or one case's), and find issued ones no longer stored.
+
+    Return how many stored documents were checked and the problems, altered ones first.
+    """
     checked = 0
     problems: list[DocumentProblem] = []
+    stored: set[str] = set()
     for number, case_number, recorded, content in _stored(session, business_number):
         checked += 1
+        stored.add(number)
         actual = hashlib.sha256(content).hexdigest()
         if actual != recorded:
             problems.append(DocumentProblem(number, case_number, recorded, actual))
-    return checked, problems
+    return checked, problems + _missing(session, business_number, stored)

@@ -107,3 +107,7 @@ class PurgeTombstone(Base):
     #: The purged records: kinds, ids, hashes, the policy that made each due.
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(String(64))
+
+
+# Issued documents are checked by ``afterflow audit verify`` with the audit trail.
+from engine.records import verification as _verification  # noqa: E402, F401

@@ -17,15 +17,18 @@ import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit.hashing import chain_of
+from engine.audit.tables import AuditChain
 from engine.errors import EngineError, NotFound
 from engine.records.models import IssuedDocument, LegalHold, PurgeTombstone, RetentionPolicy
+from engine.records.signature_rows import signatures_of
 from engine.store.database import Base
 from engine.store.models import Attachment, Event, ProcessInstance
 
@@ -309,6 +312,8 @@ def case_retention(
         select(Attachment.filename, Attachment.uploaded_at).where(Attachment.instance_id == instance.id)
     ):
         add("attachment", name, uploaded_at)
+    for signature in signatures_of(session, instance.id):
+        add("signature", f"signature {signature['id']}", signature["signed_at"])
     return item
 
 
@@ -364,6 +369,17 @@ def _tables_of_a_case() -> list[tuple[Table, str]]:
     return found
 
 
+def _day_heads(events: Sequence[Event]) -> dict[str, list[Any]]:
+    heads: dict[str, list[Any]] = {}
+    for event in events:
+        heads[event.at.astimezone(UTC).date().isoformat()] = [
+            chain_of(event.instance_id),
+            event.id,
+            event.hash,
+        ]
+    return heads
+
+
 def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -> dict[str, Any]:
     events = list(session.scalars(select(Event).where(Event.instance_id == instance.id).order_by(Event.id)))
     trail = [[e.id, e.action, e.actor, e.at.isoformat(), e.data] for e in events]
@@ -395,9 +411,12 @@ def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -
         ),
         "documents": [[d.number, d.kind, d.version, d.sha256] for d in documents],
         "attachments": [[f.filename, f.sha256] for f in files],
+        "signatures": [[row["id"], row.get("sha256")] for row in signatures_of(session, instance.id)],
         "events": len(trail),
         "events_sha256": hashlib.sha256(_canonical(trail)).hexdigest(),
-        "last_event": {"id": last.id, "hash": getattr(last, "hash", None)} if last else None,
+        "last_event": {"id": last.id, "hash": last.hash} if last else None,
+        # Per day (UTC), the case's last event then: what the sealed day anchors counted of it.
+        "day_heads": _day_heads(events),
         "state_sha256": hashlib.sha256(instance.state.encode()).hexdigest(),
     }
 
@@ -434,6 +453,8 @@ def purge_case(
         .values(parent_instance_id=None)
     )
     session.execute(delete(ProcessInstance).where(ProcessInstance.id == instance.id))
+    # The case's chain ends with the case: the tombstone names its last event and hash.
+    session.execute(delete(AuditChain).where(AuditChain.chain == chain_of(instance.id)))
     tombstone = PurgeTombstone(
         business_number=business_number,
         purged_by=actor,

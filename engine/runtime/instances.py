@@ -79,6 +79,7 @@ def start_in(
     instance = _new_instance(engine, session, definition, actor, parent_instance_id)
     data = {**data, "business_number": instance.business_number}
     ctx = unit_of_work.CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
+    ctx.created = True
     ctx.record(
         "instance_started",
         data={

@@ -57,6 +57,8 @@ class CommandState:
         self.new_timers = 0
         self.thrown: list[tuple[str, dict[str, Any]]] = []
         self.depth = 0
+        #: The case was created by this command (``instances.start_in``): it has no rows to read yet.
+        self.created = False
         #: When the command began (``time.time()``, as SpiffWorkflow stamps task state changes), less a second.
         self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
         #: The rules the decisions run by this command chose, by business rule task.
@@ -173,7 +175,14 @@ def save(engine: Engine, ctx: CommandState) -> None:
     new_timers = 0
     try:
         new_timers = sync_instance(
-            ctx.session, instance, workflow, ctx.meta, engine.task_rules, ctx.actor.username, ctx.decisions
+            ctx.session,
+            instance,
+            workflow,
+            ctx.meta,
+            engine.task_rules,
+            ctx.actor.username,
+            decisions=ctx.decisions,
+            created=ctx.created,
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)

@@ -129,8 +129,11 @@ def sync_instance(
     rules: TaskRules,
     actor: str | None,
     decisions: Mapping[str, dict[str, Any]] | None = None,
+    created: bool = False,
 ) -> int:
     """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
+
+    ``created``: the case was created in this transaction, so it has no rows to read yet.
 
     The rows are read first and every change is written by one flush at the end (rows of a
     table together), so the refresh costs two reads — one when the process has no timers —
@@ -139,9 +142,11 @@ def sync_instance(
     now = clock.now()
     scan = _Scan(workflow)
     with session.no_autoflush:
-        open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now)
+        open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now, created)
         new_timers, breached = (
-            _sync_jobs(session, instance, workflow, scan, meta, now) if has_timers(workflow) else (0, False)
+            _sync_jobs(session, instance, workflow, scan, meta, now, created)
+            if has_timers(workflow)
+            else (0, False)
         )
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
     _sync_list_fields(instance, workflow, scan, meta, rules.list_fields)
@@ -188,18 +193,23 @@ def _sync_tasks(
     rules: TaskRules,
     actor: str | None,
     now: datetime,
+    created: bool = False,
 ) -> list[Task]:
     """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
     ready = {str(t.id): t for t in scan.ready_human}
     # One read: the open rows, and the rows of ready tasks that were open before (a loop, a retry).
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(Task)
-            .where(Task.instance_id == instance.id, or_(Task.state == "open", Task.id.in_(list(ready))))
-            .options(_TASK_WITHOUT_CASE)  # the case's row is in the session already
-        )
-    }
+    rows = (
+        {}
+        if created
+        else {
+            row.id: row
+            for row in session.scalars(
+                select(Task)
+                .where(Task.instance_id == instance.id, or_(Task.state == "open", Task.id.in_(list(ready))))
+                .options(_TASK_WITHOUT_CASE)  # the case's row is in the session already
+            )
+        }
+    )
     open_rows = {task_id: row for task_id, row in rows.items() if row.state == "open"}
     for task_id, row in open_rows.items():
         if task_id not in ready:
@@ -335,9 +345,10 @@ def _sync_jobs(
     scan: _Scan,
     meta: dict[str, Any],
     now: datetime,
+    created: bool = False,
 ) -> tuple[int, bool]:
     """Open a job per waiting timer, close the rest; return (new jobs, whether an SLA was breached)."""
-    jobs = list(session.scalars(select(Job).where(Job.instance_id == instance.id)))
+    jobs = [] if created else list(session.scalars(select(Job).where(Job.instance_id == instance.id)))
     open_jobs = {job.task_id: job for job in jobs if job.done_at is None}
     waiting = {str(task.id): (task, due) for task, due in scan.waiting_timers()}
     breached = False

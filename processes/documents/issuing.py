@@ -138,7 +138,7 @@ class Documents:
             issuer = display_names(session, [actor.username]).get(actor.username, actor.username)
             extra = _extra(kind, data, subject)
             if kind.key == "service_voucher":
-                extra["signature"] = customer_signature(session, instance_id)
+                extra["signature"] = customer_signature(session, instance_id, tz)
             title = f"{kind.title}（{subject}）" if subject else kind.title
 
             def render(number: str, version: int, issued_at: datetime) -> bytes:

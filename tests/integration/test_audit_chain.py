@@ -186,3 +186,15 @@ def test_events_written_before_the_chain_existed_are_linked_by_the_upgrade(tmp_p
     with engine.sessions() as session:
         assert [f.record_id for f in verify(session)][:1] == [2]
     db.dispose()
+
+
+def test_the_seal_command_anchors_closed_days_once_and_prints_them(demo: Engine) -> None:
+    first = CliRunner().invoke(cli_main, ["audit", "seal"])
+    assert first.exit_code == 0, first.output
+    printed = [line.split("\t") for line in first.output.splitlines()]
+    with demo.sessions() as session:
+        stored = [(a.day, a.hash) for a in session.scalars(select(AuditDayHead).order_by(AuditDayHead.day))]
+    assert [(day, digest) for day, digest, _chains in printed] == stored and len(stored) >= 2
+    again = CliRunner().invoke(cli_main, ["audit", "seal"])
+    assert again.exit_code == 0 and "no closed day" in again.output
+    assert audit_verify().exit_code == 0

@@ -156,8 +156,11 @@ def test_the_reply_letter_carries_the_approved_disposition_and_nothing_of_the_in
     with demo.sessions() as session:
         shown = squeezed(pdf_text(session.get(IssuedDocument, letter.id).content))  # type: ignore[union-attr]
     assert squeezed(data["approved_disposition"]) in shown
+    shown_fields = ("customer_name", "product_name", "product_model", "order_number", "approved_disposition")
+    letter_values = {squeezed(data.get(key)) for key in shown_fields}
     for internal in ("cause_analysis", "investigation_report", "gm_instructions"):
-        if data.get(internal):
+        # A demo value the letter shows in another field (filler text) proves nothing either way.
+        if data.get(internal) and squeezed(data[internal]) not in letter_values:
             assert squeezed(data[internal]) not in shown, internal
     for word in ("客户抱怨处理表", "内部文件", "原因分析", "责任部门", "损失"):
         assert word not in shown

@@ -127,7 +127,7 @@ def test_the_archive_bundle_verifies_with_the_stdlib_script_and_fails_after_one_
     assert "not in the manifest" in verify(extra).stdout
 
 
-def test_documents_verify_exits_one_naming_a_document_changed_in_the_database(cli: Invoke) -> None:
+def test_documents_verify_exits_one_naming_a_document_changed_or_deleted_in_the_database(cli: Invoke) -> None:
     number, instance_id = complaint_with_records(cli)
     ok = cli("documents", "verify")
     assert ok.exit_code == 0 and "2 issued documents verified" in ok.output
@@ -142,6 +142,17 @@ def test_documents_verify_exits_one_naming_a_document_changed_in_the_database(cl
         changed = first.number
     bad = cli("documents", "verify")
     assert bad.exit_code == 1 and changed in bad.output and number in bad.output
+    audit = cli("audit", "verify")
+    assert audit.exit_code == 1 and f"document {changed}" in audit.output and "altered" in audit.output
+    with engine.writer.begin() as session:
+        second = session.scalar(
+            select(IssuedDocument.number).where(
+                IssuedDocument.instance_id == instance_id, IssuedDocument.version == 2
+            )
+        )
+        session.execute(text("DELETE FROM issued_document WHERE number = :n"), {"n": second})
+    gone = cli("documents", "verify", "--case", number)
+    assert gone.exit_code == 1 and f"issued document {second} of {number} was deleted" in gone.output
 
 
 def test_retention_commands_hold_release_and_purge_with_a_verifying_tombstone(cli: Invoke) -> None:

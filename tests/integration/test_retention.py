@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
+from engine.audit.verify import verify
 from engine.records.issued_documents import issue_document
 from engine.records.models import IssuedDocument, PurgeTombstone, RetentionPolicy
 from engine.records.retention import (
@@ -162,6 +163,8 @@ def test_a_purge_removes_the_case_and_keeps_a_signed_tombstone_that_verifies(dep
         assert kept.summary["documents"][0][3] == document_hash
         assert kept.summary["events"] > 0 and len(kept.summary["events_sha256"]) == 64
         assert verify_tombstones(session, SECRET) == (1, [])
+        assert verify(session) == [], "the purged case's chain ends with it: the audit trail stays intact"
+        assert kept.summary["last_event"]["hash"] and kept.summary["day_heads"]
         assert verify_tombstones(session, "another key") == (1, [number])
     # Rewriting what the tombstone says is found.
     with deployed.writer.begin() as session:

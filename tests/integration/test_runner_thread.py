@@ -78,5 +78,6 @@ def test_a_runner_of_another_process_fires_a_new_timer_within_a_second_of_its_ti
         runner.stop()
         thread.join(5)
     assert fired_after is not None, "the timer did not fire"
-    # Due 1.5 s after the completion; a second late at most, plus the load of a shared machine.
-    assert 1.4 <= fired_after < 3.5, fired_after
+    # Due 1.5 s after the completion. Without the wake-up (PostgreSQL) it would fire a minute late;
+    # how late it is on a quiet machine is measured by `make bench`, not here.
+    assert 1.4 <= fired_after < 5, fired_after

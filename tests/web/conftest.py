@@ -27,7 +27,7 @@ from engine.accounts import users
 from engine.accounts.users import Actor, create_user
 from engine.calendar import CalendarConfig
 from engine.runtime import Engine
-from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from engine.store.models import ProcessDefinition, ProcessInstance, Task, User
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.roles import ROLE_KEYS
 from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
@@ -36,7 +36,7 @@ from web.settings import Settings
 
 # Hashing a password costs ~65 ms, so only the demo users these tests log in as are created
 # (plus a second customer service user to race cs1 for the same task), all with one hash.
-WEB_USERS = ("cs1", "sup1", "tech1", "tech2")
+WEB_USERS = ("cs1", "sup1", "tech1", "tech2", "gm1")
 EXTRA_USERS = (("cs2", "刘客服", ("customer_service",)),)
 
 #: A complete repair request (start form repair_register) that leads to 派工 when not solved
@@ -393,6 +393,9 @@ CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 
 def close_complaint(web: Web, number: str) -> None:
+    with web.engine.writer.begin() as session:  # the general manager signs the approval
+        if session.scalar(select(User.id).where(User.username == "gm1")) is None:
+            create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
     for spec_id, username, role, data in CLOSING_STEPS:
         web.engine.complete(
             web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})), DEMO_PASSWORD

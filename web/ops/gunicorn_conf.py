@@ -18,6 +18,9 @@ threads = int(os.environ.get("AFTERFLOW_THREADS", "4"))
 timeout = 60
 # Access lines come from afterflow's own request log (one structured line per request).
 accesslog = None
+# Reloads go by signal (systemd's ExecReload sends HUP). The control socket's default path is one
+# per user, which several servers on one machine (two web processes, a test run) would share.
+control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
