@@ -15,7 +15,7 @@ from engine import clock
 from engine.accounts import users
 from engine.accounts.users import create_user
 from engine.runtime import Engine
-from engine.store.models import Event, ProcessInstance
+from engine.store.models import Event, ProcessInstance, User
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
@@ -91,7 +91,8 @@ def archive(web: Web, demo_password_hash: str) -> Web:
     with pytest.MonkeyPatch.context() as patch, web.engine.writer.begin() as session:
         patch.setattr(users, "hash_password", lambda _p: demo_password_hash)
         for username, display_name, roles in DEMO_USERS:
-            if username in ("bill1", "gm1", "owner1", "wh1", "sales1"):
+            exists = session.scalar(select(User.id).where(User.username == username)) is not None
+            if username in ("bill1", "gm1", "owner1", "wh1", "sales1") and not exists:
                 create_user(session, username, DEMO_PASSWORD, roles, ROLE_KEYS, display_name)
         load_demo_records(session)
     return web
