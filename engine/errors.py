@@ -30,6 +30,16 @@ class PermissionDenied(EngineError):
     code = "forbidden"
 
 
+class DutiesNotSeparated(PermissionDenied):
+    """The actor did an earlier step of the case that this step must be kept apart from."""
+
+    code = "duties_not_separated"
+
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message, step=step)
+        self.step = step
+
+
 class TaskAlreadyCompleted(EngineError):
     """Someone completed the task first."""
 

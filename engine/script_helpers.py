@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,7 +41,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         return due_from(now(), n, unit)
 
     def due_from(start: datetime | str, n: float, unit: str = "working_hours") -> datetime:
-        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days."""
+        """``start`` plus ``n`` units: working_hours, working_days, working_day_end, day_of_month, hours, days, months."""
         moment = _as_datetime(start, calendar)
         if unit in WORKING_UNITS:
             # Working-time due times keep their basis, so a calendar change can count them again.
@@ -55,7 +56,12 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         first, last = _as_date(start, "working_days_between"), _as_date(end, "working_days_between")
         return _count_working_days(calendar, first, last)
 
+    def days_between(start: date | str, end: date | str) -> int:
+        """Calendar days from ``start`` to ``end`` (negative when end is earlier)."""
+        return (_as_date(end, "days_between") - _as_date(start, "days_between")).days
+
     return {
+        "days_between": days_between,
         "due_in": due_in,
         "due_from": due_from,
         "working_days_between": working_days_between,
@@ -68,7 +74,7 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
 
 def _calendar_time_due(calendar: WorkingCalendar, moment: datetime, n: float, unit: str) -> datetime:
-    """``moment`` plus ``n`` units of wall-clock time: day_of_month, hours or days."""
+    """``moment`` plus ``n`` units of wall-clock time: day_of_month, hours, days or months."""
     if unit == "day_of_month":
         # "每月10日前": the next day ``n`` of a month after ``start``, at midnight (company time).
         return _next_day_of_month(moment.astimezone(calendar.timezone), int(_number(n, unit)))
@@ -76,10 +82,23 @@ def _calendar_time_due(calendar: WorkingCalendar, moment: datetime, n: float, un
         return calendar.add_wall_clock_hours(moment, _number(n, "hours"))
     if unit == "days":
         return calendar.add_wall_clock_hours(moment, _number(n, "due_in") * 24)
+    if unit == "months":
+        # "1个月": the same day ``n`` months on (the month's last day when it has no such day).
+        return _add_months(moment.astimezone(calendar.timezone), _number(n, unit))
     raise ValueError(
-        "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours or days, "
-        f"not {unit!r}"
+        "due_in() counts working_hours, working_days, working_day_end, day_of_month, hours, days "
+        f"or months, not {unit!r}"
     )
+
+
+def _add_months(moment: datetime, n: float) -> datetime:
+    """The same wall-clock time ``n`` whole months later, on the month's last day if it is shorter."""
+    if n != int(n) or not 0 <= n <= 120:
+        raise ValueError(f"months counts whole months from 0 to 120, not {n!r}")
+    index = moment.month - 1 + int(n)
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
 
 
 def _count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:

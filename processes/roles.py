@@ -22,6 +22,10 @@ ROLES: tuple[Role, ...] = (
     Role("technical", "技术部", "Technical department"),
     Role("finance", "财务部", "Finance"),
     Role("warehouse", "仓库", "Warehouse"),
+    # Returned goods: receiving, inspection and storage are separate duties [002 4、5.2.2–5.2.4].
+    Role("receiver", "收货员", "Receiving clerk"),
+    Role("inspector", "验收员", "Inspector"),
+    Role("storekeeper", "保管员", "Storekeeper"),
     Role("business_manager", "业务负责人", "Business manager"),
     Role("billing_clerk", "开票员", "Billing clerk"),
     Role("general_manager", "总经理", "General manager"),

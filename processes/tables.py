@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.store import models as engine_models
 from processes.kpis import models as kpi_models
+from processes.portal import models as portal_models
 from processes.records import models as record_models
 
-MODULES = (engine_models, kpi_models, record_models)
+MODULES = (engine_models, kpi_models, portal_models, record_models)

@@ -27,6 +27,7 @@ from web import (
     notifications,
     ops,
     oversight,
+    portal,
     records,
     security_headers,
 )
@@ -106,6 +107,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(
         # The 「暂定」 mark of provisional due times and the administrators' unconfirmed-year banner.
         provisional_year=provisional_year,

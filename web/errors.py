@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import (
     ConcurrentModification,
     DeploymentInvalid,
+    DutiesNotSeparated,
     EngineError,
     FormInvalid,
     InstanceNotActive,
@@ -56,6 +57,11 @@ def describe(error: EngineError) -> str:
         return _("This task is no longer open.")
     if isinstance(error, InstanceNotActive):
         return _("The case is not running, so nothing can be done on it now.")
+    if isinstance(error, DutiesNotSeparated):
+        return _(
+            "You did “%(step)s” on this case yourself; another person must do this step (separation of duties).",
+            step=error.step,
+        )
     if isinstance(error, PermissionDenied):
         return _("Your roles do not allow this.")
     if isinstance(error, SignatureNotGiven) and error.reason == "wrong":
@@ -85,7 +91,8 @@ def _refused(error: EngineError) -> Any:
     status = status_of(error)
     # 404 and 403 say what the page says for any missing or forbidden page; a refusal in a
     # case's state says why, in the user's language.
-    message = describe(error) if status not in (403, 404) else None
+    shown = status not in (403, 404) or isinstance(error, DutiesNotSeparated)
+    message = describe(error) if shown else None
     return _error_page(status, message)
 
 

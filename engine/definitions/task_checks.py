@@ -192,6 +192,8 @@ class _TaskChecker:
             "due": props.get("dueTime") or None,
             "assignee": props.get("assignee") or None,
             "title": props.get("title") or None,
+            # Separation of duties: who completed one of these tasks of the case may not do this one.
+            "separate_from": _id_list(props.get("separateFrom")),
             "signature": self._signature_meaning(props, node_id, file),
         }
 
@@ -230,3 +232,8 @@ class _TaskChecker:
 
     def _add(self, element_id: str, message: str, file: str) -> None:
         self.problems.append(Problem(element_id or "(no id)", message, file))
+
+
+def _id_list(value: str | None) -> list[str]:
+    """The element ids of a comma-separated property (empty when absent)."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]

@@ -15,7 +15,7 @@ script engine) and hands each verb to the module of its family: ``versions``, ``
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -49,7 +49,7 @@ from engine.runtime.workflow_cache import WorkflowCache
 from engine.sandbox import SandboxedScriptEngine
 from engine.sandbox.case_limits import bound_collections
 from engine.script_helpers import make_helpers
-from engine.store.models import ProcessDefinition
+from engine.store.models import ProcessDefinition, ProcessInstance
 from engine.store.projection import TaskRules, parse_moment
 
 __all__ = [
@@ -168,6 +168,21 @@ class Engine:
         caller words in its user's language.
         """
         return instances.start(self, process_key, data, actor, parent_instance_id)
+
+    @observed("start")
+    def start_by_message(
+        self,
+        process_key: str,
+        message: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        alongside: Callable[[Session, ProcessInstance], None] | None = None,
+    ) -> StartedInstance:
+        """Start a case at the start event that catches ``message``, with data the caller checked.
+
+        ``alongside`` adds the caller's rows about the new case in the same transaction.
+        """
+        return instances.start_by_message(self, process_key, message, data, actor, alongside)
 
     @observed("suspend")
     def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:

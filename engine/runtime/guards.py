@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.accounts.users import Actor
-from engine.errors import InstanceNotActive, PermissionDenied, TaskAlreadyCompleted, TaskNotAvailable
+from engine.errors import (
+    DutiesNotSeparated,
+    InstanceNotActive,
+    PermissionDenied,
+    TaskAlreadyCompleted,
+    TaskNotAvailable,
+)
 from engine.runtime.config import EngineConfig
 from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessInstance, Task
@@ -53,3 +65,24 @@ def require_assigner(config: EngineConfig, actor: Actor, message: str) -> None:
     """Refuse a command only those who hand out work may give."""
     if not (config.assigner_roles & actor.roles):
         raise PermissionDenied(message)
+
+
+def require_separate_duties(session: Session, meta: Mapping[str, Any], row: Task, actor: Actor) -> None:
+    """Refuse an actor who completed a step of the case this task must be kept apart from."""
+    others = meta.get("tasks", {}).get(row.spec_id, {}).get("separate_from") or []
+    if not others:
+        return
+    done = session.scalar(
+        select(Task.name)
+        .where(
+            Task.instance_id == row.instance_id,
+            Task.spec_id.in_(others),
+            Task.state == "completed",
+            Task.completed_by == actor.username,
+        )
+        .limit(1)
+    )
+    if done is not None:
+        raise DutiesNotSeparated(
+            f"{actor.username} did '{done}' on this case; another person must do this step", step=done
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,34 @@ def start(
         )
         with command_budget(engine.limits):
             ctx = start_in(engine, session, definition, clean, actor, parent_instance_id)
+    unit_of_work.after_commit(engine, ctx)
+    return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
+
+
+def start_by_message(
+    engine: Engine,
+    process_key: str,
+    message: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    alongside: Callable[[Session, ProcessInstance], None] | None = None,
+) -> StartedInstance:
+    """Start a case of the newest version at the start event catching ``message``.
+
+    The caller has checked ``data``; ``alongside`` writes its own rows about the new case in the
+    same transaction, so the case and what the caller keeps about it exist together or not at all.
+    """
+    with engine.writer.begin() as session, noting_due_times():
+        engine.refresh_calendar(session)
+        definition = versions.latest_definition(session, process_key)
+        if message not in versions.message_starts(engine, definition):
+            raise EngineError(f"no start event of '{definition.name}' catches the message '{message}'")
+        if not versions.may_start(engine, definition, actor):
+            raise PermissionDenied(f"your roles may not start '{definition.name}'")
+        with command_budget(engine.limits):
+            ctx = start_in(engine, session, definition, dict(data), actor, None, message=message)
+        if alongside is not None:
+            alongside(session, ctx.instance)
     unit_of_work.after_commit(engine, ctx)
     return StartedInstance(ctx.instance.id, ctx.instance.business_number, ctx.instance.status)
 

@@ -27,6 +27,7 @@ def claim(engine: Engine, task_id: str, actor: Actor) -> None:
         guards.require_role(row, actor)
         if row.assignee and row.assignee != actor.username:
             raise TaskNotAvailable(f"the task is already claimed by {row.assignee}", assignee=row.assignee)
+        guards.require_separate_duties(ctx.session, ctx.meta, row, actor)
         row.assignee, row.claimed_at = actor.username, clock.now()
         ctx.record("task_claimed", row.id, row.spec_id)
 
@@ -72,6 +73,7 @@ def complete(
     """
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
+        guards.require_separate_duties(ctx.session, ctx.meta, row, actor)
         spiff_task = find_task(ctx.workflow, row.id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise TaskNotAvailable("the task is no longer waiting for input")

@@ -273,6 +273,8 @@ def product_lookup(serial_number: str) -> dict[str, Any]:
             "in_warranty": False,
             "contract_in_force": False,
             "contract_number": None,
+            "key_customer": False,
+            "sale_date": None,
         }
     today = company_today(context)
     contract = _contract_in_force(session, product, today)
@@ -284,6 +286,9 @@ def product_lookup(serial_number: str) -> dict[str, Any]:
         "in_warranty": product.warranty_end is not None and product.warranty_end >= today,
         "contract_in_force": contract is not None,
         "contract_number": contract.number if contract is not None else None,
+        # 重点客户 is a class of customer kept in the archive, not an urgency [001 4.1].
+        "key_customer": bool(product.customer is not None and product.customer.key_customer),
+        "sale_date": _iso(product.sale_date),
     }
 
 

@@ -53,7 +53,8 @@ ANSWERS: dict[str, Any] = {
     "customer_address": "杭州市滨江区江南大道 100 号",
     "product_model": "JN-350 剑杆织机",
     "fault_description": "开机后主轴异响，无法正常运转。",
-    "urgency": "key_customer",
+    "urgency": "normal",
+    "key_customer": True,  # 重点客户: a class of customer, not an urgency [001 4.1]
     "distance_band": "urban",
     "contract_in_force": True,  # a maintenance contract: an A case, dispatched when not solved by phone
     "cause": "normal",
@@ -225,7 +226,7 @@ def test_a_repair_case_walked_through_five_inboxes(browser: Any, served: Served)
         expect(row).to_have_count(1)
         expect(row).to_contain_text(number)
         expect(row).to_contain_text(CUSTOMER)
-        expect(row).to_contain_text("重点客户")
+        expect(row).to_contain_text("一般")
         if page is tech1:
             assert no_sideways_scroll(tech1), "the tablet inbox scrolls sideways"
             # tech2 sees nothing of tech1's work.
@@ -336,7 +337,7 @@ def start_more_cases(served: Served) -> list[str]:
     cases = [
         ("华东精密机械有限公司", "emergency", "HX-200 数控机床"),
         ("北方重工集团", "normal", "LX-80 激光切割机"),
-        ("南方医疗器械有限公司", "key_customer", "MZ-5 检测仪"),
+        ("南方医疗器械有限公司", "normal", "MZ-5 检测仪"),
         ("西部电子科技", "normal", "PT-300 包装线"),
     ]
     return [

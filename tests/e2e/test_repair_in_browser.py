@@ -46,7 +46,8 @@ def test_repair_case_in_the_browser(browser: Any, base_url: str) -> None:
     cs1.fill("#field-customer_address", "上海市浦东新区张江路 88 号")
     cs1.fill("#field-product_model", "HX-200 数控机床")
     cs1.fill("#field-fault_description", "主轴异响，无法启动。")
-    cs1.check("input[name=urgency][value=key_customer]")
+    cs1.check("input[name=urgency][value=normal]")
+    cs1.check("#field-key_customer")  # 重点客户: a class of customer, not an urgency [001 4.1]
     cs1.select_option("#field-distance_band", label="市区")
     cs1.check("#field-contract_in_force")  # 维保合同有效: an A case, dispatched when not solved
     cs1.select_option("#field-cause", label="正常使用")

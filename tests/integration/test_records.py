@@ -243,6 +243,8 @@ def test_product_lookup_answers_warranty_and_contract_by_the_company_date(record
         "in_warranty": True,
         "contract_in_force": True,
         "contract_number": "WB-2",
+        "key_customer": False,
+        "sale_date": None,
     }
     # WB-1 ended on the 20th, WB-3 starts on the 21st: it is the 21st in Shanghai.
     assert ventilator["in_warranty"] is False and ventilator["warranty_end"] == "2026-11-20"

@@ -165,6 +165,23 @@ def countermeasure_loss_and_approval(engine: Engine, instance_id: int) -> None:
         GM,
         {"approval_decision": "approve", "approved_disposition": "更换整机一台"},
     )
+    visit(engine, instance_id)
+
+
+def visit(engine: Engine, instance_id: int) -> Task:
+    """The head of the technical department (or someone sent) visits the customer [001 客户意见 7]."""
+    return work(
+        engine,
+        instance_id,
+        "task_customer_visit",
+        TECHDEPT,
+        {
+            "visitor": "技术部 王主管",
+            "visitor_capacity": "head",
+            "visit_date": "2026-11-20",
+            "visit_result": "当面说明处理方案",
+        },
+    )
 
 
 def reply(engine: Engine, instance_id: int, channel: str = "letter") -> Task:
@@ -238,6 +255,7 @@ def test_general_complaint_is_handled_by_every_department_and_closed_in_time(com
         GM,
         {"approval_decision": "approve", "approved_disposition": "更换整机一台"},
     )
+    visit(complaints, case)
 
     task = reply(complaints, case, channel="phone")  # a general complaint may be answered by phone
     assert (task.role, task.name) == ("sales", "答复客户")
@@ -279,6 +297,7 @@ def test_general_complaint_is_handled_by_every_department_and_closed_in_time(com
         "timer_first_response",
         "timer_investigation",
         "timer_closure_limit",
+        "timer_resolution_limit",
     ]
 
 

@@ -50,7 +50,8 @@ SALES = demo("sales1")
 BILL = demo("bill1")
 BM = demo("bm1")
 QA = demo("qa1")
-WH = demo("wh1")
+WH = demo("wh1")  # 收货员 and 保管员
+INSPECTOR = demo("wh2")  # 验收员: not the one who received the goods [002 4]
 FIN = demo("fin1")
 
 HOSPITAL = "华山医院药房"
@@ -338,7 +339,8 @@ def test_the_clerk_confirms_a_sale_the_ledger_check_found(returns: Engine) -> No
                 "customer_name": PHARMACY_CUSTOMER,
                 "customer_type": "consumer",
                 "purchase_date": "2026-11-16",
-                "reason": "quality_defect",
+                # Not a quality problem: those have 7 / 30 days [002 售后服务管理规程 三章 2].
+                "reason": "wrong_delivery",
             },
             "已超过退换货期限（购买后 3 个工作日内）",
             id="consumer-4-working-days-after-purchase",
@@ -537,7 +539,7 @@ def test_an_approved_return_is_picked_up_received_inspected_and_settled(
     complete(returns, instance_id, "task_pickup", PICKUP_OK, SALES)
 
     receive = only_task(returns, instance_id, "task_receive")
-    assert receive.role == "warehouse"
+    assert receive.role == "receiver"
     complete(returns, instance_id, "task_receive", RECEIVE_OK, WH)
     data = case_data(returns, instance_id)
     assert data["receipt_accepted"] is True and data["is_cold_chain"] is False
@@ -549,7 +551,7 @@ def test_an_approved_return_is_picked_up_received_inspected_and_settled(
         instance_id,
         "task_inspect",
         {"inspection_result": "acceptable", "inspected_quantity": "20", "inspection_record_number": "YS-01"},
-        WH,
+        INSPECTOR,
     )
     complete(
         returns, instance_id, "task_restock", {"storage_location": "A-03-02", "restocked_quantity": "20"}, WH
@@ -569,7 +571,7 @@ def test_an_approved_return_is_picked_up_received_inspected_and_settled(
         ("task_approve_quality", "qa1"),
         ("task_pickup", "sales1"),
         ("task_receive", "wh1"),
-        ("task_inspect", "wh1"),
+        ("task_inspect", "wh2"),
         ("task_restock", "wh1"),
         (last_step, who.username),
     ]
@@ -590,11 +592,11 @@ def test_goods_that_fail_inspection_are_destroyed_and_the_customer_still_refunde
             "inspection_record_number": "YS-02",
             "inspection_note": "胶囊粘连变色",
         },
-        WH,
+        INSPECTOR,
     )
     assert open_spec_ids(returns, instance_id) == ["task_nonconforming"]
     nonconforming = only_task(returns, instance_id, "task_nonconforming")
-    assert (nonconforming.role, nonconforming.form_key) == ("warehouse", "return_nonconforming")
+    assert (nonconforming.role, nonconforming.form_key) == ("storekeeper", "return_nonconforming")
     complete(
         returns,
         instance_id,
@@ -733,7 +735,7 @@ def test_only_the_lane_role_sees_and_completes_each_task(returns: Engine) -> Non
         instance_id,
         "task_inspect",
         {"inspection_result": "acceptable", "inspected_quantity": "20", "inspection_record_number": "YS-01"},
-        WH,
+        INSPECTOR,
     )
     complete(
         returns, instance_id, "task_restock", {"storage_location": "A-03-02", "restocked_quantity": "20"}, WH
@@ -796,7 +798,7 @@ def test_a_refund_not_made_within_five_working_days_of_receipt_escalates_and_is_
         instance_id,
         "task_inspect",
         {"inspection_result": "acceptable", "inspected_quantity": "20", "inspection_record_number": "YS-01"},
-        WH,
+        INSPECTOR,
     )
     complete(
         returns, instance_id, "task_restock", {"storage_location": "A-03-02", "restocked_quantity": "20"}, WH

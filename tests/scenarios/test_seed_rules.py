@@ -419,6 +419,16 @@ CLOSING_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("task_loss", "fin1", {"loss_amount": "100"}),
     ("task_gm_approval", "gm1", {"approval_decision": "approve", "approved_disposition": "更换"}),
     (
+        "task_customer_visit",
+        "techdept1",
+        {
+            "visitor": "王主管",
+            "visitor_capacity": "head",
+            "visit_date": "2026-11-20",
+            "visit_result": "已当面说明",
+        },
+    ),
+    (
         "task_reply",
         "sales1",
         {

@@ -29,7 +29,8 @@ def test_due_in_counts_each_unit_from_the_engine_clock() -> None:
         assert due_in(24, "hours").isoformat() == "2026-11-21T15:30:00+08:00"
         assert due_in(5, "days").isoformat() == "2026-11-25T15:30:00+08:00"
         with pytest.raises(
-            ValueError, match="working_hours, working_days, working_day_end, day_of_month, hours or days"
+            ValueError,
+            match="working_hours, working_days, working_day_end, day_of_month, hours, days or months",
         ):
             due_in(1, "fortnights")
         with pytest.raises(ValueError, match="from 0 to"):
@@ -75,3 +76,20 @@ def test_day_of_month_is_the_next_such_day_at_midnight() -> None:
     assert due_from("2026-11-23T09:00:00+08:00", 1, "day_of_month").isoformat() == "2026-12-01T00:00:00+08:00"
     with pytest.raises(ValueError, match="from 1 to 28"):
         due_from("2026-11-23T09:00:00+08:00", 31, "day_of_month")
+
+
+def test_months_is_the_same_day_of_a_later_month() -> None:
+    """ "复杂特殊问题不超过1个月" [004 11 3.12]: a month on, the month's last day when it is shorter."""
+    due_from = HELPERS["due_from"]
+    assert due_from("2026-11-23T09:00:00+08:00", 1, "months").isoformat() == "2026-12-23T09:00:00+08:00"
+    assert due_from("2026-12-15T09:00:00+08:00", 1, "months").isoformat() == "2027-01-15T09:00:00+08:00"
+    assert due_from("2027-01-31T09:00:00+08:00", 1, "months").isoformat() == "2027-02-28T09:00:00+08:00"
+    with pytest.raises(ValueError, match="whole months"):
+        due_from("2026-11-23T09:00:00+08:00", 1.5, "months")
+
+
+def test_days_between_counts_calendar_days() -> None:
+    """ "购买后7天内" [002 售后服务管理规程 三章 2]: calendar days, holidays included."""
+    days_between = HELPERS["days_between"]
+    assert days_between("2026-09-29", "2026-10-08") == 9
+    assert days_between(date(2026, 11, 23), "2026-11-20") == -3

@@ -37,6 +37,7 @@ def test_state_leaves_the_spec_out_and_restores_every_step() -> None:
         {
             "customer_name": "协和医院",
             "urgency": "normal",
+            "key_customer": False,
             "contract_in_force": True,
             "cause": "normal",
             "warranty_end": None,

@@ -372,6 +372,17 @@ CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
         {"approval_decision": "approve", "approved_disposition": "更换"},
     ),
     (
+        "task_customer_visit",
+        "techdept1",
+        "technical",
+        {
+            "visitor": "王主管",
+            "visitor_capacity": "head",
+            "visit_date": "2026-11-20",
+            "visit_result": "已当面说明",
+        },
+    ),
+    (
         "task_reply",
         "sales1",
         "sales",

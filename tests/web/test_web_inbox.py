@@ -37,7 +37,7 @@ def mixed(web):
         Seed("RO-M-3", assignee="cs1", due=None),
         Seed("RO-O-1", due=NOW + 30 * HOUR, priority="emergency", customer="北方重工集团"),
         Seed("RO-O-2", due=NOW - 1 * HOUR, customer="南方医疗器械有限公司"),  # overdue
-        Seed("RO-O-3", due=NOW + 3 * HOUR, priority="key_customer"),  # due today (13:00 Shanghai)
+        Seed("RO-O-3", due=NOW + 3 * HOUR, priority="normal"),  # due today (13:00 Shanghai)
         Seed("RO-O-4", due=None, step=("task_follow_up", "回访")),
         Seed(
             "CP-O-5",
@@ -85,7 +85,7 @@ def test_rows_show_case_process_step_customer_product_urgency_and_due(mixed) -> 
         "HX-200 数控机床",
         "紧急",
     ]
-    assert rows["RO-O-3"].cells[5] == "重点客户"  # the label of the form's option, not "key_customer"
+    assert rows["RO-O-3"].cells[5] == "一般"  # the label of the form's option, not "normal"
     assert rows["CP-O-5"].cells[1] == "顾客投诉处理"
     assert rows["RO-O-1"].cells[6] == "2026-03-11 16:00"  # due in Shanghai time
     assert rows["RO-O-4"].cells[6] == "—"
@@ -128,6 +128,7 @@ def test_filter_by_process_step_urgency_and_overdue(mixed) -> None:
     assert numbers(mixed.rows(cs1, "done", overdue="1")) == ["RO-D-1"]  # done: completed after its due time
     assert numbers(mixed.rows(cs1, "offered", process="repair_service", urgency="normal")) == [
         "RO-O-2",
+        "RO-O-3",
         "RO-O-4",
     ]
     page = cs1.get("/", query_string={"tab": "offered", "urgency": "emergency"}).text
@@ -147,7 +148,8 @@ def test_filters_offer_the_processes_steps_and_urgencies_of_the_users_roles_by_n
     assert "task_dispatch" not in step  # the supervisor's step
     urgency = re.search(r'<select id="filter-urgency".*?</select>', page, flags=re.DOTALL).group(0)
     assert '<option value="emergency">紧急</option>' in urgency
-    assert '<option value="key_customer">重点客户</option>' in urgency
+    assert '<option value="normal">一般</option>' in urgency
+    assert "key_customer" not in urgency  # 重点客户 is a class of customer, not an urgency [001 4.1]
     # A supervisor, who sees all work, may filter by every step.
     supervisor = mixed.client("sup1").get("/?tab=team").text
     assert '<option value="task_dispatch">派工 · 维修服务</option>' in supervisor

@@ -18,9 +18,11 @@ from engine import clock
 from engine.accounts.users import create_user
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.demo.users import DEMO_PASSWORD
+from processes.portal.intake import REPAIR, submit
 from processes.records.models import Customer, Product
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web, settings_in
+from tests.web.portal_client import CUSTOMER_REQUEST
 from web.app import create_app
 from web.security_headers import CONTENT_SECURITY_POLICY
 from web.settings import Settings, load_settings
@@ -62,8 +64,10 @@ def route_values(web: Web) -> dict[str, object]:
         "subscription_id": 1,
         "customer_id": customer_id,
         "product_id": product_id,
-        "number": "DOC-NONE",  # no document is issued here: answers 404, with the headers
-        "name": "repair_card",
+        "number": "DOC-NONE",  # a document number: none is issued here (404, like comments)
+        "name": "service_voucher",
+        "kind": "repair",
+        "token": submit(web.engine, REPAIR, CUSTOMER_REQUEST, [], web.app.config["SECRET_KEY"]).token,
     }
 
 
@@ -96,7 +100,7 @@ def test_every_get_route_answers_with_the_content_security_policy(web: Web) -> N
             assert response.headers.get("X-Frame-Options") == "SAMEORIGIN", url
             assert response.headers.get("Referrer-Policy") == "same-origin", url
         answered[rule.rule] = everyone.get(url).status_code
-    # The ids are real: every page answers but those of comments and attachments (none exist)
+    # The ids are real: every page answers but those of comments, attachments and documents (none exist)
     # and the two that need a second version to compare with (one version is deployed).
     # The API answers 401 to a browser session: only a token authenticates it.
     not_ok = {
