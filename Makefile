@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := web/static/vendor/.copied
 CATALOG := web/translations/zh/LC_MESSAGES/messages.mo
+#: Where `make run` serves: `make run HOST=0.0.0.0 PORT=8080`.
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
 
 .PHONY: run test setup lint bench bench-detail demo clean
 
@@ -28,7 +31,7 @@ $(CATALOG): web/translations/zh/LC_MESSAGES/messages.po $(STAMP)
 run: setup
 	$(BIN)/afterflow upgrade
 	$(BIN)/afterflow setup-demo
-	$(BIN)/afterflow run --host 127.0.0.1 --port 5000
+	$(BIN)/afterflow run --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q -n auto --dist loadfile

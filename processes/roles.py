@@ -56,3 +56,16 @@ def role_for_lane(lane_name: str | None) -> str | None:
 def role(key: str) -> Role:
     """Return the role with this key."""
     return _BY_KEY[key]
+
+
+#: Who reads the customer and product archives (客户档案, 产品档案): customer service and sales
+#: register calls, complaints and return requests from them, managers and process owners look
+#: customers up (SPEC §2, §3).
+ARCHIVE_READERS: frozenset[str] = frozenset({"customer_service", "sales", "process_owner"}) | MANAGERS
+#: Who adds customers to the archive: those who register calls, and managers.
+ARCHIVE_EDITORS: frozenset[str] = frozenset({"customer_service", "sales"}) | MANAGERS
+#: Who reads the sales ledger (销售记录): the billing clerk checks returns against it (SPEC §6),
+#: managers and process owners.
+LEDGER_READERS: frozenset[str] = frozenset({"billing_clerk", "process_owner"}) | MANAGERS
+#: Who imports ledger files: the billing clerk, who keeps the ledger, and managers.
+LEDGER_IMPORTERS: frozenset[str] = frozenset({"billing_clerk"}) | MANAGERS

@@ -23,10 +23,12 @@ from web import (
     documents,
     inbox,
     modeler,
+    names_view,
     notifications,
     ops,
     oversight,
     portal,
+    records,
     security_headers,
 )
 from web.admin.calendar import pending_year_banner
@@ -91,7 +93,16 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     login_manager.init_app(app)
     register_error_handlers(app)
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, collaboration.bp, oversight.bp, modeler.bp, admin.bp):
+    for blueprint in (
+        auth.bp,
+        inbox.bp,
+        cases.bp,
+        collaboration.bp,
+        oversight.bp,
+        modeler.bp,
+        admin.bp,
+        records.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
@@ -109,6 +120,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     init_api(app)
 
     security_headers.install(app, proxy_hops=settings.proxy_hops, hsts_seconds=settings.hsts_seconds)
+    names_view.install(app)
 
     app.jinja_env.globals.update(lang=current_lang, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["when"] = format_when

@@ -9,10 +9,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import FormInvalid
+from processes.records.pickers import CUSTOMER_PICKER_FIELDS, PRODUCT_PICKER_FIELDS
 from web.auth import current_actor, engine
 from web.form_view import form_context, submitted_data
 from web.i18n import current_lang
 from web.messages import translate_errors
+from web.records.blueprint import may_edit_archive, may_read_archive
 
 bp = Blueprint("cases", __name__)
 
@@ -63,4 +65,16 @@ def start(process_key: str) -> Any:
         form = form_context(
             engine().form_of(definition, start_form), values, errors, current_lang(), engine()
         )
-    return render_template("start.html", definition=definition, form=form), status
+    return render_template("start.html", definition=definition, form=form, pickers=pickers(form)), status
+
+
+def pickers(form: Any) -> dict[str, Any] | None:
+    """Which fields of a start form look customers and products up in the archive (None: none)."""
+    if form is None or not may_read_archive():
+        return None
+    keys = {view.field.key for view in form.fields if view.field.key}
+    customer = [key for key in CUSTOMER_PICKER_FIELDS if key in keys]
+    product = [key for key in PRODUCT_PICKER_FIELDS if key in keys]
+    if not customer and not product:
+        return None
+    return {"customer": customer, "product": product, "may_add": may_edit_archive()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from engine.definitions import names
 from engine.definitions.forms import FormField, FormProblem, parse_form
 from engine.runtime import Engine
 from engine.store import queries
@@ -27,6 +28,11 @@ class Labels:
     version: int = -1
     process_names: dict[str, str] = field(default_factory=dict)
     step_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The same in English, where the diagrams carry it (``name_en``, engine/definitions/names.py)
+    process_names_en: dict[str, str] = field(default_factory=dict)
+    step_names_en: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (process key, name as stored on a task or a case's current step) -> English name
+    step_names_en_by_name: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (process key, stored value) -> (Chinese, English)
     urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: (process key, element id) -> the role of each human task
@@ -45,13 +51,29 @@ class Labels:
             if roles is None or (role is not None and role in roles)
         )
 
-    def process(self, key: str) -> str:
-        """Return the name of a process (its key when unknown)."""
+    def process(self, key: str, lang: str = "zh") -> str:
+        """Return the name of a process in ``lang`` (its key when unknown)."""
+        if lang == "en" and key in self.process_names_en:
+            return self.process_names_en[key]
         return self.process_names.get(key, key)
 
-    def step(self, process_key: str, spec_id: str) -> str:
-        """Return the name of a step of a process (its element id when unknown)."""
+    def step(self, process_key: str, spec_id: str, lang: str = "zh") -> str:
+        """Return the name of a step of a process in ``lang`` (its element id when unknown)."""
+        if lang == "en" and (process_key, spec_id) in self.step_names_en:
+            return self.step_names_en[(process_key, spec_id)]
         return self.step_names.get((process_key, spec_id), spec_id)
+
+    def step_named(self, process_key: str, name: str, lang: str) -> str:
+        """Return a step stored by its name (a case's current step) in ``lang``; the name when unknown."""
+        if lang != "en":
+            return name
+        return self.step_names_en_by_name.get((process_key, name), name)
+
+    def steps_named(self, process_key: str, names: str | None, lang: str) -> str:
+        """Return a case's current steps (names joined by ", ") in ``lang``."""
+        if not names or lang != "en":
+            return names or ""
+        return ", ".join(self.step_named(process_key, name, lang) for name in names.split(", "))
 
     def form_field(self, key: str, process_key: str | None = None) -> FormField | None:
         """The field a key names: in this process's forms first, else in any deployed form."""
@@ -105,8 +127,15 @@ def _read_labels(session: Session, version: int) -> Labels:
     for definition in queries.definition_labels(session):  # oldest first: newer wording overwrites
         key = definition.process_key
         result.process_names[key] = definition.name
+        english = names.process_translation(definition.meta, "en")
+        if english:
+            result.process_names_en[key] = english
         for spec_id, name in definition.meta.get("elements", {}).items():
             result.step_names[(key, spec_id)] = name
+            english = names.translation(definition.meta, spec_id, "en")
+            if english:
+                result.step_names_en[(key, spec_id)] = english
+                result.step_names_en_by_name[(key, name)] = english
         lanes = definition.meta.get("lanes", {})
         for task_spec, info in definition.meta.get("tasks", {}).items():
             if info.get("name"):

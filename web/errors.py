@@ -26,6 +26,7 @@ from engine.errors import (
     TaskAlreadyCompleted,
     TaskNotAvailable,
 )
+from web.names_view import person
 
 #: The HTTP status of each refusal; the first class an error is an instance of decides.
 STATUS_OF: tuple[tuple[type[EngineError], int], ...] = (
@@ -51,7 +52,7 @@ def describe(error: EngineError) -> str:
     if isinstance(error, TaskAlreadyCompleted):
         return _("This task was already completed by %(user)s.", user=error.completed_by)
     if isinstance(error, TaskNotAvailable) and error.details.get("assignee"):
-        return _("This task is assigned to %(user)s.", user=error.details["assignee"])
+        return _("This task is assigned to %(user)s.", user=person(str(error.details["assignee"])))
     if isinstance(error, TaskNotAvailable):
         return _("This task is no longer open.")
     if isinstance(error, InstanceNotActive):

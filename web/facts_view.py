@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from engine.definitions.forms import FormField
+from engine.definitions.names import translation
 from engine.errors import EngineError
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
@@ -22,7 +23,7 @@ from engine.store.queries import CaseTask
 from processes.facts.catalogue import PROCESS_FACTS
 from processes.facts.model import Fact, ValueLabels, read_path
 from processes.facts.recall import RecallCustomer, StepDone, recall_customers, recovered_total
-from web.i18n import format_when
+from web.i18n import current_lang, format_when
 
 
 @dataclass(frozen=True)
@@ -238,13 +239,15 @@ def _limits(
     names: Mapping[str, str] = meta.get("elements", {})
     properties: Mapping[str, Mapping[str, str]] = meta.get("element_properties", {})
     found: list[tuple[str, datetime]] = []
+    lang = current_lang()
     for element, due in timers:
-        name = names.get(element, element)
+        name = translation(meta, element, lang) or names.get(element, element)
         is_sla = bool(properties.get(element, {}).get("sla"))
         found.append((_("Limit: %(name)s", name=name) if is_sla else _("Timer: %(name)s", name=name), due))
     for task in tasks:
         if task.state == "open" and task.due_at is not None:
-            found.append((_("Step due: %(name)s", name=task.name), task.due_at))
+            step = translation(meta, task.spec_id, lang) or task.name
+            found.append((_("Step due: %(name)s", name=step), task.due_at))
     timed = {due for _label, due in found}
     found.extend((label, due) for label, due in ahead if due not in timed)  # not yet on a timer
     found.sort(key=lambda item: item[1])

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from engine.definitions.forms import FormDefinition, FormField
 from engine.definitions.forms.model import SIGNATURE_TYPE
 from engine.runtime import Engine
+from engine.store import queries
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ def form_context(
     views: list[FieldView] = []
     for field in form.fields:
         if field.options_from_role:
-            options = [(name, name) for name in engine.role_users(field.options_from_role)]
+            with engine.sessions() as session:  # people by their names (张工), their user names stored
+                options = [
+                    (username, display or username)
+                    for username, display in queries.users_holding(session, field.options_from_role)
+                ]
         elif field.options_from_process:
             options = [(number, number) for number in engine.case_numbers(field.options_from_process)]
         else:

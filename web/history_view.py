@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 
 from engine.definitions.forms import FormDefinition, FormField
 from engine.definitions.forms.model import SIGNATURE_TYPE
+from engine.definitions.names import translation
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessDefinition
 from engine.store.queries import CaseTask
 from web.catalogue import Labels
 from web.event_labels import event_label
 from web.i18n import format_when
+from web.names_view import person
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,10 @@ def history_entries(
         note = ""
         if event.action == "task_completed" and event.task_id:
             details = readable_data(
-                engine, definition, forms_of_tasks.get(event.task_id), data.get("data"), lang
+                engine, definition, forms_of_tasks.get(event.task_id), data.get("data"), lang, names
             )
         elif event.action == "instance_started":
-            details = readable_data(engine, definition, start_form, data.get("data"), lang)
+            details = readable_data(engine, definition, start_form, data.get("data"), lang, names)
         elif event.action == "task_assigned":
             assignee = str(data.get("assignee") or "")
             note = _("to %(user)s", user=_person(assignee, names))
@@ -87,7 +89,8 @@ def history_entries(
                 actor_name=names.get(actor, actor),
                 action=event.action,
                 label=event_label(event.action),
-                step=titles.get(event.task_id or "")
+                step=(translation(meta, event.element_id, lang) if event.element_id else None)
+                or titles.get(event.task_id or "")
                 or (elements.get(event.element_id, event.element_id) if event.element_id else ""),
                 note=note,
                 details=details,
@@ -114,11 +117,20 @@ def people_in(events: Iterable[Event]) -> set[str]:
     """The user names a history mentions: who acted, and to and from whom tasks were handed."""
     people = {event.actor or "" for event in events}
     people |= {str((event.data or {}).get(k) or "") for event in events for k in ("assignee", "previous")}
+    for event in events:  # people chosen in forms (a technician picked at dispatch): short text values
+        entered = (event.data or {}).get("data")
+        if isinstance(entered, dict):
+            people |= {v for v in entered.values() if isinstance(v, str) and 0 < len(v) <= 64}
     return people
 
 
 def readable_data(
-    engine: Engine, definition: ProcessDefinition, form_key: str | None, data: Any, lang: str
+    engine: Engine,
+    definition: ProcessDefinition,
+    form_key: str | None,
+    data: Any,
+    lang: str,
+    names: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """Return (label, value) pairs of submitted form data, in the form's order, empty values left out."""
     if not isinstance(data, dict) or not data:
@@ -133,7 +145,7 @@ def readable_data(
     if form is not None:
         for form_field in form.data_fields:
             if form_field.key in data:
-                value = _readable_value(form_field, data[form_field.key], lang)
+                value = _readable_value(form_field, data[form_field.key], lang, names)
                 if value:
                     pairs.append((form_field.label(lang), value))
         return pairs
@@ -143,7 +155,9 @@ def readable_data(
     return pairs
 
 
-def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
+def _readable_value(
+    form_field: FormField, value: Any, lang: str, names: Mapping[str, str] | None = None
+) -> str:
     if value is None or value == "" or value == []:
         return ""
     if form_field.type == SIGNATURE_TYPE and isinstance(value, dict):
@@ -152,6 +166,8 @@ def _readable_value(form_field: FormField, value: Any, lang: str) -> str:
         return _("signed by %(signer)s", signer=str(value.get("signer") or ""))
     if form_field.type == "checkbox" or isinstance(value, bool):
         return _("yes") if value in (True, "true", "on", "1") else _("no")
+    if form_field.options_from_role and isinstance(value, str):  # a person: by name
+        return names.get(value, value) if names is not None else person(value)
     names = {v: (label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}
     if isinstance(value, list | tuple):
         return ("、" if lang == "zh" else ", ").join(names.get(str(v), str(v)) for v in value)

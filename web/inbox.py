@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from engine import clock
 from engine.accounts.users import Actor
+from engine.definitions.names import translated_xml
 from engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -28,7 +29,7 @@ from engine.runtime.signing import signature_meaning
 from engine.store import queries, task_page
 from engine.store.models import Attachment, Comment, Task
 from processes.oversight.cases import case_data
-from web import catalogue
+from web import catalogue, names_view
 from web.access import overseers, sees_all
 from web.auth import current_actor, engine, safe_target
 from web.errors import describe
@@ -37,7 +38,7 @@ from web.form_view import SIGNATURE_PASSWORD, fold_signatures, form_context, sub
 from web.history_view import Entry, history_entries, people_in
 from web.i18n import current_lang
 from web.inbox_view import filter_options, inbox_query, inbox_url, visible_tabs
-from web.messages import translate_errors
+from web.messages import LANGUAGES, translate_errors
 
 bp = Blueprint("inbox", __name__)
 
@@ -80,6 +81,7 @@ def index() -> Any:
         query = inbox_query(request.args, tab)
         page = queries.inbox(db, actor, query, now, everything)
         labels = catalogue.labels(engine(), db)
+    names_view.remember(labels)
     context = {
         "tab_labels": TAB_LABELS,
         "page": page,
@@ -190,6 +192,7 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
         named |= {task.assignee or "", task.completed_by or ""}
         people = task_page.people(db, named, task.role if may_assign else None)
         labels = catalogue.labels(engine(), db, known_version=found.definitions_version)
+    names_view.remember(labels)
     instance = task.instance
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
@@ -241,7 +244,12 @@ def task(task_id: str) -> Any:
                 return redirect(url_for("inbox.task", task_id=task_id))
             engine().complete(task_id, values, current_actor(), password=password or None)
             flash(
-                _("%(task)s of %(number)s is done.", task=row.name, number=row.instance.business_number), "ok"
+                _(
+                    "%(task)s of %(number)s is done.",
+                    task=names_view.step_label(row.instance.process_key, row.spec_id, row.name),
+                    number=row.instance.business_number,
+                ),
+                "ok",
             )
             return redirect(url_for("inbox.index"))
         except FormInvalid as error:
@@ -366,6 +374,9 @@ def diagram(task_id: str) -> Any:
     )
     if chosen is None:
         abort(404)
-    response = Response(chosen, mimetype="application/xml")
+    lang = request.args.get("lang") or current_lang()
+    response = Response(
+        translated_xml(chosen, lang if lang in LANGUAGES else "zh"), mimetype="application/xml"
+    )
     response.headers["Cache-Control"] = "private, max-age=3600"  # a deployed version never changes
     return response

@@ -73,18 +73,18 @@ def filter_options(labels: catalogue.Labels, roles: frozenset[str] | None, lang:
     several processes are offered.
     """
     steps_of_roles = labels.steps_for(roles)
-    keys = sorted({key for key, _spec in steps_of_roles}, key=labels.process)
+    keys = sorted({key for key, _spec in steps_of_roles}, key=lambda key: labels.process(key, lang))
     several = len(keys) > 1
     steps: dict[str, str] = {}
     for key, spec in steps_of_roles:
-        name = labels.step(key, spec)
-        steps.setdefault(spec, f"{name} · {labels.process(key)}" if several else name)
+        name = labels.step(key, spec, lang)
+        steps.setdefault(spec, f"{name} · {labels.process(key, lang)}" if several else name)
     urgencies: dict[str, str] = {}
     for key, value in labels.urgencies:
         if key in keys:
             urgencies.setdefault(value, labels.urgency(key, value, lang))
     return FilterOptions(
-        processes=[(key, labels.process(key)) for key in keys],
+        processes=[(key, labels.process(key, lang)) for key in keys],
         steps=sorted(steps.items(), key=lambda pair: pair[1]),
         urgencies=list(urgencies.items()),
     )

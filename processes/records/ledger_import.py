@@ -22,7 +22,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -559,8 +559,32 @@ def _cents(value: Decimal) -> Decimal:
 # --- the import ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far an import is: ``stage`` is ``checking`` (rows read so far) or ``storing`` (of ``total``)."""
+
+    stage: str
+    done: int
+    total: int | None = None
+
+
+#: Progress is reported every this many rows.
+PROGRESS_EVERY = 1000
+
+
 def import_ledger(session: Session, path: Path) -> ImportReport:
     """Check every row of a ledger file and import them all, or raise `LedgerImportError`."""
+    steps = import_ledger_steps(session, path)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            report: ImportReport = finished.value
+            return report
+
+
+def import_ledger_steps(session: Session, path: Path) -> Generator[Progress, None, ImportReport]:
+    """`import_ledger`, yielding its progress as it goes (for a progress bar); returns the report."""
     path = Path(path)
     errors = _Errors()
     try:
@@ -572,7 +596,7 @@ def import_ledger(session: Session, path: Path) -> ImportReport:
         limit = _size(MAX_FILE_BYTES)
         raise LedgerImportError([RowError(0, Message("ledger.file_too_large", {"limit": limit}))])
     try:
-        checked = _check_file(path, errors)
+        checked = yield from _check_file(path, errors)
     except _FileProblem as problem:
         raise LedgerImportError([problem.error])
     if not errors.count:
@@ -581,7 +605,7 @@ def import_ledger(session: Session, path: Path) -> ImportReport:
         raise LedgerImportError(errors.final())
     if not checked:
         raise LedgerImportError([RowError(0, Message("ledger.no_rows"))])
-    return _store(session, path, checked)
+    return (yield from _store(session, path, checked))
 
 
 def _size(limit: int) -> Message:
@@ -591,7 +615,7 @@ def _size(limit: int) -> Message:
     return Message("size.bytes", {"n": limit})
 
 
-def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]:
+def _check_file(path: Path, errors: _Errors) -> Generator[Progress, None, list[tuple[int, dict[str, Any]]]]:
     rows = _read_rows(path)
     header_row, columns = _find_header(rows)
     missing = [c for c in COLUMNS if c.required and c.key not in columns]
@@ -608,6 +632,8 @@ def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]
         count += 1
         if count > MAX_ROWS:
             raise _FileProblem("too_many_rows", max=MAX_ROWS)
+        if count % PROGRESS_EVERY == 0:
+            yield Progress("checking", count)
         values = _check_row(number, cells, columns, errors)
         if values is None:
             continue
@@ -627,6 +653,7 @@ def _check_file(path: Path, errors: _Errors) -> list[tuple[int, dict[str, Any]]]
                 continue
             contents[content] = number
         checked.append((number, values))
+    yield Progress("checking", count)
     return checked
 
 
@@ -650,7 +677,9 @@ def _check_database_duplicates(
         errors.add(by_key[key], "already_imported", document=key[0], line=key[1])
 
 
-def _store(session: Session, path: Path, checked: list[tuple[int, dict[str, Any]]]) -> ImportReport:
+def _store(
+    session: Session, path: Path, checked: list[tuple[int, dict[str, Any]]]
+) -> Generator[Progress, None, ImportReport]:
     now = clock.now()
     source = path.name[:256]
     purchasers: dict[str, dict[str, Any]] = {}
@@ -702,8 +731,10 @@ def _store(session: Session, path: Path, checked: list[tuple[int, dict[str, Any]
         }
         for _row, v in checked
     ]
-    for start in range(0, len(rows), 1000):
-        session.execute(insert(SalesLedgerEntry), rows[start : start + 1000])
+    yield Progress("storing", 0, len(rows))
+    for start in range(0, len(rows), PROGRESS_EVERY):
+        session.execute(insert(SalesLedgerEntry), rows[start : start + PROGRESS_EVERY])
+        yield Progress("storing", min(start + PROGRESS_EVERY, len(rows)), len(rows))
     session.flush()
     return ImportReport(
         imported=len(rows), customers_created=len(created), file=source, customer_names=created
@@ -716,6 +747,8 @@ __all__ = [
     "MAX_ROWS",
     "ImportReport",
     "LedgerImportError",
+    "Progress",
     "RowError",
     "import_ledger",
+    "import_ledger_steps",
 ]

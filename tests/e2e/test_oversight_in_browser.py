@@ -83,6 +83,13 @@ def test_the_case_diagram_marks_completed_and_active_steps(
     active = page.locator('#case-diagram svg .djs-element.case-active[data-element-id="task_dispatch"]')
     expect(completed).to_have_count(1)
     expect(active).to_have_count(1)
+    # Readable without zooming: the whole diagram at the page's width, never below 0.65 of its size.
+    diagram = page.locator("#case-diagram")
+    assert float(diagram.get_attribute("data-scale") or 0) >= 0.65
+    box = diagram.bounding_box()
+    assert box is not None and box["width"] >= 1000 and box["height"] > 200
+    dispatch_box = active.bounding_box()
+    assert dispatch_box is not None and dispatch_box["width"] >= 0.65 * 100  # a task is drawn 100 wide
     shot(page, "oversight-case.png")
 
     page.goto("/manage/cases")

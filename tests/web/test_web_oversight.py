@@ -137,9 +137,13 @@ def test_the_case_detail_marks_the_diagram_and_shows_the_timeline(web: Web, case
     assert "<dt>电话指导已解决</dt><dd>否</dd>" in timeline
     assert "原始记录" in timeline  # and the record as stored, for an inspector
     data = dispatch.text[dispatch.text.index('id="case-data"') : dispatch.text.index('id="timeline"')]
+    guidance = data.split('data-element="task_remote_guidance"')[1].split("</article>")[0]
+    assert "<th>电话指导已解决</th><td>否</td>" in guidance  # under the step that entered it
     # Managers read labels; the variable names stay behind the process owners' 「技术信息」 toggle.
-    assert "<th>电话指导已解决</th><td>否</td>" in data and "solved_by_phone" not in data
+    assert "solved_by_phone" not in data
     assert 'id="show-data-keys"' not in dispatch.text
+    raw = dispatch.text.split('id="raw-record"')[1].split("</details>")[0]
+    assert "solved_by_phone" in raw  # the raw record, one click away
 
 
 def test_operations_need_a_reason_which_goes_into_the_audit_log(web: Web, cases: dict[str, str]) -> None:

@@ -221,7 +221,7 @@ def test_claim_and_unclaim(web) -> None:
     assert response.location == f"/tasks/{task_id}"
     page = cs1.get(response.location).text
     assert "任务已由您认领。" in web.flashes(page)
-    assert re.search(r'<dd id="assignee">cs1\s*<form', page)
+    assert re.search(r'<dd id="assignee">王客服\s*<form', page)
     assert 'id="unclaim"' in page and 'id="claim"' not in page
     assert [r.task_id for r in web.rows(cs1, "mine")] == [task_id]
     assert web.rows(cs1, "offered") == []
@@ -229,10 +229,10 @@ def test_claim_and_unclaim(web) -> None:
 
     # Another holder of the role can neither take it nor complete it.
     taken = cs2.post(f"/tasks/{task_id}/claim")
-    assert "此任务已分配给 cs1。" in web.flashes(cs2.get(taken.location).text)
+    assert "此任务已分配给 王客服。" in web.flashes(cs2.get(taken.location).text)
     refused = complete_remote_guidance(web, cs2, task_id)
     assert refused.status_code == 409
-    assert "此任务已分配给 cs1。" in web.flashes(refused.text)
+    assert "此任务已分配给 王客服。" in web.flashes(refused.text)
     assert 'id="unclaim"' not in refused.text and 'id="claim"' not in refused.text
 
     response = cs1.post(f"/tasks/{task_id}/unclaim")

@@ -14,10 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from engine import clock
 from engine.accounts.users import create_user
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.demo.users import DEMO_PASSWORD
 from processes.portal.intake import REPAIR, submit
+from processes.records.models import Customer, Product
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Web, settings_in
 from tests.web.portal_client import CUSTOMER_REQUEST
@@ -40,6 +42,14 @@ def route_values(web: Web) -> dict[str, object]:
             select(ProcessDefinition).where(ProcessDefinition.process_key == "repair_service")
         ).first()
         assert definition is not None
+    with web.engine.writer.begin() as session:
+        customer = Customer(name="安全头测试医院", created_at=clock.now())
+        session.add(customer)
+        session.flush()
+        product = Product(customer_id=customer.id, model="PM-9000", serial_number="SN-HEADERS")
+        session.add(product)
+        session.flush()
+        customer_id, product_id = customer.id, product.id
     return {
         "task_id": task.id,
         "instance_id": instance_id,
@@ -52,6 +62,8 @@ def route_values(web: Web) -> dict[str, object]:
         "username": "cs1",
         "case_id": instance_id,
         "subscription_id": 1,
+        "customer_id": customer_id,
+        "product_id": product_id,
         "number": "DOC-NONE",  # a document number: none is issued here (404, like comments)
         "name": "service_voucher",
         "kind": "repair",
@@ -94,6 +106,8 @@ def test_every_get_route_answers_with_the_content_security_policy(web: Web) -> N
     not_ok = {
         rule: code for rule, code in answered.items() if code != 200 and not rule.startswith("/api/v1/")
     }
+    assert {rule: answered[rule] for rule in ("/manage", "/manage/")} == {"/manage": 302, "/manage/": 302}
+    not_ok = {rule: code for rule, code in not_ok.items() if rule not in ("/manage", "/manage/")}
     assert {code for rule, code in answered.items() if rule.startswith("/api/v1/")} - {200} <= {401}
     assert set(not_ok) <= {
         "/comments/<int:comment_id>",

@@ -68,3 +68,33 @@ def test_the_compiled_catalogue_has_every_translation() -> None:
 
 def _key(value: Any) -> Any:
     return value if isinstance(value, str) else tuple(value)
+
+
+#: Named BPMN elements that are keys, not words people read (messages, signals, data items).
+UNREAD_ELEMENTS = {"message", "signal", "inputDataItem", "outputDataItem", "dataInput", "dataOutput", "error"}
+
+
+def test_every_named_diagram_element_has_an_english_name() -> None:
+    from lxml import etree
+
+    bpmn = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+    spiff = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+    missing: list[str] = []
+    checked = 0
+    for path in sorted((ROOT / "diagrams").glob("*.bpmn")):
+        for element in etree.parse(str(path)).getroot().iter(f"{{{bpmn}}}*"):
+            local = etree.QName(element).localname
+            if not element.get("name") or local in UNREAD_ELEMENTS:
+                continue
+            checked += 1
+            english = [
+                p.get("value") or ""
+                for p in element.iterfind(
+                    f"{{{bpmn}}}extensionElements/{{{spiff}}}properties/{{{spiff}}}property"
+                )
+                if p.get("name") == "name_en"
+            ]
+            if not english or not english[0].strip() or any("\u4e00" <= c <= "\u9fff" for c in english[0]):
+                missing.append(f"{path.name}: {local} {element.get('id')} 「{element.get('name')}」")
+    assert checked > 250
+    assert not missing, f"no English name (property name_en): {missing}"

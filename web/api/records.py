@@ -1,8 +1,8 @@
 """Records: customers, products and the sales ledger — read, create a customer, import a ledger file.
 
-No page edits records yet (the ledger is imported on the command line), so the API decides:
-anyone holding a role reads them (customer service looks customers up while registering a
-call); administrators and the managers create customers and import ledger files.
+Anyone holding a role reads them through the API (customer service looks customers up while
+registering a call); administrators and the managers create customers and import ledger files.
+The archive pages (``web/records``) gate by the roles of ``docs/archives.md``.
 """
 
 from __future__ import annotations

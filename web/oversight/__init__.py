@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from engine import clock
+from engine.definitions.names import translated_xml
 from engine.errors import EngineError
 from engine.store import queries
 from engine.store.models import ProcessDefinition
@@ -25,11 +26,13 @@ from processes.oversight.cases import (
     list_cases,
     process_stats,
 )
+from processes.oversight.stages import progress
+from processes.records import archive
 from web import catalogue
 from web.auth import current_actor, engine
 from web.exports import append_row, csv_download, xlsx_download
 from web.history_view import history_entries, people_in, readable_case_data
-from web.i18n import current_lang, format_when
+from web.i18n import current_lang, due_state, format_when
 from web.oversight.blueprint import bp, company_timezone, status_label
 
 
@@ -86,6 +89,13 @@ EXPORT_COLUMNS = (
     ("due", "Due"),
     ("ended", "Ended"),
 )
+
+
+@bp.get("")
+@bp.get("/")
+def index() -> Any:
+    """``/manage`` lands on the case list."""
+    return redirect(url_for("oversight.cases"))
 
 
 @bp.get("/cases")
@@ -153,30 +163,44 @@ def _table_response(header: list[str], table: list[list[Any]], kind: str, name: 
 
 @bp.get("/cases/<int:instance_id>")
 def case(instance_id: int) -> Any:
-    """One case: its diagram marked, timeline, data, linked cases and operations."""
+    """One case as managers and inspectors read it: a header with its SLA state, the process's
+    stages, the diagram, what each step entered, linked cases, operations and the timeline."""
+    lang = current_lang()
     with engine().sessions() as session:
         detail = case_detail(session, instance_id)
         if detail is None:
             abort(404)
-        xml = bpmn_xml(detail.definition)
+        xml = translated_xml(bpmn_xml(detail.definition), lang)
         tasks = queries.case_tasks(session, instance_id)
+        stages = progress(detail.instance, detail.tasks)
+        candidates = {t.role: queries.users_holding(session, t.role) for t in detail.open_tasks if t.role}
+        customer = (
+            archive.customer_named(session, detail.instance.customer_name)
+            if detail.instance.customer_name
+            else None
+        )
+        customer_id = customer.id if customer is not None else None
         names = queries.display_names(session, people_in(detail.events))
         labels = catalogue.labels(engine(), session)
-    lang = current_lang()
     entries = history_entries(engine(), detail.definition, detail.events, tasks, names, lang)
-    technicians = {t.role: engine().role_users(t.role) for t in detail.open_tasks if t.role}
     marking = {
         "completed": sorted(detail.completed_elements),
         "active": sorted(detail.active_elements),
         "late": sorted(detail.late_elements),
     }
+    timeline = list(zip(entries, detail.events, strict=True))
     return render_template(
         "oversight/case.html",
         d=detail,
         xml=xml,
         marking=marking,
-        candidates=technicians,
-        timeline=list(zip(entries, detail.events, strict=True)),
+        candidates=candidates,
+        timeline=timeline,
+        entered=[(entry, event) for entry, event in timeline if entry.details],
+        stages=stages,
+        sla=sla_state(detail),
+        customer_id=customer_id,
+        ui_lang=lang,
         case_data=readable_case_data(labels, detail.data, lang, detail.instance.process_key),
         technical=_is_process_owner(),
     )
@@ -186,6 +210,17 @@ def _is_process_owner() -> bool:
     """Whether the user looks after the diagrams (moves cases between versions), and so may read
     the variable names behind the labels."""
     return bool(current_actor().roles & engine().config.migrator_roles)
+
+
+def sla_state(detail: Any) -> str:
+    """How the case stands against its limits: ``breached``, ``late``, ``today``, ``on_time`` or ``ended``."""
+    instance = detail.instance
+    if instance.status in ("completed", "terminated"):
+        return "ended_breached" if detail.breaches else "ended"
+    if detail.breaches or instance.late:
+        return "breached" if detail.breaches else "late"
+    state = due_state(instance.due_at)
+    return {"overdue": "late", "today": "today"}.get(state, "on_time" if instance.due_at else "none")
 
 
 @bp.post("/cases/<int:instance_id>/<operation>")
@@ -274,7 +309,7 @@ def process(definition_id: int) -> Any:
         if definition is None:
             abort(404)
         stats = process_stats(session, definition_id)
-        xml = bpmn_xml(definition)
+        xml = translated_xml(bpmn_xml(definition), current_lang())
     counts = {s.element_id: {"now": s.now, "passed": s.passed} for s in stats}
     return render_template(
         "oversight/process.html", definition=definition, stats=stats, xml=xml, counts=counts

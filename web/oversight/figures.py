@@ -124,8 +124,8 @@ def _dimension_names(keys: dict[str, list[str]]) -> dict[str, dict[str, str]]:
         labels = catalogue.labels(engine(), session)
         people = queries.display_names(session, keys["technician"])
     return {
-        "process": {k: labels.process(k) for k in keys["process"]},
-        "technician": {k: f"{people[k]} ({k})" if k in people else k for k in keys["technician"]},
+        "process": {k: labels.process(k, lang) for k in keys["process"]},
+        "technician": {k: people.get(k) or k for k in keys["technician"]},
         "department": {k: labels.option(DEPARTMENT_FIELD, k, lang) for k in keys["department"]},
         "criterion": {c: labels.field_label(c, lang) for c in RATING_CRITERIA},
     }

@@ -2,6 +2,29 @@
 (function () {
   "use strict";
 
+  // The whole diagram at the page's width, as tall as that makes it; below a readable scale it
+  // keeps that scale and the page scrolls sideways instead of shrinking the labels away.
+  const READABLE = 0.65;
+  const MARGIN = 20;
+
+  function fitToWidth(container, canvas) {
+    const inner = canvas.viewbox().inner;
+    const available = container.parentElement.clientWidth || container.clientWidth;
+    const width = inner.width + 2 * MARGIN;
+    const height = inner.height + 2 * MARGIN;
+    const scale = Math.max(Math.min(available / width, 1), READABLE);
+    container.style.width = Math.max(available, Math.ceil(width * scale)) + "px";
+    container.style.height = Math.ceil(height * scale) + "px";
+    canvas.resized();
+    canvas.viewbox({
+      x: inner.x - MARGIN,
+      y: inner.y - MARGIN,
+      width: container.clientWidth / scale,
+      height: container.clientHeight / scale,
+    });
+    container.dataset.scale = scale.toFixed(2);
+  }
+
   async function showDiagram() {
     const container = document.getElementById("case-diagram");
     // The diagram comes as an HTML-escaped data attribute, never inside a script element, so no
@@ -16,7 +39,11 @@
     }
     const canvas = viewer.get("canvas");
     const registry = viewer.get("elementRegistry");
-    canvas.zoom("fit-viewport");
+    if (container.classList.contains("fit-width")) {
+      fitToWidth(container, canvas);
+    } else {
+      canvas.zoom("fit-viewport");
+    }
     const marking = JSON.parse(container.dataset.marking || "{}");
     for (const [kind, ids] of Object.entries(marking)) {
       for (const id of ids) {

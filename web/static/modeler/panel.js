@@ -227,6 +227,9 @@
     var bo = element.businessObject;
     this.field("id", bo.id, false, null);
     this.field("name", bo.name, false, function (v) { m.get("modeling").updateProperties(element, { name: v }); });
+    if (element.type !== "bpmn:Collaboration") {
+      this.field("name_en", property(bo, "name_en"), false, function (v) { setProperty(m, element, "name_en", v); });
+    }
     var laneNames = lanes(m).map(function (l) { return l.businessObject.name || ""; });
     var isFlowNode = bo.$instanceOf && bo.$instanceOf("bpmn:FlowNode");
     if (isFlowNode && laneNames.length && element.type !== "bpmn:BoundaryEvent") {

@@ -1,0 +1,86 @@
+"""Processes, steps and people as every page names them: in the user's language, people by their names.
+
+Task rows keep the name they were given (in the diagram's default language, or a ``title``
+computed from the case); an English reader sees the step's English name instead, from the
+deployed diagrams' ``name_en`` properties (``engine/definitions/names.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import select
+
+from engine.store.models import User
+from web import catalogue
+from web.auth import engine
+from web.i18n import current_lang
+
+
+def labels() -> catalogue.Labels:
+    """The deployed processes' labels, read once per request."""
+    if "process_labels" not in g:
+        with engine().sessions() as session:
+            g.process_labels = catalogue.labels(engine(), session)
+    found: catalogue.Labels = g.process_labels
+    return found
+
+
+def remember(read: catalogue.Labels) -> None:
+    """Use labels a view has read already for the rest of the request (no second read)."""
+    g.process_labels = read
+
+
+def process_label(key: str | None, fallback: str = "") -> str:
+    """A process's name in the user's language (``fallback``, its stored name, serves Chinese readers)."""
+    if not key or (fallback and current_lang() != "en"):
+        return fallback or (key or "")
+    return labels().process(key, current_lang())
+
+
+def step_label(process_key: str | None, spec_id: str | None, stored: str = "") -> str:
+    """A task's name in the user's language: its stored name (or title) unless the reader is English."""
+    if not process_key or not spec_id or current_lang() != "en":
+        return stored or (spec_id or "")
+    return (
+        labels().step(process_key, spec_id, "en")
+        if (process_key, spec_id) in labels().step_names_en
+        else stored
+    )
+
+
+def current_steps_label(process_key: str | None, names: str | None) -> str:
+    """A case's current steps in the user's language."""
+    if not process_key or current_lang() != "en":
+        return names or ""
+    return labels().steps_named(process_key, names, current_lang())
+
+
+def person(username: str | None) -> str:
+    """A user shown by name (张工), never by user name; unknown user names are shown as they are."""
+    if not username:
+        return ""
+    if "people" not in g:
+        with engine().sessions() as session:
+            g.people = dict(session.execute(select(User.username, User.display_name)).all())
+    return str(g.people.get(username) or username)
+
+
+def people(usernames: Any) -> str:
+    """Several users by name, joined by commas."""
+    return ", ".join(person(name) for name in usernames or ())
+
+
+def install(app: Flask) -> None:
+    """Offer the helpers to every template."""
+
+    @app.context_processor
+    def name_helpers() -> dict[str, Any]:
+        return {
+            "process_label": process_label,
+            "step_label": step_label,
+            "current_steps_label": current_steps_label,
+            "person": person,
+            "people": people,
+        }
