@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -94,8 +95,10 @@ def answer(form_field: FormField) -> Any:
     if form_field.type == "checkbox":
         return True
     if form_field.type == "datetime":
-        today = date.today().isoformat()
-        return {"date": today, "time": "10:00"}.get(form_field.subtype or "", f"{today}T10:00")
+        # Now, in the company's timezone: plausibility refuses a time before the call or in the future.
+        now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        today, at = now.date().isoformat(), now.strftime("%H:%M")
+        return {"date": today, "time": at}.get(form_field.subtype or "", f"{today}T{at}")
     raise AssertionError(f"the walk does not know how to fill {form_field.type} field {form_field.key}")
 
 

@@ -36,7 +36,7 @@ from web.settings import Settings
 
 # Hashing a password costs ~65 ms, so only the demo users these tests log in as are created
 # (plus a second customer service user to race cs1 for the same task), all with one hash.
-WEB_USERS = ("cs1", "sup1", "tech1", "tech2", "gm1")
+WEB_USERS = ("cs1", "sup1", "tech1", "tech2")
 EXTRA_USERS = (("cs2", "刘客服", ("customer_service",)),)
 
 #: A complete repair request (start form repair_register) that leads to 派工 when not solved

@@ -265,4 +265,15 @@ CLOSING_STEPS_BEFORE_REPLY: tuple[tuple[str, str, str, dict[str, object]], ...] 
         "general_manager",
         {"approval_decision": "approve", "approved_disposition": "更换"},
     ),
+    (
+        "task_customer_visit",
+        "techdept1",
+        "technical",
+        {
+            "visitor": "王主管",
+            "visitor_capacity": "head",
+            "visit_date": datetime.now(SHANGHAI).date().isoformat(),
+            "visit_result": "已当面说明",
+        },
+    ),
 )
