@@ -55,7 +55,7 @@ from web.auth import current_actor, engine
 from web.extensions import login_manager
 from web.i18n import current_lang
 from web.messages import translate
-from web.modeler.draft_presence import newer_than_my_draft, newer_warning, presence
+from web.modeler.draft_presence import newer_than_my_draft, newer_warning, presence, service_parameters
 from web.names_view import person
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -111,7 +111,15 @@ def editor(process_key: str) -> Any:
     """The editors (BPMN, decision tables, forms) over the draft or the newest version."""
     target = _editable(process_key)
     autosave_ms = int(current_app.config.get("AFTERFLOW_MODELER_AUTOSAVE_MS", 30000))
-    return render_template("modeler/editor.html", definition=target, autosave_ms=autosave_ms)
+    presence_ms = int(current_app.config.get("AFTERFLOW_MODELER_PRESENCE_MS", 30000))
+    return render_template(
+        "modeler/editor.html",
+        definition=target,
+        autosave_ms=autosave_ms,
+        presence_ms=presence_ms,
+        services=service_parameters(engine().config.services),
+        max_cardinality=engine().limits.max_cardinality,
+    )
 
 
 @bp.post("/new")

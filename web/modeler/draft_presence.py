@@ -1,13 +1,15 @@
-"""The editor's drafts as people see them: who else is editing a process, and versions deployed since.
+"""The editor's drafts as people see them: who else is editing a process, versions deployed since.
 
 Each process owner keeps their own draft (``engine.definitions.drafts``); these helpers word the
 presence notice (“王工 is editing, saved 3 min ago”) and the warning before deploying over a
-version someone deployed after the draft was started.
+version someone deployed after the draft was started; and the side panel's list of services with
+the parameters their handlers take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -98,3 +100,15 @@ def newer_warning(newer: list[dict[str, Any]]) -> str:
         "with your draft's; compare first, or deploy anyway.",
         listed=listed,
     )
+
+
+def service_parameters(services: Mapping[str, Callable[..., Any]]) -> dict[str, list[str]]:
+    """Each service a service task may call, with the names of its handler's parameters."""
+    found: dict[str, list[str]] = {}
+    for name, handler in sorted(services.items()):
+        try:
+            params = inspect.signature(handler).parameters.values()
+        except (TypeError, ValueError):
+            params = []  # type: ignore[assignment]
+        found[name] = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return found
