@@ -48,6 +48,7 @@ from web.i18n import (
     user_timezone,
 )
 from web.modeler import document_templates
+from web.portal.links import tell_customers
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -84,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         _refuse_old_schema(db)
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
+    tell_customers(engine, str(app.config["SECRET_KEY"]))
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
     app.extensions["afterflow_documents"] = documents.documents_service(engine)
     app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
