@@ -48,6 +48,7 @@ from web.i18n import (
     user_timezone,
 )
 from web.modeler import decision_test, document_templates
+from web.modeler import trial as modeler_trial
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -107,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
     app.register_blueprint(decision_test.bp)
+    app.register_blueprint(modeler_trial.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(
