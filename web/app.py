@@ -47,7 +47,7 @@ from web.i18n import (
     select_timezone,
     user_timezone,
 )
-from web.modeler import document_templates
+from web.modeler import decision_test, document_templates
 from web.modeler import trial as modeler_trial
 from web.portal.links import tell_customers
 from web.settings import Settings, load_settings
@@ -109,6 +109,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
+    app.register_blueprint(decision_test.bp)
     app.register_blueprint(modeler_trial.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(portal.bp)  # customers, no staff login
