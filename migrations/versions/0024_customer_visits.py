@@ -1,7 +1,7 @@
 """Fixed-point units among the customers, and the visits and call-backs recorded for a customer
 
 Revision ID: 0024
-Revises: 0023
+Revises: 0027
 Create Date: 2026-12-07 04:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0023"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
