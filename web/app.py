@@ -48,6 +48,7 @@ from web.i18n import (
     user_timezone,
 )
 from web.modeler import document_templates
+from web.modeler import trial as modeler_trial
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -106,6 +107,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
+    app.register_blueprint(modeler_trial.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(

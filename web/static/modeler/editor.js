@@ -330,6 +330,11 @@
   document.getElementById("discard-draft").addEventListener("click", discardDraft);
   document.getElementById("validate").addEventListener("click", validate);
   document.getElementById("deploy").addEventListener("click", deploy);
+  document.getElementById("trial-link").addEventListener("click", function (event) {
+    if (!state.dirty) return;  // the trial runs the saved draft: save the edits first
+    event.preventDefault();
+    saveDraft().then(function (data) { if (data.ok) window.location.href = event.target.href; });
+  });
 
   window.afterflowModeler = {
     bpmn: bpmn,
