@@ -22,7 +22,7 @@ from werkzeug.datastructures import FileStorage
 from engine import clock
 from engine.errors import FormInvalid
 from engine.store.models import ProcessInstance
-from processes.notifications.customers import CustomerContact, notify_customer
+from processes.notifications.customers import contact_in, notify_customer
 from processes.portal.intake import (
     KINDS,
     MAX_PHOTO_BYTES,
@@ -176,7 +176,7 @@ def rating(token: str) -> Any:
 
 def _tell_received(values: dict[str, Any]) -> Callable[[Session, ProcessInstance, str], None]:
     """Queue the customer's "received" notice with the status link, in the case's own transaction."""
-    contact = CustomerContact(phone=str(values.get("customer_phone") or "") or None, language=current_lang())
+    contact = contact_in(values, current_lang())
 
     def tell(session: Session, case: ProcessInstance, token: str) -> None:
         link = url_for("portal.status", token=token, _external=True)
