@@ -3,7 +3,7 @@
 The shared drafts (one per process) move to the person who saved them last.
 
 Revision ID: 0026
-Revises: 0027
+Revises: 0024
 Create Date: 2026-12-07 04:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0027"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
