@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -179,3 +180,25 @@ def test_only_administrators_change_the_notices_and_a_bad_choice_changes_nothing
     form = form[: form.index("</form>")]
     assert re.search(r'value="sms" checked', form) and not re.search(r'value="email" checked', form)
     assert re.search(r'name="name_technician" value="yes" checked', form)
+
+
+def test_a_portal_request_is_told_every_stage_with_the_link_the_customer_was_given(
+    web: Web, admin: FlaskClient
+) -> None:
+    from tests.web.portal_client import CUSTOMER_REQUEST, post_request, submitted
+    from tests.web.test_web_portal import REGISTRATION
+
+    admin.post("/admin/notifications/customers", data={"channels": ["sms"]})
+    mobile = {"customer_phone": "13700001111"}
+    done = submitted(post_request(web.app.test_client(), {**CUSTOMER_REQUEST, **mobile}))
+    complete(web, done.number, "task_register_portal", {**REGISTRATION, **mobile}, CS)
+    dispatch(web, done.number)
+    run_to_follow_up(web, done.number)
+    with SmtpSink() as smtp, RobotSink() as gateway:
+        assert deliver(web, smtp, gateway) == 3
+        texts = [r["json"]["text"] for r in gateway.requests]
+    assert ["已受理" in texts[0], "正在前往" in texts[1], "评分" in texts[2]] == [True] * 3
+    # The notices of later stages carry the very link the confirmation page showed.
+    assert {status_path(t) for t in texts} == {urlsplit(done.link).path}
+    with web.engine.sessions() as session:
+        assert len(session.scalars(select(PortalRequest)).all()) == 1  # no second key was made

@@ -42,6 +42,7 @@ from web.i18n import current_lang
 from web.messages import translate_errors
 from web.portal.challenge import is_answered, new_challenge
 from web.portal.limits import SUBMIT, VIEW, PortalLimiter, policies
+from web.portal.links import status_url
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -179,7 +180,7 @@ def _tell_received(values: dict[str, Any]) -> Callable[[Session, ProcessInstance
     contact = contact_in(values, current_lang())
 
     def tell(session: Session, case: ProcessInstance, token: str) -> None:
-        link = url_for("portal.status", token=token, _external=True)
+        link = status_url(token)
         notify_customer(session, case, "received", lambda _case: link, contact)
 
     return tell
