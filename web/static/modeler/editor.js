@@ -92,7 +92,8 @@
       }
       var schema = JSON.parse(state.files[name]);
       if (formEditor) { return formEditor.importSchema(schema); }
-      return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
+      var modules = (window.AfterflowForms || {}).editorModules || [];
+      return window.FormEditor.createFormEditor({ container: formBox, schema: schema, additionalModules: modules }).then(function (editor) {
         formEditor = editor;
         editor.on("changed", markDirty);
       });
