@@ -164,3 +164,23 @@ def test_owner_trial_runs_a_new_process_then_deploys_it_and_a_case_reaches_the_i
     worker.goto("/")
     expect(worker.locator("body")).to_contain_text(number)
     worker.close()
+
+
+def test_the_start_form_of_a_process_asks_for_the_sample_data_and_names_what_is_missing(
+    browser: Any,
+    owner: Served,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    page = new_page(browser, owner.url)
+    log_in(page, "owner1", "/modeler/repair_service/trial")
+    page.wait_for_selector("#trial-app[data-ready=true]")
+    page.click("#trial-run")
+    expect(page.locator("#trial-app")).to_have_attribute("data-runs", "1")
+    fields = page.locator("#trial-start-fields")
+    expect(fields).to_be_visible()
+    expect(fields.locator("[data-field=serial_number]")).to_have_count(1)
+    expect(fields.locator(".error")).not_to_have_count(0)
+    expect(page.locator("#trial-open .trial-task")).to_have_count(0)
+    page.close()
