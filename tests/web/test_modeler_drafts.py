@@ -120,6 +120,16 @@ def test_the_other_owner_sees_who_is_editing_and_when_they_saved(owners: Web) ->
             lambda f: {
                 **f,
                 "repair_service.bpmn": f["repair_service.bpmn"].replace(
+                    '<spiffworkflow:parameter id="serial_number"', '<spiffworkflow:parameter id="serial_no"'
+                ),
+            },
+            "参数“serial_no”：服务 product_lookup 没有这个参数",
+            "Parameter “serial_number”: the service product_lookup needs it.",
+        ),
+        (
+            lambda f: {
+                **f,
+                "repair_service.bpmn": f["repair_service.bpmn"].replace(
                     '"customer_name": customer_name,', '"customer_name": customer_name +,', 1
                 ),
             },
