@@ -65,6 +65,9 @@ def test_two_owners_drafts_do_not_overwrite_each_other(owners: Web) -> None:
     assert 'name="派工安排"' in mine["files"]["repair_service.bpmn"]
     assert 'name="派工调度"' in theirs["files"]["repair_service.bpmn"]
 
+    library = first.get("/modeler/").text
+    row = library[library.index('<tr data-process="repair_service"') :]
+    assert '<small class="draft-by">蒋流程, 王工</small>' in row[: row.index("</tr>")]  # whose drafts
     assert second.delete(DRAFT).json["discarded"] is True
     assert second.get(FILES).json["source"] == "version"
     assert 'name="派工安排"' in first.get(FILES).json["files"]["repair_service.bpmn"]
