@@ -1,8 +1,8 @@
 """English mode in a real browser: the inbox, a task page and a case page name no process or step in Chinese.
 
 sup1 (a supervisor, who oversees every task and reads the managers' case pages) switches to
-English and reads the team inbox (a repair waiting for 派工 and a complaint waiting for its first
-answer), the 派工 task page (its heading, summary, SLA clock, history and diagram) and the
+English and reads the team inbox (a repair waiting for 派工 and a complaint waiting for its
+registration, whose title is computed from the case), the 派工 task page (its heading, summary, SLA clock, history and diagram) and the
 repair's case page (stages, the steps' data, the diagram, the timeline). Process and step names
 must carry no Chinese character; customers' and products' names are data and stay as entered.
 Each page is also kept as docs/screenshots/en-*.png when AFTERFLOW_SCREENSHOTS=1.
@@ -109,7 +109,12 @@ def test_english_pages_name_no_process_or_step_in_chinese(
     served.engine.complete(guidance.id, {"solved_by_phone": "no", "guidance_notes": "无法远程解决。"}, CS)
     dispatch = walk.task(number, "task_dispatch")
     received = {**COMPLAINT_RECEIVED, "delivery_date": today().isoformat()}
-    served.engine.start("complaint", received, SALES)
+    complaint = served.engine.start("complaint", received, SALES).business_number
+    assert complaint is not None
+    first = walk.task(complaint, "task_first_response")
+    served.engine.complete(
+        first.id, {"first_response_channel": "phone", "first_response_text": "已收到"}, SALES
+    )
 
     sup1 = new_page(browser, served.url)
     log_in(sup1, "sup1", "/?tab=team")
@@ -123,7 +128,8 @@ def test_english_pages_name_no_process_or_step_in_chinese(
     assert rows.count() >= 2
     steps = texts(sup1, "#team tbody td.step")
     processes = texts(sup1, "#team tbody td[data-label='Process']")
-    assert "Dispatch" in steps and "First response to the customer" in steps, steps
+    # A title computed from the case reads in English too (the diagram's title_en).
+    assert "Dispatch" in steps and "Register and screen the complaint (suggested: general)" in steps, steps
     assert set(processes) >= {"Repair service", "Customer complaint handling"}, processes
     assert not chinese_in(steps + processes), steps + processes
     options = texts(sup1, "#filter-process option") + texts(sup1, "#filter-step option")
