@@ -17,7 +17,7 @@ import pytest
 from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
-from tests.conftest import DIAGRAMS
+from tests.conftest import DIAGRAMS, diagram_files
 from tests.scenarios.conftest import (
     add_product,
     as_user,
@@ -94,6 +94,35 @@ def test_every_customer_is_visited_with_the_quality_record_and_the_manager_appro
     assert sorted(r["customer_name"] for r in records) == ["仁济大药房", "华东医药公司"]
     assert all(r["efficacy"] == "疗效稳定" and r["packaging"] == "铝塑包装便于携带" for r in records)
     assert len(cases_of(engine, "quality_visit", "scheduled")) == 1  # the next half year waits
+
+
+def industry_profile(industry: str) -> dict[str, str]:
+    """The diagrams with the company's industry (the company_profile setting) changed."""
+    files = diagram_files()
+    files["company_profile.dmn"] = files["company_profile.dmn"].replace(
+        "<text>'pharmaceutical'</text>", f"<text>'{industry}'</text>"
+    )
+    return files
+
+
+@pytest.mark.parametrize(("industry", "visited"), [("pharmaceutical", True), ("medical_devices", False)])
+def test_the_quality_visit_runs_only_when_the_company_is_pharmaceutical(
+    scenario_engine: Engine, industry: str, visited: bool
+) -> None:
+    """[002 4.1.3] is a pharmaceutical company's rule: a device company's run visits nobody."""
+    engine = scenario_engine
+    engine.deploy(industry_profile(industry), deployed_by="owner1")
+    add_product(engine, "SN-P", customer_name="仁济大药房")
+    case = half_year_run(engine)
+    steps = open_steps(engine, case)
+    if visited:
+        assert steps == {"task_quality_visit"}
+        assert case_data(engine, case)["industry"] == "pharmaceutical"
+        return
+    assert steps == set()
+    assert instance_row(engine, case).status == "completed"
+    assert case_data(engine, case)["industry"] == industry
+    assert "visit_customers" not in case_data(engine, case)
 
 
 TRACKED = {"usage_status": "每天使用，运行正常", "maintenance_guidance": "提醒每月清洁滤网"}

@@ -92,7 +92,8 @@
       }
       var schema = JSON.parse(state.files[name]);
       if (formEditor) { return formEditor.importSchema(schema); }
-      return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
+      var modules = (window.AfterflowForms || {}).editorModules || [];
+      return window.FormEditor.createFormEditor({ container: formBox, schema: schema, additionalModules: modules }).then(function (editor) {
         formEditor = editor;
         editor.on("changed", markDirty);
       });
@@ -330,6 +331,11 @@
   document.getElementById("discard-draft").addEventListener("click", discardDraft);
   document.getElementById("validate").addEventListener("click", validate);
   document.getElementById("deploy").addEventListener("click", deploy);
+  document.getElementById("trial-link").addEventListener("click", function (event) {
+    if (!state.dirty) return;  // the trial runs the saved draft: save the edits first
+    event.preventDefault();
+    saveDraft().then(function (data) { if (data.ok) window.location.href = event.target.href; });
+  });
 
   window.afterflowModeler = {
     bpmn: bpmn,

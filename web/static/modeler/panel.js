@@ -42,7 +42,7 @@
     ]
   };
 
-  var TASK_PROPERTIES = ["formKey", "dueTime", "assignee", "title"];
+  var TASK_PROPERTIES = ["formKey", "dueTime", "assignee", "title", "title_en"];
   var HUMAN = ["bpmn:UserTask", "bpmn:ManualTask", "bpmn:Task"];
   var TIMER_KINDS = ["timeDate", "timeDuration", "timeCycle"];
 
@@ -237,7 +237,7 @@
     }
     if (is(element, HUMAN)) {
       TASK_PROPERTIES.forEach(function (name) {
-        self.field(name, property(bo, name), name === "title", function (v) { setProperty(m, element, name, v); });
+        self.field(name, property(bo, name), name.indexOf("title") === 0, function (v) { setProperty(m, element, name, v); });
       });
     }
     var timer = timerOf(bo);
