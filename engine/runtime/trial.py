@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -35,6 +36,7 @@ from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.runtime import submissions
 from engine.runtime.context import CommandContext, running
 from engine.runtime.decisions import note_decisions
+from engine.runtime.messages import waiting_message
 from engine.runtime.steps import error_text, run_until_input_needed
 from engine.sandbox.case_limits import bound_collections
 from engine.sandbox.limits import command_budget
@@ -56,11 +58,15 @@ MAX_TIMER_FIRINGS = 1000
 
 @dataclass(frozen=True)
 class TrialStep:
-    """One answer: the user task it completes (None: time only passes) and how long it took before."""
+    """One answer: the user task it completes (None: time only passes) and how long it took before.
+
+    A step naming a ``message`` delivers that message (with ``data`` as its payload) instead.
+    """
 
     element: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
     minutes: float | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class TrialPlan:
 @dataclass
 class TrialEvent:
     """Something that happened in the trial: ``kind`` is started, task_opened, task_completed,
-    element, timer_waiting, timer_fired, timer_cancelled, decision, message_thrown, ended."""
+    element, timer_waiting, timer_fired, timer_cancelled, decision, message_thrown, message_received, ended."""
 
     kind: str
     element: str | None
@@ -180,7 +186,10 @@ class _Trial:
                 raise EngineError(f"step {index}: a step takes from 0 to {MAX_STEP_MINUTES} minutes")
             if not self._advance(self.sim.at + timedelta(minutes=minutes)):
                 break
-            if step.element is not None and not self._answer(step):
+            if step.message is not None:
+                if not self._deliver(step):
+                    break
+            elif step.element is not None and not self._answer(step):
                 break
             self.result.steps_done = index
         return self._finish()
@@ -242,6 +251,28 @@ class _Trial:
                 task.run()
         except Exception as error:  # shown as the trial's finding
             self.result.error = {"element": step.element, "message": error_text(error), "step": self.step}
+            return False
+        return self._run_steps()
+
+    def _deliver(self, step: TrialStep) -> bool:
+        """Hand the step's message to the event waiting for it, as a real case receives one."""
+        definition = waiting_message(self.workflow, str(step.message))
+        if definition is None:
+            self.result.refused = {
+                "step": self.step,
+                "element": None,
+                "reason": "no_message",
+                "message": step.message,
+            }
+            return False
+        self._event(
+            "message_received", None, detail={"name": step.message, "payload": _jsonable(dict(step.data))}
+        )
+        try:
+            with running(self.command):
+                self.workflow.send_event(BpmnEvent(definition, dict(step.data)))
+        except Exception as error:  # shown as the trial's finding
+            self.result.error = {"element": None, "message": error_text(error), "step": self.step}
             return False
         return self._run_steps()
 

@@ -17,8 +17,10 @@ import pytest
 from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
+from processes.records import archive
 from tests.conftest import DIAGRAMS, diagram_files
 from tests.scenarios.conftest import (
+    SHANGHAI,
     add_product,
     as_user,
     case_data,
@@ -158,3 +160,109 @@ def test_each_quarter_every_delivered_product_is_tracked_by_phone_and_once_a_yea
     clock.advance(timedelta(days=92, minutes=1))  # May 2027: a phone round only
     fire_timers(engine)
     assert {t.spec_id for t in open_tasks(engine, next_run.id)} == {"task_phone_tracking"}
+
+
+# --- monthly call-backs and fixed-point units ------------------------------------------------------
+
+TECH = as_user("tech1")
+CALLED = {
+    "contact_person": "设备科王主任",
+    "usage_status": "每天使用，运行正常",
+    "quality_tracking": "无质量问题",
+    "customer_needs": "希望安排一次操作培训",
+}
+
+
+def monthly_run(engine: Engine, process_key: str) -> int:
+    """Let the next monthly run of a scheduled process start; return the case that ran."""
+    (waiting,) = cases_of(engine, process_key, "scheduled")
+    clock.advance(timedelta(days=31, minutes=1))
+    fire_timers(engine)
+    return waiting.id
+
+
+def visits_of(engine: Engine, customer_name: str) -> list[archive.VisitEntry]:
+    with engine.sessions() as session:
+        customer = archive.customer_named(session, customer_name)
+        assert customer is not None
+        profile = archive.customer_profile(session, customer.id)
+        assert profile is not None
+        return profile.visits
+
+
+def test_every_month_each_customer_with_an_accepted_product_is_called_back_and_the_call_is_recorded(
+    scenario_engine: Engine,
+) -> None:
+    """[001 产品服务措施 6]: from acceptance, a phone call-back and quality tracking every month."""
+    engine = scenario_engine  # Monday 2026-11-23 09:00
+    text = (DIAGRAMS / "monthly_call_back.bpmn").read_text(encoding="utf-8")
+    assert '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P1M"</bpmn:timeDuration>' in text
+    add_product(engine, "SN-M1", customer_name="仁济医院", sale_date=date(2026, 6, 1))
+    add_product(engine, "SN-M2", customer_name="仁济医院", model="XR-300", sale_date=date(2026, 7, 1))
+    add_product(engine, "SN-M3", customer_name="瑞金医院")  # not accepted yet: no call-back
+    case = monthly_run(engine, "monthly_call_back")  # Thursday 2026-12-24 09:01
+    (call,) = open_tasks(engine, case)
+    assert call.name == "每月电话回访 仁济医院" and call.role == "customer_service"
+    # five working days on the calendar: Fri 25, Mon 28, Tue 29, Wed 30, Thu 31 December
+    assert call.due_at == shanghai(2026, 12, 31, 9, 1)
+    assert case_data(engine, case)["call_back_customers"][0]["products"] == "XR-200、XR-300"
+
+    with pytest.raises(FormInvalid) as refused:
+        engine.complete(call.id, {k: v for k, v in CALLED.items() if k != "quality_tracking"}, CS)
+    assert set(refused.value.errors) == {"quality_tracking"}
+    assert visits_of(engine, "仁济医院") == []
+    engine.complete(call.id, {**CALLED, "needs_service": True}, CS)
+
+    assert instance_row(engine, case).status == "completed"
+    (visit,) = visits_of(engine, "仁济医院")
+    assert visit.kind == "call_back" and visit.instance.id == case
+    assert (
+        "设备科王主任" in visit.summary and "无质量问题" in visit.summary and "需要安排服务" in visit.summary
+    )
+    assert visits_of(engine, "瑞金医院") == []
+    assert len(cases_of(engine, "monthly_call_back", "scheduled")) == 1  # next month waits
+
+
+FIXED_POINT = {
+    "visitor": "张工",
+    "services_performed": "巡检两台设备，更换滤网，培训新护士",
+    "equipment_condition": "needs_attention",
+    "unit_opinions": "希望缩短备件到货时间",
+}
+
+
+@pytest.mark.parametrize("scenario_time", [shanghai(2026, 8, 28, 9, 0)])  # a Friday
+def test_every_month_the_fixed_point_units_are_visited_and_the_visit_is_kept_on_the_customer(
+    scenario_engine: Engine,
+) -> None:
+    """[000 篇一 二.3]: chosen medical units are visited every month; the class is set in the archive."""
+    engine = scenario_engine
+    add_product(engine, "SN-F1", customer_name="徐汇区中心医院")
+    add_product(engine, "SN-F2", customer_name="闵行区卫生院")
+    with engine.writer.begin() as session:
+        unit = archive.customer_named(session, "徐汇区中心医院")
+        assert unit is not None
+        archive.set_customer_classes(session, unit.id, key_customer=False, fixed_point_unit=True)
+    case = monthly_run(engine, "fixed_point_visit")  # Monday 2026-09-28 09:01
+    (visit_task,) = open_tasks(engine, case)
+    assert visit_task.name == "定点单位服务 徐汇区中心医院" and visit_task.role == "technician"
+    # ten working days on the calendar: 29–30 September, National Day 1–7 October off,
+    # 8–9 October, the make-up Saturday 10 October, 12–16 October
+    assert visit_task.due_at == shanghai(2026, 10, 16, 9, 1)
+    visited_on = clock.now().astimezone(SHANGHAI).date().isoformat()
+    with pytest.raises(FormInvalid) as refused:
+        engine.complete(visit_task.id, {**FIXED_POINT, "visit_date": visited_on, "unit_opinions": ""}, TECH)
+    assert set(refused.value.errors) == {"unit_opinions"}
+    engine.complete(visit_task.id, {**FIXED_POINT, "visit_date": visited_on}, TECH)
+
+    assert instance_row(engine, case).status == "completed"
+    (visit,) = visits_of(engine, "徐汇区中心医院")
+    assert visit.kind == "fixed_point_visit"
+    assert "张工" in visit.summary and "更换滤网" in visit.summary and "有隐患" in visit.summary
+    assert visits_of(engine, "闵行区卫生院") == []
+
+    with engine.writer.begin() as session:  # no longer a fixed-point unit: the next run visits nobody
+        archive.set_customer_classes(session, unit.id, key_customer=False, fixed_point_unit=False)
+    following = monthly_run(engine, "fixed_point_visit")
+    assert open_tasks(engine, following) == []
+    assert case_data(engine, following)["fixed_point_customers"] == []

@@ -70,6 +70,7 @@
       }).join("; ");
     }
     if (e.kind === "message_thrown") return e.detail.name || "";
+    if (e.kind === "message_received") return (e.detail.name || "") + " " + JSON.stringify(e.detail.payload || {});
     if (e.kind === "task_completed" || e.kind === "started") return JSON.stringify(e.detail.data || {});
     return "";
   }
@@ -171,8 +172,15 @@
     trial.open_tasks.forEach(function (task) { open.appendChild(renderTask(task, trial.refused)); });
     if (!trial.open_tasks.length) open.appendChild(el("p", trial.finished ? t("finished") : t("none")));
     $("trial-clock").textContent = trial.clock ? trial.clock.text : "";
+    var problems = $("trial-problems");
+    problems.textContent = "";
+    if (trial.refused && !trial.refused.element && trial.refused.errors) {
+      Object.keys(trial.refused.errors).forEach(function (key) {
+        problems.appendChild(el("li", key + ": " + trial.refused.errors[key].join(" ")));
+      });
+    }
     if (trial.error) status(t("error") + " " + (trial.error.element || "") + ": " + trial.error.message, "error");
-    else if (trial.refused) status(t("refused") + " " + (trial.refused.reason === "not_open" ? t("not_open") : ""), "error");
+    else if (trial.refused) status(t("refused") + " " + (t(trial.refused.reason) === trial.refused.reason ? "" : t(trial.refused.reason)), "error");
     else status(trial.finished ? t("finished") : "", "ok");
     mark(trial.path, trial.open_tasks.map(function (task) { return task.element; }), diff);
     state.runs += 1;
