@@ -118,6 +118,8 @@ class TrialResult:
     steps_done: int = 0
     #: The workflow failed: ``{"element", "message"}``.
     error: dict[str, Any] | None = None
+    #: The start form's fields (empty when the process has none), for a page to ask for the sample data.
+    start_fields: list[dict[str, Any]] = field(default_factory=list)
     #: A step could not be given: ``{"step", "element", "reason", "errors"}`` (reason: not_open or form).
     refused: dict[str, Any] | None = None
 
@@ -168,10 +170,14 @@ class _Trial:
         self.completed: set[Any] = set()
         self.opened: set[Any] = set()
         self.waiting: dict[Any, tuple[str, datetime]] = {}
+        #: The outputs of each decision run since the last look, by business rule task.
+        self.outputs: dict[str, Any] = {}
 
     def run(self, plan: TrialPlan) -> TrialResult:
         start_form = self.meta["process"].get("start_form")
         data = dict(plan.data)
+        if start_form:
+            self.result.start_fields = [_field_json(f) for f in self.form(start_form).fields if f.key]
         if start_form and not self._checked(start_form, data, None, {}):
             return self._finish()
         self._event("started", None, detail={"data": _jsonable(data)})
@@ -316,7 +322,7 @@ class _Trial:
             self.result.error = {"element": getattr(error, "element_id", None), "message": error_text(error)}
             return False
         for element, chosen in self.command.decisions.items():
-            self._event("decision", element, detail=chosen)
+            self._event("decision", element, detail={**chosen, "outputs": self.outputs.pop(element, {})})
         self.command.decisions.clear()
         return True
 
@@ -330,6 +336,10 @@ class _Trial:
                 continue  # a timer: noted as fired by _note_timers
             self.result.path.append(element)
             self._event("element", element, detail={"type": type(task.task_spec).__name__})
+            table = getattr(task.task_spec, "dmnEngine", None)
+            if table is not None:  # what the decision gave, as the case data holds it after the task
+                names = [o.name for o in table.decision_table.outputs if o.name]
+                self.outputs[element] = _jsonable({name: task.data.get(name) for name in names})
 
     def _note_timers(self) -> None:
         now_waiting = {

@@ -61,6 +61,8 @@ def test_a_trial_shows_the_due_times_a_real_case_gets_and_writes_nothing(scenari
     assert "decide_category" in result.path and "task_remote_guidance" in result.path
     decisions = [e for e in result.events if e.kind == "decision"]
     assert decisions and decisions[0].detail["rules"], "the matched rows of the category table are shown"
+    category = next(e for e in decisions if e.element == "decide_category")
+    assert category.detail["outputs"]["service_category"] in {"A", "B", "C"}
     assert _rows(engine) == before
     assert clock.now() == shanghai(2026, 11, 23, 9, 0), "the simulated clock stays in the trial"
 

@@ -243,6 +243,7 @@ def _trial_json(result: TrialResult, meta: Mapping[str, Any]) -> dict[str, Any]:
         "steps_done": result.steps_done,
         "error": result.error,
         "refused": refused,
+        "start_fields": result.start_fields,
     }
 
 

@@ -65,9 +65,12 @@
   // --- what the run shows ------------------------------------------------------------------------
   function detailText(e) {
     if (e.kind === "decision") {
+      var outputs = e.detail.outputs || {};
       return (e.detail.rules || []).map(function (r) {
         return t("row") + " " + r.row + (r.description ? " · " + r.description : "");
-      }).join("; ");
+      }).join("; ") + " → " + Object.keys(outputs).map(function (k) {
+        return k + " = " + JSON.stringify(outputs[k]);
+      }).join(", ");
     }
     if (e.kind === "message_thrown") return e.detail.name || "";
     if (e.kind === "message_received") return (e.detail.name || "") + " " + JSON.stringify(e.detail.payload || {});
@@ -164,8 +167,28 @@
     box.appendChild(button);
     return box;
   }
+  function renderStartFields(trial) {
+    var box = $("trial-start-fields"), data = (state.plan && state.plan.data) || {};
+    box.textContent = "";
+    box.hidden = !trial.start_fields.length;
+    trial.start_fields.forEach(function (field) {
+      var label = el("label", (lang === "en" ? field.label_en || field.label_zh : field.label_zh) + (field.required ? " *" : "") + " ");
+      var input = fieldInput(field);
+      if (data[field.key] !== undefined && data[field.key] !== null) {
+        if (input.type === "checkbox") input.checked = !!data[field.key];
+        else input.value = data[field.key];
+      }
+      label.appendChild(input);
+      var refused = trial.refused;
+      if (refused && !refused.element && refused.errors && refused.errors[field.key]) {
+        label.appendChild(el("span", " " + refused.errors[field.key].join(" "), "error"));
+      }
+      box.appendChild(label);
+    });
+  }
   function render(trial, diff) {
     state.last = trial;
+    renderStartFields(trial);
     renderEvents(trial);
     var open = $("trial-open");
     open.textContent = "";
@@ -215,6 +238,8 @@
       return Promise.resolve({ ok: false });
     }
     $("trial-replay-result").hidden = true;
+    var fields = $("trial-start-fields");
+    if (!fields.hidden) Object.assign(data, valuesOf(fields));
     state.plan = {
       start_at: $("trial-start").value,
       default_minutes: Number($("trial-default-minutes").value) || 0,

@@ -1,4 +1,4 @@
-"""A replay delivers the messages a recorded case received, in their place among its answers."""
+"""Trials and replays beyond user tasks: messages a case received, and scripts the sandbox stops."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def test_a_message_nobody_waits_for_stops_the_trial(runtime: Engine) -> None:  #
     )
     result = run_trial(runtime, bundle_of(runtime, _files(), "lookup"), plan, OWNER)
     assert result.refused is not None and result.refused["reason"] == "no_message"
+
+
+def test_a_script_that_never_ends_stops_in_the_trial_as_in_a_real_case(runtime: Engine) -> None:  # noqa: F811
+    runtime.script_engine.environment.time_limit = 0.3
+    files = _files()
+    files["mini.bpmn"] = files["mini.bpmn"].replace("check = 10 / divisor", "while True:\n    pass")
+    plan = TrialPlan(
+        start_at=FRIDAY_AFTERNOON,
+        data={"customer_name": "协和医院", "owner": "sup1", "divisor": "2"},
+        steps=[TrialStep("task_first", {"amount": "1"}, 5)],
+    )
+    result = run_trial(runtime, bundle_of(runtime, files, "mini"), plan, OWNER)
+    assert result.error is not None and result.error["element"] == "script_total"
+    assert "longer than the limit" in result.error["message"]
+    assert result.open_tasks == [] and not result.finished
