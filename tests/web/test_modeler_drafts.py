@@ -185,3 +185,8 @@ def test_deploying_over_a_version_deployed_after_my_draft_started_asks_first(own
         forced = first.post(DEPLOY, json={"files": mine, "change_summary": "改名", "over_newer": True})
         assert forced.status_code == 200 and forced.json["deployed"] == [["repair_service", 3]]
     assert first.get(FILES).json["source"] == "version"  # deployed from my draft: the draft is gone
+
+
+def test_only_process_owners_reach_the_presence_heartbeat(owners: Web) -> None:
+    assert owners.client("cs1").post("/modeler/api/repair_service/presence").status_code == 403
+    assert owners.client("owner1").post("/modeler/api/no_such_process/presence").status_code == 404
