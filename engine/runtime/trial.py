@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -35,6 +36,7 @@ from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.runtime import submissions
 from engine.runtime.context import CommandContext, running
 from engine.runtime.decisions import note_decisions
+from engine.runtime.messages import waiting_message
 from engine.runtime.steps import error_text, run_until_input_needed
 from engine.sandbox.case_limits import bound_collections
 from engine.sandbox.limits import command_budget
@@ -56,11 +58,15 @@ MAX_TIMER_FIRINGS = 1000
 
 @dataclass(frozen=True)
 class TrialStep:
-    """One answer: the user task it completes (None: time only passes) and how long it took before."""
+    """One answer: the user task it completes (None: time only passes) and how long it took before.
+
+    A step naming a ``message`` delivers that message (with ``data`` as its payload) instead.
+    """
 
     element: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
     minutes: float | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class TrialPlan:
 @dataclass
 class TrialEvent:
     """Something that happened in the trial: ``kind`` is started, task_opened, task_completed,
-    element, timer_waiting, timer_fired, timer_cancelled, decision, message_thrown, ended."""
+    element, timer_waiting, timer_fired, timer_cancelled, decision, message_thrown, message_received, ended."""
 
     kind: str
     element: str | None
@@ -112,6 +118,8 @@ class TrialResult:
     steps_done: int = 0
     #: The workflow failed: ``{"element", "message"}``.
     error: dict[str, Any] | None = None
+    #: The start form's fields (empty when the process has none), for a page to ask for the sample data.
+    start_fields: list[dict[str, Any]] = field(default_factory=list)
     #: A step could not be given: ``{"step", "element", "reason", "errors"}`` (reason: not_open or form).
     refused: dict[str, Any] | None = None
 
@@ -162,10 +170,14 @@ class _Trial:
         self.completed: set[Any] = set()
         self.opened: set[Any] = set()
         self.waiting: dict[Any, tuple[str, datetime]] = {}
+        #: The outputs of each decision run since the last look, by business rule task.
+        self.outputs: dict[str, Any] = {}
 
     def run(self, plan: TrialPlan) -> TrialResult:
         start_form = self.meta["process"].get("start_form")
         data = dict(plan.data)
+        if start_form:
+            self.result.start_fields = [_field_json(f) for f in self.form(start_form).fields if f.key]
         if start_form and not self._checked(start_form, data, None, {}):
             return self._finish()
         self._event("started", None, detail={"data": _jsonable(data)})
@@ -180,7 +192,10 @@ class _Trial:
                 raise EngineError(f"step {index}: a step takes from 0 to {MAX_STEP_MINUTES} minutes")
             if not self._advance(self.sim.at + timedelta(minutes=minutes)):
                 break
-            if step.element is not None and not self._answer(step):
+            if step.message is not None:
+                if not self._deliver(step):
+                    break
+            elif step.element is not None and not self._answer(step):
                 break
             self.result.steps_done = index
         return self._finish()
@@ -245,6 +260,28 @@ class _Trial:
             return False
         return self._run_steps()
 
+    def _deliver(self, step: TrialStep) -> bool:
+        """Hand the step's message to the event waiting for it, as a real case receives one."""
+        definition = waiting_message(self.workflow, str(step.message))
+        if definition is None:
+            self.result.refused = {
+                "step": self.step,
+                "element": None,
+                "reason": "no_message",
+                "message": step.message,
+            }
+            return False
+        self._event(
+            "message_received", None, detail={"name": step.message, "payload": _jsonable(dict(step.data))}
+        )
+        try:
+            with running(self.command):
+                self.workflow.send_event(BpmnEvent(definition, dict(step.data)))
+        except Exception as error:  # shown as the trial's finding
+            self.result.error = {"element": None, "message": error_text(error), "step": self.step}
+            return False
+        return self._run_steps()
+
     def _checked(
         self, form_key: str, data: dict[str, Any], element: str | None, case: dict[str, Any]
     ) -> bool:
@@ -285,7 +322,7 @@ class _Trial:
             self.result.error = {"element": getattr(error, "element_id", None), "message": error_text(error)}
             return False
         for element, chosen in self.command.decisions.items():
-            self._event("decision", element, detail=chosen)
+            self._event("decision", element, detail={**chosen, "outputs": self.outputs.pop(element, {})})
         self.command.decisions.clear()
         return True
 
@@ -299,6 +336,10 @@ class _Trial:
                 continue  # a timer: noted as fired by _note_timers
             self.result.path.append(element)
             self._event("element", element, detail={"type": type(task.task_spec).__name__})
+            table = getattr(task.task_spec, "dmnEngine", None)
+            if table is not None:  # what the decision gave, as the case data holds it after the task
+                names = [o.name for o in table.decision_table.outputs if o.name]
+                self.outputs[element] = _jsonable({name: task.data.get(name) for name in names})
 
     def _note_timers(self) -> None:
         now_waiting = {

@@ -83,6 +83,13 @@ def recorded_case(engine: Engine, instance_id: int, process_key: str) -> Recorde
             minutes = max(0.0, (at - last).total_seconds() / 60)
             steps.append(TrialStep(event.element_id, dict((event.data or {}).get("data") or {}), minutes))
             last = at
+        elif event.action == "message_received":
+            at = _aware(event.at)
+            body = event.data or {}
+            payload = dict(body.get("payload") or {})
+            minutes = max(0.0, (at - last).total_seconds() / 60)
+            steps.append(TrialStep(None, payload, minutes, message=str(body.get("name"))))
+            last = at
         elif event.action == "task_created" and event.element_id:
             due = (event.data or {}).get("due_at")
             openings.append(RecordedOpening(event.element_id, len(steps), _moment(due)))
@@ -125,7 +132,7 @@ def replay(engine: Engine, bundle: ProcessBundle, case: RecordedCase, actor: Act
 
 
 def _answered(steps: Sequence[TrialStep], step: int) -> str | None:
-    """The task whose answer was the ``step``-th (None: the start)."""
+    """The task whose answer was the ``step``-th, or the latest answer before it (None: the start)."""
     for index in range(min(step, len(steps)), 0, -1):
         if steps[index - 1].element is not None:
             return steps[index - 1].element

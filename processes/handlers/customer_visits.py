@@ -1,4 +1,4 @@
-"""Monthly call-backs and monthly visits to fixed-point units, chosen from the customer archive.
+"""Monthly call-backs, monthly visits to fixed-point units and the monthly user-feedback ledger.
 
 * "产品在验收合格之日起，技术部门应建立客户售后服务档案 … 每月电话回访和质量跟踪回访一次，并做好回访记录"
   [001 产品服务措施 6]: every customer with a product accepted (a sale date on or before today)
@@ -8,6 +8,8 @@
   ``fixed_point_visit`` asks ``fixed_point_units``.
 
 Each visit's result is written as a ``CustomerVisit`` and shown on the customer's page.
+On the 1st ``user_feedback_ledger`` asks ``user_feedback_last_month`` for last month's feedback
+(《市场信息反馈台帐》 [002 4.2.6]).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from sqlalchemy import select
 from engine import clock
 from engine.runtime.context import current
 from processes.handlers import service
+from processes.handlers.records import company_today
+from processes.kpis.dashboard import previous_month
+from processes.records.feedback_ledger import feedback_ledger
 from processes.records.models import Customer, CustomerVisit, Product
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -153,3 +158,12 @@ def record_call_backs(records: Iterable[Mapping[str, Any] | None]) -> dict[str, 
 def record_fixed_point_visits(records: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:
     """Write each fixed-point unit's visit to its customer [000 篇一 二.3]."""
     return _record(records, FIXED_POINT_VISIT)
+
+
+@service("user_feedback_last_month")
+def user_feedback_last_month() -> dict[str, Any]:
+    """Last month's user feedback, line by line, for the ledger [002 4.2.6]."""
+    context = current()
+    zone = context.timezone
+    name = zone.key if isinstance(zone, ZoneInfo) else "Asia/Shanghai"
+    return feedback_ledger(context.session, previous_month(company_today(context)), name).as_json()

@@ -12,7 +12,7 @@
   shipped quantity; a disposal above the recovered quantity is refused with the message and
   nothing moves; the general manager's closure shows shipped against recovered per customer.
 
-Each user logs in once per walk and keeps its page.
+Each user logs in once and keeps its page for all the walks.
 """
 
 from __future__ import annotations
@@ -42,16 +42,22 @@ def lanes(served: Served) -> Served:
     return served
 
 
+@pytest.fixture(scope="module")
+def logged_in(browser: Any, lanes: Served) -> Iterator[dict[str, Any]]:
+    """Each user's page, logged in once for all the walks of this module."""
+    pages: dict[str, Any] = {}
+    try:
+        yield pages
+    finally:
+        Walk(browser, lanes, pages).close()
+
+
 @pytest.fixture
-def walk(browser: Any, lanes: Served) -> Iterator[Walk]:
+def walk(browser: Any, lanes: Served, logged_in: dict[str, Any]) -> Walk:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    walking = Walk(browser, lanes)
-    try:
-        yield walking
-    finally:
-        walking.close()
+    return Walk(browser, lanes, logged_in)
 
 
 def start(walk: Walk, username: str, process_key: str, answers: dict[str, Any]) -> str:
@@ -163,6 +169,7 @@ def test_a_misused_machine_under_an_archived_contract_shows_category_a_and_the_c
     arrival = walk.task(number, "task_arrival")
     tech1 = walk.open("tech1", arrival)
     assert walk.fact(tech1, "customer_address") == "上海市浦东新区张江路 88 号"
+    assert walk.fact(tech1, "technician") == "张工"  # by name, not by user name
     assert walk.decision(tech1, "decide_category").startswith("A 合同服务")
 
 
@@ -414,5 +421,12 @@ def test_a_recall_to_five_customers_lists_each_and_checks_disposal_against_recov
     for name, shipped in FIVE_CUSTOMERS:
         returned = str(TO_RETURN[name]) if name in TO_RETURN else "—"
         assert (rows[name][2], rows[name][4], rows[name][6]) == (str(shipped), "是", returned), rows[name]
+    # In English the computed title reads in English too, the figures kept (the diagram's title_en).
+    gm1.click("#lang-switch")
+    gm1.goto(f"/tasks/{summary.id}")
+    expect(gm1.locator("h1")).to_have_text("Approve the recall summary: shipped 230, recovered 100")
+    expect(gm1.locator("#recall-customers thead")).to_contain_text("Shipped")
     walk.complete(gm1, walk.form(summary), {"approved": "yes"})
     assert walk.status(number) == "completed"
+    gm1.click("#lang-switch")  # back to Chinese for whatever walks next
+    expect(gm1.locator("html")).to_have_attribute("lang", "zh-CN")

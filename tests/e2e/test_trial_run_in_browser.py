@@ -164,3 +164,66 @@ def test_owner_trial_runs_a_new_process_then_deploys_it_and_a_case_reaches_the_i
     worker.goto("/")
     expect(worker.locator("body")).to_contain_text(number)
     worker.close()
+
+
+def test_the_start_form_of_a_process_asks_for_the_sample_data_and_names_what_is_missing(
+    browser: Any,
+    owner: Served,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    page = new_page(browser, owner.url)
+    log_in(page, "owner1", "/modeler/repair_service/trial")
+    page.wait_for_selector("#trial-app[data-ready=true]")
+    page.click("#trial-run")
+    expect(page.locator("#trial-app")).to_have_attribute("data-runs", "1")
+    fields = page.locator("#trial-start-fields")
+    expect(fields).to_be_visible()
+    expect(fields.locator("[data-field=serial_number]")).to_have_count(1)
+    expect(fields.locator(".error")).not_to_have_count(0)
+    expect(page.locator("#trial-open .trial-task")).to_have_count(0)
+    page.close()
+
+
+def test_a_recorded_repair_case_replayed_on_a_changed_gateway_shows_the_step(
+    browser: Any,
+    owner: Served,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    from engine.accounts.users import Actor
+    from tests.web.conftest import REPAIR_REQUEST
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    engine = owner.engine
+    cs, sup = Actor("cs1", frozenset({"customer_service"})), Actor("sup1", frozenset({"service_supervisor"}))
+    started = engine.start("repair_service", REPAIR_REQUEST, cs)
+    with engine.sessions() as session:
+        guidance = session.scalars(
+            select(Task).where(Task.instance_id == started.id, Task.state == "open")
+        ).one()
+    engine.complete(guidance.id, {"solved_by_phone": "no"}, cs)
+    with engine.sessions() as session:
+        dispatch = session.scalars(
+            select(Task).where(Task.instance_id == started.id, Task.state == "open")
+        ).one()
+    engine.complete(dispatch.id, {"technician": "tech1"}, sup)
+
+    page = new_page(browser, owner.url)
+    log_in(page, "owner1", "/modeler/repair_service/edit")
+    page.wait_for_selector("#modeler-app[data-ready=true]")
+    select_element(page, "flow_solved_yes")
+    set_panel(page, "condition", "solved_by_phone == 'no'")
+    page.click("#trial-link")  # the edit is saved as the draft on the way
+    page.wait_for_selector("#trial-app[data-ready=true]")
+    page.select_option("#trial-case", str(started.id))
+    page.click("#trial-replay")
+    difference = page.locator("#trial-difference")
+    expect(difference).to_have_attribute("data-recorded", "task_dispatch")
+    expect(difference).to_contain_text("电话指导")
+    assert difference.get_attribute("data-step") == "1"
+    assert page.evaluate(
+        "() => window.afterflowTrial.viewer.get('canvas').hasMarker('task_dispatch', 'af-trial-diff')"
+    )
+    page.close()

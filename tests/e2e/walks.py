@@ -69,10 +69,11 @@ def plain_value(form_field: FormField) -> Any:
 class Walk:
     """One case walked by the demo users, each in its own logged-in page."""
 
-    def __init__(self, browser: Any, served: Served) -> None:
+    def __init__(self, browser: Any, served: Served, pages: dict[str, Any] | None = None) -> None:
         self.browser = browser
         self.served = served
-        self.pages: dict[str, Any] = {}
+        #: Logged-in pages by user; walks of one module may share them (one log-in per user).
+        self.pages: dict[str, Any] = {} if pages is None else pages
 
     def page(self, username: str) -> Any:
         """The user's page, logged in on first use."""

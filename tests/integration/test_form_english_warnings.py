@@ -33,6 +33,8 @@ def test_a_field_without_english_text_is_named() -> None:
 
 def test_a_renamed_label_asks_for_its_english_to_be_checked_and_options_need_english_too() -> None:
     form = {
+        "id": "pay",
+        "properties": {"title_zh": "付款"},
         "components": [
             {
                 "id": "a",
@@ -52,9 +54,10 @@ def test_a_renamed_label_asks_for_its_english_to_be_checked_and_options_need_eng
                 ],
             },
             {"id": "g", "type": "group", "components": [{"id": "c", "key": "note", "label": "备注"}]},
-        ]
+        ],
     }
     assert english_gaps(form) == [
+        ("pay", "the form's title '付款' has no English text (title_en)"),
         ("a", "the field '总金额' (amount) was renamed: check its English text 'Amount' (label_en)"),
         ("b", "the option '否' of the field '已付' (paid) has no English text (label_en)"),
         ("c", "the field '备注' (note) has no English text (label_en)"),

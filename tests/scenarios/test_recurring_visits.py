@@ -13,12 +13,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from engine import clock
 from engine.errors import FormInvalid
 from engine.runtime import Engine
+from engine.signatures.tables import Signature
 from processes.records import archive
-from tests.conftest import DIAGRAMS, diagram_files
+from tests.conftest import COMPLAINT_RECEIVED, DIAGRAMS, diagram_files
 from tests.scenarios.conftest import (
     SHANGHAI,
     add_product,
@@ -29,6 +31,7 @@ from tests.scenarios.conftest import (
     fire_timers,
     instance_row,
     open_steps,
+    open_task,
     open_tasks,
     shanghai,
 )
@@ -266,3 +269,75 @@ def test_every_month_the_fixed_point_units_are_visited_and_the_visit_is_kept_on_
     following = monthly_run(engine, "fixed_point_visit")
     assert open_tasks(engine, following) == []
     assert case_data(engine, following)["fixed_point_customers"] == []
+
+
+# --- the monthly user-feedback ledger ------------------------------------------------------------------
+
+
+def ledger_cases(engine: Engine) -> list[int]:
+    return sorted(case.id for case in cases_of(engine, "user_feedback_ledger") if case.status != "scheduled")
+
+
+@pytest.mark.parametrize("scenario_time", [shanghai(2026, 10, 20, 9, 0)])
+def test_on_the_1st_last_months_user_feedback_is_listed_in_the_ledger_and_signed_off(
+    scenario_engine: Engine,
+) -> None:
+    """[002 4.2.6]: every month all user feedback is summed up in the 《市场信息反馈台帐》."""
+    engine = scenario_engine  # Tuesday 2026-10-20
+    sales = as_user("sales1")
+    october = engine.start("complaint", COMPLAINT_RECEIVED, sales).id
+    add_product(engine, "SN-L1", customer_name="仁济医院", sale_date=date(2026, 6, 1))
+    call_back = monthly_run(engine, "monthly_call_back")  # Friday 2026-11-20 09:01
+    (call,) = open_tasks(engine, call_back)
+    engine.complete(call.id, CALLED, CS)
+    november = engine.start("complaint", {**COMPLAINT_RECEIVED, "customer_name": "华山医院"}, sales).id
+
+    (for_october,) = ledger_cases(engine)  # the run of 1 November summed up October
+    assert case_data(engine, for_october)["feedback_ledger"]["month"] == "2026-10"
+    october_lines = case_data(engine, for_october)["feedback_ledger"]["lines"]
+    assert [line["reference"] for line in october_lines] == [instance_row(engine, october).business_number]
+
+    clock.freeze(shanghai(2026, 11, 30, 23, 59))
+    fire_timers(engine)
+    assert ledger_cases(engine) == [for_october]
+    clock.freeze(shanghai(2026, 12, 1, 0, 1))
+    fire_timers(engine)
+    (case,) = (found for found in ledger_cases(engine) if found != for_october)
+    ledger = case_data(engine, case)["feedback_ledger"]
+    assert (ledger["month"], ledger["total"]) == ("2026-11", 2)
+    assert ledger["counts"] == {
+        "repair": 0,
+        "complaint": 1,
+        "return": 0,
+        "call_back": 1,
+        "fixed_point_visit": 0,
+    }
+    assert [(line["day"], line["customer"], line["kind"]) for line in ledger["lines"]] == [
+        ("2026-11-20", "仁济医院", "call_back"),
+        ("2026-11-20", "华山医院", "complaint"),
+    ]
+    assert "设备科王主任" in ledger["lines"][0]["content"]
+    assert ledger["lines"][1]["reference"] == instance_row(engine, november).business_number
+
+    prepare = open_task(engine, case, "task_ledger_prepare")
+    assert (prepare.role, prepare.due_at) == ("customer_service", shanghai(2026, 12, 10))
+    summary = {"ledger_checked": True, "feedback_summary": "投诉 1 件，回访 1 次"}
+    complete_step(engine, case, "task_ledger_prepare", summary, CS)
+    approve = open_task(engine, case, "task_ledger_approve")
+    assert (approve.role, approve.due_at) == ("service_supervisor", shanghai(2026, 12, 10))
+    with pytest.raises(FormInvalid):  # sending it back needs the reason
+        complete_step(engine, case, "task_ledger_approve", {"ledger_approved": "no"}, SUP)
+    back = {"ledger_approved": "no", "ledger_comment": "补充投诉的处理情况"}
+    complete_step(engine, case, "task_ledger_approve", back, SUP)
+    complete_step(
+        engine, case, "task_ledger_prepare", {**summary, "feedback_actions": "华山医院投诉已转质量部"}, CS
+    )
+    complete_step(engine, case, "task_ledger_approve", {"ledger_approved": "yes"}, SUP)
+    assert instance_row(engine, case).status == "completed"
+    with engine.sessions() as session:
+        signed = session.execute(
+            select(Signature.element_id, Signature.meaning, Signature.signer_username).where(
+                Signature.instance_id == case
+            )
+        ).all()
+    assert sorted(signed) == [("task_ledger_approve", "批准", "sup1")] * 2

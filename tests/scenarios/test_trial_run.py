@@ -61,6 +61,8 @@ def test_a_trial_shows_the_due_times_a_real_case_gets_and_writes_nothing(scenari
     assert "decide_category" in result.path and "task_remote_guidance" in result.path
     decisions = [e for e in result.events if e.kind == "decision"]
     assert decisions and decisions[0].detail["rules"], "the matched rows of the category table are shown"
+    category = next(e for e in decisions if e.element == "decide_category")
+    assert category.detail["outputs"]["service_category"] in {"A", "B", "C"}
     assert _rows(engine) == before
     assert clock.now() == shanghai(2026, 11, 23, 9, 0), "the simulated clock stays in the trial"
 
@@ -119,3 +121,28 @@ def test_a_recorded_repair_case_replayed_on_a_changed_gateway_names_the_step(sce
     assert result.difference["recorded"] == "task_dispatch"
     assert result.difference["draft"] != "task_dispatch"
     assert _rows(engine) == before
+
+
+def test_a_replay_lists_the_due_times_a_changed_limit_moves(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    add_product(engine, "SN-0001")
+    case = engine.start("repair_service", REPAIR_REQUEST, CS).id
+    recorded_due = open_task(engine, case, "task_remote_guidance").due_at
+    files = _repair_files()
+    files["sla_policy.dmn"] = files["sla_policy.dmn"].replace(
+        '<outputEntry id="rule_repair_response_default_amount"><text>4</text>',
+        '<outputEntry id="rule_repair_response_default_amount"><text>8</text>',
+    )
+    result = replay(
+        engine,
+        bundle_of(engine, files, "repair_service"),
+        recorded_case(engine, case, "repair_service"),
+        OWNER,
+    )
+
+    assert result.difference is None, "the path stays the same"
+    (change,) = result.due_changes
+    assert (change["element"], change["recorded"]) == ("task_remote_guidance", recorded_due)
+    assert change["draft"] == engine.config.calendar.count_due(
+        shanghai(2026, 11, 23, 9, 0), 8, "working_hours"
+    )

@@ -28,3 +28,11 @@ def test_the_dry_run_page_lists_each_cases_changes(owners: Web) -> None:  # noqa
     assert re.search(r'class="change-limit">[^<]*sla_amount[^<]*: 2 → 3', row)
     due = re.search(r'class="change-due">[^<]*dispatch_due[^<]*: (\S+ \S+) → (\S+ \S+)</li>', row)
     assert due is not None and due.group(1) < due.group(2)
+
+    client.post("/language", data={"lang": "en"})
+    english = client.get("/modeler/repair_service/migrate?from=1&to=2").text
+    row = english[english.index(f"<td>{early}</td>") :]
+    row = row[: row.index("</tr>")]
+    assert "Will be on: Phone guidance" in row
+    assert "Will be asked for Parts to bring (parts_to_bring) at Dispatch" in row
+    assert "Limit sla_amount at Work out the dispatch limit: 2 → 3" in row

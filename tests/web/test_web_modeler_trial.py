@@ -66,6 +66,9 @@ def test_a_trial_through_the_api_asks_answers_by_form_and_writes_nothing(owners:
 
     first = client.post("/modeler/api/repair_service/trial", json={**plan, "steps": []}).json
     assert first["ok"], first
+    assert "serial_number" in {f["key"] for f in first["trial"]["start_fields"]}, (
+        "the start form is asked for"
+    )
     (guidance,) = first["trial"]["open_tasks"]
     assert guidance["element"] == "task_remote_guidance"
     assert "solved_by_phone" in {f["key"] for f in guidance["fields"]}

@@ -114,3 +114,15 @@ def test_the_completion_message_names_the_task_by_its_english_title(web: Web) ->
         follow_redirects=True,
     )
     assert f"Notify {PURCHASERS[1]} of {number} is done." in " ".join(web.flashes(done.text))
+
+
+def test_the_history_names_each_task_by_its_english_title(web: Web) -> None:
+    number = recall_with_two_purchasers(web)
+    qa1 = english(web, "qa1")
+    task = notification(web, number, PURCHASERS[0])
+
+    page = qa1.get(f"/tasks/{task.id}").text
+    history = re.sub(r"<[^>]+>", " ", page[page.index('<ol class="history">') :])
+    for purchaser in PURCHASERS:
+        assert f"Notify {purchaser}" in history  # whom each notification concerns, in English
+        assert f"通知 {purchaser}" not in history

@@ -173,7 +173,10 @@ def _step_of(step: Any) -> TrialStep:
         abort(400)
     if minutes is not None and not isinstance(minutes, int | float):
         abort(400)
-    return TrialStep(element, data, None if minutes is None else float(minutes))
+    message = step.get("message")
+    if message is not None and not isinstance(message, str):
+        abort(400)
+    return TrialStep(element, data, None if minutes is None else float(minutes), message)
 
 
 def _problems(error: DeploymentInvalid) -> list[dict[str, Any]]:
@@ -240,6 +243,7 @@ def _trial_json(result: TrialResult, meta: Mapping[str, Any]) -> dict[str, Any]:
         "steps_done": result.steps_done,
         "error": result.error,
         "refused": refused,
+        "start_fields": result.start_fields,
     }
 
 

@@ -1,6 +1,6 @@
 """Which texts of a form lack their English version, or have one written for an older Chinese text.
 
-A form shows each label in Chinese (``label``) and English (``properties.label_en``; an option's
+A form shows its title (``properties.title_zh``, ``title_en``) and each label in Chinese (``label``) and English (``properties.label_en``; an option's
 ``label_en``). A label without English text falls back to the Chinese one for English readers;
 the form editor marks the English text of a renamed label with ``properties.label_en_review``
 until someone checks it. Both are warnings of a deploy, not problems: the form still works.
@@ -15,6 +15,14 @@ from typing import Any
 def english_gaps(form: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(component id, sentence) for every label of ``form`` (form-js JSON) lacking current English text."""
     gaps: list[tuple[str, str]] = []
+    titles = form.get("properties") if isinstance(form.get("properties"), dict) else None
+    if titles and str(titles.get("title_zh") or "").strip() and not str(titles.get("title_en") or "").strip():
+        gaps.append(
+            (
+                str(form.get("id") or "form"),
+                f"the form's title '{titles['title_zh']}' has no English text (title_en)",
+            )
+        )
     for component in _components(form.get("components")):
         label = component.get("label")
         if not isinstance(label, str) or not label.strip():

@@ -65,11 +65,15 @@
   // --- what the run shows ------------------------------------------------------------------------
   function detailText(e) {
     if (e.kind === "decision") {
+      var outputs = e.detail.outputs || {};
       return (e.detail.rules || []).map(function (r) {
         return t("row") + " " + r.row + (r.description ? " · " + r.description : "");
-      }).join("; ");
+      }).join("; ") + " → " + Object.keys(outputs).map(function (k) {
+        return k + " = " + JSON.stringify(outputs[k]);
+      }).join(", ");
     }
     if (e.kind === "message_thrown") return e.detail.name || "";
+    if (e.kind === "message_received") return (e.detail.name || "") + " " + JSON.stringify(e.detail.payload || {});
     if (e.kind === "task_completed" || e.kind === "started") return JSON.stringify(e.detail.data || {});
     return "";
   }
@@ -163,16 +167,43 @@
     box.appendChild(button);
     return box;
   }
+  function renderStartFields(trial) {
+    var box = $("trial-start-fields"), data = (state.plan && state.plan.data) || {};
+    box.textContent = "";
+    box.hidden = !trial.start_fields.length;
+    trial.start_fields.forEach(function (field) {
+      var label = el("label", (lang === "en" ? field.label_en || field.label_zh : field.label_zh) + (field.required ? " *" : "") + " ");
+      var input = fieldInput(field);
+      if (data[field.key] !== undefined && data[field.key] !== null) {
+        if (input.type === "checkbox") input.checked = !!data[field.key];
+        else input.value = data[field.key];
+      }
+      label.appendChild(input);
+      var refused = trial.refused;
+      if (refused && !refused.element && refused.errors && refused.errors[field.key]) {
+        label.appendChild(el("span", " " + refused.errors[field.key].join(" "), "error"));
+      }
+      box.appendChild(label);
+    });
+  }
   function render(trial, diff) {
     state.last = trial;
+    renderStartFields(trial);
     renderEvents(trial);
     var open = $("trial-open");
     open.textContent = "";
     trial.open_tasks.forEach(function (task) { open.appendChild(renderTask(task, trial.refused)); });
     if (!trial.open_tasks.length) open.appendChild(el("p", trial.finished ? t("finished") : t("none")));
     $("trial-clock").textContent = trial.clock ? trial.clock.text : "";
+    var problems = $("trial-problems");
+    problems.textContent = "";
+    if (trial.refused && !trial.refused.element && trial.refused.errors) {
+      Object.keys(trial.refused.errors).forEach(function (key) {
+        problems.appendChild(el("li", key + ": " + trial.refused.errors[key].join(" ")));
+      });
+    }
     if (trial.error) status(t("error") + " " + (trial.error.element || "") + ": " + trial.error.message, "error");
-    else if (trial.refused) status(t("refused") + " " + (trial.refused.reason === "not_open" ? t("not_open") : ""), "error");
+    else if (trial.refused) status(t("refused") + " " + (t(trial.refused.reason) === trial.refused.reason ? "" : t(trial.refused.reason)), "error");
     else status(trial.finished ? t("finished") : "", "ok");
     mark(trial.path, trial.open_tasks.map(function (task) { return task.element; }), diff);
     state.runs += 1;
@@ -207,6 +238,8 @@
       return Promise.resolve({ ok: false });
     }
     $("trial-replay-result").hidden = true;
+    var fields = $("trial-start-fields");
+    if (!fields.hidden) Object.assign(data, valuesOf(fields));
     state.plan = {
       start_at: $("trial-start").value,
       default_minutes: Number($("trial-default-minutes").value) || 0,
