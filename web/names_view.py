@@ -32,6 +32,11 @@ def remember(read: catalogue.Labels) -> None:
     g.process_labels = read
 
 
+def say(text: str) -> str:
+    """A form's or a diagram's text in the company's words (产品 instead of 药品 for a device company)."""
+    return labels().words.say(text) if text else text
+
+
 def process_label(key: str | None, fallback: str = "") -> str:
     """A process's name in the user's language (``fallback``, its stored name, serves Chinese readers)."""
     if not key or (fallback and current_lang() != "en"):
@@ -42,8 +47,8 @@ def process_label(key: str | None, fallback: str = "") -> str:
 def step_label(process_key: str | None, spec_id: str | None, stored: str = "") -> str:
     """A task's name in the user's language: its stored name (or title) unless the reader is English."""
     if not process_key or not spec_id or current_lang() != "en":
-        return stored or (spec_id or "")
-    return (
+        return say(stored or (spec_id or ""))
+    return say(
         labels().step(process_key, spec_id, "en")
         if (process_key, spec_id) in labels().step_names_en
         else stored
@@ -53,8 +58,8 @@ def step_label(process_key: str | None, spec_id: str | None, stored: str = "") -
 def current_steps_label(process_key: str | None, names: str | None) -> str:
     """A case's current steps in the user's language."""
     if not process_key or current_lang() != "en":
-        return names or ""
-    return labels().steps_named(process_key, names, current_lang())
+        return say(names or "")
+    return say(labels().steps_named(process_key, names, current_lang()))
 
 
 def person(username: str | None) -> str:
