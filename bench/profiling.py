@@ -20,8 +20,7 @@ from engine.runtime import Engine
 # (label, file suffix, function name): stages of one completion.
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("Engine.complete (whole command)", "engine/runtime/tasks.py", "complete"),
-    ("  lock + read the instance row (lock_instance)", "engine/runtime/unit_of_work.py", "lock_instance"),
-    ("  read the task row (locked_task)", "engine/runtime/unit_of_work.py", "locked_task"),
+    ("  lock + read the case and task rows", "engine/runtime/unit_of_work.py", "lock_instance_and_task"),
     ("  load: state_from_json (JSON parse + restore)", "engine/store/serialization.py", "state_from_json"),
     ("  form validation (validate_form)", "engine/runtime/submissions.py", "validate_form"),
     ("  SpiffWorkflow Task.run (the user task and the automatic ones)", "SpiffWorkflow/task.py", "run"),

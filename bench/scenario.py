@@ -26,6 +26,7 @@ from engine.accounts.users import Actor
 from engine.definitions.forms import FormDefinition, parse_form
 from engine.runtime import Engine
 from engine.store.models import User, UserRole
+from processes.demo.signatures import signed_by
 from processes.roles import ROLE_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +177,8 @@ def filled_from_form(definition: FormDefinition) -> dict[str, Any]:
             data[field.key] = field.required
         elif field.type == "datetime":
             data[field.key] = _moment(field.subtype)
+        elif field.type == "signature":
+            data[field.key] = signed_by("基准测试")
         elif field.required:
             data[field.key] = "基准测试"[: field.max_length or None].ljust(field.min_length or 0, "。")
     return data

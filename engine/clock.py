@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -18,8 +19,42 @@ _lock = threading.Lock()
 _frozen: datetime | None = None
 
 
+class SimulatedClock:
+    """A clock of one's own for a block of code (a trial run), moved by hand; other threads keep theirs."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = _aware(at)
+
+    def set(self, at: datetime) -> None:
+        """Move this clock to ``at`` (forward or back)."""
+        self.at = _aware(at)
+
+
+_simulated: ContextVar[SimulatedClock | None] = ContextVar("afterflow_simulated_clock", default=None)
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("the clock needs a timezone-aware datetime")
+    return at.astimezone(UTC)
+
+
+@contextmanager
+def simulated(at: datetime) -> Iterator[SimulatedClock]:
+    """Let ``now()`` in this thread (and context) read a simulated clock for the duration of a block."""
+    clock = SimulatedClock(at)
+    token = _simulated.set(clock)
+    try:
+        yield clock
+    finally:
+        _simulated.reset(token)
+
+
 def now() -> datetime:
     """Return the current time, timezone-aware (UTC)."""
+    simulation = _simulated.get()
+    if simulation is not None:
+        return simulation.at
     frozen = _frozen
     return frozen if frozen is not None else datetime.now(UTC)
 

@@ -47,7 +47,9 @@ from web.i18n import (
     select_timezone,
     user_timezone,
 )
-from web.modeler import document_templates
+from web.modeler import decision_test, document_templates
+from web.modeler import trial as modeler_trial
+from web.portal.links import tell_customers
 from web.settings import Settings, load_settings
 
 #: Room for the form fields and multipart headers around an upload of the largest allowed size.
@@ -84,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         _refuse_old_schema(db)
         engine = build_engine(db, settings.calendar)
     app.extensions["afterflow"] = engine
+    tell_customers(engine, str(app.config["SECRET_KEY"]))
     app.extensions["afterflow_collaboration"] = Collaboration(engine)
     app.extensions["afterflow_documents"] = documents.documents_service(engine)
     app.extensions["afterflow_login_guard"] = build_login_guard(engine, settings)
@@ -106,6 +109,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.register_blueprint(blueprint)
     app.register_blueprint(documents.bp)
     app.register_blueprint(document_templates.bp)
+    app.register_blueprint(decision_test.bp)
+    app.register_blueprint(modeler_trial.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(portal.bp)  # customers, no staff login
     app.jinja_env.globals.update(

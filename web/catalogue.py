@@ -36,6 +36,8 @@ class Labels:
     step_names_en_by_name: dict[tuple[str, str], str] = field(default_factory=dict)
     #: (process key, stored value) -> (Chinese, English)
     urgencies: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (process key, element id) -> the languages its computed title is given in (``title_<lang>``)
+    titled_steps: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     #: (process key, element id) -> the role of each human task
     task_roles: dict[tuple[str, str], str | None] = field(default_factory=dict)
     #: form field key -> the field as the newest deployed form defines it (label, options)
@@ -144,6 +146,8 @@ def _read_labels(session: Session, version: int) -> Labels:
             if info.get("name"):
                 result.step_names[(key, task_spec)] = info["name"]
             result.task_roles[(key, task_spec)] = info.get("role") or lanes.get(task_spec)
+            if info.get("titles"):
+                result.titled_steps[(key, task_spec)] = frozenset(info["titles"])
         for form_key, raw in definition.meta.get("forms", {}).items():
             try:
                 form = parse_form(form_key, json.dumps(raw, ensure_ascii=False))

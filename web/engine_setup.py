@@ -17,6 +17,7 @@ from engine.runtime import Engine
 from engine.store.database import make_engine
 from engine.store.schema import upgrade
 from processes.wiring import build_engine
+from web.portal.links import tell_customers
 from web.settings import Settings, load_settings
 
 
@@ -32,7 +33,9 @@ def open_engine(settings: Settings | None = None, install: bool = True) -> Engin
         upgrade(db)
     else:
         require_current(db)
-    return build_engine(db, settings.calendar)
+    engine = build_engine(db, settings.calendar)
+    tell_customers(engine, settings.secret_key)
+    return engine
 
 
 def build_login_guard(engine: Any, settings: Settings) -> LoginGuard:

@@ -54,6 +54,13 @@ def history_entries(
     forms_of_tasks = {task.id: task.form_key for task in tasks}
     # A task's own title names whom it concerns (「通知 华山医院」), its element only the step.
     titles = {task.id: task.name for task in tasks}
+    events = list(events)
+    # ... and in the reader's language when the diagram computes it there too (``title_en``).
+    translated: dict[str, str] = {}
+    for event in events:
+        computed = (event.data or {}).get("titles") if event.action == "task_created" else None
+        if event.task_id and isinstance(computed, dict) and computed.get(lang):
+            translated[event.task_id] = str(computed[lang])
     meta = engine.definitions.meta(definition)
     elements: dict[str, str] = meta.get("elements", {})
     start_form = meta.get("process", {}).get("start_form")
@@ -90,7 +97,8 @@ def history_entries(
                 action=event.action,
                 label=event_label(event.action),
                 step=say(
-                    (translation(meta, event.element_id, lang) if event.element_id else None)
+                    translated.get(event.task_id or "")
+                    or (translation(meta, event.element_id, lang) if event.element_id else None)
                     or titles.get(event.task_id or "")
                     or (elements.get(event.element_id, event.element_id) if event.element_id else "")
                 ),

@@ -82,6 +82,7 @@ def index() -> Any:
         page = queries.inbox(db, actor, query, now, everything)
         labels = catalogue.labels(engine(), db)
     names_view.remember(labels)
+    names_view.load_titles(page.rows)
     context = {
         "tab_labels": TAB_LABELS,
         "page": page,
@@ -246,7 +247,9 @@ def task(task_id: str) -> Any:
             flash(
                 _(
                     "%(task)s of %(number)s is done.",
-                    task=names_view.step_label(row.instance.process_key, row.spec_id, row.name),
+                    task=names_view.step_label(
+                        row.instance.process_key, row.spec_id, row.name, row.id, row.instance_id
+                    ),
                     number=row.instance.business_number,
                 ),
                 "ok",

@@ -131,6 +131,34 @@ WORDING: dict[str, str] = {
     "calendar.notice_no_month": N_("%(name)s: “%(text)s” has no month"),
     "calendar.notice_bad_date": N_("%(name)s: “%(text)s” is not a date"),
     "calendar.notice_long_range": N_("%(name)s: %(first)s to %(last)s is longer than a month"),
+    # the side panel's settings, checked when a draft is saved (engine/definitions/draft_checks.py)
+    "modeler.setting.service_missing": N_("Service: choose the service the task calls."),
+    "modeler.setting.service_unknown": N_(
+        "Service: no service is called “%(name)s”; the services are %(known)s."
+    ),
+    "modeler.setting.parameter_repeated": N_("Parameter “%(name)s” is given twice."),
+    "modeler.setting.not_variable": N_(
+        "%(field)s: “%(value)s” is not a variable name (letters, digits and underscores, from a letter)."
+    ),
+    "modeler.setting.empty": N_("%(field)s: give an expression."),
+    "modeler.setting.not_expression": N_("%(field)s is not an expression the sandbox runs: %(detail)s"),
+    "modeler.setting.message_unknown": N_("Message: “%(name)s” is not a message of this diagram."),
+    "modeler.setting.loop_both": N_("Multi-instance: give either a cardinality or a collection, not both."),
+    "modeler.setting.loop_none": N_("Multi-instance: give a cardinality or a collection."),
+    "modeler.setting.cardinality_cap": N_(
+        "Cardinality: %(value)s is more than the %(cap)s instances a multi-instance activity may create."
+    ),
+    "modeler.field.result_variable": N_("Result variable"),
+    "modeler.field.parameter_name": N_("Parameter name"),
+    "modeler.field.parameter": N_("Parameter “%(name)s”"),
+    "modeler.field.payload": N_("Message payload"),
+    "modeler.field.message_variable": N_("Variable receiving the payload"),
+    "modeler.field.cardinality": N_("Cardinality"),
+    "modeler.field.collection": N_("Collection"),
+    "modeler.field.output_collection": N_("Output collection"),
+    "modeler.field.element_variable": N_("Element variable"),
+    "modeler.field.output_element": N_("Output element variable"),
+    "modeler.field.completion": N_("Completion condition"),
 }
 #: How a row error begins, and how a list of names (columns) reads.
 ROW_PREFIX = N_("row %(row)s: ")

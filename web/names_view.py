@@ -2,17 +2,20 @@
 
 Task rows keep the name they were given (in the diagram's default language, or a ``title``
 computed from the case); an English reader sees the step's English name instead, from the
-deployed diagrams' ``name_en`` properties (``engine/definitions/names.py``).
+deployed diagrams' ``name_en`` properties (``engine/definitions/names.py``), or the title
+computed in English where the step carries ``title_en`` (``engine/store/task_titles.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import select
 
 from engine.store.models import User
+from engine.store.task_titles import task_titles
 from web import catalogue
 from web.auth import engine
 from web.i18n import current_lang
@@ -44,10 +47,65 @@ def process_label(key: str | None, fallback: str = "") -> str:
     return labels().process(key, current_lang())
 
 
-def step_label(process_key: str | None, spec_id: str | None, stored: str = "") -> str:
-    """A task's name in the user's language: its stored name (or title) unless the reader is English."""
+def load_titles(rows: Iterable[Any]) -> None:
+    """Read, in one statement, the translated titles of the shown tasks whose step computes one.
+
+    ``rows`` have ``id``, ``instance_id``, ``process_key`` and ``spec_id`` (inbox rows, tasks).
+    """
+    lang = current_lang()
+    if lang == "zh":
+        return
+    titled = labels().titled_steps
+    wanted = [
+        (row.id, row.instance_id)
+        for row in rows
+        if lang in titled.get((row.process_key, row.spec_id), ()) and row.id not in _titles()
+    ]
+    if wanted:
+        with engine().sessions() as session:
+            found = task_titles(session, wanted, lang)
+        _titles().update({task_id: found.get(task_id) for task_id, _case in wanted})
+
+
+def _titles() -> dict[str, str | None]:
+    if "task_titles" not in g:
+        g.task_titles = {}
+    found: dict[str, str | None] = g.task_titles
+    return found
+
+
+def _title(process_key: str, spec_id: str, task_id: str | None, instance_id: int | None) -> str | None:
+    """A task's computed title in the user's language, when its step gives one in that language."""
+    lang = current_lang()
+    if (
+        not task_id
+        or instance_id is None
+        or lang not in labels().titled_steps.get((process_key, spec_id), ())
+    ):
+        return None
+    if task_id not in _titles():
+        with engine().sessions() as session:
+            _titles()[task_id] = task_titles(session, [(task_id, instance_id)], lang).get(task_id)
+    return _titles()[task_id]
+
+
+def step_label(
+    process_key: str | None,
+    spec_id: str | None,
+    stored: str = "",
+    task_id: str | None = None,
+    instance_id: int | None = None,
+) -> str:
+    """A task's name in the user's language: its stored name (or title) unless the reader is English.
+
+    With the task's id and case, a title computed from the case reads in the user's language
+    when the diagram gives it one (``title_en``); otherwise English readers see the step's name.
+    """
     if not process_key or not spec_id or current_lang() != "en":
         return say(stored or (spec_id or ""))
+    title = _title(process_key, spec_id, task_id, instance_id)
+    if title:
+        return say(title)
     return say(
         labels().step(process_key, spec_id, "en")
         if (process_key, spec_id) in labels().step_names_en

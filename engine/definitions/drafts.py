@@ -1,14 +1,16 @@
-"""Drafts: a process owner's edit of a process kept on the server until deployed or discarded.
+"""Drafts: each process owner's own edit of a process, kept on the server until deployed or discarded.
 
-One draft per process key; saving replaces it. A draft holds the same kind of files a
-deployed version does (``name → text``) and the version it was started from.
+One draft per process key and author; saving replaces the author's own draft and never another
+person's. A draft holds the same kind of files a deployed version does (``name → text``), the
+version it was started from and when it was started. While the editor is open it sends a
+heartbeat (``seen_at``), so others see who is editing the same process and when they saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import clock
 from engine.definitions import MAX_FILE_BYTES
 from engine.errors import EngineError
-from engine.store.models import DefinitionDraft
+from engine.store.models import DefinitionDraft, ProcessDefinition
 
 #: A draft holds one process's files: a handful, never megabytes each.
 MAX_DRAFT_FILES = 200
+#: An editor whose heartbeat is older than this is no longer open.
+PRESENCE_WINDOW = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,21 @@ class Draft:
     base_version: int | None
     author: str
     updated_at: datetime
+    started_at: datetime
+    seen_at: datetime | None
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Whether the author's editor sent a heartbeat within the presence window."""
+        return self.seen_at is not None and (now or clock.now()) - self.seen_at <= PRESENCE_WINDOW
+
+
+@dataclass(frozen=True)
+class NewerVersion:
+    """A version of the process deployed after a draft was started."""
+
+    version: int
+    deployed_by: str | None
+    deployed_at: datetime
 
 
 def save_draft(
@@ -40,35 +59,81 @@ def save_draft(
     author: str,
     base_version: int | None = None,
 ) -> Draft:
-    """Store ``files`` as the draft of ``process_key`` (replacing any earlier draft)."""
+    """Store ``files`` as ``author``'s draft of ``process_key`` (replacing only their earlier one)."""
     _check_files(files)
+    now = clock.now()
     with sessions.begin() as session:
-        row = session.scalar(
-            select(DefinitionDraft).where(DefinitionDraft.process_key == process_key).with_for_update()
-        )
+        row = session.scalar(_mine(process_key, author).with_for_update())
         if row is None:
-            row = DefinitionDraft(process_key=process_key)
+            row = DefinitionDraft(process_key=process_key, author=author, started_at=now)
             session.add(row)
+            row.base_version = base_version
+        elif base_version is not None:
+            row.base_version = base_version
         row.files = dict(files)
-        row.base_version = base_version
-        row.author = author
-        row.updated_at = clock.now()
+        row.updated_at = now
+        row.seen_at = now
         session.flush()
         return _as_draft(row)
 
 
-def load_draft(sessions: sessionmaker[Session], process_key: str) -> Draft | None:
-    """Return the draft of ``process_key``, or None."""
+def load_draft(sessions: sessionmaker[Session], process_key: str, author: str) -> Draft | None:
+    """Return ``author``'s draft of ``process_key``, or None."""
     with sessions() as session:
-        row = session.scalar(select(DefinitionDraft).where(DefinitionDraft.process_key == process_key))
+        row = session.scalar(_mine(process_key, author))
         return _as_draft(row) if row is not None else None
 
 
-def discard_draft(sessions: sessionmaker[Session], process_key: str) -> bool:
-    """Delete the draft of ``process_key``; return whether there was one."""
+def drafts_of(sessions: sessionmaker[Session], process_key: str) -> list[Draft]:
+    """Every author's draft of ``process_key``, the latest saved first."""
+    with sessions() as session:
+        rows = session.scalars(
+            select(DefinitionDraft)
+            .where(DefinitionDraft.process_key == process_key)
+            .order_by(DefinitionDraft.updated_at.desc(), DefinitionDraft.author)
+        )
+        return [_as_draft(row) for row in rows]
+
+
+def heartbeat(sessions: sessionmaker[Session], process_key: str, author: str) -> bool:
+    """Note that ``author``'s editor of ``process_key`` is open; False when they have no draft."""
     with sessions.begin() as session:
-        result = session.execute(delete(DefinitionDraft).where(DefinitionDraft.process_key == process_key))
+        row = session.scalar(_mine(process_key, author))
+        if row is None:
+            return False
+        row.seen_at = clock.now()
+        return True
+
+
+def discard_draft(sessions: sessionmaker[Session], process_key: str, author: str) -> bool:
+    """Delete ``author``'s draft of ``process_key``; return whether there was one."""
+    with sessions.begin() as session:
+        result = session.execute(
+            delete(DefinitionDraft).where(
+                DefinitionDraft.process_key == process_key, DefinitionDraft.author == author
+            )
+        )
         return bool(getattr(result, "rowcount", 0))
+
+
+def newer_versions(sessions: sessionmaker[Session], draft: Draft) -> list[NewerVersion]:
+    """The versions of the draft's process deployed after the draft was started, oldest first."""
+    with sessions() as session:
+        rows = session.execute(
+            select(ProcessDefinition.version, ProcessDefinition.deployed_by, ProcessDefinition.deployed_at)
+            .where(
+                ProcessDefinition.process_key == draft.process_key,
+                ProcessDefinition.deployed_at > draft.started_at,
+            )
+            .order_by(ProcessDefinition.version)
+        ).all()
+    return [NewerVersion(version, by, at) for version, by, at in rows]
+
+
+def _mine(process_key: str, author: str):  # type: ignore[no-untyped-def]
+    return select(DefinitionDraft).where(
+        DefinitionDraft.process_key == process_key, DefinitionDraft.author == author
+    )
 
 
 def _check_files(files: Mapping[str, str]) -> None:
@@ -82,4 +147,12 @@ def _check_files(files: Mapping[str, str]) -> None:
 
 
 def _as_draft(row: DefinitionDraft) -> Draft:
-    return Draft(row.process_key, dict(row.files), row.base_version, row.author, row.updated_at)
+    return Draft(
+        row.process_key,
+        dict(row.files),
+        row.base_version,
+        row.author,
+        row.updated_at,
+        row.started_at,
+        row.seen_at,
+    )

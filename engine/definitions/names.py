@@ -13,6 +13,11 @@ language as the SpiffWorkflow property ``name_<lang>``::
 The deployed version's metadata keeps the flow nodes' properties and the process's
 (``element_properties``, ``process.properties``); ``element_name`` and ``process_name`` read them.
 ``translated_xml`` gives a diagram with every element named in the language, for viewers.
+
+A human task whose name is computed from the case (the ``title`` expression, such as
+``'通知 ' + customer['customer_name']``) carries the expression of each other language as
+``title_<lang>``; the projection computes them with the title and keeps them on the task's
+``task_created`` event (``engine/store/task_titles.py``).
 """
 
 from __future__ import annotations
@@ -25,11 +30,22 @@ from lxml import etree
 from engine.definitions.vocabulary import SPIFF_NS
 
 PREFIX = "name_"
+#: A human task's title computed from the case (``title``) in another language: ``title_<lang>``.
+TITLE_PREFIX = "title_"
 
 
 def name_property(lang: str) -> str:
     """The property that carries a name in ``lang`` (``name_en``)."""
     return f"{PREFIX}{lang}"
+
+
+def translated_titles(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A task's ``title_<lang>`` properties (expressions, like ``title``) by language."""
+    return {
+        name[len(TITLE_PREFIX) :]: str(value)
+        for name, value in properties.items()
+        if name.startswith(TITLE_PREFIX) and len(name) > len(TITLE_PREFIX) and value
+    }
 
 
 def process_translation(meta: Mapping[str, Any], lang: str) -> str | None:

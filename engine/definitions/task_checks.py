@@ -13,6 +13,7 @@ from engine.definitions.expressions import (
     _free_names,
     _quote,
 )
+from engine.definitions.names import TITLE_PREFIX, translated_titles
 from engine.definitions.nodes import (
     _extension_text,
     _spiff_properties,
@@ -178,7 +179,8 @@ class _TaskChecker:
             self.need_form(form_key, node_id, file, result)
         else:
             self._vendor_form(node, node_id, file)
-        for prop in ("dueTime", "assignee", "title"):
+        titles = translated_titles(props)
+        for prop in ("dueTime", "assignee", "title", *(f"{TITLE_PREFIX}{lang}" for lang in titles)):
             if props.get(prop):
                 _check_expression(props[prop], "eval", node_id, prop, file, self.problems, self.limits)
         if len(node.get("name") or "") > MAX_NAME_LENGTH:
@@ -192,6 +194,8 @@ class _TaskChecker:
             "due": props.get("dueTime") or None,
             "assignee": props.get("assignee") or None,
             "title": props.get("title") or None,
+            # The title in other languages (``title_en``), computed like the title.
+            "titles": titles or None,
             # Separation of duties: who completed one of these tasks of the case may not do this one.
             "separate_from": _id_list(props.get("separateFrom")),
             "signature": self._signature_meaning(props, node_id, file),

@@ -24,6 +24,7 @@ from engine.definitions.dmn import _check_dmn_files
 from engine.definitions.documents import _Document, _Form
 from engine.definitions.files import _parse_xml, _qname
 from engine.definitions.forms import FormProblem, parse_form
+from engine.definitions.forms.languages import english_gaps
 from engine.definitions.process_index import _index_processes, _report_files_without_process
 from engine.definitions.results import Problem, ValidationResult, _plain
 from engine.definitions.vocabulary import (
@@ -51,6 +52,11 @@ def validate_files(
         problems.append(Problem("files", "nothing to deploy: no .bpmn, .dmn or .form.json files"))
         return result
     forms = _read_forms(files, problems)
+    for form in forms.values():
+        if form is not None:
+            result.warnings.extend(
+                Problem(element, message, form.file) for element, message in english_gaps(form.definition.raw)
+            )
     dmn_docs = _read_documents(files, ".dmn", _dmn_namespace, problems)
     bpmn_docs = _read_documents(files, ".bpmn", _bpmn_namespace, problems)
     decisions = _check_dmn_files(dmn_docs, problems)

@@ -9,7 +9,7 @@ back leaves no notification behind; a committed one cannot lose its notification
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,18 @@ _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})")
 
 
 @dataclass(frozen=True)
+class DueSoonShares:
+    """The share of a task's time after which it is "due soon": per process key, else the default."""
+
+    default: float | None
+    by_process: Mapping[str, float] = field(default_factory=dict)
+
+    def of(self, process_key: str | None) -> float | None:
+        """The share for tasks of ``process_key`` (None: nobody is told)."""
+        return self.by_process.get(process_key or "", self.default)
+
+
+@dataclass(frozen=True)
 class OutboxConfig:
     """What the outbox needs from the product: who hears of breaches, when a task is due soon."""
 
@@ -36,8 +48,8 @@ class OutboxConfig:
     #: Roles told when a case misses a service-level limit.
     breach_roles: frozenset[str] = frozenset()
     #: A task is "due soon" once this share of the time between its start and its due time passed
-    #: (read once per scan; None: nobody is told).
-    due_soon_share: Callable[[Session], float | None] = lambda session: 0.8
+    #: (read once per scan; one share for every process, or per process; None: nobody is told).
+    due_soon_share: Callable[[Session], float | DueSoonShares | None] = lambda session: 0.8
 
 
 @dataclass(frozen=True)
@@ -228,15 +240,17 @@ def scan_due_soon(factory: sessionmaker[Session], config: OutboxConfig, limit: i
     """Tell the people of open tasks that passed their share of the time to their due time; once each."""
     now = clock.now()
     with factory.begin() as session:
-        share = config.due_soon_share(session)
-        if share is None:
+        found = config.due_soon_share(session)
+        shares = found if isinstance(found, DueSoonShares) else DueSoonShares(found)
+        if shares.default is None and not shares.by_process:
             return 0
         candidates = _untold_open_tasks(session, now, limit * 5)
         drafts: list[Draft] = []
         for task in candidates:
             key = f"due_soon:{task.id}"
             span: timedelta = task.due_at - task.created_at
-            if task.created_at + span * share > now:
+            share = shares.of(task.process_key)
+            if share is None or task.created_at + span * share > now:
                 continue
             params = {
                 "instance_id": task.instance_id,

@@ -35,6 +35,36 @@ def latest(session: Session, username: str, limit: int = 50) -> list[Notificatio
     )
 
 
+def page(
+    session: Session, username: str, unread_only: bool, offset: int, limit: int
+) -> tuple[list[Notification], int]:
+    """One page of the in-app notifications of ``username``, newest first, and how many there are."""
+    mine = [Notification.recipient == username, Notification.medium == "inapp"]
+    if unread_only:
+        mine.append(Notification.read_at.is_(None))
+    total = int(session.scalar(select(func.count(Notification.id)).where(*mine)) or 0)
+    rows = session.scalars(
+        select(Notification).where(*mine).order_by(Notification.id.desc()).offset(offset).limit(limit)
+    )
+    return list(rows), total
+
+
+def one_of(session: Session, username: str, notification_id: int) -> Notification | None:
+    """The in-app notification ``notification_id`` if it is one of ``username``'s, else None."""
+    row = session.get(Notification, notification_id)
+    if row is None or row.recipient != username or row.medium != "inapp":
+        return None
+    return row
+
+
+def mark_one_read(session: Session, username: str, notification_id: int) -> Notification | None:
+    """Mark one of ``username``'s in-app notifications read (kept as first read); None if not theirs."""
+    row = one_of(session, username, notification_id)
+    if row is not None and row.read_at is None:
+        row.read_at = clock.now()
+    return row
+
+
 def mark_read(session: Session, username: str, up_to: int) -> int:
     """Mark the in-app notifications of ``username`` up to id ``up_to`` read; return how many."""
     result = session.execute(
@@ -60,3 +90,17 @@ def outbox_counts(session: Session) -> dict[str, int]:
     counts = {"pending": 0, "failed": 0}
     counts.update({state: int(n) for state, n in rows})
     return counts
+
+
+def mark_all_read(session: Session, username: str) -> int:
+    """Mark every in-app notification of ``username`` read; return how many were unread."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.recipient == username,
+            Notification.medium == "inapp",
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=clock.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.accounts.users import verify_password
 from engine.calendar import WorkingCalendar
 from engine.definitions import RoleResolver
 from engine.sandbox import SandboxLimits
@@ -36,6 +37,8 @@ class EngineConfig:
     #: Per form key, a check of a well-formed submission against the case and the records:
     #: ``check(values, case_data, session)`` returns the messages per field key ({} when plausible).
     form_checks: Mapping[str, Callable[..., Mapping[str, list[Any]]]] = field(default_factory=dict)
+    #: How a signed step checks the password re-entered against the stored hash: ``(password, hash)``.
+    password_matches: Callable[[str, str], bool] = verify_password
 
     def __post_init__(self) -> None:
         unknown = set(self.list_fields) - set(LIST_COLUMNS)

@@ -4,7 +4,8 @@ A dry run lists every running case of version N and tells whether it can move an
 cannot, why. The rule (SpiffWorkflow's diff of the case's workflow against the new spec):
 
 - a step the case is at (ready, waiting, started or in error) or has done must still exist;
-- a step the case has done or is in the middle of (completed or started) must be unchanged;
+- a step the case has done or is in the middle of (completed or started) must be unchanged — except
+  the decision table of a business rule task the case has done: its result is in the case's data;
 - every subprocess or called process the case has entered must still exist.
 
 Steps the case has not reached yet may change freely. Migrating one case happens in the
@@ -29,6 +30,7 @@ from engine.accounts.users import Actor
 from engine.definitions.diff import definition_of
 from engine.errors import EngineError, InstanceNotActive, PermissionDenied
 from engine.operations.command_log import observed
+from engine.runtime.migration_changes import CaseChanges, Versions, after_move, before_move
 from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json
@@ -60,6 +62,8 @@ class CaseCheck:
     status: str
     current_step: str | None
     reasons: tuple[str, ...] = ()
+    #: What the move changes for the case (None when it cannot move).
+    changes: CaseChanges | None = None
 
     @property
     def can_migrate(self) -> bool:
@@ -105,11 +109,15 @@ def plan_migration(
         plan = MigrationPlan(process_key, from_version, target_version)
         new_specs = engine.definitions.specs(target)
         old_specs = engine.definitions.specs(source)
+        versions = Versions(engine, source, target)
         for instance in instances:
+            changes = None
             try:
                 workflow = state_from_json(instance.state, old_specs)
                 workflow.script_engine = engine.script_engine
-                reasons = blocking_reasons(workflow, new_specs)[0]
+                reasons, diffs = blocking_reasons(workflow, new_specs)
+                if not reasons:
+                    changes = _changes_for(workflow, new_specs, diffs, versions)
             except Exception as error:  # a state that cannot be read cannot be moved
                 reasons = [f"the case's state cannot be read: {type(error).__name__}: {error}"]
             plan.cases.append(
@@ -119,9 +127,25 @@ def plan_migration(
                     instance.status,
                     instance.current_step,
                     tuple(reasons),
+                    changes,
                 )
             )
     return plan
+
+
+def _changes_for(
+    workflow: BpmnWorkflow,
+    new_specs: ProcessSpecs,
+    diffs: tuple[WorkflowDiff, dict[str, WorkflowDiff | None]],
+    versions: Versions,
+) -> CaseChanges:
+    """Move the (throw-away) ``workflow`` as the migration would and say what changed for the case."""
+    try:
+        before = before_move(workflow, versions)
+        _move(workflow, new_specs, *diffs)
+        return after_move(workflow, versions, before)
+    except Exception as error:  # the preview must not stop a case that can move from moving
+        return CaseChanges(unknown=(f"{type(error).__name__}: {error}",))
 
 
 def blocking_reasons(
@@ -150,10 +174,19 @@ def _diff_reasons(diff: WorkflowDiff) -> list[str]:
         else:
             reasons.append(f"its current step {_label(task)} no longer exists")
     for task in diff.changed:
-        if task.has_state(_DONE) and not _internal(task):
+        if task.has_state(_DONE) and not _internal(task) and not _only_table_changed(task, diff):
             state = "has done" if task.has_state(TaskState.COMPLETED) else "is in the middle of"
             reasons.append(f"the step {_label(task)} was changed and the case {state} it")
     return reasons
+
+
+def _only_table_changed(task: SpiffTask, diff: WorkflowDiff) -> bool:
+    """Tell whether a done step changed only in its decision table (the case keeps what it decided)."""
+    new_spec = diff.alignment.get(task)
+    if new_spec is None or not task.has_state(TaskState.COMPLETED):
+        return False
+    old, new = SERIALIZER.registry.convert(task.task_spec), SERIALIZER.registry.convert(new_spec)
+    return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)} <= {"decision_table"}
 
 
 def _internal(task: SpiffTask) -> bool:

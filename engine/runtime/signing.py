@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -31,15 +32,23 @@ def signature_meaning(meta: dict[str, Any], element_id: str) -> str | None:
     return str(meaning) if meaning else None
 
 
-def check_approver(ctx: CommandState, row: Task, password: str | None) -> str | None:
-    """Refuse a signed task without the actor's own password; return the meaning (None: not signed)."""
+def check_approver(
+    ctx: CommandState,
+    row: Task,
+    password: str | None,
+    matches: Callable[[str, str], bool] = verify_password,
+) -> str | None:
+    """Refuse a signed task without the actor's own password; return the meaning (None: not signed).
+
+    ``matches(password, stored hash)`` is the check (``EngineConfig.password_matches``).
+    """
     meaning = signature_meaning(ctx.meta, row.spec_id)
     if meaning is None:
         return None
     if not password:
         raise SignatureNotGiven("re-enter your password to sign this step", "missing", meaning)
     stored = ctx.session.scalar(select(User.password_hash).where(User.username == ctx.actor.username))
-    if stored is None or not verify_password(password, stored):
+    if stored is None or not matches(password, stored):
         raise SignatureNotGiven("the password does not match; nothing was signed", "wrong", meaning)
     return meaning
 

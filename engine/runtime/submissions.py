@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import validate_submission
+from engine.definitions.forms import FormDefinition, validate_submission
 from engine.definitions.forms.plausibility import implausible
 from engine.errors import FormInvalid
 from engine.runtime import versions
@@ -32,15 +32,26 @@ def validate_form(
     the form's plausibility bounds, and the product's checks of this form
     (``EngineConfig.form_checks``, which may read records through ``session``).
     """
-    clean = _well_formed(engine, definition, form_key, data)
+    return check_form(engine, versions.form_of(engine, definition, form_key), data, case_data, session)
+
+
+def check_form(
+    engine: Engine,
+    form: FormDefinition,
+    data: Mapping[str, Any],
+    case_data: Mapping[str, Any] | None = None,
+    session: Session | None = None,
+) -> dict[str, Any]:
+    """``validate_form`` for a parsed form, deployed or not (a draft's, in a trial run)."""
+    clean = _well_formed(engine, form, data)
     errors = implausible(
-        versions.form_of(engine, definition, form_key),
+        form,
         clean,
         case_data or {},
         engine.script_engine.environment.evaluate,
         engine.config.calendar.timezone,
     )
-    check = engine.config.form_checks.get(form_key)
+    check = engine.config.form_checks.get(form.key)
     if check is not None:
         for key, found in check(clean, dict(case_data or {}), session).items():
             errors.setdefault(key, []).extend(m for m in found if m not in errors.get(key, []))
@@ -49,11 +60,8 @@ def validate_form(
     return clean
 
 
-def _well_formed(
-    engine: Engine, definition: ProcessDefinition, form_key: str, data: Mapping[str, Any]
-) -> dict[str, Any]:
+def _well_formed(engine: Engine, form: FormDefinition, data: Mapping[str, Any]) -> dict[str, Any]:
     """The clean values of a submission checked against its form alone."""
-    form = versions.form_of(engine, definition, form_key)
     # A field whose options are "the users holding role R" accepts exactly those users.
     dynamic: dict[str, list[str]] = {
         f.key: role_users(engine, f.options_from_role) for f in form.fields if f.options_from_role

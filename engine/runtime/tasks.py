@@ -84,7 +84,7 @@ def complete(
             if row.form_key
             else dict(data)
         )
-        meaning = signing.check_approver(ctx, row, password)
+        meaning = signing.check_approver(ctx, row, password, engine.config.password_matches)
         if row.form_key:
             form = versions.form_of(engine, ctx.instance.definition, row.form_key)
             signing.keep_drawn_signatures(ctx, row, form, clean)

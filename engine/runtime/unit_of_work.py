@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -110,7 +110,9 @@ def _command(
             workflow = state_from_json(instance.state, engine.definitions.specs(definition))
         workflow.script_engine = engine.script_engine
         ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
-        with command_budget(engine.limits):
+        # One flush at the save: a query inside the command does not write what it changed so far
+        # (each early flush cost its own statements, and the audit chain's head twice).
+        with command_budget(engine.limits), session.no_autoflush:
             yield ctx
             save(engine, ctx)
     after_commit(engine, ctx)
@@ -120,11 +122,19 @@ def _command(
 def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[CommandState, Task]]:
     """Lock the case of an open task of a running case, and hand over both.
 
-    The case is found and locked by the task in one statement (no separate look-up first).
+    The case and the task are read and locked together, in one statement (no look-up first,
+    no second read): a command that held the lock before may just have changed the task, and
+    locking the task's row too makes PostgreSQL read its newest version once the lock is ours.
     """
-    with _command(engine, actor, lambda session: lock_instance_of_task(session, task_id)) as ctx:
-        # Read after the lock: a command that held it may have just changed the task.
-        row = locked_task(ctx.session, task_id, case_read=True)
+    rows: list[Task] = []
+
+    def lock(session: Session) -> tuple[ProcessInstance, int]:
+        instance, revision, row = lock_instance_and_task(session, task_id)
+        rows.append(row)
+        return instance, revision
+
+    with _command(engine, actor, lock) as ctx:
+        row = rows[0]
         guards.check_open(row)
         guards.require_active(ctx.instance)
         yield ctx, row
@@ -132,38 +142,42 @@ def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[C
 
 def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, int]:
     """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it), and the calendar's revision."""
-    return _locked(session, ProcessInstance.id == instance_id, "no such case")
-
-
-def lock_instance_of_task(session: Session, task_id: str) -> tuple[ProcessInstance, int]:
-    """Read the row of a task's case for update, found by the task in the same statement.
-
-    ``NotFound`` when there is no such task.
-    """
-    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-    return _locked(session, ProcessInstance.id == owner, "no such task")
-
-
-def _locked(session: Session, which: ColumnElement[bool], missing: str) -> tuple[ProcessInstance, int]:
     found = session.execute(
         select(ProcessInstance, calendar_store.revision_column())
         .options(undefer(ProcessInstance.facts))
-        .where(which)
+        .where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
     ).first()
     if found is None:
-        raise NotFound(missing)
+        raise NotFound("no such case")
     return found[0], found[1] or 0
+
+
+def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInstance, int, Task]:
+    """Read a task's row and its case's row for update, and the calendar's revision, in one statement.
+
+    ``NotFound`` when there is no such task.
+    """
+    found = session.execute(
+        select(ProcessInstance, Task, calendar_store.revision_column())
+        .join(Task, Task.instance_id == ProcessInstance.id)
+        .options(undefer(ProcessInstance.facts), _TASK_ONLY)
+        .where(Task.id == task_id)
+        .with_for_update(of=[ProcessInstance, Task])
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
+        raise NotFound("no such task")
+    return found[0], found[2] or 0, found[1]
 
 
 _TASK_ONLY = lazyload(Task.instance)
 
 
-def locked_task(session: Session, task_id: str, case_read: bool = False) -> Task:
-    """Read a task row afresh inside the command's transaction (without its case when that is read)."""
-    query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
-    row = session.scalar(query.options(_TASK_ONLY) if case_read else query)
+def locked_task(session: Session, task_id: str) -> Task:
+    """Read a task row afresh inside the command's transaction."""
+    row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
     if row is None:
         raise NotFound("no such task")
     return row

@@ -302,16 +302,22 @@ class Attachment(Base):
 
 
 class DefinitionDraft(Base):
-    """A process owner's unsaved edit of a process: its files, kept until deployed or discarded."""
+    """A process owner's own unsaved edit of a process: kept until deployed or discarded.
 
-    __tablename__ = "definition_draft"
+    One per process and author; ``seen_at`` is the last heartbeat of the author's open editor.
+    """
+
+    __tablename__ = "process_draft"
+    __table_args__ = (UniqueConstraint("process_key", "author", name="uq_process_draft_author"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    process_key: Mapped[str] = mapped_column(String(128), unique=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    author: Mapped[str] = mapped_column(String(64))
     files: Mapped[dict[str, str]] = mapped_column(JSON)
     base_version: Mapped[int | None] = mapped_column(Integer)
-    author: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # The calendar's tables live with the calendar; importing them here registers them with every

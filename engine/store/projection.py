@@ -298,6 +298,7 @@ def _open_task_row(
                 "role": row.role,
                 "assignee": row.assignee,
                 "due_at": row.due_at.isoformat() if row.due_at else None,
+                **_translated_titles(spiff_task, info, rules),
             },
         )
     )
@@ -315,6 +316,21 @@ def _title(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str
                 info.get("id") or "task", f"the title '{expression}' could not be computed: {error}"
             )
     return info.get("name")
+
+
+def _translated_titles(task: SpiffTask, info: dict[str, Any], rules: TaskRules) -> dict[str, Any]:
+    """The title in other languages (``title_<lang>``), as ``{"titles": {lang: text}}`` when any.
+
+    A translation that cannot be computed is left out: the task keeps its title in the default
+    language rather than stopping the case.
+    """
+    titles: dict[str, str] = {}
+    for lang, expression in (info.get("titles") or {}).items():
+        try:
+            titles[lang] = str(rules.evaluate(task, expression))[:256]
+        except Exception:
+            continue
+    return {"titles": titles} if titles else {}
 
 
 def _evaluate_due(task: SpiffTask, info: dict[str, Any], rules: TaskRules, spec_id: str) -> datetime | None:

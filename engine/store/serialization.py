@@ -4,6 +4,13 @@ SpiffWorkflow's serializer embeds the whole spec in every workflow document. We 
 spec on the definition row and only the instance state on the instance row; on load the
 cached spec objects are handed straight to the restore, so neither serializing nor
 restoring a workflow touches the spec.
+
+The state is stored *compact*: each task leaves out what the document already says elsewhere
+(its id, which is its key; its parent, when the parent lists it among its children) and the
+values every new task has (not triggered, no internal data, no data), without spaces. A
+command rewrites the whole state, so its size is what every command writes (and, on
+PostgreSQL, what every command leaves behind as a dead row version until vacuum). Documents
+stored before (``compact`` absent) are read as they are.
 """
 
 from __future__ import annotations
@@ -93,18 +100,71 @@ def specs_from_json(text: str) -> ProcessSpecs:
     )
 
 
+#: Marks a compact document (see the module's docstring); its value is the compaction's version.
+COMPACT_KEY = "compact"
+#: What a task holds unless its document says otherwise.
+_TASK_DEFAULTS: dict[str, Any] = {"triggered": False, "internal_data": {}, "data": {}}
+
+
 def state_to_json(workflow: BpmnWorkflow) -> str:
-    """Serialize an instance's workflow state (without its spec)."""
-    return str(SERIALIZER.serialize_json(workflow))
+    """Serialize an instance's workflow state (without its spec), compact."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct: dict[str, Any] = SERIALIZER.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    dct[COMPACT_KEY] = 1
+    for tasks in _task_mappings(dct):
+        _compact_tasks(tasks)
+    return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
 
 
 def state_from_json(text: str, specs: ProcessSpecs) -> BpmnWorkflow:
-    """Restore an instance's workflow from its state and its version's specs."""
+    """Restore an instance's workflow from its state (compact or not) and its version's specs."""
     dct = json.loads(text)
     version = dct.pop(SERIALIZER.VERSION_KEY, None)
     if version != STATE_FORMAT:
         raise ValueError(f"stored workflow state has format {version!r}; this build reads {STATE_FORMAT}")
+    if dct.pop(COMPACT_KEY, None):
+        for tasks in _task_mappings(dct):
+            _expand_tasks(tasks)
     dct["spec"] = specs.spec
     dct["subprocess_specs"] = specs.subprocess_specs
     workflow: BpmnWorkflow = SERIALIZER.from_dict(dct)
     return workflow
+
+
+def _task_mappings(dct: dict[str, Any]) -> list[dict[str, dict[str, Any]]]:
+    """The task mappings of a state document: the workflow's and each subprocess's."""
+    return [dct["tasks"], *(sub["tasks"] for sub in dct.get("subprocesses", {}).values())]
+
+
+def _parents(tasks: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each task's parent as the mapping's children lists say it."""
+    return {child: task_id for task_id, task in tasks.items() for child in task["children"]}
+
+
+def _compact_tasks(tasks: dict[str, dict[str, Any]]) -> None:
+    """Leave out of each task what ``_expand_tasks`` gives back exactly."""
+    parents = _parents(tasks)
+    for task_id, task in tasks.items():
+        if task.get("id") == task_id:
+            del task["id"]
+        if "parent" in task and task["parent"] == parents.get(task_id):
+            del task["parent"]
+        for key, default in _TASK_DEFAULTS.items():
+            if key in task and task[key] == default and type(task[key]) is type(default):
+                del task[key]
+
+
+def _expand_tasks(tasks: dict[str, dict[str, Any]]) -> None:
+    """Give each task of a compact mapping what ``_compact_tasks`` left out."""
+    parents = _parents(tasks)
+    for task_id, task in tasks.items():
+        task.setdefault("id", task_id)
+        task.setdefault("parent", parents.get(task_id))
+        for key, default in _TASK_DEFAULTS.items():
+            if key not in task:
+                task[key] = type(default)()

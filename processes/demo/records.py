@@ -36,6 +36,8 @@ class DemoCustomer:
     phone: str
     region: str
     key_customer: bool = False
+    #: 定点单位, visited every month [000 篇一 二.3].
+    fixed_point_unit: bool = False
 
 
 # 客户档案: hospitals, pharmacies and clinics at every distance band of the repair SLA.
@@ -57,6 +59,7 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "021-58851234",
         "urban",
         True,
+        fixed_point_unit=True,
     ),
     DemoCustomer(
         "闵行区华漕社区卫生服务中心",
@@ -346,6 +349,7 @@ def load_demo_records(session: Session, today: date | None = None) -> DemoRecord
             phone=demo.phone,
             region=demo.region,
             key_customer=demo.key_customer,
+            fixed_point_unit=demo.fixed_point_unit,
             created_at=now,
         )
         session.add(row)

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar import WorkingCalendar
-from engine.outbox.collect import OutboxConfig
+from engine.outbox.collect import DueSoonShares, OutboxConfig
 from engine.store.models import ProcessDefinition
+from processes.notifications.models import DueSoonShareRow
 
 #: Service supervisors follow up breaches (SPEC §2: 服务主任处理升级事项).
 BREACH_ROLES = frozenset({"service_supervisor"})
@@ -22,12 +23,22 @@ POLICY_PROCESS = "repair_service"
 
 
 class DueSoonShare:
-    """The "due soon" share of the newest deployed policy table, parsed once per version."""
+    """The "due soon" shares: per process as the administrators set them, else their default, else the
+    ``notify`` / ``due_soon`` row of the newest deployed policy table (parsed once per version)."""
 
     def __init__(self) -> None:
         self._seen: tuple[int, float] | None = None
 
-    def __call__(self, session: Session) -> float:
+    def __call__(self, session: Session) -> DueSoonShares:
+        shares = {
+            key: float(share)
+            for key, share in session.execute(select(DueSoonShareRow.process_key, DueSoonShareRow.share))
+        }
+        default = shares.pop("", None)
+        return DueSoonShares(self.of_policy(session) if default is None else default, shares)
+
+    def of_policy(self, session: Session) -> float:
+        """The share the newest policy table sets (or the built-in one)."""
         newest = session.scalar(
             select(ProcessDefinition.id)
             .where(ProcessDefinition.process_key == POLICY_PROCESS)

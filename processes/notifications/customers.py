@@ -2,15 +2,16 @@
 rate us", each with the case's private status link, by e-mail or through an SMS gateway.
 
 ``notify_customer`` is called inside the transaction that moved the case, like every notification:
-the notice exists exactly when the change does. Which channels a company uses is a setting
-(``AFTERFLOW_CUSTOMER_NOTICES=email,sms``); none by default.
+the notice exists exactly when the change does. Which channels a company uses is a setting its
+administrators change (``processes/notifications/settings.py``); none by default.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +19,16 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.outbox.models import Notification
 from engine.store.models import ProcessInstance
+from processes.notifications.settings import CUSTOMER_CHANNELS, customer_notices
+
+__all__ = ["CUSTOMER_CHANNELS", "STAGES", "CustomerContact", "notify_customer"]
 
 STAGES = ("received", "on_the_way", "completed")
-CUSTOMER_CHANNELS = {"email": "customer_email", "sms": "customer_sms"}
+#: Case-data keys that may hold how to reach the customer: an e-mail address or a mobile number.
+CONTACT_KEYS = ("customer_email", "contact_email", "customer_phone", "contact_phone")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A mainland mobile number (a text message can reach it; a landline cannot).
+_MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
 
 
 @dataclass(frozen=True)
@@ -32,10 +40,21 @@ class CustomerContact:
     language: str = "zh"
 
 
-def customer_channels_from_environ() -> tuple[str, ...]:
-    """The customer channels this company uses (``AFTERFLOW_CUSTOMER_NOTICES``)."""
-    chosen = os.environ.get("AFTERFLOW_CUSTOMER_NOTICES", "")
-    return tuple(c for c in (p.strip().lower() for p in chosen.split(",")) if c in CUSTOMER_CHANNELS)
+def contact_in(data: Mapping[str, Any], language: str = "zh") -> CustomerContact:
+    """How the customer of a case can be reached, from what its data holds: the first e-mail address and
+    the first mobile number among ``CONTACT_KEYS`` (a landline number reaches nobody by text)."""
+    email = phone = None
+    for key in CONTACT_KEYS:
+        value = data.get(key)
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        digits = re.sub(r"[\s()-]", "", text)
+        if email is None and _EMAIL.match(text):
+            email = text
+        elif phone is None and _MOBILE.match(digits):
+            phone = digits
+    return CustomerContact(email=email, phone=phone, language=language)
 
 
 def notify_customer(
@@ -45,14 +64,16 @@ def notify_customer(
     status_link: Callable[[ProcessInstance], str],
     contact: CustomerContact,
     channels: Iterable[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
     """Queue the customer's notice of ``stage`` on the company's channels; return how many were queued.
 
-    Each stage is told once per case and address, however often this is called.
+    Each stage is told once per case and address, however often this is called. ``extra`` adds to
+    what the wording may use (the technician's name, where the company allows it).
     """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGES)}")
-    chosen = customer_channels_from_environ() if channels is None else tuple(channels)
+    chosen = customer_notices(session).channels if channels is None else tuple(channels)
     targets = []
     if "email" in chosen and contact.email:
         targets.append(("customer_email", contact.email.strip()))
@@ -70,6 +91,7 @@ def notify_customer(
         "business_number": case.business_number,
         "link": status_link(case),
         "language": "en" if contact.language == "en" else "zh",
+        **(extra or {}),
     }
     added = 0
     for channel, address in targets:

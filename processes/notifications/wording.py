@@ -88,11 +88,11 @@ WORDING: dict[str, dict[str, tuple[str, str]]] = {
     "customer_on_the_way": {
         "zh": (
             "技术员正在前往 — {number}",
-            "您好，您的服务申请 {number} 已派工，技术员正在前往。进度：{link}",
+            "您好，您的服务申请 {number} 已派工，{technician}正在前往。进度：{link}",
         ),
         "en": (
             "A technician is on the way — {number}",
-            "Hello, a technician is on the way for your request {number}. Status: {link}",
+            "Hello, {technician} is on the way for your request {number}. Status: {link}",
         ),
     },
     "customer_completed": {
@@ -151,6 +151,12 @@ def _fields(params: dict[str, Any], language: str, zone: ZoneInfo) -> dict[str, 
     else:
         due_line = "。" if language == "zh" else ""
     customer = params.get("customer") or ("—")
+    # Customers' notices name the technician only where the company allows it (then it is in params).
+    technician = str(params.get("technician") or "").strip()
+    if language == "zh":
+        technician = f"技术员 {technician} " if technician else "技术员"
+    else:
+        technician = f"the technician {technician}" if technician else "a technician"
     return {
         "number": str(params.get("business_number") or params.get("instance_id") or ""),
         "task": str(params.get("task") or ""),
@@ -161,6 +167,7 @@ def _fields(params: dict[str, Any], language: str, zone: ZoneInfo) -> dict[str, 
         "actor": str(params.get("actor") or ""),
         "excerpt": str(params.get("excerpt") or ""),
         "link": str(params.get("link") or ""),
+        "technician": technician,
     }
 
 

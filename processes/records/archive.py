@@ -18,7 +18,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.models import Event, ProcessInstance
-from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry, ServiceRecord
+from processes.records.models import (
+    Customer,
+    CustomerVisit,
+    MaintenanceContract,
+    Product,
+    SalesLedgerEntry,
+    ServiceRecord,
+)
 
 #: The complaint process (its cases are listed apart on a customer's page).
 COMPLAINT = "complaint"
@@ -88,6 +95,16 @@ class Rating:
 
 
 @dataclass
+class VisitEntry:
+    """One monthly call-back or fixed-point visit recorded for the customer, with its case."""
+
+    instance: ProcessInstance
+    kind: str
+    summary: str
+    recorded_at: Any
+
+
+@dataclass
 class CustomerProfile:
     """Everything on one customer's page."""
 
@@ -98,6 +115,7 @@ class CustomerProfile:
     ratings: list[Rating]
     contracts: list[MaintenanceContract]
     ledger_lines: int = 0
+    visits: list[VisitEntry] = field(default_factory=list)
 
 
 def customer_profile(session: Session, customer_id: int) -> CustomerProfile | None:
@@ -138,7 +156,20 @@ def customer_profile(session: Session, customer_id: int) -> CustomerProfile | No
         ratings=_ratings(session, instances),
         contracts=contracts,
         ledger_lines=ledger_lines,
+        visits=_visits(session, customer_id),
     )
+
+
+def _visits(session: Session, customer_id: int) -> list[VisitEntry]:
+    return [
+        VisitEntry(instance, visit.kind, visit.summary, visit.recorded_at)
+        for visit, instance in session.execute(
+            select(CustomerVisit, ProcessInstance)
+            .join(ProcessInstance, ProcessInstance.id == CustomerVisit.instance_id)
+            .where(CustomerVisit.customer_id == customer_id)
+            .order_by(CustomerVisit.recorded_at.desc(), CustomerVisit.id.desc())
+        )
+    ]
 
 
 def _ratings(session: Session, instances: Sequence[ProcessInstance]) -> list[Rating]:
@@ -170,9 +201,23 @@ def create_customer(session: Session, values: dict[str, Any], now: Any) -> Custo
         licence_number=values.get("licence_number") or None,
         region=values.get("region") or None,
         key_customer=bool(values.get("key_customer")),
+        fixed_point_unit=bool(values.get("fixed_point_unit")),
         created_at=now,
     )
     session.add(customer)
+    session.flush()
+    return customer
+
+
+def set_customer_classes(
+    session: Session, customer_id: int, *, key_customer: bool, fixed_point_unit: bool
+) -> Customer | None:
+    """Mark a customer as 重点客户 and/or 定点单位 (None when unknown); the caller commits."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    customer.key_customer = key_customer
+    customer.fixed_point_unit = fixed_point_unit
     session.flush()
     return customer
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.store.database import Base
@@ -29,6 +40,8 @@ class Customer(Base):
     contact: Mapped[str | None] = mapped_column(String(128))
     region: Mapped[str | None] = mapped_column(String(32))
     key_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: 定点单位: visited every month by the service staff [000 篇一 二.3].
+    fixed_point_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -59,6 +72,20 @@ class ServiceRecord(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerVisit(Base):
+    """One recorded visit or call-back to a customer made by a scheduled case (回访记录)."""
+
+    __tablename__ = "customer_visit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    #: ``call_back`` (每月电话回访) or ``fixed_point_visit`` (定点单位每月服务).
+    kind: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

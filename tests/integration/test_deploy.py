@@ -251,6 +251,23 @@ def test_a_title_that_does_not_compile(engine: Engine) -> None:
     assert_problem(problems, "task_second", "the title is not allowed or does not compile")
 
 
+def test_a_title_in_english_reaches_the_metadata_and_is_checked_like_the_title(engine: Engine) -> None:
+    title = '<spiffworkflow:property name="title" value="&quot;第二步 &quot; + customer_name" />'
+    files = mini_with(
+        '<spiffworkflow:property name="assignee" value="owner" />',
+        '<spiffworkflow:property name="assignee" value="owner" />'
+        + title
+        + '<spiffworkflow:property name="title_en" value="customer_name +" />',
+    )
+    problems = refused(engine, files)
+    assert_problem(problems, "task_second", "the title_en is not allowed or does not compile")
+
+    engine.deploy(changed(files, "mini.bpmn", "customer_name +", "&quot;Step two &quot; + customer_name"))
+    with engine.sessions() as session:
+        meta = session.scalars(select(ProcessDefinition)).one().meta
+    assert meta["tasks"]["task_second"]["titles"] == {"en": '"Step two " + customer_name'}
+
+
 def test_a_user_task_in_a_subprocess_takes_the_subprocess_lane(engine: Engine) -> None:
     files = mini_with(
         '<bpmn:userTask id="task_second" name="第二步">',

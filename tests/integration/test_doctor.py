@@ -61,3 +61,28 @@ def test_doctor_exits_1_on_a_known_secret_key_and_timers_a_runner_left_late(
         line.startswith("SERIOUS  runner: no timer runner is alive and 1 timer(s) are due") for line in lines
     )
     assert "calendar" not in report.output  # March 2026: this year is known, next year not yet due
+
+
+def test_doctor_names_customer_notices_that_cannot_reach_anyone(
+    db: SqlEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from processes.notifications.settings import save_customer_notices
+
+    engine = build_engine(db)
+    for name in (
+        "AFTERFLOW_SMTP_HOST",
+        "AFTERFLOW_SMS_GATEWAY_URL",
+        "AFTERFLOW_BASE_URL",
+        "AFTERFLOW_CUSTOMER_NOTICES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert "customer notices" not in afterflow(monkeypatch, url_of(db), tmp_path, "doctor").output  # off
+    with engine.writer.begin() as session:
+        save_customer_notices(session, ["sms", "email"], False, "admin1")
+    monkeypatch.setenv("AFTERFLOW_SMTP_HOST", "127.0.0.1")
+    report = afterflow(monkeypatch, url_of(db), tmp_path, "doctor")
+    lines = [line for line in report.output.splitlines() if "customer notices" in line]
+    assert report.exit_code == 1
+    assert any(line.startswith("SERIOUS  customer notices: customers are told by sms") for line in lines)
+    assert not any("by email" in line for line in lines)  # the mail server is set
+    assert any(line.startswith("WARNING  customer notices: AFTERFLOW_BASE_URL is not set") for line in lines)

@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import FormInvalid
+from engine.errors import FormInvalid, PermissionDenied
 from engine.runtime import Engine
 from engine.store.models import Job
 from tests.conftest import diagram_files
 from tests.scenarios.conftest import (
+    as_user,
     case_data,
     fire_timers,
     instance_row,
@@ -209,3 +210,54 @@ def test_a_complaint_without_an_adverse_reaction_has_no_report(scenario_engine: 
     first_response(engine, case)
     register_as(engine, case, "general")
     assert open_steps(engine, case) == {"task_investigation"}
+
+
+OBJECTION = {
+    "objection_subject": "complaint_decision",
+    "objecting_department": "technical",
+    "decision_objected": "责任判定为技术部，承担全部损失",
+    "objection_reasons": "故障系客户违规操作所致，会勘记录可证",
+    "proposal": "责任改判为客户，技术部仅承担上门费用",
+}
+
+
+def test_a_department_objecting_to_a_complaint_decision_submits_a_memo_the_general_manager_rules_on(
+    scenario_engine: Engine,
+) -> None:
+    """[001 客户反应调查及处理 8]: 各部门对客户投诉处理决议有异议时得以“签呈”专案呈报处理."""
+    engine = scenario_engine
+    complaint = instance_row(engine, receive(engine)).business_number
+    with pytest.raises(FormInvalid) as unknown:  # only an existing complaint may be named
+        engine.start("complaint_objection", {**OBJECTION, "complaint_number": "CP-20260101-9999"}, TECHDEPT)
+    assert set(unknown.value.errors) == {"complaint_number"}
+    with pytest.raises(PermissionDenied):  # a technician is not a department that decides complaints
+        engine.start("complaint_objection", {**OBJECTION, "complaint_number": complaint}, as_user("tech1"))
+
+    memo = engine.start("complaint_objection", {**OBJECTION, "complaint_number": complaint}, TECHDEPT).id
+    ruling = open_task(engine, memo, "task_objection_ruling")
+    assert ruling.role == "general_manager" and ruling.name == f"签呈批示 {complaint}"
+    revised = {"ruling": "revised", "ruling_text": "责任改判为客户，损失由客户承担"}
+    work(engine, memo, "task_objection_ruling", GM, revised)
+    assert open_task(engine, memo, "task_apply_ruling").role == "sales"
+    work(
+        engine,
+        memo,
+        "task_apply_ruling",
+        SALES,
+        {"ruling_applied": "已致函客户说明", "customer_told_by": "letter"},
+    )
+    assert instance_row(engine, memo).status == "completed"
+    assert case_data(engine, memo)["ruling_text"] == "责任改判为客户，损失由客户承担"
+
+
+def test_an_upheld_decision_ends_the_memo_and_a_disputed_receivable_goes_the_same_way(
+    scenario_engine: Engine,
+) -> None:
+    """[001 10]: after an unfounded complaint, the customer's objection to the receivable is a memo too."""
+    engine = scenario_engine
+    complaint = instance_row(engine, receive(engine)).business_number
+    disputed = {**OBJECTION, "objection_subject": "receivable", "objecting_department": "sales"}
+    memo = engine.start("complaint_objection", {**disputed, "complaint_number": complaint}, SALES).id
+    work(engine, memo, "task_objection_ruling", GM, {"ruling": "upheld", "ruling_text": "按规定收款期收回"})
+    assert instance_row(engine, memo).status == "completed"
+    assert open_steps(engine, memo) == set()

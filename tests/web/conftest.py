@@ -12,10 +12,11 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -331,83 +332,115 @@ def make_app(app: Flask, deployed: Engine, tmp_path: Path) -> Callable[..., Flas
     return make
 
 
-#: The steps that close a general complaint, each by a holder of its lane's role.
-CLOSING_STEPS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    (
-        "task_first_response",
-        "sales1",
-        "sales",
-        {"first_response_channel": "phone", "first_response_text": "已收到"},
-    ),
-    ("task_register", "qa1", "quality", {"severity": "general", "screening_opinion": "返修后复发"}),
-    (
-        "task_investigation",
-        "qa1",
-        "quality",
-        {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"},
-    ),
-    (
-        "task_cause_analysis",
-        "qa1",
-        "quality",
-        {
-            "cause_analysis": "返修未更换电源板",
-            "responsible_department": "production",
-            "cause_type": "process",
-            "proposed_disposition": "replace",
-            "disposition_detail": "更换整机",
-        },
-    ),
-    (
-        "task_countermeasure",
-        "techdept1",
-        "technical",
-        {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"},
-    ),
-    ("task_loss", "fin1", "finance", {"loss_amount": "100"}),
-    (
-        "task_gm_approval",
-        "gm1",
-        "general_manager",
-        {"approval_decision": "approve", "approved_disposition": "更换"},
-    ),
-    (
-        "task_customer_visit",
-        "techdept1",
-        "technical",
-        {
-            "visitor": "王主管",
-            "visitor_capacity": "head",
-            "visit_date": "2026-11-20",
-            "visit_result": "已当面说明",
-        },
-    ),
-    (
-        "task_reply",
-        "sales1",
-        "sales",
-        {
-            "reply_channel": "phone",
-            "reply_date": "2026-03-10",
-            "reply_text": "为您更换。",
-            "reply_within_approval": True,
-        },
-    ),
-    ("task_customer_decision", "sales1", "sales", {"customer_accepts": "yes"}),
-    (
-        "task_improvement_tracking",
-        "qa1",
-        "quality",
-        {"improvement_result": "已修订", "improvement_effective": "yes"},
-    ),
-)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def closing_steps(on: date, severity: str = "general") -> tuple[tuple[str, str, str, dict[str, Any]], ...]:
+    """The steps that close a complaint, each by a holder of its lane's role, dated ``on``.
+
+    ``on`` is the day the steps are done (the case's day: plausibility refuses a visit or a reply
+    before the complaint or in the future); a major complaint adds the general manager's 批阅.
+    """
+    day = on.isoformat()
+    acknowledge = (
+        (
+            (
+                "task_gm_acknowledge",
+                "gm1",
+                "general_manager",
+                {"gm_acknowledge_instructions": "立即处理，函告客户"},
+            ),
+        )
+        if severity == "major"
+        else ()
+    )
+    return (
+        (
+            "task_first_response",
+            "sales1",
+            "sales",
+            {"first_response_channel": "phone", "first_response_text": "已收到"},
+        ),
+        ("task_register", "qa1", "quality", {"severity": severity, "screening_opinion": "返修后复发"}),
+        *acknowledge,
+        (
+            "task_investigation",
+            "qa1",
+            "quality",
+            {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"},
+        ),
+        (
+            "task_cause_analysis",
+            "qa1",
+            "quality",
+            {
+                "cause_analysis": "返修未更换电源板",
+                "responsible_department": "production",
+                "cause_type": "process",
+                "proposed_disposition": "replace",
+                "disposition_detail": "更换整机",
+            },
+        ),
+        (
+            "task_countermeasure",
+            "techdept1",
+            "technical",
+            {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"},
+        ),
+        ("task_loss", "fin1", "finance", {"loss_amount": "100"}),
+        (
+            "task_gm_approval",
+            "gm1",
+            "general_manager",
+            {"approval_decision": "approve", "approved_disposition": "更换"},
+        ),
+        (
+            "task_customer_visit",
+            "techdept1",
+            "technical",
+            {
+                "visitor": "王主管",
+                "visitor_capacity": "head",
+                "visit_date": day,
+                "visit_result": "已当面说明",
+            },
+        ),
+        (
+            "task_reply",
+            "sales1",
+            "sales",
+            {
+                "reply_channel": "letter" if severity == "major" else "phone",
+                "reply_date": day,
+                "reply_text": "为您更换。",
+                "reply_within_approval": True,
+            },
+        ),
+        ("task_customer_decision", "sales1", "sales", {"customer_accepts": "yes"}),
+        (
+            "task_improvement_tracking",
+            "qa1",
+            "quality",
+            {"improvement_result": "已修订", "improvement_effective": "yes"},
+        ),
+    )
+
+
+def case_day(web: Web, number: str) -> date:
+    """The day (in Shanghai) case ``number`` was started: the shared walks' steps are dated so."""
+    with web.engine.sessions() as session:
+        started = session.scalar(
+            select(ProcessInstance.started_at).where(ProcessInstance.business_number == number)
+        )
+    assert started is not None, f"no case {number}"
+    return started.astimezone(SHANGHAI).date()
 
 
 def close_complaint(web: Web, number: str) -> None:
     with web.engine.writer.begin() as session:  # the general manager signs the approval
         if session.scalar(select(User.id).where(User.username == "gm1")) is None:
             create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
-    for spec_id, username, role, data in CLOSING_STEPS:
+    for spec_id, username, role, data in closing_steps(case_day(web, number)):
         web.engine.complete(
             web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})), DEMO_PASSWORD
         )

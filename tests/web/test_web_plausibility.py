@@ -21,7 +21,7 @@ from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
-from tests.web.conftest import Web
+from tests.web.conftest import Web, case_day, closing_steps
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROLES = {username: roles for username, _name, roles in DEMO_USERS}
@@ -200,7 +200,9 @@ def test_a_major_complaint_answered_by_phone_is_refused_and_stays_with_its_holde
     sales = Actor("sales1", frozenset({"sales"}))
     case = staff.engine.start("complaint", dict(COMPLAINT_RECEIVED), sales)
     number = case.business_number
-    for spec_id, username, role, data in CLOSING_STEPS_BEFORE_REPLY:
+    for spec_id, username, role, data in closing_steps(case_day(staff, number), "major"):
+        if spec_id == "task_reply":
+            break
         task = staff.open_task(number, spec_id)
         # The general manager signs the approval with the password [SPEC §3 records].
         password = DEMO_PASSWORD if spec_id == "task_gm_approval" else None
@@ -223,57 +225,3 @@ def test_a_major_complaint_answered_by_phone_is_refused_and_stays_with_its_holde
         assert row is not None and (row.state, row.assignee) == ("open", "sales1")
     letter = {**phone, "reply_channel": "letter"}
     assert sales1.post(f"/tasks/{reply.id}", data=letter).status_code == 302
-
-
-CLOSING_STEPS_BEFORE_REPLY: tuple[tuple[str, str, str, dict[str, object]], ...] = (
-    (
-        "task_first_response",
-        "sales1",
-        "sales",
-        {"first_response_channel": "phone", "first_response_text": "已收到"},
-    ),
-    ("task_register", "qa1", "quality", {"severity": "major", "screening_opinion": "涉及整机更换"}),
-    ("task_gm_acknowledge", "gm1", "general_manager", {"gm_acknowledge_instructions": "立即处理，函告客户"}),
-    (
-        "task_investigation",
-        "qa1",
-        "quality",
-        {"investigation_report": "电源板虚焊", "complaint_substantiated": "yes"},
-    ),
-    (
-        "task_cause_analysis",
-        "qa1",
-        "quality",
-        {
-            "cause_analysis": "返修未更换电源板",
-            "responsible_department": "production",
-            "cause_type": "process",
-            "proposed_disposition": "replace",
-            "disposition_detail": "更换整机",
-        },
-    ),
-    (
-        "task_countermeasure",
-        "techdept1",
-        "technical",
-        {"technical_cause": "焊点疲劳", "countermeasure": "增加检查"},
-    ),
-    ("task_loss", "fin1", "finance", {"loss_amount": "100"}),
-    (
-        "task_gm_approval",
-        "gm1",
-        "general_manager",
-        {"approval_decision": "approve", "approved_disposition": "更换"},
-    ),
-    (
-        "task_customer_visit",
-        "techdept1",
-        "technical",
-        {
-            "visitor": "王主管",
-            "visitor_capacity": "head",
-            "visit_date": datetime.now(SHANGHAI).date().isoformat(),
-            "visit_result": "已当面说明",
-        },
-    ),
-)

@@ -18,7 +18,13 @@ from engine.runtime import Engine
 from engine.store.models import Event, ProcessInstance, User
 from processes.demo.records import load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
-from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
+from processes.records.models import (
+    Customer,
+    CustomerVisit,
+    MaintenanceContract,
+    Product,
+    SalesLedgerEntry,
+)
 from processes.roles import ROLE_KEYS
 from tests.web.conftest import Seed, Web
 
@@ -202,6 +208,70 @@ def test_a_customer_page_lists_the_ratings_of_its_follow_up_visits(archive: Web)
     assert number in ratings
     assert "非常满意" in ratings and "不满意" in ratings
     assert "very_satisfied" not in ratings
+
+
+def test_customer_service_marks_a_fixed_point_unit_on_the_customer_page(archive: Web) -> None:
+    customer = demo_customer(archive)
+    client = archive.client("cs1")
+    page = client.get(f"/customers/{customer.id}").text
+    assert 'id="customer-classes"' in page and "定点单位（每月服务）" in page
+    response = client.post(
+        f"/customers/{customer.id}/classes", data={"fixed_point_unit": "on", "key_customer": "on"}
+    )
+    assert response.status_code == 302
+    with archive.engine.sessions() as session:
+        saved = session.get(Customer, customer.id)
+        assert saved is not None and saved.fixed_point_unit and saved.key_customer
+    heading = client.get(f"/customers/{customer.id}").text.split('id="customer-name"')[1].split("</h1>")[0]
+    assert "定点单位" in heading and "重点客户" in heading
+    client.post(f"/customers/{customer.id}/classes", data={"key_customer": "on"})  # unticked: no longer
+    with archive.engine.sessions() as session:
+        saved = session.get(Customer, customer.id)
+        assert saved is not None and not saved.fixed_point_unit and saved.key_customer
+
+
+def test_only_archive_editors_change_a_customers_classes(archive: Web) -> None:
+    customer = demo_customer(archive)
+    assert 'id="customer-classes"' not in archive.client("owner1").get(f"/customers/{customer.id}").text
+    assert (
+        archive.client("owner1")
+        .post(f"/customers/{customer.id}/classes", data={"fixed_point_unit": "on"})
+        .status_code
+        == 403
+    )
+    assert (
+        archive.client("tech1")
+        .post(f"/customers/{customer.id}/classes", data={"fixed_point_unit": "on"})
+        .status_code
+        == 403
+    )
+    assert (
+        archive.client("cs1").post("/customers/999999/classes", data={"fixed_point_unit": "on"}).status_code
+        == 404
+    )
+    with archive.engine.sessions() as session:
+        saved = session.get(Customer, customer.id)
+        assert saved is not None and not saved.fixed_point_unit
+
+
+def test_a_customer_page_keeps_its_call_backs_and_fixed_point_visits(archive: Web) -> None:
+    customer = demo_customer(archive)
+    number = archive.start_repair(archive.client("cs1"), customer_name=customer.name)
+    with archive.engine.writer.begin() as session:
+        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_number == number))
+        assert instance is not None
+        session.add(
+            CustomerVisit(
+                customer_id=customer.id,
+                instance_id=instance.id,
+                kind="call_back",
+                summary="每月电话回访；受访人：设备科王主任；质量跟踪：无质量问题",
+                recorded_at=clock.now(),
+            )
+        )
+    html = archive.client("cs1").get(f"/customers/{customer.id}").text
+    visits = html.split('id="customer-visits"')[1].split("</table>")[0]
+    assert number in visits and "设备科王主任" in visits
 
 
 def test_an_unknown_customer_or_product_is_404(archive: Web) -> None:

@@ -62,6 +62,7 @@ def route_values(web: Web) -> dict[str, object]:
         "username": "cs1",
         "case_id": instance_id,
         "subscription_id": 1,
+        "notification_id": 1,  # none is written here (404, like comments)
         "customer_id": customer_id,
         "product_id": product_id,
         "number": "DOC-NONE",  # a document number: none is issued here (404, like comments)

@@ -19,7 +19,7 @@ from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.web.api_client import Api
-from tests.web.conftest import CLOSING_STEPS, Web
+from tests.web.conftest import Web, case_day, closing_steps
 
 TECH1 = Actor("tech1", frozenset({"technician"}))
 ON_SITE = {"outcome": "fixed_on_site", "work_done": "更换电源板", "hours_spent": "2"}
@@ -141,7 +141,7 @@ def complaint_at_approval(web: Web) -> tuple[str, str]:
     sales = Actor("sales1", frozenset({"sales"}))
     number = web.engine.start("complaint", COMPLAINT_RECEIVED, sales).business_number
     assert number is not None
-    for spec_id, username, role, data in CLOSING_STEPS:
+    for spec_id, username, role, data in closing_steps(case_day(web, number)):
         if spec_id == "task_gm_approval":
             break
         web.engine.complete(web.open_task(number, spec_id).id, data, Actor(username, frozenset({role})))

@@ -98,3 +98,58 @@ def test_every_named_diagram_element_has_an_english_name() -> None:
                 missing.append(f"{path.name}: {local} {element.get('id')} 「{element.get('name')}」")
     assert checked > 250
     assert not missing, f"no English name (property name_en): {missing}"
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def test_every_computed_title_has_an_english_expression_without_chinese_words() -> None:
+    """A task whose name is computed (``title``) reads in English too (``title_en``): only the case's data may be Chinese."""
+    import re
+
+    from lxml import etree
+
+    spiff = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+    missing: list[str] = []
+    titled = 0
+    for path in sorted((ROOT / "diagrams").glob("*.bpmn")):
+        for properties in etree.parse(str(path)).getroot().iter(f"{{{spiff}}}properties"):
+            found = {p.get("name"): p.get("value") or "" for p in properties.iterfind(f"{{{spiff}}}property")}
+            if not found.get("title"):
+                continue
+            titled += 1
+            english = found.get("title_en", "")
+            literals = re.findall(r"'([^']*)'|\"([^\"]*)\"", english)
+            if not english.strip() or any(_has_chinese(a + b) for a, b in literals):
+                element = properties.getparent().getparent()
+                missing.append(f"{path.name}: {element.get('id')} title_en={english!r}")
+    assert titled >= 10
+    assert not missing, f"computed titles without an English expression (property title_en): {missing}"
+
+
+def test_every_form_title_label_option_and_help_text_has_an_english_text() -> None:
+    import re
+
+    from engine.definitions.forms import parse_form
+
+    missing: list[str] = []
+    fields = 0
+    for path in sorted((ROOT / "diagrams" / "forms").glob("*.form.json")):
+        form = parse_form(path.name.split(".")[0], path.read_text(encoding="utf-8"))
+        texts = [("title", form.title_en)]
+        for form_field in form.fields:
+            fields += 1
+            name = form_field.key or form_field.type
+            if not form_field.is_display:
+                texts.append((f"{name} label", form_field.label_en))
+            if form_field.description:
+                texts.append((f"{name} help text", form_field.description_en))
+            texts.extend((f"{name} option {value}", english) for value, _zh, english in form_field.options)
+        missing.extend(
+            f"{path.name}: {what} {text!r}"
+            for what, text in texts
+            if not text.strip() or _has_chinese(re.sub(r"\[[^\]]*\]", "", text))  # seed citations stay
+        )
+    assert fields > 300
+    assert not missing, f"form texts without English (label_en, text_en, description_en): {missing}"

@@ -36,7 +36,7 @@ api = AfterflowApi(
 
 def init_api(app: Flask) -> None:
     """Bind the API to the app and register its blueprints (token auth, CSRF-exempt)."""
-    from web.api import cases, definitions, docs, kpis, messages, records, tasks
+    from web.api import cases, definitions, docs, kpis, messages, notifications, records, tasks
     from web.extensions import csrf
 
     app.config.update(
@@ -51,7 +51,15 @@ def init_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "A personal access token"}
     )
-    for blueprint in (definitions.blp, cases.blp, tasks.blp, messages.blp, records.blp, kpis.blp):
+    for blueprint in (
+        definitions.blp,
+        cases.blp,
+        tasks.blp,
+        messages.blp,
+        records.blp,
+        kpis.blp,
+        notifications.blp,
+    ):
         csrf.exempt(blueprint)  # only a bearer token authenticates here, never a cookie
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

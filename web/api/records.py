@@ -50,6 +50,7 @@ class CustomerSchema(InputSchema):
     contact = ma.fields.String(allow_none=True, validate=validate.Length(max=128))
     region = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
     key_customer = ma.fields.Boolean(load_default=False)
+    fixed_point_unit = ma.fields.Boolean(load_default=False)
     created_at = ma.fields.DateTime(dump_only=True)
 
 

@@ -36,7 +36,14 @@ from sqlalchemy import func, select
 from engine.definitions import FORM_SUFFIX, MAX_FILE_BYTES, Problem
 from engine.definitions.convert import convert_foreign
 from engine.definitions.diff import compare_versions, definition_of
-from engine.definitions.drafts import discard_draft, load_draft, save_draft
+from engine.definitions.draft_checks import check_draft_settings
+from engine.definitions.drafts import (
+    discard_draft,
+    drafts_of,
+    heartbeat,
+    load_draft,
+    save_draft,
+)
 from engine.definitions.starter import PROCESS_KEY, starter_bpmn
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
@@ -46,6 +53,10 @@ from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.roles import ROLE_KEYS, ROLES, role
 from web.auth import current_actor, engine
 from web.extensions import login_manager
+from web.i18n import current_lang
+from web.messages import translate
+from web.modeler.draft_presence import newer_than_my_draft, newer_warning, presence, service_parameters
+from web.names_view import person
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -100,7 +111,15 @@ def editor(process_key: str) -> Any:
     """The editors (BPMN, decision tables, forms) over the draft or the newest version."""
     target = _editable(process_key)
     autosave_ms = int(current_app.config.get("AFTERFLOW_MODELER_AUTOSAVE_MS", 30000))
-    return render_template("modeler/editor.html", definition=target, autosave_ms=autosave_ms)
+    presence_ms = int(current_app.config.get("AFTERFLOW_MODELER_PRESENCE_MS", 30000))
+    return render_template(
+        "modeler/editor.html",
+        definition=target,
+        autosave_ms=autosave_ms,
+        presence_ms=presence_ms,
+        services=service_parameters(engine().config.services),
+        max_cardinality=engine().limits.max_cardinality,
+    )
 
 
 @bp.post("/new")
@@ -118,7 +137,7 @@ def new_process() -> Any:
         problems.append(_("Name the process (at most 120 characters)."))
     if role_key not in ROLE_KEYS:
         problems.append(_("Choose the role of the first step."))
-    if not problems and (_exists(key) or load_draft(engine().sessions, key) is not None):
+    if not problems and (_exists(key) or drafts_of(engine().sessions, key)):
         problems.append(_("A process with the id %(key)s exists already.", key=key))
     if problems:
         for message in problems:
@@ -249,16 +268,32 @@ def upload() -> Any:
 def api_files(process_key: str) -> Any:
     """The files to edit: the draft when there is one, else the given or newest version."""
     version = request.args.get("version", type=int)
-    draft = load_draft(engine().sessions, process_key) if version is None else None
-    latest = _latest(process_key) if draft is None or _exists(process_key) else None
+    draft = load_draft(engine().sessions, process_key, current_user.username) if version is None else None
+    exists = _exists(process_key)
+    latest = _latest(process_key) if exists else None
+    if draft is None and latest is None:
+        # A new process, not deployed yet: start from the draft its creator (or another owner) saved.
+        others = drafts_of(engine().sessions, process_key)
+        if not others:
+            abort(404)
+        return jsonify(
+            source="draft",
+            files=others[0].files,
+            version=None,
+            latest=None,
+            author=person(others[0].author),
+            updated_at=others[0].updated_at.isoformat(),
+            others=presence(process_key),
+        )
     if draft is not None:
         return jsonify(
             source="draft",
             files=draft.files,
             version=draft.base_version,
             latest=latest.version if latest else None,
-            author=draft.author,
+            author=person(draft.author),
             updated_at=draft.updated_at.isoformat(),
+            others=presence(process_key),
         )
     assert latest is not None
     definition = _definition(process_key, version) if version is not None else latest
@@ -267,31 +302,56 @@ def api_files(process_key: str) -> Any:
         files=engine().definitions.files(definition),
         version=definition.version,
         latest=latest.version,
+        others=presence(process_key),
     )
 
 
 @bp.route("/api/<process_key>/draft", methods=["PUT", "POST"])
 def api_save_draft(process_key: str) -> Any:
-    """Keep the editor's files as the process's draft."""
+    """Keep the editor's files as the user's own draft of the process (others' drafts stay)."""
     _editable(process_key)
     body = _json_body()
+    files = _files_of(body)
+    runtime = engine()
+    refused = check_draft_settings(files, runtime.limits, runtime.config.services)
+    if refused:
+        lang = current_lang()
+        problems = [
+            {
+                "element_id": p.element_id,
+                "message": translate(p.message, lang),
+                "file": p.file,
+                "level": "error",
+            }
+            for p in refused
+        ]
+        message = _("The draft is not saved: %(problems)s", problems=" ".join(p["message"] for p in problems))
+        return jsonify(ok=False, message=message, problems=problems), 422
     try:
         draft = save_draft(
-            engine().sessions,
+            runtime.sessions,
             process_key,
-            _files_of(body),
+            files,
             current_user.username,
             body.get("version") if isinstance(body.get("version"), int) else None,
         )
     except EngineError as error:
         return jsonify(ok=False, message=str(error)), 400
-    return jsonify(ok=True, updated_at=draft.updated_at.isoformat())
+    return jsonify(ok=True, updated_at=draft.updated_at.isoformat(), others=presence(process_key))
+
+
+@bp.post("/api/<process_key>/presence")
+def api_presence(process_key: str) -> Any:
+    """The open editor's heartbeat: note that the user is editing, and say who else is."""
+    _editable(process_key)
+    heartbeat(engine().sessions, process_key, current_user.username)
+    return jsonify(ok=True, others=presence(process_key))
 
 
 @bp.delete("/api/<process_key>/draft")
 def api_discard_draft(process_key: str) -> Any:
-    """Throw the draft away (the editor reopens the newest version)."""
-    return jsonify(ok=True, discarded=discard_draft(engine().sessions, process_key))
+    """Throw the user's own draft away (the editor reopens the newest version)."""
+    return jsonify(ok=True, discarded=discard_draft(engine().sessions, process_key, current_user.username))
 
 
 @bp.post("/api/<process_key>/validate")
@@ -309,20 +369,27 @@ def api_validate(process_key: str) -> Any:
 
 @bp.post("/api/<process_key>/deploy")
 def api_deploy(process_key: str) -> Any:
-    """Deploy the editor's files as a new version (with a change summary); drop the draft."""
+    """Deploy the editor's files as a new version (with a change summary); drop the user's draft.
+
+    When versions were deployed after the user's draft was started, the deploy is held back with
+    a warning naming them, until the editor confirms (``over_newer``).
+    """
     _editable(process_key)
     body = _json_body()
     summary = str(body.get("change_summary") or "").strip()
     if not summary:
         return jsonify(ok=False, message=_("Describe the change before deploying."), problems=[]), 400
     files = _files_of(body)
+    newer = newer_than_my_draft(process_key, body)
+    if newer and body.get("over_newer") is not True:
+        return jsonify(ok=False, newer=newer, message=newer_warning(newer), problems=[]), 409
     try:
         report = engine().deploy(_with_supporting_files(files), current_user.username, summary)
     except DeploymentInvalid as error:
         return jsonify(ok=False, message=str(error), problems=_problems_json(error.problems)), 422
     except ConcurrentModification as error:
         return jsonify(ok=False, message=str(error), problems=[]), 409
-    discard_draft(engine().sessions, process_key)
+    discard_draft(engine().sessions, process_key, current_user.username)
     return jsonify(
         ok=True,
         deployed=[list(d) for d in report.deployed],
@@ -414,9 +481,10 @@ def _editable(process_key: str) -> _Editable:
     if _exists(process_key):
         latest = _latest(process_key)
         return _Editable(process_key, latest.name, latest.version)
-    draft = load_draft(engine().sessions, process_key)
-    if draft is None:
+    drafts = drafts_of(engine().sessions, process_key)
+    if not drafts:
         abort(404)
+    draft = drafts[0]
     match = re.search(r'<bpmn:process[^>]*\bname="([^"]*)"', next(iter(draft.files.values()), ""))
     return _Editable(process_key, html.unescape(match.group(1)) if match else process_key, None)
 
@@ -468,4 +536,4 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
 def _draft_keys(db: Any) -> list[str]:
     from engine.store.models import DefinitionDraft
 
-    return list(db.scalars(select(DefinitionDraft.process_key)))
+    return list(db.scalars(select(DefinitionDraft.process_key).distinct()))

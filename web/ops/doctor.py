@@ -22,6 +22,7 @@ from engine.operations.calendar_years import NEXT_YEAR_DUE_MONTH, unconfirmed_ye
 from engine.operations.health import OVERDUE_AFTER, cases_in_error, due_jobs, overdue_jobs
 from engine.operations.nodes import RUNNER, live_nodes
 from engine.operations.schema_status import schema_status
+from processes.notifications.settings import customer_notices
 from web.settings import Settings
 
 SERIOUS = "serious"
@@ -183,6 +184,7 @@ def _database_findings(db: Engine, today: date) -> Iterator[Finding]:
         yield from _calendar_findings(session, today)
         yield from _runner_findings(session)
         yield from _case_findings(session)
+        yield from _customer_notice_findings(session)
 
 
 def _calendar_findings(session: Session, today: date) -> Iterator[Finding]:
@@ -218,6 +220,29 @@ def _runner_findings(session: Session) -> Iterator[Finding]:
         "no timer runner is alive" + (f" and {waiting} timer(s) are due" if waiting else ""),
         "start `afterflow run` (embedded runner) or `afterflow worker`",
     )
+
+
+def _customer_notice_findings(session: Session) -> Iterator[Finding]:
+    """Customers' notices that are on but cannot reach customers, or whose links lead nowhere."""
+    chosen = customer_notices(session).channels
+    if not chosen:
+        return
+    needs = {"email": "AFTERFLOW_SMTP_HOST", "sms": "AFTERFLOW_SMS_GATEWAY_URL"}
+    for channel in chosen:
+        if not os.environ.get(needs[channel], "").strip():
+            yield Finding(
+                SERIOUS,
+                "customer notices",
+                f"customers are told by {channel}, but {needs[channel]} is not set: every such notice fails",
+                f"set {needs[channel]}, or turn the channel off at /admin/notifications",
+            )
+    if not os.environ.get("AFTERFLOW_BASE_URL", "").strip():
+        yield Finding(
+            WARNING,
+            "customer notices",
+            "AFTERFLOW_BASE_URL is not set: status links in customers' notices name the address staff used",
+            "set AFTERFLOW_BASE_URL to the address customers reach",
+        )
 
 
 def _case_findings(session: Session) -> Iterator[Finding]:

@@ -22,7 +22,7 @@ from werkzeug.datastructures import FileStorage
 from engine import clock
 from engine.errors import FormInvalid
 from engine.store.models import ProcessInstance
-from processes.notifications.customers import CustomerContact, notify_customer
+from processes.notifications.customers import contact_in, notify_customer
 from processes.portal.intake import (
     KINDS,
     MAX_PHOTO_BYTES,
@@ -42,6 +42,7 @@ from web.i18n import current_lang
 from web.messages import translate_errors
 from web.portal.challenge import is_answered, new_challenge
 from web.portal.limits import SUBMIT, VIEW, PortalLimiter, policies
+from web.portal.links import status_url
 
 bp = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
@@ -176,10 +177,10 @@ def rating(token: str) -> Any:
 
 def _tell_received(values: dict[str, Any]) -> Callable[[Session, ProcessInstance, str], None]:
     """Queue the customer's "received" notice with the status link, in the case's own transaction."""
-    contact = CustomerContact(phone=str(values.get("customer_phone") or "") or None, language=current_lang())
+    contact = contact_in(values, current_lang())
 
     def tell(session: Session, case: ProcessInstance, token: str) -> None:
-        link = url_for("portal.status", token=token, _external=True)
+        link = status_url(token)
         notify_customer(session, case, "received", lambda _case: link, contact)
 
     return tell

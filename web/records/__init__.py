@@ -54,7 +54,27 @@ def customer(customer_id: int) -> Any:
         if profile is None:
             abort(404)
         session.expunge_all()
-    return render_template("records/customer.html", p=profile, today=clock.now().date())
+    return render_template(
+        "records/customer.html", p=profile, today=clock.now().date(), may_edit=may_edit_archive()
+    )
+
+
+@bp.post("/customers/<int:customer_id>/classes")
+def customer_classes(customer_id: int) -> Any:
+    """Mark a customer as a key customer (重点客户) or a fixed-point unit (定点单位)."""
+    require(may_edit_archive())
+    with engine().writer.begin() as session:
+        customer = archive.set_customer_classes(
+            session,
+            customer_id,
+            key_customer=request.form.get("key_customer") == "on",
+            fixed_point_unit=request.form.get("fixed_point_unit") == "on",
+        )
+        if customer is None:
+            abort(404)
+        name = customer.name
+    flash(_("The classes of %(name)s are saved.", name=name), "ok")
+    return redirect(url_for("records.customer", customer_id=customer_id))
 
 
 @bp.get("/products")

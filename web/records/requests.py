@@ -16,9 +16,12 @@ def page_number() -> int:
 
 
 def customer_values(form: Any) -> dict[str, str]:
-    """The fields of a new customer as submitted, trimmed to the archive's lengths."""
+    """The fields of a new customer as submitted, trimmed to the archive's lengths; a ticked class is "on"."""
     limits = {"name": 256, "phone": 64, "address": 512, "contact": 128, "licence_number": 128, "region": 32}
-    return {key: str(form.get(key, "")).strip()[:limit] for key, limit in limits.items()}
+    values = {key: str(form.get(key, "")).strip()[:limit] for key, limit in limits.items()}
+    for flag in ("key_customer", "fixed_point_unit"):
+        values[flag] = "on" if form.get(flag) == "on" else ""
+    return values
 
 
 def check_new_customer(session: Any, values: dict[str, str]) -> str | None:

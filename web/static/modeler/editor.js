@@ -79,7 +79,8 @@
         b.setAttribute("aria-pressed", b.getAttribute("data-file") === name ? "true" : "false");
       });
       if (kind === "bpmn") {
-        return bpmn.importXML(state.files[name]).then(function () {
+        return bpmn.importXML(state.files[name]).then(function (result) {
+          window.AfterflowPanel.keepVariableRefs(bpmn, result && result.warnings);
           bpmn.get("canvas").zoom("fit-viewport");
           markProblems();
         });
@@ -92,7 +93,8 @@
       }
       var schema = JSON.parse(state.files[name]);
       if (formEditor) { return formEditor.importSchema(schema); }
-      return window.FormEditor.createFormEditor({ container: formBox, schema: schema }).then(function (editor) {
+      var modules = (window.AfterflowForms || {}).editorModules || [];
+      return window.FormEditor.createFormEditor({ container: formBox, schema: schema, additionalModules: modules }).then(function (editor) {
         formEditor = editor;
         editor.on("changed", markDirty);
       });
@@ -131,6 +133,7 @@
         state.current = null;
         window.setTimeout(markClean, 0);
         status(data.source === "draft" ? t("draft", { author: data.author }) : t("version", { version: data.version }));
+        showOthers(data.others);
         renderTabs();
         return open(mainFile());
       });
@@ -224,9 +227,33 @@
     }).then(function (data) {
       status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
       if (data.ok) markClean();
+      else if (data.problems) showProblems(data.problems);  // the settings the draft may not keep
+      if (data.others) showOthers(data.others);
       return data;
     });
   }
+
+  // --- who else has a draft of this process open, and when they saved ---------------------
+  var othersLine = document.getElementById("modeler-others");
+  function showOthers(others) {
+    if (!othersLine || !others) return;
+    othersLine.innerHTML = "";
+    others.forEach(function (o) {
+      var item = document.createElement("li");
+      item.setAttribute("data-author", o.author);
+      item.className = o.editing ? "editing" : "idle";
+      item.textContent = o.text;
+      othersLine.appendChild(item);
+    });
+    othersLine.hidden = others.length === 0;
+  }
+  var PRESENCE_MS = Number(root.getAttribute("data-presence-ms")) || 30000;
+  function beat() {
+    return request("POST", root.getAttribute("data-presence-url")).then(function (data) {
+      showOthers(data.others);
+    }, function () {});
+  }
+  window.setInterval(beat, PRESENCE_MS);
 
   function discardDraft() {
     state.saving = true;  // no autosave of the edits being thrown away
@@ -250,7 +277,15 @@
       state.saving = true;  // no autosave while the deploy is on its way
       return syncCurrent();
     }).then(function () {
-      return request("POST", root.getAttribute("data-deploy-url"), { files: state.files, change_summary: summary });
+      var body = { files: state.files, change_summary: summary, version: state.version };
+      return request("POST", root.getAttribute("data-deploy-url"), body).then(function (data) {
+        // Versions deployed since my draft was started: say which, and deploy only if confirmed.
+        if (data.status !== 409 || !data.newer) return data;
+        root.setAttribute("data-newer", data.newer.map(function (n) { return n.version; }).join(","));
+        if (!window.confirm(data.message)) return { ok: false, message: data.message, problems: [], held: true };
+        body.over_newer = true;
+        return request("POST", root.getAttribute("data-deploy-url"), body);
+      });
     }).then(function (data) {
       state.saving = false;
       root.setAttribute("data-deployed", data.ok ? "ok" : "refused");
@@ -330,6 +365,11 @@
   document.getElementById("discard-draft").addEventListener("click", discardDraft);
   document.getElementById("validate").addEventListener("click", validate);
   document.getElementById("deploy").addEventListener("click", deploy);
+  document.getElementById("trial-link").addEventListener("click", function (event) {
+    if (!state.dirty) return;  // the trial runs the saved draft: save the edits first
+    event.preventDefault();
+    saveDraft().then(function (data) { if (data.ok) window.location.href = event.target.href; });
+  });
 
   window.afterflowModeler = {
     bpmn: bpmn,
@@ -342,6 +382,7 @@
     validate: validate,
     deploy: deploy,
     saveDraft: saveDraft,
+    beat: beat,
     ready: load(root.getAttribute("data-files-url")).then(function () {
       root.setAttribute("data-ready", "true");
     }, function (error) {
