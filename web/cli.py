@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -273,15 +274,31 @@ def setup_demo() -> None:
 @click.option("--cases", "count", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Same seed, same cases.")
 @click.option("--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Months replayed.")
-def demo_load(count: int, seed: int, days: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes sharing the cases (default: one per core, one for fewer than 100 cases).",
+)
+def demo_load(count: int, seed: int, days: int, workers: int | None) -> None:
     """Fill the database with realistic cases run through the real processes (after setup-demo)."""
     from processes.demo.load import load_cases
 
     engine = _engine()
     with engine.writer.begin() as session:
         load_demo_records(session)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if count >= 100 else 1
     with click.progressbar(length=count, label="cases", file=sys.stderr, show_pos=True, show_eta=True) as bar:
-        report = load_cases(engine, count, seed=seed, days=days, progress=bar.update)
+        report = load_cases(
+            engine,
+            count,
+            seed=seed,
+            days=days,
+            progress=bar.update,
+            workers=workers,
+            open_engine=partial(open_engine, None, False),
+        )
     for line in report.lines():
         click.echo(line)
 

@@ -116,17 +116,25 @@ def _show(value: Any, lang: str, values: ValueLabels, form_field: FormField | No
 
 
 def _line(
-    engine: Engine, definition: ProcessDefinition, fact: Fact, data: Mapping[str, Any], lang: str
+    engine: Engine,
+    definition: ProcessDefinition,
+    fact: Fact,
+    data: Mapping[str, Any],
+    lang: str,
+    names: Mapping[str, str],
 ) -> Line:
     last_key = fact.path.rsplit(".", 1)[-1]
     form_field = _form_field(engine, definition, fact.form, last_key)
+    value = read_path(data, fact.path)
+    if form_field is not None and form_field.options_from_role and isinstance(value, str):
+        value = names.get(value) or value  # a person picked from a role: by name (张工), not user name
     if fact.zh:
         label = say(fact.en if lang == "en" and fact.en else fact.zh)
     elif form_field is not None:
         label = say(form_field.label(lang))
     else:
         label = last_key
-    return Line(label, _show(read_path(data, fact.path), lang, fact.values, form_field), fact.path)
+    return Line(label, _show(value, lang, fact.values, form_field), fact.path)
 
 
 def _applies(fact: Fact, data: Mapping[str, Any]) -> bool:
@@ -145,8 +153,10 @@ def facts_panel(
     timers: Sequence[tuple[str, datetime]],
     lang: str,
     now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> FactsPanel:
-    """Build the panel of a task page from what the page has read."""
+    """Build the panel of a task page from what the page has read (``names``: people by user name)."""
+    names = names or {}
     panel = FactsPanel()
     declared = PROCESS_FACTS.get(definition.process_key)
     data: Mapping[str, Any] = facts.get("data") or {}
@@ -154,10 +164,10 @@ def facts_panel(
     if declared is not None:
         for fact in declared.facts:
             if _applies(fact, data) and read_path(data, fact.path) not in (None, ""):
-                panel.facts.append(_line(engine, definition, fact, data, lang))
+                panel.facts.append(_line(engine, definition, fact, data, lang, names))
         for fact in declared.rework:
             if _applies(fact, data) and read_path(data, fact.path) not in (None, ""):
-                panel.rework.append(_line(engine, definition, fact, data, lang))
+                panel.rework.append(_line(engine, definition, fact, data, lang, names))
         for decision in declared.decisions:
             made = chosen.get(decision.element)
             result = read_path(data, decision.output)

@@ -198,7 +198,15 @@ def _task_view(found: task_page.TaskCase) -> TaskView:
     entries = history_entries(engine(), instance.definition, events, tasks, people.names, current_lang())
     urgency = labels.urgency(instance.process_key, instance.priority, current_lang())
     panel = facts_panel(
-        engine(), instance.definition, found.facts, tasks, events, notes.timers, current_lang(), clock.now()
+        engine(),
+        instance.definition,
+        found.facts,
+        tasks,
+        events,
+        notes.timers,
+        current_lang(),
+        clock.now(),
+        people.names,
     )
     return TaskView(
         task,

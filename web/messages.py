@@ -137,6 +137,10 @@ WORDING: dict[str, str] = {
         "Service: no service is called “%(name)s”; the services are %(known)s."
     ),
     "modeler.setting.parameter_repeated": N_("Parameter “%(name)s” is given twice."),
+    "modeler.setting.parameter_unknown": N_(
+        "Parameter “%(name)s”: the service %(service)s takes no such parameter; it takes %(known)s."
+    ),
+    "modeler.setting.parameter_missing": N_("Parameter “%(name)s”: the service %(service)s needs it."),
     "modeler.setting.not_variable": N_(
         "%(field)s: “%(value)s” is not a variable name (letters, digits and underscores, from a letter)."
     ),

@@ -10,7 +10,8 @@ words in the user's language.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +35,13 @@ class DraftProblem:
 
 
 def check_draft_settings(
-    files: Mapping[str, str], limits: SandboxLimits, services: Collection[str]
+    files: Mapping[str, str], limits: SandboxLimits, services: Mapping[str, Callable[..., Any]]
 ) -> list[DraftProblem]:
-    """The problems of the side panel's settings in the BPMN files of a draft (empty when fine)."""
+    """The problems of the side panel's settings in the BPMN files of a draft (empty when fine).
+
+    ``services`` are the handlers service tasks may call: a task names one of them and gives
+    the parameters its handler takes (all it requires, none it does not know).
+    """
     found: list[DraftProblem] = []
     for name, text in sorted(files.items()):
         if not name.endswith(".bpmn"):
@@ -65,7 +70,7 @@ class _SettingsChecker:
         file: str,
         root: Any,
         limits: SandboxLimits,
-        services: Collection[str],
+        services: Mapping[str, Callable[..., Any]],
         found: list[DraftProblem],
     ) -> None:
         self.file = file
@@ -102,6 +107,21 @@ class _SettingsChecker:
                 self.add(owner, "parameter_repeated", name=key)
             seen.add(key)
             self.expression(owner, param.get("value") or "", _field("parameter", name=key), required=True)
+        if name in self.services:
+            self.signature(owner, name, seen)
+
+    def signature(self, owner: str, name: str, given: set[str]) -> None:
+        """Parameters the service's handler does not take, and those it requires that are not given."""
+        accepted = _parameters(self.services[name])
+        if accepted is None:
+            return  # the handler takes any keyword
+        known, required = accepted
+        for key in sorted(given - known):
+            self.add(
+                owner, "parameter_unknown", name=key, service=name, known=", ".join(sorted(known)) or "—"
+            )
+        for key in sorted(required - given):
+            self.add(owner, "parameter_missing", name=key, service=name)
 
     def message(self, node: Any) -> None:
         owner = _owner_id(node) if _qname(node)[1] == "messageEventDefinition" else node.get("id") or ""
@@ -154,6 +174,18 @@ class _SettingsChecker:
 
     def add(self, owner: str, code: str, **params: Any) -> None:
         self.found.append(DraftProblem(self.file, owner, Message(f"{_CODE}.{code}", params)))
+
+
+def _parameters(handler: Callable[..., Any]) -> tuple[set[str], set[str]] | None:
+    """The keyword parameters a handler takes and those it requires; None when it takes any."""
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return {p.name for p in named}, {p.name for p in named if p.default is p.empty}
 
 
 def _owner_id(node: Any) -> str:

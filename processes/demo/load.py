@@ -4,16 +4,20 @@
 Shanghai), then replays the months as an event queue: each case's next step happens some
 working hours after the previous one, done by the demo user holding the step's role (or the
 one it is assigned to), with the form data a person would enter. The clock is frozen at each
-moment and due timers are fired by the real timer runner, so SLA breaches, escalations and
-late cases are the engine's own. Fates chosen per case make the mix a manager sees: most
-cases finish, some stall (and go late), some are suspended or terminated by the supervisor
-with a reason, and some repairs fail in the service-history archive (a simulated outage of
-that service) and sit in error — half of them retried later. A repair rated "unsatisfied"
-starts its linked complaint; a complaint the customer does not accept is re-filed.
+moment and the due timers of the load's cases are fired by the engine's own command, so SLA
+breaches, escalations and late cases are the engine's own. Fates chosen per case make the mix
+a manager sees: most cases finish, some stall (and go late), some are suspended or terminated
+by the supervisor with a reason, and some repairs fail in the service-history archive (a
+simulated outage of that service) and sit in error — half of them retried later. A repair
+rated "unsatisfied" starts its linked complaint (on top of the ``n``); a complaint the customer
+does not accept is re-filed.
 
-Everything is drawn from one seeded ``random.Random``: the same seed, ``n``, ``end`` and
-empty database give the same cases. Needs the diagrams deployed, the demo users and the demo
-records (``afterflow setup-demo``).
+Everything is drawn from seeded ``random.Random`` generators: the same seed, ``n``, ``end``,
+number of workers and empty database give the same cases. The plan (when each case starts, its
+process and fate) depends on the seed alone; with several workers (``processes.demo.workers``)
+each group of cases draws its steps from its own generator, so the mix is the seed's whatever
+the split, while the case numbers interleave as the workers commit. Needs the diagrams
+deployed, the demo users and the demo records (``afterflow setup-demo``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import clock
 from engine.accounts.users import Actor
@@ -37,8 +41,8 @@ from engine.definitions.forms import FormDefinition
 from engine.errors import EngineError
 from engine.runtime import Engine
 from engine.runtime.context import current
-from engine.runtime.runner import TimerRunner
-from engine.store.models import ProcessInstance, Task
+from engine.runtime.statuses import ACTIVE
+from engine.store.models import Job, ProcessInstance, Task
 from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
 from processes.demo.signatures import signed_by
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
@@ -74,11 +78,15 @@ class LoadReport:
     seconds: float
     commands: int
     failures: int = 0
+    #: The planned cases that were started, by process and fate (the mix a seed chooses).
+    by_fate: Counter[tuple[str, str]] = field(default_factory=Counter)
+    workers: int = 1
 
     def lines(self) -> list[str]:
         """Return the report as printable lines."""
         return [
-            f"{self.cases} cases in {self.seconds:.1f} s ({self.commands} commands, {self.failures} refused)",
+            f"{self.cases} cases in {self.seconds:.1f} s ({self.commands} commands, {self.failures} refused,"
+            f" {self.workers} worker{'s' if self.workers > 1 else ''})",
             "by process: " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_process.items())),
             "by status:  " + ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items())),
             f"late: {self.late}",
@@ -94,6 +102,35 @@ class _Case:
     steps: int = 0
     done: bool = False
     retry: bool = False
+    planned: bool = False
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One case the seed plans: when it starts, its process and its fate."""
+
+    at: datetime
+    process: str
+    fate: str
+    fate_after: int
+    retry: bool
+
+
+def plan_cases(rng: random.Random, n: int, end: datetime, days: int) -> list[Planned]:
+    """Draw ``n`` case starts over the ``days`` before ``end``, in time order, with their fates."""
+    begin = end - timedelta(days=days)
+    span = (end - begin).total_seconds()
+    starts = sorted(working_moment(begin + timedelta(seconds=rng.random() * span)) for _ in range(n))
+    plan: list[Planned] = []
+    for at in starts:
+        if at >= end:
+            continue
+        process = _pick(rng, PROCESS_MIX)
+        fate = _pick(rng, FATE_MIX)
+        if fate == "error" and process != "repair_service":
+            fate = "finish"
+        plan.append(Planned(at, process, fate, rng.randint(1, 6), retry=rng.random() < 0.5))
+    return plan
 
 
 @dataclass(order=True)
@@ -165,8 +202,11 @@ class DemoLoad:
         checked = _CheckedPasswords(engine.config.password_matches)
         self.engine = Engine(engine.db, replace(engine.config, services=services, password_matches=checked))
         self.rng = random.Random(seed)
-        self.runner = TimerRunner(self.engine, name="demo-load", batch=200)
         self.cases: list[_Case] = []
+        #: Cases whose timers failed to fire, left alone until the clock reaches the time given.
+        self.timer_backoff: dict[int, datetime] = {}
+        #: Instances made before the load are none of its business (their ids are at most this).
+        self.floor = 0
         self.queue: list[_Due] = []
         self.seq = 0
         self.commands = 0
@@ -177,7 +217,19 @@ class DemoLoad:
 
     # --- the run -----------------------------------------------------------------------------
 
-    def run(self, n: int, end: datetime, days: int) -> None:
+    def run(self, n: int, end: datetime, days: int, group: int = 0, groups: int = 1) -> None:
+        """Run the seed's plan; with ``groups``, only every ``groups``-th case from ``group`` on.
+
+        A group draws its steps from its own generator (the seed and the group), so each group
+        replays the same way whichever other groups run beside it, in this process or another.
+        """
+        plan = plan_cases(self.rng, n, end, days)
+        if groups > 1:
+            self.rng = random.Random(f"{self.rng.random()}/{group}/{groups}")
+        self.run_plan(plan[group::groups], end)
+
+    def run_plan(self, plan: list[Planned], end: datetime) -> None:
+        """Start the planned cases and work them until ``end`` (linked cases come on top)."""
         with self.engine.sessions() as session:
             self.ledger = list(
                 session.scalars(
@@ -186,19 +238,12 @@ class DemoLoad:
                     .order_by(SalesLedgerEntry.id)
                 )
             )
-        begin = end - timedelta(days=days)
-        span = (end - begin).total_seconds()
-        starts = sorted(working_moment(begin + timedelta(seconds=self.rng.random() * span)) for _ in range(n))
-        for at in starts:
-            if at >= end:
-                continue
-            process = _pick(self.rng, PROCESS_MIX)
-            fate = _pick(self.rng, FATE_MIX)
-            if fate == "error" and process != "repair_service":
-                fate = "finish"
-            self.cases.append(_Case(process, fate, self.rng.randint(1, 6), retry=self.rng.random() < 0.5))
-            self._push(at, len(self.cases) - 1)
-        budget = n
+            self.floor = session.scalar(select(func.max(ProcessInstance.id))) or 0
+        for planned in plan:
+            self.cases.append(
+                _Case(planned.process, planned.fate, planned.fate_after, retry=planned.retry, planned=True)
+            )
+            self._push(planned.at, len(self.cases) - 1)
         while self.queue:
             due = heapq.heappop(self.queue)
             if due.at >= end:
@@ -207,15 +252,12 @@ class DemoLoad:
             self._fire_timers()
             case = self.cases[due.case]
             if case.instance_id is None:
-                if budget <= 0:
-                    continue
-                budget -= 1
                 if self.progress is not None:
                     self.progress(1)
                 if self._start(case):
-                    budget -= self._step_later(due.case)
+                    self._step_later(due.case)
             else:
-                budget -= self._act(due.case)
+                self._act(due.case)
         clock.freeze(end)
         self._fire_timers(force=True)
 
@@ -224,12 +266,44 @@ class DemoLoad:
         heapq.heappush(self.queue, _Due(at, self.seq, index))
 
     def _fire_timers(self, force: bool = False) -> None:
+        """Fire the due timers of the load's own cases (at most every 20 simulated minutes).
+
+        Only this load's cases are looked at: a load split over processes moves each group's
+        cases on that group's clock, and cases made before the load keep their own time.
+        """
         now = clock.now()
         if not force and self.last_fired is not None and now - self.last_fired < timedelta(minutes=20):
             return
         self.last_fired = now
-        while self.runner.run_once():
-            pass
+        while fired := sum(self._fire_timers_of(instance_id) for instance_id in self._own_due()):
+            log.debug("demo-load fired %s timers at %s", fired, now)
+
+    def _own_due(self) -> list[int]:
+        now = clock.now()
+        own = {c.instance_id for c in self.cases}
+        with self.engine.sessions() as session:
+            due = session.scalars(
+                select(Job.instance_id)
+                .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+                .where(
+                    Job.done_at.is_(None),
+                    Job.due_at < now,
+                    Job.instance_id > self.floor,
+                    ProcessInstance.status == ACTIVE,
+                )
+                .order_by(Job.due_at, Job.id)
+            ).all()
+        return [i for i in dict.fromkeys(due) if i in own and self.timer_backoff.get(i, now) <= now]
+
+    def _fire_timers_of(self, instance_id: int) -> int:
+        try:
+            fired = self.engine.fire_due_timers(instance_id)
+        except Exception as error:  # a broken case must not stop the load; it is left for an hour
+            log.warning("demo-load could not fire the timers of case %s: %r", instance_id, error)
+            self.failures += 1
+            self.timer_backoff[instance_id] = clock.now() + timedelta(hours=1)
+            return 0
+        return fired
 
     def _delay(self, case: _Case) -> timedelta:
         if self.rng.random() < 0.05:  # someone sat on it: days, most SLAs are missed
@@ -566,6 +640,53 @@ def _filled(
     return data
 
 
+@dataclass
+class Outcome:
+    """What one run of the generator made: its cases' ids, its commands and the planned mix."""
+
+    ids: list[int]
+    commands: int
+    failures: int
+    by_fate: Counter[tuple[str, str]]
+
+    def add(self, other: Outcome) -> None:
+        """Add another group's outcome to this one."""
+        self.ids += other.ids
+        self.commands += other.commands
+        self.failures += other.failures
+        self.by_fate += other.by_fate
+
+
+def run_group(
+    engine: Engine,
+    cases: int,
+    seed: int,
+    end: datetime,
+    days: int,
+    group: int = 0,
+    groups: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Run one group of the seed's cases in this process (all of them when ``groups`` is 1)."""
+    load = DemoLoad(engine, seed)
+    load.progress = progress
+    was_frozen = clock.now() if clock._frozen is not None else None
+    try:
+        load.run(cases, end, days, group, groups)
+    finally:
+        if was_frozen is not None:
+            clock.freeze(was_frozen)
+        else:
+            clock.unfreeze()
+    made = [c for c in load.cases if c.instance_id is not None]
+    return Outcome(
+        ids=[c.instance_id for c in made if c.instance_id is not None],
+        commands=load.commands,
+        failures=load.failures,
+        by_fate=Counter((c.process, c.fate) for c in made if c.planned),
+    )
+
+
 def load_cases(
     engine: Engine,
     cases: int,
@@ -573,28 +694,29 @@ def load_cases(
     end: datetime | None = None,
     days: int = 150,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    open_engine: Callable[[], Engine] | None = None,
 ) -> LoadReport:
     """Run ``cases`` real cases over the ``days`` before ``end`` (now); report what was made.
 
-    ``progress`` is called with 1 for every case started (a progress bar's ``update``).
+    ``progress`` is called with the number of cases just started (a progress bar's ``update``).
+    With ``workers`` above 1 the seed's cases are split into that many groups, each run by its
+    own process over an engine from ``open_engine`` (by default one over the same database URL,
+    configured by ``processes.wiring``).
     """
     began = time.perf_counter()
     end = end or datetime.now(UTC)
-    load = DemoLoad(engine, seed)
-    load.progress = progress
-    was_frozen = clock.now() if clock._frozen is not None else None
-    try:
-        load.run(cases, end, days)
-    finally:
-        if was_frozen is not None:
-            clock.freeze(was_frozen)
-        else:
-            clock.unfreeze()
-    ids = [c.instance_id for c in load.cases if c.instance_id is not None]
+    if workers > 1:
+        from processes.demo.workers import engine_over, run_in_workers
+
+        factory = open_engine or engine_over(engine.db.url.render_as_string(hide_password=False))
+        outcome = run_in_workers(factory, cases, seed, end, days, workers, progress)
+    else:
+        outcome = run_group(engine, cases, seed, end, days, progress=progress)
     with engine.sessions() as session:
         rows = session.execute(
             select(ProcessInstance.process_key, ProcessInstance.status, ProcessInstance.late).where(
-                ProcessInstance.id.in_(ids)
+                ProcessInstance.id.in_(outcome.ids)
             )
         ).all()
     return LoadReport(
@@ -603,6 +725,8 @@ def load_cases(
         by_status=Counter(r.status for r in rows),
         late=sum(1 for r in rows if r.late),
         seconds=time.perf_counter() - began,
-        commands=load.commands,
-        failures=load.failures,
+        commands=outcome.commands,
+        failures=outcome.failures,
+        by_fate=outcome.by_fate,
+        workers=max(1, workers),
     )

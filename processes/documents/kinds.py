@@ -6,7 +6,8 @@
 - 答复函 — the letter to the customer: the approved disposition only [001 7];
 - 销售退回通知单 — the return notice [002];
 - 召回通知 — one per customer who received the batch; 召回总结报告 — shipped vs recovered [002];
-- 客户投诉案件统计表 — last month's closed complaints [001 6].
+- 客户投诉案件统计表 — last month's closed complaints [001 6];
+- 市场信息反馈台帐 — last month's user feedback, line by line [002 4.2.6].
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ KINDS: dict[str, DocumentKind] = {
             "complaint_statistics",
             "complaint_statistics",
             _has("statistics"),
+            internal=True,
+        ),
+        DocumentKind(
+            "feedback_ledger",
+            "市场信息反馈台帐",
+            "user_feedback_ledger",
+            "feedback_ledger",
+            _has("feedback_ledger"),
             internal=True,
         ),
     )

@@ -110,6 +110,8 @@ def test_owner_adds_a_step_deploys_v2_and_cases_in_flight_stay_on_v1(browser: An
     page.locator("#panel-name").dispatch_event("change")
     page.fill("#panel-dueTime", "hours(4)")
     page.locator("#panel-dueTime").dispatch_event("change")
+    page.fill("#panel-title_en", "'Confirm the fix with ' + customer_name")  # a computed title in English
+    page.locator("#panel-title_en").dispatch_event("change")
 
     page.click("#validate")
     expect(page.locator("#modeler-app")).to_have_attribute("data-validated", "ok")
@@ -129,6 +131,9 @@ def test_owner_adds_a_step_deploys_v2_and_cases_in_flight_stay_on_v1(browser: An
     assert newest.meta["tasks"]["task_phone_confirm"]["due"] == "hours(4)" or "hours(4)" in str(
         newest.meta["tasks"]["task_phone_confirm"]
     )
+    assert newest.meta["tasks"]["task_phone_confirm"]["titles"] == {
+        "en": "'Confirm the fix with ' + customer_name"
+    }
     bpmn = newest.files["repair_service.bpmn"]
     # What the panel does not show survives the round trip through the modeler.
     assert '<spiffworkflow:parameter id="serial_number"' in bpmn

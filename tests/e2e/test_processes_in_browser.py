@@ -169,6 +169,7 @@ def test_a_misused_machine_under_an_archived_contract_shows_category_a_and_the_c
     arrival = walk.task(number, "task_arrival")
     tech1 = walk.open("tech1", arrival)
     assert walk.fact(tech1, "customer_address") == "上海市浦东新区张江路 88 号"
+    assert walk.fact(tech1, "technician") == "张工"  # by name, not by user name
     assert walk.decision(tech1, "decide_category").startswith("A 合同服务")
 
 

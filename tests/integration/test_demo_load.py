@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import select
 
 from engine.runtime import Engine
 from engine.store.models import Event, ProcessInstance, SlaBreach
-from tests.integration.generated import generated_engine
+from processes.demo.load import load_cases
+from tests.integration.generated import END, fresh_engine, generated_engine
 
 CASES = 60
 
@@ -65,3 +67,26 @@ def test_the_same_seed_makes_the_same_cases(tmp_path: Path, cases: int) -> None:
     second = _signature(generated_engine(tmp_path, cases, seed=3, name="b.db"))
     assert first == second
     assert len(first) >= cases
+
+
+def test_a_load_split_over_worker_processes_makes_the_seeds_mix(tmp_path: Path) -> None:
+    serial_engine = fresh_engine(tmp_path, "serial.db")
+    serial = load_cases(serial_engine, 12, seed=5, end=END, days=90)
+    parallel_engine = fresh_engine(tmp_path, "parallel.db")
+    started: list[int] = []
+    parallel = load_cases(parallel_engine, 12, seed=5, end=END, days=90, progress=started.append, workers=2)
+    assert parallel.workers == 2
+    assert parallel.by_fate == serial.by_fate, "the same cases by process and fate"
+    assert sum(parallel.by_fate.values()) == sum(started) == 12
+    assert parallel.cases >= 12 and parallel.commands > 12
+    with parallel_engine.sessions() as session:
+        rows = session.execute(
+            select(ProcessInstance.process_key, ProcessInstance.status).where(
+                ProcessInstance.status != "scheduled"
+            )
+        ).all()
+    planned: Counter[str] = Counter()
+    for (process, _fate), n in serial.by_fate.items():
+        planned[process] += n
+    assert planned <= Counter(r.process_key for r in rows), "every planned case was started"
+    assert len({r.status for r in rows}) >= 2, "the groups moved their cases on"

@@ -96,6 +96,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "recall_notice": ("product_name", "batch_numbers", "reason"),
     "recall_report": ("product_name", "batch_numbers"),
     "complaint_statistics": (),
+    "feedback_ledger": (),
 }
 TITLES = {
     "service_voucher": "服务凭证",
@@ -107,6 +108,7 @@ TITLES = {
     "recall_notice": "召回通知",
     "recall_report": "召回总结报告",
     "complaint_statistics": "客户投诉案件统计表",
+    "feedback_ledger": "市场信息反馈台帐",
 }
 
 
@@ -143,6 +145,12 @@ def test_every_document_prints_the_case_data_in_an_embedded_chinese_font(
         assert f"结案件数：{table['total']}" in shown
         for case_number in table["cases"]:
             assert squeezed(case_number) in shown
+    if kind == "feedback_ledger":
+        ledger = data["feedback_ledger"]
+        assert ledger["month"] == "2026-11" and ledger["total"] == len(ledger["lines"]) > 0
+        assert f"反馈条数：{ledger['total']}" in shown
+        for line in ledger["lines"]:
+            assert squeezed(line["reference"]) in shown
     fonts = embedded_font_files(content)
     assert fonts and set(fonts) <= {"/FontFile2", "/FontFile3"}, fonts
     assert len(content) < 200_000, "the font is subset, not embedded whole"

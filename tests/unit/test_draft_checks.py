@@ -8,7 +8,17 @@ from engine.definitions.draft_checks import check_draft_settings
 from engine.sandbox import SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"lookup", "notify"}
+
+
+def lookup(serial: str, strict: bool = False) -> dict[str, str]:
+    return {"serial": serial}
+
+
+def notify(**anything: object) -> None:
+    return None
+
+
+SERVICES = {"lookup": lookup, "notify": notify}
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -35,7 +45,7 @@ def test_every_shipped_diagram_keeps_its_settings() -> None:
     from processes.services import SERVICES as shipped
 
     files = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "diagrams").glob("*.bpmn")}
-    assert check_draft_settings(files, SandboxLimits(), set(shipped)) == []
+    assert check_draft_settings(files, SandboxLimits(), shipped) == []
 
 
 def test_multi_instance_settings() -> None:
@@ -95,6 +105,17 @@ def test_service_task_settings() -> None:
     assert [
         c for _, c, _ in codes(service(good.replace('resultVariable="found"', 'resultVariable="a-b"')))
     ] == ["not_variable"]
+    # The handler's own parameters: one it does not take, one it requires; any for **kwargs.
+    extra = good.replace(
+        "</spiffworkflow:parameters>",
+        '<spiffworkflow:parameter id="colour" value="1" /></spiffworkflow:parameters>',
+    )
+    assert codes(service(extra)) == [
+        ("s", "parameter_unknown", {"name": "colour", "service": "lookup", "known": "serial, strict"})
+    ]
+    none = good.replace('<spiffworkflow:parameter id="serial" type="str" value="serial or \'\'" />', "")
+    assert codes(service(none)) == [("s", "parameter_missing", {"name": "serial", "service": "lookup"})]
+    assert codes(service(extra.replace('id="lookup"', 'id="notify"'))) == []
 
 
 def test_message_settings() -> None:

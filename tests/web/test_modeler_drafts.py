@@ -65,6 +65,9 @@ def test_two_owners_drafts_do_not_overwrite_each_other(owners: Web) -> None:
     assert 'name="派工安排"' in mine["files"]["repair_service.bpmn"]
     assert 'name="派工调度"' in theirs["files"]["repair_service.bpmn"]
 
+    library = first.get("/modeler/").text
+    row = library[library.index('<tr data-process="repair_service"') :]
+    assert '<small class="draft-by">蒋流程, 王工</small>' in row[: row.index("</tr>")]  # whose drafts
     assert second.delete(DRAFT).json["discarded"] is True
     assert second.get(FILES).json["source"] == "version"
     assert 'name="派工安排"' in first.get(FILES).json["files"]["repair_service.bpmn"]
@@ -115,6 +118,16 @@ def test_the_other_owner_sees_who_is_editing_and_when_they_saved(owners: Web) ->
             },
             "服务：没有名为“product_lookups”的服务",
             "Service: no service is called “product_lookups”",
+        ),
+        (
+            lambda f: {
+                **f,
+                "repair_service.bpmn": f["repair_service.bpmn"].replace(
+                    '<spiffworkflow:parameter id="serial_number"', '<spiffworkflow:parameter id="serial_no"'
+                ),
+            },
+            "参数“serial_no”：服务 product_lookup 没有这个参数",
+            "Parameter “serial_number”: the service product_lookup needs it.",
         ),
         (
             lambda f: {
@@ -172,3 +185,8 @@ def test_deploying_over_a_version_deployed_after_my_draft_started_asks_first(own
         forced = first.post(DEPLOY, json={"files": mine, "change_summary": "改名", "over_newer": True})
         assert forced.status_code == 200 and forced.json["deployed"] == [["repair_service", 3]]
     assert first.get(FILES).json["source"] == "version"  # deployed from my draft: the draft is gone
+
+
+def test_only_process_owners_reach_the_presence_heartbeat(owners: Web) -> None:
+    assert owners.client("cs1").post("/modeler/api/repair_service/presence").status_code == 403
+    assert owners.client("owner1").post("/modeler/api/no_such_process/presence").status_code == 404

@@ -129,3 +129,12 @@ def test_the_process_view_names_its_steps_and_diagram_in_english(web: Web) -> No
     assert "<td>派工</td>" not in page
     xml = re.search(r'data-xml="([^"]*)"', page)
     assert xml is not None and 'name="Acceptance"' in html.unescape(xml.group(1))
+
+
+def test_the_technician_picked_at_dispatch_shows_by_name_in_the_case_facts(web: Web) -> None:
+    _number, arrival = web.repair_at_arrival("tech1")
+
+    page = web.client("tech1").get(f"/tasks/{arrival.id}").text
+
+    found = re.search(r'<dd data-fact="technician">(.*?)</dd>', page, re.DOTALL)
+    assert found and found.group(1).strip() == "张工", found and found.group(1)

@@ -513,7 +513,8 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
                 ProcessDefinition.process_key, ProcessDefinition.version.desc()
             )
         ).all()
-        drafts = set(_draft_keys(db))
+        authors = _draft_authors(db)
+        drafts = set(authors)
     processes: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = processes.setdefault(
@@ -522,6 +523,7 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
         )
         entry["versions"].append({"definition": row, "running": int(running.get(row.id, 0))})
         entry["draft"] = row.process_key in drafts
+        entry["draft_by"] = authors.get(row.process_key, [])
     for key in sorted(drafts - set(processes)):
         processes[key] = {
             "key": key,
@@ -529,11 +531,18 @@ def _library(runtime: Engine) -> list[dict[str, Any]]:
             "latest": None,
             "versions": [],
             "draft": True,
+            "draft_by": authors[key],
         }
     return list(processes.values())
 
 
-def _draft_keys(db: Any) -> list[str]:
+def _draft_authors(db: Any) -> dict[str, list[str]]:
+    """Who has a draft of each process (shown by name), by process key."""
     from engine.store.models import DefinitionDraft
 
-    return list(db.scalars(select(DefinitionDraft.process_key).distinct()))
+    found: dict[str, list[str]] = {}
+    for key, author in db.execute(
+        select(DefinitionDraft.process_key, DefinitionDraft.author).order_by(DefinitionDraft.author)
+    ):
+        found.setdefault(key, []).append(person(author))
+    return found
