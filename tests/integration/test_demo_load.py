@@ -69,6 +69,26 @@ def test_the_same_seed_makes_the_same_cases(tmp_path: Path, cases: int) -> None:
     assert len(first) >= cases
 
 
+def test_the_demo_password_is_checked_once_per_user_and_a_wrong_one_is_refused_every_time() -> None:
+    from engine.accounts.users import hash_password, verify_password
+    from processes.demo.load import _CheckedPasswords
+
+    calls: list[str] = []
+
+    def counted(password: str, stored: str) -> bool:
+        calls.append(password)
+        return verify_password(password, stored)
+
+    check = _CheckedPasswords(counted)
+    stored = hash_password("demo-secret")
+    assert [check("demo-secret", stored) for _ in range(3)] == [True, True, True]
+    assert calls == ["demo-secret"]  # scrypt ran once
+    assert [check("wrong", stored) for _ in range(2)] == [False, False]
+    assert calls == ["demo-secret", "wrong", "wrong"]  # a wrong password is never remembered
+    assert check("demo-secret", hash_password("demo-secret")) is True  # another user's hash: checked anew
+    assert len(calls) == 4
+
+
 def test_a_load_split_over_worker_processes_makes_the_seeds_mix(tmp_path: Path) -> None:
     serial_engine = fresh_engine(tmp_path, "serial.db")
     serial = load_cases(serial_engine, 12, seed=5, end=END, days=90)
