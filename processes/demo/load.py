@@ -205,6 +205,8 @@ class DemoLoad:
         self.cases: list[_Case] = []
         #: Cases whose timers failed to fire, left alone until the clock reaches the time given.
         self.timer_backoff: dict[int, datetime] = {}
+        #: The ids of the cases this load made.
+        self.own: set[int] = set()
         #: Instances made before the load are none of its business (their ids are at most this).
         self.floor = 0
         self.queue: list[_Due] = []
@@ -280,7 +282,6 @@ class DemoLoad:
 
     def _own_due(self) -> list[int]:
         now = clock.now()
-        own = {c.instance_id for c in self.cases}
         with self.engine.sessions() as session:
             due = session.scalars(
                 select(Job.instance_id)
@@ -293,7 +294,7 @@ class DemoLoad:
                 )
                 .order_by(Job.due_at, Job.id)
             ).all()
-        return [i for i in dict.fromkeys(due) if i in own and self.timer_backoff.get(i, now) <= now]
+        return [i for i in dict.fromkeys(due) if i in self.own and self.timer_backoff.get(i, now) <= now]
 
     def _fire_timers_of(self, instance_id: int) -> int:
         try:
@@ -317,7 +318,6 @@ class DemoLoad:
         return self._adopt_children(case)
 
     def _adopt_children(self, case: _Case) -> int:
-        known = {c.instance_id for c in self.cases}
         with self.engine.sessions() as session:
             children = list(
                 session.scalars(
@@ -326,8 +326,9 @@ class DemoLoad:
             )
         added = 0
         for child in children:
-            if child in known:
+            if child in self.own:
                 continue
+            self.own.add(child)
             self.cases.append(_Case("complaint", "finish", 99, instance_id=child))
             self._push(
                 working_moment(clock.now() + timedelta(minutes=self.rng.uniform(30, 180))),
@@ -356,6 +357,7 @@ class DemoLoad:
             return False
         self.commands += 1
         case.instance_id = started.id
+        self.own.add(started.id)
         if case.fate == "error":
             self.outage.failing.add(started.id)
         return True
