@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
+from engine.definitions.draft_checks import check_draft_settings
 from engine.definitions.forms import FormDefinition
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.sandbox.limits import SandboxLimits
@@ -41,14 +42,22 @@ def deploy_files(
     change_summary: str | None,
     dry_run: bool,
     limits: SandboxLimits | None = None,
+    services: Mapping[str, Callable[..., Any]] | None = None,
 ) -> DeployReport:
     """Validate ``files`` and add a version for each process whose content changed.
 
     All or nothing: every problem is found (the specs are serialized too) before a row is
-    written, and a dry run does the same work without writing.
+    written, and a dry run does the same work without writing. With ``services`` (the
+    handlers service tasks may call), the settings a draft may not keep are refused here too:
+    an unknown service, parameters its handler does not take or misses, an undefined message.
     """
     result = validate_files(files, resolve_role, evaluate_timer, limits)
     problems = list(result.problems)
+    if services is not None:
+        problems.extend(
+            Problem(p.element_id, str(p.message), p.file, code=p.message)
+            for p in check_draft_settings(files, limits or SandboxLimits(), services)
+        )
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)

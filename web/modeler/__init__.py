@@ -439,8 +439,15 @@ def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _problems_json(problems: list[Any], level: str = "error") -> list[dict[str, Any]]:
+    lang = current_lang()
     return [
-        {"element_id": p.element_id, "message": p.message, "file": p.file, "level": level} for p in problems
+        {
+            "element_id": p.element_id,
+            "message": translate(p.code, lang) if getattr(p, "code", None) else p.message,
+            "file": p.file,
+            "level": level,
+        }
+        for p in problems
     ]
 
 
