@@ -26,7 +26,7 @@ from engine.outbox.preferences import (
 from processes.notifications.wording import KIND_LABELS, label, make_renderer
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
-from web.api.schemas import InputSchema, PageSchema
+from web.api.schemas import InputSchema, page_of
 from web.auth import engine
 from web.notifications import refusal
 
@@ -64,10 +64,7 @@ class NotificationSchema(ma.Schema):
     unread = ma.fields.Boolean(required=True)
 
 
-class NotificationPageSchema(PageSchema):
-    """A page of notifications, newest first."""
-
-    items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+NotificationPageSchema = page_of(NotificationSchema)
 
 
 class NotificationQueryArgsSchema(InputSchema):
