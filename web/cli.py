@@ -29,7 +29,7 @@ from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
-from engine.runtime.library import with_library_files
+from engine.runtime.library import user_names, with_library_files
 from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
@@ -121,7 +121,7 @@ def _deploy(files: dict[str, str], deployed_by: str, summary: str | None, dry_ru
     except Exception as error:  # unreachable server, bad URL, failed migration: one plain line
         _fail(f"the database cannot be opened: {_first_line(error)}")
     try:
-        conversion = convert_foreign(with_library_files(engine, files))
+        conversion = convert_foreign(with_library_files(engine, files), known_users=user_names(engine))
         for change in conversion.changes:
             click.echo(change.line())
         return engine.deploy(

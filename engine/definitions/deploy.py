@@ -33,6 +33,16 @@ class DeployReport:
     dry_run: bool = False
 
 
+def _setting_problems(
+    files: Mapping[str, str], limits: SandboxLimits | None, services: Mapping[str, Callable[..., Any]] | None
+) -> list[Problem]:
+    """The side panel's settings a deploy refuses too (none checked when no services are given)."""
+    if services is None:
+        return []
+    found = check_draft_settings(files, limits or SandboxLimits(), services)
+    return [Problem(p.element_id, str(p.message), p.file, code=p.message) for p in found]
+
+
 def deploy_files(
     session: Session,
     files: Mapping[str, str],
@@ -52,12 +62,7 @@ def deploy_files(
     an unknown service, parameters its handler does not take or misses, an undefined message.
     """
     result = validate_files(files, resolve_role, evaluate_timer, limits)
-    problems = list(result.problems)
-    if services is not None:
-        problems.extend(
-            Problem(p.element_id, str(p.message), p.file, code=p.message)
-            for p in check_draft_settings(files, limits or SandboxLimits(), services)
-        )
+    problems = [*result.problems, *_setting_problems(files, limits, services)]
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)
