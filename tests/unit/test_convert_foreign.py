@@ -83,3 +83,21 @@ def test_files_without_foreign_settings_are_returned_unchanged() -> None:
     report = convert_foreign({"repair_service.bpmn": own, "broken.bpmn": "<not xml"})
     assert report.files == {"repair_service.bpmn": own, "broken.bpmn": "<not xml"}
     assert not report.changed
+
+
+def test_an_assignee_or_a_single_candidate_user_becomes_the_assignee_expression() -> None:
+    known = convert_foreign({"site_inspection.bpmn": CAMUNDA}, {"repair_escalation"}, known_users={"demo"})
+    text = known.files["site_inspection.bpmn"]
+    assert "camunda:assignee" not in text
+    assert '<spiffworkflow:property name="assignee" value="\'demo\'"/>' in text
+    assert any(c.converted and "assignee 'demo' → assignee 'demo'" in c.line() for c in known.changes)
+    variable = CAMUNDA.replace('camunda:assignee="demo"', 'camunda:candidateUsers="${starter}"')
+    text = convert_foreign({"s.bpmn": variable}, {"repair_escalation"}).files["s.bpmn"]
+    assert '<spiffworkflow:property name="assignee" value="starter"/>' in text
+    several = CAMUNDA.replace('camunda:assignee="demo"', 'camunda:candidateUsers="demo,sup1"')
+    report = convert_foreign({"s.bpmn": several}, {"repair_escalation"}, known_users={"demo", "sup1"})
+    assert 'name="assignee"' not in report.files["s.bpmn"]
+    assert any(
+        not c.converted and c.element_id == "Activity_inspect" and "candidateUsers 'demo,sup1'" in c.line()
+        for c in report.changes
+    )
