@@ -18,6 +18,7 @@ from engine.definitions import names
 from engine.definitions.forms import FormField, FormProblem, parse_form
 from engine.runtime import Engine
 from engine.store import queries
+from processes.terms import CompanyWords, company_words
 from processes.wiring import LIST_FIELDS
 
 
@@ -44,6 +45,8 @@ class Labels:
     #: (process key, form field key) -> the field as that process's forms define it: the same
     #: key means different things in different processes (a recall's "approved", a return's "reason")
     process_fields: dict[tuple[str, str], FormField] = field(default_factory=dict)
+    #: The company's words (药品 for a pharmaceutical company, 产品 for others: processes/terms.py)
+    words: CompanyWords = field(default_factory=CompanyWords)
 
     def steps_for(self, roles: frozenset[str] | None) -> list[tuple[str, str]]:
         """Return the (process key, element id) of the human tasks of these roles (all when None)."""
@@ -62,8 +65,8 @@ class Labels:
     def step(self, process_key: str, spec_id: str, lang: str = "zh") -> str:
         """Return the name of a step of a process in ``lang`` (its element id when unknown)."""
         if lang == "en" and (process_key, spec_id) in self.step_names_en:
-            return self.step_names_en[(process_key, spec_id)]
-        return self.step_names.get((process_key, spec_id), spec_id)
+            return self.words.say(self.step_names_en[(process_key, spec_id)])
+        return self.words.say(self.step_names.get((process_key, spec_id), spec_id))
 
     def step_named(self, process_key: str, name: str, lang: str) -> str:
         """Return a step stored by its name (a case's current step) in ``lang``; the name when unknown."""
@@ -85,14 +88,14 @@ class Labels:
     def field_label(self, key: str, lang: str, process_key: str | None = None) -> str:
         """Return a form field's label in ``lang`` (its key when no deployed form has it)."""
         form_field = self.form_field(key, process_key)
-        return form_field.label(lang) if form_field else key
+        return self.words.say(form_field.label(lang)) if form_field else key
 
     def option(self, field_key: str, value: str, lang: str) -> str:
         """Return how the forms name a stored option value in ``lang`` (the value when unknown)."""
         form_field = self.form_fields.get(field_key)
         for option, label_zh, label_en in form_field.options if form_field else ():
             if option == value:
-                return label_en if lang == "en" else label_zh
+                return self.words.say(label_en if lang == "en" else label_zh)
         return value
 
     def urgency(self, process_key: str, value: str | None, lang: str) -> str:
@@ -125,7 +128,7 @@ def labels(engine: Engine, session: Session, known_version: int | None = None) -
 
 
 def _read_labels(session: Session, version: int) -> Labels:
-    result = Labels(version=version)
+    result = Labels(version=version, words=company_words(session))
     for definition in queries.definition_labels(session):  # oldest first: newer wording overwrites
         key = definition.process_key
         result.process_names[key] = definition.name

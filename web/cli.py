@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
@@ -28,7 +29,7 @@ from engine.definitions.deploy import DeployReport
 from engine.errors import DeploymentInvalid, EngineError, FormInvalid
 from engine.operations.schema_status import SchemaNotCurrent
 from engine.runtime import Engine
-from engine.runtime.library import with_library_files
+from engine.runtime.library import user_names, with_library_files
 from engine.runtime.runner import TimerRunner
 from engine.sandbox.limits import limit_process_memory
 from engine.store.models import ProcessInstance
@@ -40,7 +41,7 @@ from processes.roles import ROLE_KEYS
 from web.audit_cli import audit_group
 from web.calendar_cli import calendar_group
 from web.engine_setup import open_engine
-from web.messages import translate_errors, translate_row
+from web.messages import translate, translate_errors, translate_row
 from web.ops.backup_cli import backup_command, restore_command
 from web.ops.doctor_cli import doctor_command
 from web.ops.logging_setup import configure_logging
@@ -120,7 +121,7 @@ def _deploy(files: dict[str, str], deployed_by: str, summary: str | None, dry_ru
     except Exception as error:  # unreachable server, bad URL, failed migration: one plain line
         _fail(f"the database cannot be opened: {_first_line(error)}")
     try:
-        conversion = convert_foreign(with_library_files(engine, files))
+        conversion = convert_foreign(with_library_files(engine, files), known_users=user_names(engine))
         for change in conversion.changes:
             click.echo(change.line())
         return engine.deploy(
@@ -161,6 +162,8 @@ def _limit_process_memory() -> None:
 
 def _print_problems(problems: list[Problem]) -> None:
     for problem in problems:
+        if problem.code is not None:  # a problem worded by the catalogue: English at the terminal
+            problem = replace(problem, message=translate(problem.code, "en"))
         click.echo(problem.line())
 
 

@@ -24,6 +24,7 @@ from processes.facts.catalogue import PROCESS_FACTS
 from processes.facts.model import Fact, ValueLabels, read_path
 from processes.facts.recall import RecallCustomer, StepDone, recall_customers, recovered_total
 from web.i18n import current_lang, format_when
+from web.names_view import say
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def _show(value: Any, lang: str, values: ValueLabels, form_field: FormField | No
     text = str(value)
     if text in values:
         zh, en = values[text]
-        return en if lang == "en" else zh
+        return say(en if lang == "en" else zh)
     if form_field is not None:
         for option, zh, en in form_field.options:
             if option == text:
-                return en if lang == "en" else zh
+                return say(en if lang == "en" else zh)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dict):
@@ -128,9 +129,9 @@ def _line(
     if form_field is not None and form_field.options_from_role and isinstance(value, str):
         value = names.get(value) or value  # a person picked from a role: by name (张工), not user name
     if fact.zh:
-        label = fact.en if lang == "en" and fact.en else fact.zh
+        label = say(fact.en if lang == "en" and fact.en else fact.zh)
     elif form_field is not None:
-        label = form_field.label(lang)
+        label = say(form_field.label(lang))
     else:
         label = last_key
     return Line(label, _show(value, lang, fact.values, form_field), fact.path)
@@ -251,12 +252,12 @@ def _limits(
     found: list[tuple[str, datetime]] = []
     lang = current_lang()
     for element, due in timers:
-        name = translation(meta, element, lang) or names.get(element, element)
+        name = say(translation(meta, element, lang) or names.get(element, element))
         is_sla = bool(properties.get(element, {}).get("sla"))
         found.append((_("Limit: %(name)s", name=name) if is_sla else _("Timer: %(name)s", name=name), due))
     for task in tasks:
         if task.state == "open" and task.due_at is not None:
-            step = translation(meta, task.spec_id, lang) or task.name
+            step = say(translation(meta, task.spec_id, lang) or task.name)
             found.append((_("Step due: %(name)s", name=step), task.due_at))
     timed = {due for _label, due in found}
     found.extend((label, due) for label, due in ahead if due not in timed)  # not yet on a timer

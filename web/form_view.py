@@ -11,6 +11,7 @@ from engine.definitions.forms import FormDefinition, FormField
 from engine.definitions.forms.model import SIGNATURE_TYPE
 from engine.runtime import Engine
 from engine.store import queries
+from web.names_view import say
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class FormView:
 def form_context(
     form: FormDefinition, values: dict[str, Any], errors: dict[str, list[str]], lang: str, engine: Engine
 ) -> FormView:
-    """Build the view of a form with the values and errors to show."""
+    """Build the view of a form with the values and errors to show, in the company's words."""
     views: list[FieldView] = []
     for field in form.fields:
         if field.options_from_role:
@@ -55,14 +56,17 @@ def form_context(
             options = [(number, number) for number in engine.case_numbers(field.options_from_process)]
         else:
             options = [
-                (value, label_en if lang == "en" else label_zh) for value, label_zh, label_en in field.options
+                (value, say(label_en if lang == "en" else label_zh))
+                for value, label_zh, label_en in field.options
             ]
         value = values.get(field.key, field.default) if field.key else None
         description = field.description_en if lang == "en" and field.description_en else field.description
         views.append(
-            FieldView(field, field.label(lang), description, options, value, errors.get(field.key, []))
+            FieldView(
+                field, say(field.label(lang)), say(description), options, value, errors.get(field.key, [])
+            )
         )
-    return FormView(form.title(lang), views, bool(errors))
+    return FormView(say(form.title(lang)), views, bool(errors))
 
 
 def submitted_data(form: MultiDict[str, str]) -> dict[str, Any]:

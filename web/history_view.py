@@ -24,7 +24,7 @@ from engine.store.queries import CaseTask
 from web.catalogue import Labels
 from web.event_labels import event_label
 from web.i18n import format_when
-from web.names_view import person
+from web.names_view import person, say
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,12 @@ def history_entries(
                 actor_name=names.get(actor, actor),
                 action=event.action,
                 label=event_label(event.action),
-                step=translated.get(event.task_id or "")
-                or (translation(meta, event.element_id, lang) if event.element_id else None)
-                or titles.get(event.task_id or "")
-                or (elements.get(event.element_id, event.element_id) if event.element_id else ""),
+                step=say(
+                    translated.get(event.task_id or "")
+                    or (translation(meta, event.element_id, lang) if event.element_id else None)
+                    or titles.get(event.task_id or "")
+                    or (elements.get(event.element_id, event.element_id) if event.element_id else "")
+                ),
                 note=note,
                 details=details,
             )
@@ -155,7 +157,7 @@ def readable_data(
             if form_field.key in data:
                 value = _readable_value(form_field, data[form_field.key], lang, names)
                 if value:
-                    pairs.append((form_field.label(lang), value))
+                    pairs.append((say(form_field.label(lang)), value))
         return pairs
     for key, value in data.items():
         if value not in (None, "", [], {}):
@@ -176,7 +178,7 @@ def _readable_value(
         return _("yes") if value in (True, "true", "on", "1") else _("no")
     if form_field.options_from_role and isinstance(value, str):  # a person: by name
         return names.get(value, value) if names is not None else person(value)
-    names = {v: (label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}
+    names = {v: say(label_en if lang == "en" else label_zh) for v, label_zh, label_en in form_field.options}
     if isinstance(value, list | tuple):
         return ("、" if lang == "zh" else ", ").join(names.get(str(v), str(v)) for v in value)
     if names:

@@ -35,6 +35,11 @@ def remember(read: catalogue.Labels) -> None:
     g.process_labels = read
 
 
+def say(text: str) -> str:
+    """A form's or a diagram's text in the company's words (产品 instead of 药品 for a device company)."""
+    return labels().words.say(text) if text else text
+
+
 def process_label(key: str | None, fallback: str = "") -> str:
     """A process's name in the user's language (``fallback``, its stored name, serves Chinese readers)."""
     if not key or (fallback and current_lang() != "en"):
@@ -97,11 +102,11 @@ def step_label(
     when the diagram gives it one (``title_en``); otherwise English readers see the step's name.
     """
     if not process_key or not spec_id or current_lang() != "en":
-        return stored or (spec_id or "")
+        return say(stored or (spec_id or ""))
     title = _title(process_key, spec_id, task_id, instance_id)
     if title:
-        return title
-    return (
+        return say(title)
+    return say(
         labels().step(process_key, spec_id, "en")
         if (process_key, spec_id) in labels().step_names_en
         else stored
@@ -111,8 +116,8 @@ def step_label(
 def current_steps_label(process_key: str | None, names: str | None) -> str:
     """A case's current steps in the user's language."""
     if not process_key or current_lang() != "en":
-        return names or ""
-    return labels().steps_named(process_key, names, current_lang())
+        return say(names or "")
+    return say(labels().steps_named(process_key, names, current_lang()))
 
 
 def person(username: str | None) -> str:

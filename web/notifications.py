@@ -40,6 +40,23 @@ def refusal(error: PreferenceInvalid) -> str:
     return reasons.get(error.reason, _("These choices cannot be kept."))
 
 
+def current_choices(username: str) -> dict[str, Any]:
+    """What a person receives now and where; ``own`` is false while their roles' defaults apply."""
+    with engine().sessions() as session:
+        own = session.get(NotificationPreference, username)
+        now = choices_of(session, [username]).get(username)
+    return {
+        "events": sorted(now.events) if now else list(KINDS),
+        "channels": list(now.channels) if now else ["inapp"],
+        "email": (own.email if own else "") or "",
+        "mobile": (own.mobile if own else "") or "",
+        "quiet": own.quiet if own else "none",
+        "quiet_from": (own.quiet_from if own else "") or "",
+        "quiet_until": (own.quiet_until if own else "") or "",
+        "own": own is not None,
+    }
+
+
 @bp.get("/unread.json")
 @login_required
 def unread() -> Any:
@@ -106,24 +123,15 @@ def preferences() -> Any:
         else:
             flash(_("Your notification choices are saved."), "ok")
             return redirect(url_for("notifications.preferences"))
-    with engine().sessions() as session:
-        own = session.get(NotificationPreference, current_user.username)
-        # Until they choose, people see what they receive now: their roles' defaults.
-        now = choices_of(session, [current_user.username]).get(current_user.username)
+    # Until they choose, people see what they receive now: their roles' defaults.
+    choices = current_choices(current_user.username)
+    own = choices.pop("own")
     if form is None:
-        form = {
-            "events": sorted(now.events) if now else list(KINDS),
-            "channels": list(now.channels) if now else ["inapp"],
-            "email": (own.email if own else "") or "",
-            "mobile": (own.mobile if own else "") or "",
-            "quiet": own.quiet if own else "none",
-            "quiet_from": (own.quiet_from if own else "") or "",
-            "quiet_until": (own.quiet_until if own else "") or "",
-        }
+        form = choices
     return render_template(
         "notification_preferences.html",
         form=form,
-        own=own is not None,
+        own=own,
         kinds=[(k, label(KIND_LABELS, k, lang)) for k in KINDS],
         channels=[(c, label(CHANNEL_LABELS, c, lang)) for c in CHANNELS],
         # Channels this server has no settings for: chosen ones would fail (said on the page).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.accounts.users import Actor, get_user
 from engine.errors import EngineError
@@ -32,10 +34,21 @@ from web.documents import documents_service
 from web.engine_setup import open_engine
 from web.settings import load_settings
 
+T = TypeVar("T")
+
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+def _write(engine: Engine, change: Callable[[Session], T]) -> T:
+    """Make one change in its own transaction; a refusal ends the command with its message."""
+    try:
+        with engine.writer.begin() as session:
+            return change(session)
+    except EngineError as error:
+        _fail(error.message)
 
 
 def _actor(engine: Engine, username: str) -> Actor:
@@ -108,14 +121,9 @@ def policy_command(
     if kind is not None:
         if years is None or username is None:
             _fail("changing a rule needs --years and --by")
+        rule = PolicyRule(kind, process_key, years, years_past_expiry, source)
         actor = _actor(engine, username)
-        try:
-            with engine.writer.begin() as session:
-                set_rule(
-                    session, PolicyRule(kind, process_key, years, years_past_expiry, source), actor.username
-                )
-        except EngineError as error:
-            _fail(error.message)
+        _write(engine, lambda session: set_rule(session, rule, actor.username))
     with engine.sessions() as session:
         for rule in rules(session):
             past = (
@@ -153,36 +161,43 @@ def report_command(everything: bool) -> None:
     click.echo(f"{len(items)} case(s)" + ("" if everything else " due for purging"))
 
 
-@retention_group.command("hold")
-@click.argument("business_number")
-@click.option("--reason", required=True, help="Why the case must be kept (an inspection, a dispute).")
-@click.option("--by", "username", required=True, help="Who sets the hold.")
-def hold_command(business_number: str, reason: str, username: str) -> None:
-    """Put a case under a legal hold: it is never purged until the hold is released."""
-    engine = open_engine()
-    actor = _actor(engine, username)
-    try:
-        with engine.writer.begin() as session:
-            hold = set_hold(session, business_number, reason, actor.username)
-    except EngineError as error:
-        _fail(error.message)
-    click.echo(f"legal hold {hold.id} set on {business_number}")
+def _hold_command(
+    name: str,
+    summary: str,
+    reason_help: str,
+    by_help: str,
+    change: Callable[[Session, str, str, str], T],
+    said: Callable[[T, str], str],
+) -> None:
+    """Add a command that changes a case's legal holds as a named user, with a reason."""
+
+    @retention_group.command(name, help=summary)
+    @click.argument("business_number")
+    @click.option("--reason", required=True, help=reason_help)
+    @click.option("--by", "username", required=True, help=by_help)
+    def command(business_number: str, reason: str, username: str) -> None:
+        engine = open_engine()
+        actor = _actor(engine, username)
+        result = _write(engine, lambda session: change(session, business_number, reason, actor.username))
+        click.echo(said(result, business_number))
 
 
-@retention_group.command("release")
-@click.argument("business_number")
-@click.option("--reason", required=True, help="Why the hold ends.")
-@click.option("--by", "username", required=True, help="Who releases the hold.")
-def release_command(business_number: str, reason: str, username: str) -> None:
-    """Release the legal holds on a case."""
-    engine = open_engine()
-    actor = _actor(engine, username)
-    try:
-        with engine.writer.begin() as session:
-            count = release_holds(session, business_number, reason, actor.username)
-    except EngineError as error:
-        _fail(error.message)
-    click.echo(f"{count} legal hold(s) released on {business_number}")
+_hold_command(
+    "hold",
+    "Put a case under a legal hold: it is never purged until the hold is released.",
+    "Why the case must be kept (an inspection, a dispute).",
+    "Who sets the hold.",
+    set_hold,
+    lambda hold, number: f"legal hold {hold.id} set on {number}",
+)
+_hold_command(
+    "release",
+    "Release the legal holds on a case.",
+    "Why the hold ends.",
+    "Who releases the hold.",
+    release_holds,
+    lambda count, number: f"{count} legal hold(s) released on {number}",
+)
 
 
 @retention_group.command("purge")
@@ -197,18 +212,13 @@ def purge_command(business_number: str, username: str, confirmed: bool) -> None:
     if not confirmed:
         click.confirm(f"Purge {business_number} and everything recorded on it?", abort=True)
     secret = load_settings().secret_key
-    try:
-        with engine.writer.begin() as session:
-            tombstone = purge_case(
-                session,
-                business_number,
-                actor.username,
-                secret,
-                product_expiry,
-                engine.config.calendar.timezone,
-            )
-    except EngineError as error:
-        _fail(error.message)
+    timezone = engine.config.calendar.timezone
+    tombstone = _write(
+        engine,
+        lambda session: purge_case(
+            session, business_number, actor.username, secret, product_expiry, timezone
+        ),
+    )
     click.echo(f"{business_number} purged; tombstone {tombstone.id} signed {tombstone.signature}")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.definitions.convert_forms import embedded_form
 from engine.definitions.documents import _bpmn
 from engine.definitions.files import _parse_xml, _qname
 from engine.definitions.vocabulary import _HUMAN_TASKS, BPMN_NS, FORM_SUFFIX, SPIFF_NS, ZEEBE_NS
@@ -109,10 +110,13 @@ class ConversionReport:
         return bool(self.changes)
 
 
-def convert_foreign(files: Mapping[str, str], known_forms: Iterable[str] = ()) -> ConversionReport:
+def convert_foreign(
+    files: Mapping[str, str], known_forms: Iterable[str] = (), known_users: Iterable[str] = ()
+) -> ConversionReport:
     """Rewrite the Camunda/Flowable/Activiti/Zeebe settings of every BPMN file into afterflow's.
 
     ``known_forms`` names forms deployed already (the library); forms among ``files`` count too.
+    ``known_users`` are the user names an ``assignee`` or single ``candidateUsers`` may name.
     Files without foreign settings, and files that do not parse, are returned unchanged:
     validation reports their problems.
     """
@@ -125,9 +129,11 @@ def convert_foreign(files: Mapping[str, str], known_forms: Iterable[str] = ()) -
         root = _parse_xml(name, text, [])
         if root is None:
             continue
-        converter = _DiagramConverter(name, forms, report.changes)
+        converter = _DiagramConverter(name, forms, report.changes, set(known_users))
         if converter.convert(root):
             report.files[name] = _serialize(root)
+        for form_name, form_text in converter.new_files.items():
+            report.files.setdefault(form_name, form_text)
     return report
 
 
@@ -188,9 +194,11 @@ def _serialize(root: Any) -> str:
 class _DiagramConverter:
     """Rewrites one BPMN document in place and records each change."""
 
-    def __init__(self, file: str, forms: set[str], changes: list[Conversion]) -> None:
+    def __init__(self, file: str, forms: set[str], changes: list[Conversion], users: set[str]) -> None:
         self.file = file
         self.forms = forms
+        self.users = users
+        self.new_files: dict[str, str] = {}
         self.changes = changes
         self.dirty = False
 
@@ -216,15 +224,7 @@ class _DiagramConverter:
                 groups.setdefault(group, []).append(node_id)
             self._form(node, node_id)
             self._due(node, node_id)
-            for attr in ("assignee", "candidateUsers"):
-                found = _foreign_attr(node, attr)
-                if found is not None:
-                    self._note(
-                        node_id,
-                        f"{attr} '{found[1]}' is not carried over: afterflow offers a task to the role of "
-                        "its lane, and someone of that role claims it",
-                        converted=False,
-                    )
+            self._assignee(node, node_id)
         if groups:
             self._lanes(process, groups)
 
@@ -284,6 +284,7 @@ class _DiagramConverter:
         if value is None and zeebe is not None:
             value = zeebe.get("formId") or zeebe.get("formKey")
         if not value:
+            self._embedded_form(node, node_id)
             return
         key = _form_key(value)
         if key not in self.forms:
@@ -297,6 +298,41 @@ class _DiagramConverter:
             zeebe.getparent().remove(zeebe)
         _set_property(node, "formKey", key)
         self._note(node_id, f"form '{value}' → formKey '{key}'")
+
+    def _embedded_form(self, node: Any, node_id: str) -> None:
+        key = re.sub(r"[^a-z0-9_]", "_", node_id.lower())
+        made = embedded_form(node, key)
+        if made is None:
+            return
+        text, left_out = made
+        self.new_files[f"{key}{FORM_SUFFIX}"] = text
+        self.forms.add(key)
+        _set_property(node, "formKey", key)
+        self._note(node_id, f"embedded form fields → generated form '{key}{FORM_SUFFIX}'")
+        for what in left_out:
+            self._note(node_id, what, converted=False)
+
+    def _assignee(self, node: Any, node_id: str) -> None:
+        """``assignee`` or a single ``candidateUsers`` name becomes the assignee expression."""
+        done = False
+        for attr in ("assignee", "candidateUsers"):
+            found = _foreign_attr(node, attr)
+            if found is None:
+                continue
+            value = found[1].strip()
+            expression = None if done else _assignee_expression(value, self.users)
+            if expression is None:
+                why = "another one is carried over" if done else "it names no single user of afterflow"
+                self._note(
+                    node_id,
+                    f"{attr} '{value}' is not carried over ({why}): someone of the lane's role claims the task",
+                    converted=False,
+                )
+                continue
+            del node.attrib[found[0]]
+            _set_property(node, "assignee", expression)
+            self._note(node_id, f"{attr} '{value}' → assignee {expression}")
+            done = True
 
     def _due(self, node: Any, node_id: str) -> None:
         found = _foreign_attr(node, "dueDate")
@@ -375,6 +411,14 @@ def _set_property(node: Any, name: str, value: str) -> None:
             prop.set("value", value)
             return
     etree.SubElement(props, f"{{{SPIFF_NS}}}property", name=name, value=value)
+
+
+def _assignee_expression(value: str, users: set[str]) -> str | None:
+    """A known user's name (``sup1``) as a quoted expression, a JUEL variable (``${starter}``) as itself."""
+    if value.startswith(("${", "#{")):
+        python = juel_to_python(value)
+        return python if python is not None and python.isidentifier() else None
+    return repr(value) if value in users else None
 
 
 def _first_flow_position(process: Any) -> int:

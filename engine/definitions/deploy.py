@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
+from engine.definitions.draft_checks import check_draft_settings
 from engine.definitions.forms import FormDefinition
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.sandbox.limits import SandboxLimits
@@ -32,6 +33,16 @@ class DeployReport:
     dry_run: bool = False
 
 
+def _setting_problems(
+    files: Mapping[str, str], limits: SandboxLimits | None, services: Mapping[str, Callable[..., Any]] | None
+) -> list[Problem]:
+    """The side panel's settings a deploy refuses too (none checked when no services are given)."""
+    if services is None:
+        return []
+    found = check_draft_settings(files, limits or SandboxLimits(), services)
+    return [Problem(p.element_id, str(p.message), p.file, code=p.message) for p in found]
+
+
 def deploy_files(
     session: Session,
     files: Mapping[str, str],
@@ -41,14 +52,17 @@ def deploy_files(
     change_summary: str | None,
     dry_run: bool,
     limits: SandboxLimits | None = None,
+    services: Mapping[str, Callable[..., Any]] | None = None,
 ) -> DeployReport:
     """Validate ``files`` and add a version for each process whose content changed.
 
     All or nothing: every problem is found (the specs are serialized too) before a row is
-    written, and a dry run does the same work without writing.
+    written, and a dry run does the same work without writing. With ``services`` (the
+    handlers service tasks may call), the settings a draft may not keep are refused here too:
+    an unknown service, parameters its handler does not take or misses, an undefined message.
     """
     result = validate_files(files, resolve_role, evaluate_timer, limits)
-    problems = list(result.problems)
+    problems = [*result.problems, *_setting_problems(files, limits, services)]
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)

@@ -4,7 +4,8 @@ A draft may be unfinished (a task in no lane, a form not written yet); a deploy 
 What it may not hold is a setting that is wrong the moment it is typed: a service task's
 handler no one provides, a parameter or payload that is not an expression the sandbox runs,
 a multi-instance cardinality above the cap, a collection or element variable that is no
-variable name. Saving such a draft is refused with one message per setting, as codes the web
+variable name. Saving such a draft is refused with one message per setting (and so is a deploy
+of such files, from the editor or the command line), as codes the web
 words in the user's language.
 """
 

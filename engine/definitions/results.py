@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.store.serialization import ProcessSpecs
+from engine.user_messages import Message
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class Problem:
     element_id: str
     message: str
     file: str | None = None
+    #: The problem as a code the web words in each language (``message`` is then its code).
+    code: Message | None = None
 
     def line(self) -> str:
         """Render as ``element_id: message`` on one line."""

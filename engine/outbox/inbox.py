@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.outbox.models import Notification
 
 
+def _mine(username: str, unread_only: bool = False) -> list[ColumnElement[bool]]:
+    """The conditions that pick ``username``'s in-app notifications (only the unread ones)."""
+    mine = [Notification.recipient == username, Notification.medium == "inapp"]
+    if unread_only:
+        mine.append(Notification.read_at.is_(None))
+    return mine
+
+
 def unread_count(session: Session, username: str) -> int:
     """How many in-app notifications ``username`` has not seen (one index-only count)."""
-    return int(
-        session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.recipient == username,
-                Notification.medium == "inapp",
-                Notification.read_at.is_(None),
-            )
-        )
-        or 0
-    )
+    return int(session.scalar(select(func.count(Notification.id)).where(*_mine(username, True))) or 0)
 
 
 def latest(session: Session, username: str, limit: int = 50) -> list[Notification]:
     """The newest in-app notifications of ``username``."""
     return list(
         session.scalars(
-            select(Notification)
-            .where(Notification.recipient == username, Notification.medium == "inapp")
-            .order_by(Notification.id.desc())
-            .limit(limit)
+            select(Notification).where(*_mine(username)).order_by(Notification.id.desc()).limit(limit)
         )
     )
 
@@ -39,9 +35,7 @@ def page(
     session: Session, username: str, unread_only: bool, offset: int, limit: int
 ) -> tuple[list[Notification], int]:
     """One page of the in-app notifications of ``username``, newest first, and how many there are."""
-    mine = [Notification.recipient == username, Notification.medium == "inapp"]
-    if unread_only:
-        mine.append(Notification.read_at.is_(None))
+    mine = _mine(username, unread_only)
     total = int(session.scalar(select(func.count(Notification.id)).where(*mine)) or 0)
     rows = session.scalars(
         select(Notification).where(*mine).order_by(Notification.id.desc()).offset(offset).limit(limit)
@@ -65,18 +59,13 @@ def mark_one_read(session: Session, username: str, notification_id: int) -> Noti
     return row
 
 
-def mark_read(session: Session, username: str, up_to: int) -> int:
-    """Mark the in-app notifications of ``username`` up to id ``up_to`` read; return how many."""
-    result = session.execute(
-        update(Notification)
-        .where(
-            Notification.recipient == username,
-            Notification.medium == "inapp",
-            Notification.read_at.is_(None),
-            Notification.id <= up_to,
-        )
-        .values(read_at=clock.now())
-    )
+def mark_read(session: Session, username: str, up_to: int | None = None) -> int:
+    """Mark the unread in-app notifications of ``username`` read (those up to id ``up_to`` when
+    given); return how many."""
+    unread = _mine(username, True)
+    if up_to is not None:
+        unread.append(Notification.id <= up_to)
+    result = session.execute(update(Notification).where(*unread).values(read_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -94,13 +83,4 @@ def outbox_counts(session: Session) -> dict[str, int]:
 
 def mark_all_read(session: Session, username: str) -> int:
     """Mark every in-app notification of ``username`` read; return how many were unread."""
-    result = session.execute(
-        update(Notification)
-        .where(
-            Notification.recipient == username,
-            Notification.medium == "inapp",
-            Notification.read_at.is_(None),
-        )
-        .values(read_at=clock.now())
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return mark_read(session, username)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from engine.store.models import User
+
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
 
@@ -23,3 +27,9 @@ def with_library_files(runtime: Engine, files: Mapping[str, str]) -> dict[str, s
                     merged.setdefault(name, text)
     merged.update(files)
     return merged
+
+
+def user_names(runtime: Engine) -> set[str]:
+    """The names of the active users, whom an imported diagram's task may be assigned to."""
+    with runtime.sessions() as db:
+        return set(db.scalars(select(User.username).where(User.active.is_(True))))

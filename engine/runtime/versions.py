@@ -43,6 +43,7 @@ def deploy(
             change_summary,
             dry_run,
             engine.limits,
+            engine.script_engine.services,
         )
         if dry_run:
             session.rollback()

@@ -7,7 +7,7 @@ the form's name of a field. Dates print in the company's timezone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -32,8 +32,8 @@ class FormWords:
     options: dict[str, dict[str, str]]
 
 
-def form_words(forms: Mapping[str, Any]) -> FormWords:
-    """Collect field labels and option labels from form-js definitions."""
+def form_words(forms: Mapping[str, Any], say: Callable[[str], str] = str) -> FormWords:
+    """Collect field labels and option labels from form-js definitions, in the company's words (``say``)."""
     fields: dict[str, str] = {}
     options: dict[str, dict[str, str]] = {}
 
@@ -44,11 +44,11 @@ def form_words(forms: Mapping[str, Any]) -> FormWords:
             key = component.get("key")
             if isinstance(key, str):
                 if component.get("label"):
-                    fields.setdefault(key, str(component["label"]))
+                    fields.setdefault(key, say(str(component["label"])))
                 for value in component.get("values") or []:
                     if isinstance(value, Mapping) and "value" in value:
-                        options.setdefault(key, {})[str(value["value"])] = str(
-                            value.get("label", value["value"])
+                        options.setdefault(key, {})[str(value["value"])] = say(
+                            str(value.get("label", value["value"]))
                         )
             walk(component.get("components"))
 

@@ -30,6 +30,7 @@ from processes.documents.kinds import KINDS, DocumentKind, kinds_for, subjects
 from processes.documents.pdf import PdfFont, html_to_pdf
 from processes.documents.signatures import customer_signature
 from processes.oversight.cases import case_data
+from processes.terms import company_words
 
 
 class DocumentRefused(EngineError):
@@ -133,8 +134,10 @@ class Documents:
             assert instance is not None
             definition = instance.definition
             meta = self.engine.definitions.meta(definition)
-            words = form_words(meta.get("forms") or {})
+            company = company_words(session)
+            words = form_words(meta.get("forms") or {}, company.say)
             template = current_template(session, kind.template, self.templates / f"{kind.template}.html")
+            body = company.say(template.body)
             issuer = display_names(session, [actor.username]).get(actor.username, actor.username)
             extra = _extra(kind, data, subject)
             if kind.key == "service_voucher":
@@ -153,7 +156,7 @@ class Documents:
                 }
                 context = document_context(instance, definition.name, data, words, doc, tz, extra)
                 context["doc"]["issued_at"] = context["moment"](issued_at)
-                html = render_template(template.body, context)
+                html = render_template(body, context)
                 footer = f"{number}  第 {version} 版  {instance.business_number}"
                 return html_to_pdf(html, self.font, title, footer, issued_at)
 

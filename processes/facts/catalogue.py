@@ -11,20 +11,32 @@ CATEGORIES = {
     "C": ("C 有费服务", "C paid service"),
 }
 
+
+def _from_form(form: str, *paths: str) -> tuple[Fact, ...]:
+    """Facts labelled by the fields of one form, in the order given."""
+    return tuple(Fact(path, form) for path in paths)
+
+
 REPAIR = ProcessFacts(
     facts=(
-        Fact("customer_name", "repair_register"),
-        Fact("customer_phone", "repair_register"),
-        Fact("customer_address", "repair_register"),
-        Fact("product_model", "repair_register"),
-        Fact("serial_number", "repair_register"),
-        Fact("fault_description", "repair_register"),
-        Fact("urgency", "repair_register"),
-        Fact("distance_band", "repair_register"),
-        Fact("cause", "repair_register"),
+        *_from_form(
+            "repair_register",
+            "customer_name",
+            "customer_phone",
+            "customer_address",
+            "product_model",
+            "serial_number",
+            "fault_description",
+            "urgency",
+            "distance_band",
+            "cause",
+        ),
         Fact("product_in_archive", zh="产品档案", en="Product archive", values=FOUND),
-        Fact("warranty_end", "repair_register"),
-        Fact("contract_in_force", "repair_register"),
+        *_from_form(
+            "repair_register",
+            "warranty_end",
+            "contract_in_force",
+        ),
         Fact("contract_number", zh="维保合同号", en="Maintenance contract"),
         Fact("technician", "repair_dispatch"),
     ),
@@ -48,21 +60,24 @@ REPAIR = ProcessFacts(
 
 COMPLAINT = ProcessFacts(
     facts=(
-        Fact("customer_name", "complaint_receive"),
-        Fact("customer_phone", "complaint_receive"),
-        Fact("customer_address", "complaint_receive"),
-        Fact("product_name", "complaint_receive"),
-        Fact("product_model", "complaint_receive"),
-        Fact("serial_number", "complaint_receive"),
-        Fact("order_number", "complaint_receive"),
-        Fact("quantity", "complaint_receive"),
-        Fact("delivery_date", "complaint_receive"),
-        Fact("defect_quantity", "complaint_receive"),
-        Fact("complaint_category", "complaint_receive"),
-        Fact("complaint_text", "complaint_receive"),
-        Fact("customer_request", "complaint_receive"),
-        Fact("market", "complaint_receive"),
-        Fact("joint_investigation_requested", "complaint_receive"),
+        *_from_form(
+            "complaint_receive",
+            "customer_name",
+            "customer_phone",
+            "customer_address",
+            "product_name",
+            "product_model",
+            "serial_number",
+            "order_number",
+            "quantity",
+            "delivery_date",
+            "defect_quantity",
+            "complaint_category",
+            "complaint_text",
+            "customer_request",
+            "market",
+            "joint_investigation_requested",
+        ),
         Fact("original_number", zh="原投诉编号", en="Original complaint"),
         Fact("severity", "complaint_register"),
         Fact("approved_disposition", "complaint_approval"),
@@ -85,20 +100,23 @@ COMPLAINT = ProcessFacts(
 
 RETURN = ProcessFacts(
     facts=(
-        Fact("customer_name", "return_request"),
-        Fact("customer_type", "return_request"),
-        Fact("customer_phone", "return_request"),
-        Fact("product_name", "return_request"),
-        Fact("specification", "return_request"),
-        Fact("batch_number", "return_request"),
-        Fact("quantity", "return_request"),
-        Fact("expiry_date", "return_request"),
-        Fact("purchase_date", "return_request"),
-        Fact("reason", "return_request"),
-        Fact("reason_detail", "return_request"),
-        Fact("package_intact", "return_request"),
-        Fact("cold_chain", "return_request"),
-        Fact("requested_remedy", "return_request"),
+        *_from_form(
+            "return_request",
+            "customer_name",
+            "customer_type",
+            "customer_phone",
+            "product_name",
+            "specification",
+            "batch_number",
+            "quantity",
+            "expiry_date",
+            "purchase_date",
+            "reason",
+            "reason_detail",
+            "package_intact",
+            "cold_chain",
+            "requested_remedy",
+        ),
         Fact("ledger.found", zh="销售记录查询", en="Sales ledger look-up", values=FOUND),
         Fact("ledger.reason", zh="查询说明", en="Look-up note"),
         Fact("ledger.document_number", zh="原销售单号", en="Sales document"),
@@ -140,13 +158,16 @@ RETURN = ProcessFacts(
 
 RECALL = ProcessFacts(
     facts=(
-        Fact("product_name", "recall_open"),
-        Fact("specification", "recall_open"),
-        Fact("manufacturer", "recall_open"),
-        Fact("batch_numbers", "recall_open"),
-        Fact("recall_type", "recall_open"),
-        Fact("recall_level", "recall_open"),
-        Fact("reason", "recall_open"),
+        *_from_form(
+            "recall_open",
+            "product_name",
+            "specification",
+            "manufacturer",
+            "batch_numbers",
+            "recall_type",
+            "recall_level",
+            "reason",
+        ),
     ),
     keys=("customers", "total_shipped", "total_recovered"),
 )

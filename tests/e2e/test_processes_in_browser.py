@@ -348,6 +348,7 @@ def test_a_recall_to_five_customers_lists_each_and_checks_disposal_against_recov
         qa1 = walk.open("qa1", task)
         customer = task.name.split(" ", 1)[1]
         expect(qa1.locator("h1")).to_have_text(f"通知 {customer}")
+        assert walk.fact(qa1, "batch_numbers") == "RC-E2E-01" and walk.fact(qa1, "reason") == "抽检含量不合格"
         rows = recall_rows(qa1)
         assert sorted(rows) == sorted(name for name, _shipped in FIVE_CUSTOMERS)
         for name, shipped in FIVE_CUSTOMERS:
@@ -370,6 +371,13 @@ def test_a_recall_to_five_customers_lists_each_and_checks_disposal_against_recov
         customer = task.name.split(" ", 1)[1]
         wh1 = walk.open("wh1", task)
         expect(wh1.locator("h1")).to_have_text(f"接收召回产品 {customer}")
+        assert (
+            walk.fact(wh1, "product_name") == "阿莫西林胶囊"
+            and walk.fact(wh1, "batch_numbers") == "RC-E2E-01"
+        )
+        expect(wh1.locator(f"#recall-customers tr[data-customer='{customer}']")).to_contain_text(
+            str(TO_RETURN[customer])
+        )
         walk.complete(
             wh1,
             walk.form(task),

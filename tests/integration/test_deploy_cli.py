@@ -11,6 +11,7 @@ console script, without starting a Python each time), so the whole file stays fa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -452,3 +453,28 @@ def test_files_with_a_byte_order_mark_or_in_utf16_are_read(
     result = deploy_command(str(folder))
     assert result.exit_code == 0, result.output
     assert result.output == "mini: deployed version 1\n"
+
+
+def test_the_side_panel_settings_are_refused_at_deploy_naming_the_element(
+    tmp_path: Path, deploy_command: Callable[..., click.testing.Result]
+) -> None:
+    folder = tmp_path / "diagrams"
+    shutil.copytree(ROOT / "diagrams", folder)
+    bpmn = folder / "repair_service.bpmn"
+    text = bpmn.read_text(encoding="utf-8")
+    text = text.replace('serviceTaskOperator id="product_lookup"', 'serviceTaskOperator id="product_finder"')
+    text = text.replace(
+        '<spiffworkflow:parameter id="summary" type="str" value="service_summary" />',
+        '<spiffworkflow:parameter id="summary" type="str" value="service_summary" />'
+        '<spiffworkflow:parameter id="colour" type="str" value="\'red\'" />',
+    )
+    bpmn.write_text(text, encoding="utf-8")
+    result = deploy_command(str(folder))
+    assert result.exit_code == 1
+    assert_clean_exit(result)
+    assert "service_product_lookup: Service: no service is called “product_finder”" in result.output
+    assert (
+        "service_archive: Parameter “colour”: the service record_service_history takes no such parameter"
+        in result.output
+    )
+    assert "deployed version" not in result.output

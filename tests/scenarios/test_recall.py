@@ -352,7 +352,8 @@ def test_a_batch_the_ledger_does_not_know_goes_straight_to_the_report_with_a_not
     tasks = open_tasks(recall_engine, instance_id)
     assert [(t.spec_id, t.role) for t in tasks] == [("task_report", "quality")]
     row = instance(recall_engine, instance_id)
-    assert row.customer_name == "未查到购货单位" and row.due_at is None
+    assert row.customer_name == "未查到购货单位"
+    assert row.due_at is not None and row.due_at == tasks[0].due_at  # the report's company-default limit
     assert "NO-SUCH-BATCH" in case_data(recall_engine, instance_id)["recall_note"]
     with recall_engine.sessions() as session:
         assert session.scalars(select(Job).where(Job.instance_id == instance_id)).all() == []

@@ -210,6 +210,13 @@ SLA_RULES = {
     "sla_acceptance": ("acceptance", "urgency", "task_acceptance"),
     "sla_invoice": ("invoice", "urgency", "task_invoice"),
     "sla_follow_up": ("follow_up", "urgency", "task_follow_up"),
+    # Steps without a limit in the seeds are due by company-default rows (issue 14 item 6).
+    "sla_quote": ("quote", "urgency", "quote_due"),
+    "sla_gm_approval": ("gm_approval", "urgency", "approval_due"),
+    "sla_response_escalation": ("escalation", "urgency", "escalation_due"),
+    "sla_dispatch_escalation": ("dispatch_escalation", "urgency", "escalation_due"),
+    "sla_arrival_escalation": ("escalation", "urgency", "escalation_due"),
+    "sla_repair_late": ("escalation", "urgency", "escalation_due"),
 }
 
 

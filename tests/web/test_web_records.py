@@ -230,6 +230,15 @@ def test_customer_service_marks_a_fixed_point_unit_on_the_customer_page(archive:
         assert saved is not None and not saved.fixed_point_unit and saved.key_customer
 
 
+def test_a_new_customer_may_be_added_as_a_fixed_point_unit(archive: Web) -> None:
+    client = archive.client("sales1")
+    response = client.post("/customers", data={"name": "新定点诊所", "fixed_point_unit": "on"})
+    assert response.status_code == 302
+    with archive.engine.sessions() as session:
+        added = session.scalar(select(Customer).where(Customer.name == "新定点诊所"))
+        assert added is not None and added.fixed_point_unit and not added.key_customer
+
+
 def test_only_archive_editors_change_a_customers_classes(archive: Web) -> None:
     customer = demo_customer(archive)
     assert 'id="customer-classes"' not in archive.client("owner1").get(f"/customers/{customer.id}").text

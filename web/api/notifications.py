@@ -14,21 +14,20 @@ from flask.views import MethodView
 from marshmallow import validate
 
 from engine.outbox import inbox
-from engine.outbox.models import Notification, NotificationPreference
+from engine.outbox.models import Notification
 from engine.outbox.preferences import (
     CHANNELS,
     KINDS,
     QUIET_MODES,
     PreferenceInvalid,
-    choices_of,
     save_preference,
 )
 from processes.notifications.wording import KIND_LABELS, label, make_renderer
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
-from web.api.schemas import InputSchema, PageSchema
+from web.api.schemas import InputSchema, page_of
 from web.auth import engine
-from web.notifications import refusal
+from web.notifications import current_choices, refusal
 
 blp = api_blueprint(
     "api_notifications", "/api/v1/notifications", "The caller's notifications and notification preferences."
@@ -64,10 +63,7 @@ class NotificationSchema(ma.Schema):
     unread = ma.fields.Boolean(required=True)
 
 
-class NotificationPageSchema(PageSchema):
-    """A page of notifications, newest first."""
-
-    items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+NotificationPageSchema = page_of(NotificationSchema)
 
 
 class NotificationQueryArgsSchema(InputSchema):
@@ -200,7 +196,7 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def get(self) -> dict[str, Any]:
         """Show the caller's choices (their roles' defaults until they choose)."""
-        return _preferences(api_actor().username)
+        return current_choices(api_actor().username)
 
     @blp.arguments(PreferencesSchema)
     @blp.response(200, PreferencesSchema)
@@ -219,20 +215,4 @@ class Preferences(MethodView):
                 message=message,
                 errors={REFUSED_FIELD.get(error.reason, "events"): [message]},
             )
-        return _preferences(username)
-
-
-def _preferences(username: str) -> dict[str, Any]:
-    with engine().sessions() as session:
-        own = session.get(NotificationPreference, username)
-        now = choices_of(session, [username]).get(username)
-    return {
-        "events": sorted(now.events) if now else list(KINDS),
-        "channels": list(now.channels) if now else ["inapp"],
-        "email": (own.email if own else "") or "",
-        "mobile": (own.mobile if own else "") or "",
-        "quiet": own.quiet if own else "none",
-        "quiet_from": (own.quiet_from if own else "") or "",
-        "quiet_until": (own.quiet_until if own else "") or "",
-        "own": own is not None,
-    }
+        return current_choices(username)

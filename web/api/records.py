@@ -24,7 +24,7 @@ from processes.records.ledger_import import LedgerImportError, import_ledger
 from processes.records.models import Customer, Product, SalesLedgerEntry
 from web.api.auth import api_actor, api_blueprint
 from web.api.errors import api_language, refuse
-from web.api.schemas import InputSchema
+from web.api.schemas import InputSchema, page_of
 from web.auth import engine
 from web.messages import translate
 
@@ -82,18 +82,6 @@ class LedgerEntrySchema(ma.Schema):
     cold_chain = ma.fields.Boolean()
 
 
-def _page_of(item: type[ma.Schema]) -> type[ma.Schema]:
-    return ma.Schema.from_dict(
-        {
-            "items": ma.fields.List(ma.fields.Nested(item), required=True),
-            "total": ma.fields.Integer(required=True),
-            "page": ma.fields.Integer(required=True),
-            "per_page": ma.fields.Integer(required=True),
-        },
-        name=f"{item.__name__.removesuffix('Schema')}PageSchema",
-    )
-
-
 class LedgerFileSchema(ma.Schema):
     """A ledger file (CSV or XLSX) to import."""
 
@@ -134,7 +122,7 @@ def _paged(model: Any, args: dict[str, Any], *columns: Any) -> dict[str, Any]:
 @blp.route("/customers")
 class Customers(MethodView):
     @blp.arguments(RecordQueryArgsSchema, location="query")
-    @blp.response(200, _page_of(CustomerSchema))
+    @blp.response(200, page_of(CustomerSchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List customers, searched by name, phone or licence number."""
         _may_read()
@@ -160,7 +148,7 @@ class Customers(MethodView):
 @blp.route("/products")
 class Products(MethodView):
     @blp.arguments(RecordQueryArgsSchema, location="query")
-    @blp.response(200, _page_of(ProductSchema))
+    @blp.response(200, page_of(ProductSchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List products, searched by model, name or serial number."""
         _may_read()
@@ -170,7 +158,7 @@ class Products(MethodView):
 @blp.route("/ledger")
 class Ledger(MethodView):
     @blp.arguments(RecordQueryArgsSchema, location="query")
-    @blp.response(200, _page_of(LedgerEntrySchema))
+    @blp.response(200, page_of(LedgerEntrySchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List sales-ledger lines, searched by batch, document number or purchaser."""
         _may_read()

@@ -40,6 +40,13 @@ class PageSchema(ma.Schema):
     per_page = ma.fields.Integer(required=True)
 
 
+def page_of(item: type[ma.Schema]) -> type[PageSchema]:
+    """The schema of one page of a list of ``item``: its paging and its items."""
+    name = f"{item.__name__.removesuffix('Schema')}PageSchema"
+    items = ma.fields.List(ma.fields.Nested(item), required=True)
+    return type(name, (PageSchema,), {"items": items, "__doc__": f"One page of {item.__name__}."})
+
+
 class TaskSchema(ma.Schema):
     """A human task with its case's list fields."""
 
@@ -61,10 +68,7 @@ class TaskSchema(ma.Schema):
     priority = ma.fields.String(allow_none=True)
 
 
-class TaskPageSchema(PageSchema):
-    """One page of tasks."""
-
-    items = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
+TaskPageSchema = page_of(TaskSchema)
 
 
 class TaskQueryArgsSchema(InputSchema):
@@ -138,27 +142,29 @@ class StartedCaseSchema(ma.Schema):
     status = ma.fields.String(required=True)
 
 
-class CaseSchema(ma.Schema):
-    """A case as the case list shows it."""
+class CaseFieldsSchema(ma.Schema):
+    """What the case list and a case's page both show of a case."""
 
     id = ma.fields.Integer(required=True)
     business_number = ma.fields.String(required=True)
     process_key = ma.fields.String()
-    process_name = ma.fields.String()
     version = ma.fields.Integer()
     status = ma.fields.String()
     current_step = ma.fields.String(allow_none=True)
     customer_name = ma.fields.String(allow_none=True)
-    assignees = ma.fields.List(ma.fields.String())
     started_at = ma.fields.DateTime()
     due_at = ma.fields.DateTime(allow_none=True)
     ended_at = ma.fields.DateTime(allow_none=True)
 
 
-class CasePageSchema(PageSchema):
-    """One page of the case list."""
+class CaseSchema(CaseFieldsSchema):
+    """A case as the case list shows it."""
 
-    items = ma.fields.List(ma.fields.Nested(CaseSchema), required=True)
+    process_name = ma.fields.String()
+    assignees = ma.fields.List(ma.fields.String())
+
+
+CasePageSchema = page_of(CaseSchema)
 
 
 class CaseQueryArgsSchema(InputSchema):
@@ -203,21 +209,11 @@ class DocumentSchema(ma.Schema):
     uploaded_at = ma.fields.DateTime()
 
 
-class CaseDetailSchema(ma.Schema):
+class CaseDetailSchema(CaseFieldsSchema):
     """One case with its data, tasks, events and documents."""
 
-    id = ma.fields.Integer(required=True)
-    business_number = ma.fields.String(required=True)
-    process_key = ma.fields.String()
-    version = ma.fields.Integer()
-    status = ma.fields.String()
-    current_step = ma.fields.String(allow_none=True)
-    customer_name = ma.fields.String(allow_none=True)
     priority = ma.fields.String(allow_none=True)
     started_by = ma.fields.String(allow_none=True)
-    started_at = ma.fields.DateTime()
-    due_at = ma.fields.DateTime(allow_none=True)
-    ended_at = ma.fields.DateTime(allow_none=True)
     error_element = ma.fields.String(allow_none=True)
     error_message = ma.fields.String(allow_none=True)
     data = ma.fields.Dict()

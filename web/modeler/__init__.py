@@ -47,7 +47,7 @@ from engine.definitions.drafts import (
 from engine.definitions.starter import PROCESS_KEY, starter_bpmn
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
-from engine.runtime.library import with_library_files
+from engine.runtime.library import user_names, with_library_files
 from engine.runtime.migration import MIGRATABLE, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.roles import ROLE_KEYS, ROLES, role
@@ -238,7 +238,11 @@ def upload() -> Any:
     if not files and not problems:
         problems.append(Problem("files", _("choose a file to upload")))
     report = None
-    conversion = convert_foreign(_with_supporting_files(files)) if not problems else None
+    conversion = (
+        convert_foreign(_with_supporting_files(files), known_users=user_names(engine()))
+        if not problems
+        else None
+    )
     if conversion is not None:
         try:
             report = engine().deploy(
@@ -439,8 +443,15 @@ def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _problems_json(problems: list[Any], level: str = "error") -> list[dict[str, Any]]:
+    lang = current_lang()
     return [
-        {"element_id": p.element_id, "message": p.message, "file": p.file, "level": level} for p in problems
+        {
+            "element_id": p.element_id,
+            "message": translate(p.code, lang) if getattr(p, "code", None) else p.message,
+            "file": p.file,
+            "level": level,
+        }
+        for p in problems
     ]
 
 
