@@ -20,6 +20,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.definitions.convert_forms import embedded_form
 from engine.definitions.documents import _bpmn
 from engine.definitions.files import _parse_xml, _qname
 from engine.definitions.vocabulary import _HUMAN_TASKS, BPMN_NS, FORM_SUFFIX, SPIFF_NS, ZEEBE_NS
@@ -131,6 +132,8 @@ def convert_foreign(
         converter = _DiagramConverter(name, forms, report.changes, set(known_users))
         if converter.convert(root):
             report.files[name] = _serialize(root)
+        for form_name, form_text in converter.new_files.items():
+            report.files.setdefault(form_name, form_text)
     return report
 
 
@@ -195,6 +198,7 @@ class _DiagramConverter:
         self.file = file
         self.forms = forms
         self.users = users
+        self.new_files: dict[str, str] = {}
         self.changes = changes
         self.dirty = False
 
@@ -280,6 +284,7 @@ class _DiagramConverter:
         if value is None and zeebe is not None:
             value = zeebe.get("formId") or zeebe.get("formKey")
         if not value:
+            self._embedded_form(node, node_id)
             return
         key = _form_key(value)
         if key not in self.forms:
@@ -293,6 +298,19 @@ class _DiagramConverter:
             zeebe.getparent().remove(zeebe)
         _set_property(node, "formKey", key)
         self._note(node_id, f"form '{value}' → formKey '{key}'")
+
+    def _embedded_form(self, node: Any, node_id: str) -> None:
+        key = re.sub(r"[^a-z0-9_]", "_", node_id.lower())
+        made = embedded_form(node, key)
+        if made is None:
+            return
+        text, left_out = made
+        self.new_files[f"{key}{FORM_SUFFIX}"] = text
+        self.forms.add(key)
+        _set_property(node, "formKey", key)
+        self._note(node_id, f"embedded form fields → generated form '{key}{FORM_SUFFIX}'")
+        for what in left_out:
+            self._note(node_id, what, converted=False)
 
     def _assignee(self, node: Any, node_id: str) -> None:
         """``assignee`` or a single ``candidateUsers`` name becomes the assignee expression."""

@@ -89,3 +89,27 @@ def test_a_camunda_assignee_naming_a_user_assigns_the_task_to_that_user(
     with deployed.sessions() as session:
         task = session.scalar(select(Task).where(Task.instance_id == started.id, Task.state == "open"))
         assert task is not None and task.assignee == "sup1"
+
+
+def test_embedded_camunda_form_fields_deploy_as_the_task_form(
+    deployed: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.test_convert_foreign import embedded_camunda
+
+    (tmp_path / CAMUNDA.name).write_text(embedded_camunda())
+    done = afterflow(monkeypatch, url_of(deployed.db), tmp_path, "deploy", str(tmp_path / CAMUNDA.name))
+    assert done.exit_code == 0, done.output
+    assert "Activity_inspect: converted: embedded form fields → generated form" in done.output
+    assert "site_inspection: deployed version 1" in done.output
+    supervisor = actor("sup1", "service_supervisor")
+    started = deployed.start("site_inspection", {}, supervisor)
+    with deployed.sessions() as session:
+        task = session.scalar(select(Task).where(Task.instance_id == started.id, Task.state == "open"))
+        assert task is not None and (task.role, task.form_key) == ("service_supervisor", "activity_inspect")
+        task_id = task.id
+    deployed.claim(task_id, supervisor)
+    deployed.complete(task_id, {"action_taken": "fixed", "hours": 3, "note": "ok"}, supervisor)
+    with deployed.sessions() as session:
+        assert (
+            session.scalar(select(Task).where(Task.instance_id == started.id, Task.state == "open")) is None
+        )

@@ -246,7 +246,7 @@ def test_the_read_model_follows_changed_cases_only_and_equals_a_rebuild(
     cases_then = _case_count(engine)
 
     # Three more weeks of real work (new cases, old cases' timers firing), then a supervisor
-    # suspends one running case, terminates another and hands a technician task to tech2.
+    # hands a technician task to tech2, suspends one running case and terminates another.
     load_cases(engine, 10, seed=15, end=END + timedelta(days=21), days=21)
     with engine.sessions() as session:
         running = list(
@@ -264,9 +264,9 @@ def test_the_read_model_follows_changed_cases_only_and_equals_a_rebuild(
         )
     assert len(running) >= 2 and technician_task is not None, "the generated data leaves work open"
     clock.freeze(END + timedelta(days=21, hours=1))
+    engine.assign(technician_task, "tech2", SUPERVISOR)  # first: its case may be one of the two below
     engine.suspend(running[0], SUPERVISOR, "等待配件")
     engine.terminate(running[1], SUPERVISOR, "客户撤销")
-    engine.assign(technician_task, "tech2", SUPERVISOR)
 
     with engine.writer.begin() as session:
         recomputed = kpi_facts.refresh(session, SHANGHAI)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.definitions.convert import convert_foreign, duration_to_due, juel_to_python
+from engine.definitions.forms import parse_form
 from tests.conftest import ROOT
 
 CAMUNDA = (ROOT / "tests" / "fixtures" / "camunda" / "site_inspection.bpmn").read_text()
@@ -101,3 +102,46 @@ def test_an_assignee_or_a_single_candidate_user_becomes_the_assignee_expression(
         not c.converted and c.element_id == "Activity_inspect" and "candidateUsers 'demo,sup1'" in c.line()
         for c in report.changes
     )
+
+
+EMBEDDED_FIELDS = (
+    "<bpmn:extensionElements><camunda:formData>"
+    '<camunda:formField id="action_taken" label="Action taken" type="enum" defaultValue="fixed">'
+    '<camunda:value id="fixed" name="Fixed" /><camunda:value id="referred" name="Referred" />'
+    '<camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>'
+    '<camunda:formField id="hours" label="工时" type="long" defaultValue="2" />'
+    '<camunda:formField id="visited_on" label="Visited on" type="date" />'
+    '<camunda:formField id="note" label="Note" type="string">'
+    '<camunda:validation><camunda:constraint name="maxlength" config="20" /></camunda:validation>'
+    "</camunda:formField>"
+    '<camunda:formField id="photo" label="Photo" type="file" />'
+    "</camunda:formData></bpmn:extensionElements>"
+)
+
+
+def embedded_camunda() -> str:
+    text = CAMUNDA.replace(' camunda:formKey="embedded:app:forms/repair_escalation.form.json"', "")
+    return text.replace(
+        "<bpmn:incoming>Flow_start</bpmn:incoming>",
+        EMBEDDED_FIELDS + "<bpmn:incoming>Flow_start</bpmn:incoming>",
+        1,
+    )
+
+
+def test_embedded_camunda_form_fields_become_a_form_js_form_in_both_languages() -> None:
+    report = convert_foreign({"site_inspection.bpmn": embedded_camunda()})
+    diagram = report.files["site_inspection.bpmn"]
+    assert "camunda:formData" not in diagram
+    assert '<spiffworkflow:property name="formKey" value="activity_inspect"/>' in diagram
+    form = parse_form("activity_inspect", report.files["activity_inspect.form.json"])
+    fields = {f.key: f for f in form.fields}
+    assert set(fields) == {"action_taken", "hours", "visited_on", "note"}
+    assert fields["action_taken"].required and fields["action_taken"].type == "select"
+    assert [value for value, *_ in fields["action_taken"].options] == ["fixed", "referred"]
+    assert fields["hours"].type == "number" and fields["visited_on"].subtype == "date"
+    raw = {c["key"]: c for c in form.raw["components"]}
+    assert raw["action_taken"]["properties"]["label_en"] == "Action taken"
+    assert "properties" not in raw["hours"]  # a Chinese label has no English text to take
+    not_converted = [c.line() for c in report.changes if not c.converted]
+    assert any("Activity_inspect" in line and "'photo' of type 'file'" in line for line in not_converted)
+    assert any("Activity_inspect" in line and "constraint 'maxlength'" in line for line in not_converted)

@@ -23,15 +23,6 @@ DMN = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 #: User tasks that show no due time yet, each with why. Nothing here may be a step the seeds
 #: give a limit for; remove a line as soon as the step gets its ``dueTime``.
 WITHOUT_DUE_TIME: dict[tuple[str, str], str] = {
-    # The complaint's reactions to an overdue limit and its follow-up steps: their limits are
-    # still to be drawn (company defaults) in complaint.bpmn.
-    ("complaint", "task_first_response_overdue"): "reaction to a breach, limit not yet drawn",
-    ("complaint", "task_closure_overdue"): "reaction to a breach, limit not yet drawn",
-    ("complaint", "task_resolution_overdue"): "reaction to a breach, limit not yet drawn",
-    ("complaint", "task_investigation_overdue"): "reaction to a breach, limit not yet drawn",
-    ("complaint", "task_adr_report"): "ADR report limit not yet drawn",
-    ("complaint", "task_customer_visit"): "visit limit not yet drawn",
-    ("complaint", "task_improvement_tracking"): "tracks an improvement over months: no single deadline",
     # The scheduled visits (quality visits, user tracking) run for a period: their limits are
     # still to be drawn with those processes.
     ("quality_visit", "task_quality_visit"): "scheduled visit, limit not yet drawn",
@@ -82,7 +73,7 @@ def test_every_user_task_has_a_due_time_or_a_stated_reason() -> None:
     )  # a listed step that got a due time leaves the list
 
 
-@pytest.mark.parametrize("process", ["repair_service", "sales_return", "recall"])
+@pytest.mark.parametrize("process", ["repair_service", "sales_return", "recall", "complaint"])
 def test_each_limit_a_step_reads_is_a_policy_row_citing_a_seed_or_marked_a_company_default(
     process: str,
 ) -> None:

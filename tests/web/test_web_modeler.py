@@ -314,3 +314,24 @@ def test_deploy_from_the_editor_refuses_an_unknown_service_naming_the_task(owner
     )
     assert checked.json["ok"] is False
     assert "service_product_lookup" in {p["element_id"] for p in checked.json["problems"]}
+
+
+def test_a_camunda_diagram_with_embedded_form_fields_uploads_with_a_generated_form(owners: Web) -> None:
+    from tests.unit.test_convert_foreign import embedded_camunda
+
+    client = owners.client("owner1")
+    response = client.post(
+        "/modeler/upload",
+        data={
+            "files": (io.BytesIO(embedded_camunda().encode()), "site_inspection.bpmn"),
+            "change_summary": "导入",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.text
+    assert 'id="deployed"' in response.text
+    report = response.text[response.text.index('id="conversion"') :]
+    assert "embedded form fields → generated form &#39;activity_inspect.form.json&#39;" in report
+    assert "&#39;photo&#39; of type &#39;file&#39;" in report
+    files = client.get("/modeler/api/site_inspection/files").json["files"]
+    assert "activity_inspect.form.json" in files
