@@ -30,9 +30,6 @@ WITHOUT_DUE_TIME: dict[tuple[str, str], str] = {
     ("quality_visit", "task_visit_supplement"): "scheduled visit, limit not yet drawn",
     ("user_tracking", "task_phone_tracking"): "scheduled tracking, limit not yet drawn",
     ("user_tracking", "task_yearly_tour"): "scheduled tour, limit not yet drawn",
-    # Objections by 签呈 [001 8]: the seed gives no limit; a company default is still to be drawn.
-    ("complaint_objection", "task_objection_ruling"): "objection ruling, limit not yet drawn",
-    ("complaint_objection", "task_apply_ruling"): "applying the ruling, limit not yet drawn",
 }
 
 
