@@ -1,9 +1,12 @@
-"""The first diagram of a new process: a start, one user task in one lane, an end, laid out."""
+"""The first diagram of a new process: a start, one task in one lane and an end, or a copy of another."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from xml.sax.saxutils import quoteattr
+
+from lxml import etree
 
 #: A process id afterflow accepts for a new process: a letter, then letters, digits and underscores.
 PROCESS_KEY = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
@@ -56,3 +59,49 @@ def starter_bpmn(process_key: str, name: str, lane: str, task_name: str) -> str:
   </bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """
+
+
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def copied_bpmn(bpmn: str, template_key: str, process_key: str, name: str, name_en: str) -> str:
+    """Return ``bpmn`` (the diagram of ``template_key``) as the new process ``process_key``.
+
+    The process and its pool take the new id, name and English name; every other element,
+    and the decision tables and forms it calls by id, stay as they are.
+    """
+    if not PROCESS_KEY.match(process_key):
+        raise ValueError(f"{process_key!r} is not a process id (a-z, 0-9, _; 3–64 characters)")
+    root = etree.fromstring(bpmn.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    processes = [p for p in root.iterfind(f"{{{_BPMN}}}process") if p.get("id") == template_key]
+    if not processes:
+        raise ValueError(f"the diagram holds no process {template_key!r}")
+    pools = [p for p in root.iterfind(f".//{{{_BPMN}}}participant") if p.get("processRef") == template_key]
+    renamed = [*processes, *pools]
+    for element in renamed:
+        if element.get("processRef") == template_key:
+            element.set("processRef", process_key)
+        else:
+            element.set("id", process_key)
+        element.set("name", name)
+        _set_name_en(element, name_en)
+    text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return text.decode()
+
+
+def _set_name_en(element: Any, name_en: str) -> None:
+    extensions = element.find(f"{{{_BPMN}}}extensionElements")
+    if extensions is None:
+        extensions = etree.Element(f"{{{_BPMN}}}extensionElements")
+        documented = len(element.findall(f"{{{_BPMN}}}documentation"))
+        element.insert(documented, extensions)
+    properties = extensions.find(f"{{{_SPIFF}}}properties")
+    if properties is None:
+        properties = etree.SubElement(extensions, f"{{{_SPIFF}}}properties")
+    found = next(
+        (p for p in properties.iterfind(f"{{{_SPIFF}}}property") if p.get("name") == "name_en"), None
+    )
+    if found is None:
+        found = etree.SubElement(properties, f"{{{_SPIFF}}}property", name="name_en")
+    found.set("value", name_en)

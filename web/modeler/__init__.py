@@ -44,7 +44,7 @@ from engine.definitions.drafts import (
     load_draft,
     save_draft,
 )
-from engine.definitions.starter import PROCESS_KEY, starter_bpmn
+from engine.definitions.starter import PROCESS_KEY, copied_bpmn, starter_bpmn
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
 from engine.runtime.library import user_names, with_library_files
@@ -124,18 +124,22 @@ def editor(process_key: str) -> Any:
 
 @bp.post("/new")
 def new_process() -> Any:
-    """Start a new process as a draft: a start, one task in the chosen role's lane, an end."""
+    """Start a new process as a draft: blank (start, one task in a role's lane, end) or a copy."""
     key = request.form.get("process_key", "").strip()
     name = request.form.get("name", "").strip()
+    name_en = request.form.get("name_en", "").strip() or name
     role_key = request.form.get("role", "")
+    template = request.form.get("template", "").strip()
     problems = []
     if not PROCESS_KEY.match(key):
         problems.append(
             _("The process id takes 3 to 64 lowercase letters, digits and underscores, from a letter.")
         )
-    if not name or len(name) > 120:
+    if not name or len(name) > 120 or len(name_en) > 120:
         problems.append(_("Name the process (at most 120 characters)."))
-    if role_key not in ROLE_KEYS:
+    if template and not _exists(template):
+        problems.append(_("Choose a deployed process to copy."))
+    if not template and role_key not in ROLE_KEYS:
         problems.append(_("Choose the role of the first step."))
     if not problems and (_exists(key) or drafts_of(engine().sessions, key)):
         problems.append(_("A process with the id %(key)s exists already.", key=key))
@@ -143,8 +147,11 @@ def new_process() -> Any:
         for message in problems:
             flash(message, "error")
         return redirect(url_for("modeler.library"))
-    files = {f"{key}.bpmn": starter_bpmn(key, name, role(role_key).name_zh, _("First step"))}
-    save_draft(engine().sessions, key, files, current_user.username, None)
+    if template:
+        bpmn = copied_bpmn(_main_bpmn(_latest(template)), template, key, name, name_en)
+    else:
+        bpmn = starter_bpmn(key, name, role(role_key).name_zh, _("First step"))
+    save_draft(engine().sessions, key, {f"{key}.bpmn": bpmn}, current_user.username, None)
     flash(_("The new process %(name)s is a draft: draw it, validate and deploy.", name=name), "ok")
     return redirect(url_for("modeler.editor", process_key=key))
 
