@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -105,3 +106,60 @@ def _set_name_en(element: Any, name_en: str) -> None:
     if found is None:
         found = etree.SubElement(properties, f"{{{_SPIFF}}}property", name="name_en")
     found.set("value", name_en)
+
+
+#: A decision table's or form's id: a letter, then letters, digits and underscores.
+FILE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def starter_dmn(key: str, name: str) -> str:
+    """Return a decision table ``key``: one input, one output, hit policy FIRST and one rule."""
+    if not FILE_KEY.match(key):
+        raise ValueError(f"{key!r} is not a decision id (letters, digits, _)")
+    title = quoteattr(name)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"
+  xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/"
+  id="definitions_{key}" name={title} namespace="http://afterflow.local/dmn">
+  <decision id="{key}" name={title}>
+    <decisionTable id="table_{key}" hitPolicy="FIRST">
+      <input id="input_{key}" label="输入">
+        <inputExpression id="input_expression_{key}" typeRef="string"><text>value</text></inputExpression>
+      </input>
+      <output id="output_{key}" label="结果" name="result" typeRef="string" />
+      <rule id="rule_{key}_any">
+        <inputEntry id="rule_{key}_any_value"><text></text></inputEntry>
+        <outputEntry id="rule_{key}_any_result"><text>''</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <dmndi:DMNDI>
+    <dmndi:DMNDiagram id="diagram_{key}">
+      <dmndi:DMNShape id="{key}_di" dmnElementRef="{key}"><dc:Bounds height="80" width="180" x="160" y="100" /></dmndi:DMNShape>
+    </dmndi:DMNDiagram>
+  </dmndi:DMNDI>
+</definitions>
+"""
+
+
+def starter_form(key: str, title_zh: str, title_en: str) -> str:
+    """Return a form ``key`` with one text field, labelled in Chinese and English."""
+    if not FILE_KEY.match(key):
+        raise ValueError(f"{key!r} is not a form id (letters, digits, _)")
+    schema = {
+        "id": key,
+        "type": "default",
+        "schemaVersion": 16,
+        "properties": {"title_zh": title_zh, "title_en": title_en},
+        "components": [
+            {
+                "id": "field_note",
+                "key": "note",
+                "type": "textfield",
+                "label": "备注",
+                "validate": {"maxLength": 500},
+                "properties": {"label_en": "Note"},
+            }
+        ],
+    }
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"

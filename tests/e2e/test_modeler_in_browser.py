@@ -287,3 +287,30 @@ def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
              headers: {'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content}})"""
     )
     page.close()
+
+
+def test_a_new_decision_table_opens_in_the_dmn_editor_and_is_kept_in_the_draft(
+    browser: Any, owner: Served
+) -> None:
+    page = open_editor(browser, owner.url)
+    from playwright.sync_api import expect
+
+    page.once("dialog", lambda dialog: dialog.accept("visit_fee"))
+    page.click("#new-decision")
+    expect(page.locator("#modeler-app")).to_have_attribute("data-open", "visit_fee.dmn", timeout=TIMEOUT_MS)
+    expect(page.locator("#dmn-container")).to_be_visible()
+    expect(page.locator("#dmn-container .tjs-table")).to_be_visible(timeout=TIMEOUT_MS)
+    assert page.locator("#file-tabs button", has_text="visit_fee.dmn").count() == 1
+    files = page.evaluate(
+        "() => fetch('/modeler/api/repair_service/files', {credentials: 'same-origin'}).then(r => r.json())"
+    )
+    assert files["source"] == "draft" and 'hitPolicy="FIRST"' in files["files"]["visit_fee.dmn"]
+    page.once("dialog", lambda dialog: dialog.accept("visit_fee"))  # taken now: refused, said why
+    page.click("#new-decision")
+    expect(page.locator("#modeler-status")).to_contain_text("visit_fee", timeout=TIMEOUT_MS)
+    expect(page.locator("#modeler-status")).to_contain_text("已被另一个决策表或表单使用")
+    page.evaluate(
+        """() => fetch('/modeler/api/repair_service/draft', {method: 'DELETE', credentials: 'same-origin',
+             headers: {'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content}})"""
+    )
+    page.close()

@@ -6,7 +6,12 @@ tables and forms by id), saved as its creator's own draft; only process owners m
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from flask.testing import FlaskClient
+from lxml import etree
+from werkzeug.test import TestResponse
 
 from engine.definitions.drafts import load_draft
 from tests.web.conftest import Web
@@ -79,3 +84,82 @@ def test_only_process_owners_may_copy_a_process(owners: Web) -> None:
     )
     assert response.status_code == 403
     assert load_draft(owners.engine.sessions, "my_repair", "sup1") is None
+
+
+def new_file(client: FlaskClient, kind: str, key: str, files: dict[str, str]) -> TestResponse:
+    return client.post(
+        "/modeler/api/repair_service/new-file",
+        json={"kind": kind, "key": key, "name": "新建", "name_en": "New one", "files": files},
+    )
+
+
+def test_a_new_decision_table_and_form_join_the_draft_and_pass_the_deploy_checks(owners: Web) -> None:
+    client = owners.client("owner1")
+    files = client.get("/modeler/api/repair_service/files").json["files"]
+    added = new_file(client, "decision", "visit_fee", files)
+    assert added.status_code == 200 and added.json["file"] == "visit_fee.dmn", added.json
+    table = etree.fromstring(added.json["text"].encode())
+    dmn = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
+    assert table.find(f"{dmn}decision").get("id") == "visit_fee"
+    assert table.find(f".//{dmn}decisionTable").get("hitPolicy") == "FIRST"
+    assert [len(table.findall(f".//{dmn}{tag}")) for tag in ("input", "output", "rule")] == [1, 1, 1]
+    draft = load_draft(owners.engine.sessions, "repair_service", "owner1")
+    assert draft is not None and draft.files["visit_fee.dmn"] == added.json["text"]
+    form = new_file(client, "form", "visit_note", dict(draft.files))
+    assert form.status_code == 200 and form.json["file"] == "visit_note.form.json"
+    schema = json.loads(form.json["text"])
+    assert schema["id"] == "visit_note" and schema["properties"] == {
+        "title_zh": "新建",
+        "title_en": "New one",
+    }
+    [field] = schema["components"]
+    assert (field["type"], field["label"], field["properties"]["label_en"]) == ("textfield", "备注", "Note")
+    draft = load_draft(owners.engine.sessions, "repair_service", "owner1")
+    assert draft is not None and {"visit_fee.dmn", "visit_note.form.json"} <= set(draft.files)
+    # The diagram uses them: the late step's form and the service-category decision.
+    bpmn = (
+        draft.files["repair_service.bpmn"]
+        .replace('name="formKey" value="repair_escalation"', 'name="formKey" value="visit_note"')
+        .replace(
+            ">service_category</spiffworkflow:calledDecisionId>",
+            ">visit_fee</spiffworkflow:calledDecisionId>",
+        )
+    )
+    using = {**draft.files, "repair_service.bpmn": bpmn}
+    checked = client.post("/modeler/api/repair_service/validate", json={"files": using}).json
+    assert checked["ok"] is True, checked
+    deployed = client.post(
+        "/modeler/api/repair_service/deploy", json={"files": using, "change_summary": "新表"}
+    ).json
+    assert deployed["ok"], deployed
+    with owners.engine.sessions() as db:
+        newest = owners.engine.latest_definition(db, "repair_service")
+        assert {"visit_fee.dmn", "visit_note.form.json"} <= set(owners.engine.definitions.files(newest))
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "lang", "message"),
+    [
+        ("decision", "9lives", "zh", "只能由字母、数字和下划线组成"),
+        ("form", "bad-name", "en", "takes 1 to 64 letters, digits and underscores"),
+        ("decision", "sla_policy", "zh", "已被另一个决策表或表单使用"),
+        ("form", "repair_escalation", "en", "is taken by another decision table or form"),
+        ("decision", "repair_escalation", "zh", "已被另一个决策表或表单使用"),
+    ],
+)
+def test_a_new_file_with_a_bad_or_taken_id_is_refused_in_both_languages(
+    owners: Web, kind: str, key: str, lang: str, message: str
+) -> None:
+    client = owners.client("owner1")
+    client.set_cookie("lang", lang)
+    files = client.get("/modeler/api/repair_service/files").json["files"]
+    refused = new_file(client, kind, key, files)
+    assert refused.status_code == 422 and message in refused.json["message"], refused.json
+    assert load_draft(owners.engine.sessions, "repair_service", "owner1") is None  # nothing saved
+
+
+def test_only_process_owners_may_add_a_decision_table_or_form(owners: Web) -> None:
+    files = owners.client("owner1").get("/modeler/api/repair_service/files").json["files"]
+    for kind in ("decision", "form"):
+        assert new_file(owners.client("sup1"), kind, "visit_fee", files).status_code == 403
+    assert load_draft(owners.engine.sessions, "repair_service", "sup1") is None

@@ -38,6 +38,7 @@ OWNER_URLS = (
     ("post", "/modeler/repair_service/migrate"),
     ("post", "/modeler/upload"),
     ("post", "/modeler/new"),
+    ("post", "/modeler/api/repair_service/new-file"),
 )
 
 

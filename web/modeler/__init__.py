@@ -56,6 +56,7 @@ from web.extensions import login_manager
 from web.i18n import current_lang
 from web.messages import translate
 from web.modeler.draft_presence import newer_than_my_draft, newer_warning, presence, service_parameters
+from web.modeler.new_files import SUFFIXES, new_file, new_file_problem
 from web.names_view import person
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -357,6 +358,26 @@ def api_presence(process_key: str) -> Any:
     _editable(process_key)
     heartbeat(engine().sessions, process_key, current_user.username)
     return jsonify(ok=True, others=presence(process_key))
+
+
+@bp.post("/api/<process_key>/new-file")
+def api_new_file(process_key: str) -> Any:
+    """Add a new decision table or form to the user's draft; the editor then opens it."""
+    _editable(process_key)
+    body = _json_body()
+    kind, key = body.get("kind"), str(body.get("key", "")).strip()
+    if kind not in SUFFIXES:
+        abort(400)
+    files = _files_of(body)
+    problem = new_file_problem(kind, key, _with_supporting_files(files))
+    if problem:
+        return jsonify(ok=False, message=problem), 422
+    title = str(body.get("name", "")).strip()[:120] or key
+    name, text = new_file(kind, key, title, str(body.get("name_en", "")).strip()[:120] or title)
+    files[name] = text
+    version = body.get("version") if isinstance(body.get("version"), int) else None
+    draft = save_draft(engine().sessions, process_key, files, current_user.username, version)
+    return jsonify(ok=True, file=name, text=text, updated_at=draft.updated_at.isoformat())
 
 
 @bp.delete("/api/<process_key>/draft")

@@ -333,6 +333,27 @@
       }).then(validate);
     }).catch(function (error) { status(String(error && error.message || error), "error"); });
   });
+  // A new decision table or form joins the user's draft (with the editor's edits) and opens.
+  function addFile(kind) {
+    var key = window.prompt(root.getAttribute(kind === "decision" ? "data-i18n-new-decision" : "data-i18n-new-form"));
+    if (!key) return Promise.resolve(null);
+    return syncCurrent().then(function () {
+      return request("POST", root.getAttribute("data-new-file-url"),
+        { kind: kind, key: key.trim(), files: state.files, version: state.version });
+    }).then(function (data) {
+      if (!data.ok) { status(data.message, "error"); return data; }
+      state.files[data.file] = data.text;
+      state.source = "draft";
+      markClean();
+      renderTabs();
+      return open(data.file).then(function () {
+        status(root.getAttribute("data-i18n-added").replace("{file}", data.file), "ok");
+        return data;
+      });
+    });
+  }
+  document.getElementById("new-decision").addEventListener("click", function () { addFile("decision"); });
+  document.getElementById("new-form").addEventListener("click", function () { addFile("form"); });
   // --- undo and redo, unsaved edits, autosave ------------------------------------------------
   function commandStack() {
     var kind = kindOf(state.current || "");
@@ -397,6 +418,7 @@
     validate: validate,
     deploy: deploy,
     saveDraft: saveDraft,
+    addFile: addFile,
     beat: beat,
     ready: load(root.getAttribute("data-files-url")).then(function () {
       root.setAttribute("data-ready", "true");
