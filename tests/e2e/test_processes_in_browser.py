@@ -20,17 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from engine import clock
-from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 from tests.conftest import COMPLAINT_RECEIVED
 from tests.e2e.conftest import TIMEOUT_MS, Served
 from tests.e2e.walks import Walk, add_lane_users, local_now, today
-from tests.web.conftest import closing_steps
+from tests.web.conftest import FIVE_CUSTOMERS, add_sale, archive_machine_under_contract, closing_steps
 
 pytestmark = pytest.mark.e2e
 NUMBER = re.compile(r"[A-Z]{2,3}-\d{8}-\d{4}")
@@ -73,60 +70,13 @@ def start(walk: Walk, username: str, process_key: str, answers: dict[str, Any]) 
     return found.group(0)
 
 
-def add_sale(served: Served, purchaser: str, quantity: int, batch: str, document: str) -> None:
-    with served.engine.writer.begin() as session:
-        session.add(
-            SalesLedgerEntry(
-                document_number=document,
-                line_number=1,
-                product_name="阿莫西林胶囊",
-                specification="0.25g×24粒",
-                batch_number=batch,
-                expiry_date=today() + timedelta(days=500),
-                quantity=quantity,
-                unit="盒",
-                unit_price=Decimal("12.5000"),
-                sale_date=today() - timedelta(days=10),
-                purchaser_name=purchaser,
-                purchaser_contact=f"{purchaser}联系人 021-5288{quantity:04d}",
-                imported_at=clock.now(),
-            )
-        )
-
-
 # --- repair ---------------------------------------------------------------------------------------
-
-
-def archive_machine_under_contract(served: Served, serial: str) -> None:
-    with served.engine.writer.begin() as session:
-        customer = Customer(name="华东精密机械有限公司", phone="021-5555-0101", created_at=clock.now())
-        session.add(customer)
-        session.flush()
-        product = Product(
-            customer_id=customer.id,
-            model="HX-200 数控机床",
-            serial_number=serial,
-            sale_date=today() - timedelta(days=800),
-            invoice_date=today() - timedelta(days=800),
-            warranty_end=today() - timedelta(days=435),
-        )
-        session.add(product)
-        session.flush()
-        session.add(
-            MaintenanceContract(
-                number="WB-E2E-0042",
-                customer_id=customer.id,
-                product_id=product.id,
-                starts_on=today() - timedelta(days=30),
-                ends_on=today() + timedelta(days=335),
-            )
-        )
 
 
 def test_a_misused_machine_under_an_archived_contract_shows_category_a_and_the_contract(walk: Walk) -> None:
     from playwright.sync_api import expect
 
-    archive_machine_under_contract(walk.served, "SN-E2E-7")
+    archive_machine_under_contract(walk.served.engine, "SN-E2E-7", "WB-E2E-0042")
     number = start(
         walk,
         "cs1",
@@ -211,7 +161,7 @@ def test_a_sales_return_shows_the_billing_clerk_the_ledger_rows_and_the_approver
 ) -> None:
     from playwright.sync_api import expect
 
-    add_sale(walk.served, "华山医院药房", 500, "B20260601", "XS-E2E-0007")
+    add_sale(walk.served.engine, "华山医院药房", 500, "B20260601", "XS-E2E-0007")
     number = start(
         walk,
         "sales1",
@@ -303,13 +253,6 @@ def test_a_sales_return_shows_the_billing_clerk_the_ledger_rows_and_the_approver
 
 # --- recall ---------------------------------------------------------------------------------------
 
-FIVE_CUSTOMERS = (
-    ("瑞金医院药剂科", 100),
-    ("华山医院药房", 50),
-    ("仁济堂大药房", 40),
-    ("第一人民医院", 30),
-    ("益丰大药房", 10),
-)
 TO_RETURN = {"瑞金医院药剂科": 60, "华山医院药房": 40}
 
 
@@ -326,7 +269,7 @@ def test_a_recall_to_five_customers_lists_each_and_checks_disposal_against_recov
     from playwright.sync_api import expect
 
     for index, (purchaser, quantity) in enumerate(FIVE_CUSTOMERS):
-        add_sale(walk.served, purchaser, quantity, "RC-E2E-01", f"XS-RC-E2E-{index}")
+        add_sale(walk.served.engine, purchaser, quantity, "RC-E2E-01", f"XS-RC-E2E-{index}")
     number = start(
         walk,
         "qa1",

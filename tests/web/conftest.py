@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from engine.calendar import CalendarConfig
 from engine.runtime import Engine
 from engine.store.models import ProcessDefinition, ProcessInstance, Task, User
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
+from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 from processes.roles import ROLE_KEYS
 from tests.web.api_client import api  # noqa: F401  (the API tests' fixture)
 from web.app import create_app
@@ -449,3 +451,97 @@ def close_complaint(web: Web, number: str) -> None:
             select(ProcessInstance.status).where(ProcessInstance.business_number == number)
         )
     assert status == "completed"
+
+
+# --- records the walks start from (shared with the browser walks) ------------------------------------
+
+
+def _shanghai_today() -> date:
+    return clock.now().astimezone(SHANGHAI).date()
+
+
+def add_sale(
+    engine: Engine, purchaser: str, quantity: int, batch: str, document: str, contact: str = ""
+) -> None:
+    """One line of the sales ledger: ``quantity`` boxes of amoxicillin of ``batch`` sold ten days ago."""
+    today = _shanghai_today()
+    with engine.writer.begin() as session:
+        session.add(
+            SalesLedgerEntry(
+                document_number=document,
+                line_number=1,
+                product_name="阿莫西林胶囊",
+                specification="0.25g×24粒",
+                batch_number=batch,
+                expiry_date=today + timedelta(days=500),
+                quantity=quantity,
+                unit="盒",
+                unit_price=Decimal("12.5000"),
+                sale_date=today - timedelta(days=10),
+                purchaser_name=purchaser,
+                purchaser_contact=contact or f"{purchaser}联系人 021-5288{quantity:04d}",
+                imported_at=clock.now(),
+            )
+        )
+
+
+def archive_machine_under_contract(engine: Engine, serial: str, contract: str) -> None:
+    """A customer's machine out of warranty but under maintenance contract ``contract``."""
+    today = _shanghai_today()
+    with engine.writer.begin() as session:
+        customer = Customer(name="华东精密机械有限公司", phone="021-5555-0101", created_at=clock.now())
+        session.add(customer)
+        session.flush()
+        product = Product(
+            customer_id=customer.id,
+            model="HX-200 数控机床",
+            serial_number=serial,
+            sale_date=today - timedelta(days=800),
+            invoice_date=today - timedelta(days=800),
+            warranty_end=today - timedelta(days=435),
+        )
+        session.add(product)
+        session.flush()
+        session.add(
+            MaintenanceContract(
+                number=contract,
+                customer_id=customer.id,
+                product_id=product.id,
+                starts_on=today - timedelta(days=30),
+                ends_on=today + timedelta(days=335),
+            )
+        )
+
+
+#: The pharmacies and hospitals a recalled batch was sold to, with the boxes each bought.
+FIVE_CUSTOMERS = (
+    ("瑞金医院药剂科", 100),
+    ("华山医院药房", 50),
+    ("仁济堂大药房", 40),
+    ("第一人民医院", 30),
+    ("益丰大药房", 10),
+)
+
+
+def return_request(**changes: str) -> dict[str, str]:
+    """A pharmacy's return request for 20 boxes of batch B20260601, with ``changes``."""
+    today = _shanghai_today()
+    data = {
+        "customer_name": "华山医院药房",
+        "customer_type": "institution",
+        "customer_phone": "021-52888888",
+        "product_name": "阿莫西林胶囊",
+        "specification": "0.25g×24粒",
+        "batch_number": "B20260601",
+        "quantity": "20",
+        "expiry_date": (today + timedelta(days=500)).isoformat(),
+        "reason": "near_expiry",
+        "reason_detail": "",
+        "package_intact": "yes",
+        "purchase_voucher_number": "FP-0098812",
+        "purchase_date": (today - timedelta(days=10)).isoformat(),
+        "cold_chain": "no",
+        "requested_remedy": "refund",
+    }
+    data.update(changes)
+    return data

@@ -7,7 +7,6 @@ holds the step, in Chinese and (for one) in English.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,10 +17,9 @@ from engine import clock
 from engine.accounts.users import Actor, create_user
 from engine.store.models import Event, ProcessInstance, Task
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
-from processes.records.models import SalesLedgerEntry
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
-from tests.web.conftest import Web, case_day, closing_steps
+from tests.web.conftest import Web, add_sale, case_day, closing_steps, return_request
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROLES = {username: roles for username, _name, roles in DEMO_USERS}
@@ -131,49 +129,6 @@ def test_a_complaint_with_more_defects_than_delivered_or_a_future_delivery_is_re
     assert cases_of(staff, "complaint") == before
 
 
-def add_sale(web: Web, purchaser: str, quantity: int, batch: str, contact: str = "") -> None:
-    with web.engine.writer.begin() as session:
-        session.add(
-            SalesLedgerEntry(
-                document_number=f"XS-{batch}-{purchaser[:2]}",
-                line_number=1,
-                product_name="阿莫西林胶囊",
-                specification="0.25g×24粒",
-                batch_number=batch,
-                expiry_date=today() + timedelta(days=500),
-                quantity=quantity,
-                unit="盒",
-                unit_price=Decimal("12.5000"),
-                sale_date=today() - timedelta(days=10),
-                purchaser_name=purchaser,
-                purchaser_contact=contact or f"{purchaser} 联系人",
-                imported_at=clock.now(),
-            )
-        )
-
-
-def return_request(**changes: str) -> dict[str, str]:
-    data = {
-        "customer_name": "华山医院药房",
-        "customer_type": "institution",
-        "customer_phone": "021-52888888",
-        "product_name": "阿莫西林胶囊",
-        "specification": "0.25g×24粒",
-        "batch_number": "B20260601",
-        "quantity": "20",
-        "expiry_date": (today() + timedelta(days=500)).isoformat(),
-        "reason": "near_expiry",
-        "reason_detail": "",
-        "package_intact": "yes",
-        "purchase_voucher_number": "FP-0098812",
-        "purchase_date": (today() - timedelta(days=10)).isoformat(),
-        "cold_chain": "no",
-        "requested_remedy": "refund",
-    }
-    data.update(changes)
-    return data
-
-
 @pytest.mark.parametrize(
     ("changes", "key", "expected"),
     [
@@ -184,7 +139,7 @@ def return_request(**changes: str) -> dict[str, str]:
 def test_a_return_beyond_the_ledger_or_bought_in_the_future_is_refused(
     staff: Web, changes: dict[str, str], key: str, expected: str
 ) -> None:
-    add_sale(staff, "华山医院药房", 500, "B20260601")
+    add_sale(staff.engine, "华山医院药房", 500, "B20260601", "XS-B20260601-华山")
     sales1 = staff.client("sales1")
     before = cases_of(staff, "sales_return")
 

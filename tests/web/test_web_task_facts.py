@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,10 +18,9 @@ from engine.accounts.users import Actor, create_user
 from engine.store.models import ProcessInstance, Task
 from processes.demo.signatures import signed_by
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
-from processes.records.models import Customer, MaintenanceContract, Product, SalesLedgerEntry
 from processes.roles import ROLE_KEYS
 from tests.conftest import COMPLAINT_RECEIVED
-from tests.web.conftest import Web
+from tests.web.conftest import FIVE_CUSTOMERS, Web, add_sale, archive_machine_under_contract, return_request
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROLES = {username: roles for username, _name, roles in DEMO_USERS}
@@ -53,34 +51,8 @@ def decision(html: str, element: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
 
 
-def archive_product_with_contract(web: Web, serial: str) -> None:
-    with web.engine.writer.begin() as session:
-        customer = Customer(name="华东精密机械有限公司", phone="021-5555-0101", created_at=clock.now())
-        session.add(customer)
-        session.flush()
-        product = Product(
-            customer_id=customer.id,
-            model="HX-200 数控机床",
-            serial_number=serial,
-            sale_date=today() - timedelta(days=800),
-            invoice_date=today() - timedelta(days=800),
-            warranty_end=today() - timedelta(days=435),
-        )
-        session.add(product)
-        session.flush()
-        session.add(
-            MaintenanceContract(
-                number="WB-2026-0042",
-                customer_id=customer.id,
-                product_id=product.id,
-                starts_on=today() - timedelta(days=30),
-                ends_on=today() + timedelta(days=335),
-            )
-        )
-
-
 def test_a_misused_machine_under_contract_shows_category_a_and_the_contract_on_each_task(web: Web) -> None:
-    archive_product_with_contract(web, "SN-ARCH-7")
+    archive_machine_under_contract(web.engine, "SN-ARCH-7", "WB-2026-0042")
     cs1 = web.client("cs1")
     number = web.start_repair(
         cs1, serial_number="SN-ARCH-7", cause="misuse", contract_in_force="", warranty_end=""
@@ -137,31 +109,8 @@ REPAIR_DONE = {
 }
 
 
-def add_ledger_line(
-    web: Web, purchaser: str, quantity: int, batch: str = "B20260601", document: str = "XS-0007"
-) -> None:
-    with web.engine.writer.begin() as session:
-        session.add(
-            SalesLedgerEntry(
-                document_number=document,
-                line_number=1,
-                product_name="阿莫西林胶囊",
-                specification="0.25g×24粒",
-                batch_number=batch,
-                expiry_date=today() + timedelta(days=500),
-                quantity=quantity,
-                unit="盒",
-                unit_price=Decimal("12.5000"),
-                sale_date=today() - timedelta(days=10),
-                purchaser_name=purchaser,
-                purchaser_contact=f"{purchaser}联系人 021-5288{quantity:04d}",
-                imported_at=clock.now(),
-            )
-        )
-
-
 def test_the_billing_clerk_sees_the_ledger_rows_the_check_matched(staff: Web) -> None:
-    add_ledger_line(staff, "华山医院药房", 500)
+    add_sale(staff.engine, "华山医院药房", 500, "B20260601", "XS-0007")
     sales = staff.client("sales1")
     response = sales.post("/start/sales_return", data=return_request())
     assert response.status_code == 302, response.text
@@ -174,28 +123,6 @@ def test_the_billing_clerk_sees_the_ledger_rows_the_check_matched(staff: Web) ->
     assert fact(page, "ledger.quantity_sold") == "500"
     assert "匹配的销售记录" in page and "华山医院药房" in page
     assert fact(page, "reason") == "近效期"
-
-
-def return_request(**changes: str) -> dict[str, str]:
-    data = {
-        "customer_name": "华山医院药房",
-        "customer_type": "institution",
-        "customer_phone": "021-52888888",
-        "product_name": "阿莫西林胶囊",
-        "specification": "0.25g×24粒",
-        "batch_number": "B20260601",
-        "quantity": "20",
-        "expiry_date": (today() + timedelta(days=500)).isoformat(),
-        "reason": "near_expiry",
-        "reason_detail": "",
-        "package_intact": "yes",
-        "purchase_voucher_number": "FP-0098812",
-        "purchase_date": (today() - timedelta(days=10)).isoformat(),
-        "cold_chain": "no",
-        "requested_remedy": "refund",
-    }
-    data.update(changes)
-    return data
 
 
 def _number(web: Web, process_key: str) -> str:
@@ -247,18 +174,9 @@ def test_a_recalls_approval_and_reason_read_as_the_recall_names_them(staff: Web)
     assert "退货原因" not in data
 
 
-FIVE_CUSTOMERS = (
-    ("瑞金医院药剂科", 100),
-    ("华山医院药房", 50),
-    ("仁济堂大药房", 40),
-    ("第一人民医院", 30),
-    ("益丰大药房", 10),
-)
-
-
 def test_a_recall_to_five_customers_shows_each_customer_and_checks_the_quantities(staff: Web) -> None:
     for index, (purchaser, quantity) in enumerate(FIVE_CUSTOMERS):
-        add_ledger_line(staff, purchaser, quantity, batch="RC-2601", document=f"XS-RC-{index}")
+        add_sale(staff.engine, purchaser, quantity, "RC-2601", f"XS-RC-{index}")
     qa1 = staff.client("qa1")
     opened = qa1.post(
         "/start/recall",
@@ -413,7 +331,7 @@ def test_a_complaint_shows_its_facts_the_suggested_severity_and_the_closure_limi
 
 
 def test_the_return_approvers_see_the_eligibility_rule_that_fired(staff: Web) -> None:
-    add_ledger_line(staff, "华山医院药房", 500)
+    add_sale(staff.engine, "华山医院药房", 500, "B20260601", "XS-0007")
     assert staff.client("sales1").post("/start/sales_return", data=return_request()).status_code == 302
     number = _number(staff, "sales_return")
     notice = staff.open_task(number, "task_return_notice")

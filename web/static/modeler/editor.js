@@ -81,7 +81,7 @@
       if (kind === "bpmn") {
         return bpmn.importXML(state.files[name]).then(function (result) {
           window.AfterflowPanel.keepVariableRefs(bpmn, result && result.warnings);
-          bpmn.get("canvas").zoom("fit-viewport");
+          fitBesidePalette(bpmn.get("canvas"));
           markProblems();
         });
       }
@@ -146,6 +146,21 @@
     registry.getAll().forEach(function (e) {
       canvas.removeMarker(e.id, "af-problem");
       canvas.removeMarker(e.id, "af-warning");
+    });
+  }
+
+  // Fit the diagram into the canvas right of the palette, with a margin all round.
+  function fitBesidePalette(canvas) {
+    canvas.zoom("fit-viewport");
+    var box = canvas.viewbox(), inner = box.inner, outer = box.outer;
+    if (!inner.width || !inner.height) return;
+    var palette = document.querySelector(".djs-palette");
+    var left = (palette ? palette.getBoundingClientRect().width : 0) + 24, margin = 24;
+    var scale = Math.min(1, (outer.width - left - margin) / inner.width, (outer.height - 2 * margin) / inner.height);
+    if (!(scale > 0)) return;
+    canvas.viewbox({
+      x: inner.x - left / scale, y: inner.y - margin / scale,
+      width: outer.width / scale, height: outer.height / scale
     });
   }
 

@@ -334,7 +334,9 @@
     this.element = null;
     var self = this;
     modeler.get("eventBus").on("selection.changed", function (event) {
-      self.show(event.newSelection.length === 1 ? event.newSelection[0] : null);
+      var picked = event.newSelection.length === 1 ? event.newSelection[0] : null;
+      // A flow's (or an event's) label stands for its element: show that element.
+      self.show(picked && picked.type === "label" && picked.labelTarget ? picked.labelTarget : picked);
     });
     modeler.get("eventBus").on("elements.changed", function (event) {
       if (self.element && event.elements.indexOf(self.element) >= 0 && !self.editing) self.show(self.element);
@@ -432,7 +434,9 @@
     var laneNames = lanes(m).map(function (l) { return l.businessObject.name || ""; });
     var isFlowNode = bo.$instanceOf && bo.$instanceOf("bpmn:FlowNode");
     if (isFlowNode && laneNames.length && element.type !== "bpmn:BoundaryEvent") {
-      this.field("lane", laneOf(m, element), false, function (v) { moveToLane(m, element, v); }, [""].concat(laneNames));
+      // "—" (no lane) is offered only while the element is in none: it cannot leave its band.
+      var current = laneOf(m, element);
+      this.field("lane", current, false, function (v) { moveToLane(m, element, v); }, current ? laneNames : [""].concat(laneNames));
     }
     if (is(element, HUMAN)) {
       TASK_PROPERTIES.forEach(function (name) {
