@@ -21,16 +21,8 @@ NS = {
 DMN = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 
 #: User tasks that show no due time yet, each with why. Nothing here may be a step the seeds
-#: give a limit for; remove a line as soon as the step gets its ``dueTime``.
-WITHOUT_DUE_TIME: dict[tuple[str, str], str] = {
-    # The scheduled visits (quality visits, user tracking) run for a period: their limits are
-    # still to be drawn with those processes.
-    ("quality_visit", "task_quality_visit"): "scheduled visit, limit not yet drawn",
-    ("quality_visit", "task_visit_approval"): "scheduled visit, limit not yet drawn",
-    ("quality_visit", "task_visit_supplement"): "scheduled visit, limit not yet drawn",
-    ("user_tracking", "task_phone_tracking"): "scheduled tracking, limit not yet drawn",
-    ("user_tracking", "task_yearly_tour"): "scheduled tour, limit not yet drawn",
-}
+#: give a limit for; remove a line as soon as the step gets its ``dueTime``. Every step has one.
+WITHOUT_DUE_TIME: dict[tuple[str, str], str] = {}
 
 
 def user_tasks() -> list[tuple[str, str, dict[str, str]]]:
