@@ -163,3 +163,13 @@ def starter_form(key: str, title_zh: str, title_en: str) -> str:
         ],
     }
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+def with_names_en(bpmn: str, names_en: dict[str, str]) -> str:
+    """Return ``bpmn`` with the English name (``name_en``) of each element id in ``names_en``."""
+    root = etree.fromstring(bpmn.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("id") in names_en:
+            _set_name_en(element, names_en[element.get("id")])
+    text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return text.decode()

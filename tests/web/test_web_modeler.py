@@ -8,6 +8,7 @@ as a list of problems by element — never an error page.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -266,6 +267,8 @@ def test_a_new_process_starts_as_a_draft_and_deploys_from_the_editor(owners: Web
     assert "现场巡检" in row[: row.index("</tr>")] and "尚未发布" in row[: row.index("</tr>")]
     files = client.get("/modeler/api/site_visit/files").json
     assert files["source"] == "draft" and files["latest"] is None
+    names_en = re.findall(r'name="name_en" value="([^"]*)"', files["files"]["site_visit.bpmn"])
+    assert names_en == ["现场巡检", "现场巡检", "Service supervisor", "First step"]  # every named element
     assert client.post("/modeler/api/site_visit/validate", json={"files": files["files"]}).json["ok"] is True
     deployed = client.post(
         "/modeler/api/site_visit/deploy", json={"files": files["files"], "change_summary": "新建"}

@@ -44,7 +44,7 @@ from engine.definitions.drafts import (
     load_draft,
     save_draft,
 )
-from engine.definitions.starter import PROCESS_KEY, copied_bpmn, starter_bpmn
+from engine.definitions.starter import PROCESS_KEY, copied_bpmn, starter_bpmn, with_names_en
 from engine.errors import ConcurrentModification, DeploymentInvalid, EngineError
 from engine.runtime import Engine
 from engine.runtime.library import user_names, with_library_files
@@ -151,7 +151,11 @@ def new_process() -> Any:
     if template:
         bpmn = copied_bpmn(_main_bpmn(_latest(template)), template, key, name, name_en)
     else:
-        bpmn = starter_bpmn(key, name, role(role_key).name_zh, _("First step"))
+        lane = role(role_key)
+        bpmn = with_names_en(
+            starter_bpmn(key, name, lane.name_zh, _("First step")),
+            {key: name_en, f"participant_{key}": name_en, "lane_1": lane.name_en, "task_1": "First step"},
+        )
     save_draft(engine().sessions, key, {f"{key}.bpmn": bpmn}, current_user.username, None)
     flash(_("The new process %(name)s is a draft: draw it, validate and deploy.", name=name), "ok")
     return redirect(url_for("modeler.editor", process_key=key))
