@@ -64,9 +64,11 @@ def save_draft(
     now = clock.now()
     with sessions.begin() as session:
         row = session.scalar(_mine(process_key, author).with_for_update())
-        if row is None:
-            row = DefinitionDraft(process_key=process_key, author=author, started_at=now)
-            session.add(row)
+        if row is None or not row.files:  # none yet, or only an open editor's heartbeat
+            if row is None:
+                row = DefinitionDraft(process_key=process_key, author=author)
+                session.add(row)
+            row.started_at = now
             row.base_version = base_version
         elif base_version is not None:
             row.base_version = base_version
@@ -81,7 +83,7 @@ def load_draft(sessions: sessionmaker[Session], process_key: str, author: str) -
     """Return ``author``'s draft of ``process_key``, or None."""
     with sessions() as session:
         row = session.scalar(_mine(process_key, author))
-        return _as_draft(row) if row is not None else None
+        return _as_draft(row) if row is not None and row.files else None
 
 
 def drafts_of(sessions: sessionmaker[Session], process_key: str) -> list[Draft]:
@@ -92,17 +94,36 @@ def drafts_of(sessions: sessionmaker[Session], process_key: str) -> list[Draft]:
             .where(DefinitionDraft.process_key == process_key)
             .order_by(DefinitionDraft.updated_at.desc(), DefinitionDraft.author)
         )
-        return [_as_draft(row) for row in rows]
+        return [_as_draft(row) for row in rows if row.files]
+
+
+def viewers_of(sessions: sessionmaker[Session], process_key: str) -> list[Draft]:
+    """Those whose editor of ``process_key`` is open without a saved draft (no files, no save time)."""
+    now = clock.now()
+    with sessions() as session:
+        rows = session.scalars(
+            select(DefinitionDraft)
+            .where(DefinitionDraft.process_key == process_key)
+            .order_by(DefinitionDraft.author)
+        )
+        return [d for d in (_as_draft(row) for row in rows if not row.files) if d.is_open(now)]
 
 
 def heartbeat(sessions: sessionmaker[Session], process_key: str, author: str) -> bool:
-    """Note that ``author``'s editor of ``process_key`` is open; False when they have no draft."""
+    """Note that ``author``'s editor of ``process_key`` is open; False when they have no draft.
+
+    Without a draft, the open editor is kept as a row with no files: others see it, no one
+    loads it as a draft, and the author's first save turns it into their draft.
+    """
+    now = clock.now()
     with sessions.begin() as session:
         row = session.scalar(_mine(process_key, author))
         if row is None:
-            return False
-        row.seen_at = clock.now()
-        return True
+            row = DefinitionDraft(process_key=process_key, author=author, files={}, started_at=now)
+            row.updated_at = now
+            session.add(row)
+        row.seen_at = now
+        return bool(row.files)
 
 
 def discard_draft(sessions: sessionmaker[Session], process_key: str, author: str) -> bool:

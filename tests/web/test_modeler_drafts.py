@@ -190,3 +190,27 @@ def test_deploying_over_a_version_deployed_after_my_draft_started_asks_first(own
 def test_only_process_owners_reach_the_presence_heartbeat(owners: Web) -> None:
     assert owners.client("cs1").post("/modeler/api/repair_service/presence").status_code == 403
     assert owners.client("owner1").post("/modeler/api/no_such_process/presence").status_code == 404
+
+
+def test_an_editor_open_without_a_saved_draft_is_shown_without_a_save_time(owners: Web) -> None:
+    first, second = owners.client("owner1"), owners.client("owner2")
+    at = clock.now()
+    with clock.frozen_at(at):
+        first.post("/modeler/api/repair_service/presence")  # owner1 opened the editor, saved nothing
+        seen = second.post("/modeler/api/repair_service/presence").json["others"]
+        assert [(o["author"], o["editing"], o["saved_at"], o["text"]) for o in seen] == [
+            ("owner1", True, None, "蒋流程 正在查看/编辑")
+        ]
+        second.set_cookie("lang", "en")
+        assert second.get(FILES).json["others"][0]["text"] == "蒋流程 is viewing or editing (not saved)"
+        # Looking is not a draft: no draft to load, none in the library.
+        assert first.get(FILES).json["source"] == "version"
+        row = first.get("/modeler/").text
+        row = row[row.index('<tr data-process="repair_service"') :]
+        assert "draft-by" not in row[: row.index("</tr>")]
+    with clock.frozen_at(at + timedelta(minutes=5)):  # the editor closed: no heartbeat since
+        assert second.post("/modeler/api/repair_service/presence").json["others"] == []
+        saved = first.put(DRAFT, json={"files": files_of(first), "version": 1}).json
+        assert saved["ok"] and first.get(FILES).json["source"] == "draft"  # the first save is a draft
+        seen = second.post("/modeler/api/repair_service/presence").json["others"]
+        assert [(o["author"], o["text"]) for o in seen] == [("owner1", "蒋流程 is editing, saved just now")]

@@ -584,8 +584,11 @@ def _draft_authors(db: Any) -> dict[str, list[str]]:
     from engine.store.models import DefinitionDraft
 
     found: dict[str, list[str]] = {}
-    for key, author in db.execute(
-        select(DefinitionDraft.process_key, DefinitionDraft.author).order_by(DefinitionDraft.author)
+    for key, author, files in db.execute(
+        select(DefinitionDraft.process_key, DefinitionDraft.author, DefinitionDraft.files).order_by(
+            DefinitionDraft.author
+        )
     ):
-        found.setdefault(key, []).append(person(author))
+        if files:  # an editor open without a saved draft is not a draft
+            found.setdefault(key, []).append(person(author))
     return found

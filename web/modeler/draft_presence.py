@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine import clock
-from engine.definitions.drafts import Draft, NewerVersion, drafts_of, load_draft, newer_versions
+from engine.definitions.drafts import Draft, NewerVersion, drafts_of, load_draft, newer_versions, viewers_of
 from engine.store.models import ProcessDefinition
 from web.auth import engine
 from web.i18n import format_when
@@ -48,6 +48,13 @@ def presence(process_key: str) -> list[dict[str, Any]]:
                 "text": text,
             }
         )
+    for viewer in viewers_of(engine().sessions, process_key):
+        if viewer.author != current_user.username:
+            name = person(viewer.author)
+            text = _("%(name)s is viewing or editing (not saved)", name=name)
+            shown.append(
+                {"author": viewer.author, "name": name, "editing": True, "saved_at": None, "text": text}
+            )
     return shown
 
 
