@@ -147,6 +147,9 @@ WORDING: dict[str, str] = {
     "modeler.setting.empty": N_("%(field)s: give an expression."),
     "modeler.setting.not_expression": N_("%(field)s is not an expression the sandbox runs: %(detail)s"),
     "modeler.setting.message_unknown": N_("Message: “%(name)s” is not a message of this diagram."),
+    "modeler.setting.message_starts_another": N_(
+        "Message: “%(name)s” already starts the process %(process)s; give this start event a message of its own."
+    ),
     "modeler.setting.loop_both": N_("Multi-instance: give either a cardinality or a collection, not both."),
     "modeler.setting.loop_none": N_("Multi-instance: give a cardinality or a collection."),
     "modeler.setting.cardinality_cap": N_(

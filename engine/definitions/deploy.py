@@ -16,6 +16,7 @@ from engine import clock
 from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
 from engine.definitions.draft_checks import check_draft_settings
 from engine.definitions.forms import FormDefinition
+from engine.definitions.message_routes import message_start_clashes
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.sandbox.limits import SandboxLimits
 from engine.store.models import ProcessDefinition
@@ -63,6 +64,7 @@ def deploy_files(
     """
     result = validate_files(files, resolve_role, evaluate_timer, limits)
     problems = [*result.problems, *_setting_problems(files, limits, services)]
+    problems += message_start_clashes(session, result.bundles)
     serialized = {} if problems else _serialize(result.bundles, problems)
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)

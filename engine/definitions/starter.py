@@ -69,8 +69,9 @@ _SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 def copied_bpmn(bpmn: str, template_key: str, process_key: str, name: str, name_en: str) -> str:
     """Return ``bpmn`` (the diagram of ``template_key``) as the new process ``process_key``.
 
-    The process and its pool take the new id, name and English name; every other element,
-    and the decision tables and forms it calls by id, stay as they are.
+    The process and its pool take the new id, name and English name; its embedded subprocesses
+    and the messages that start it get names of its own (a message starts one process only);
+    every other element, and the decision tables and forms it calls by id, stay as they are.
     """
     if not PROCESS_KEY.match(process_key):
         raise ValueError(f"{process_key!r} is not a process id (a-z, 0-9, _; 3–64 characters)")
@@ -79,6 +80,8 @@ def copied_bpmn(bpmn: str, template_key: str, process_key: str, name: str, name_
     if not processes:
         raise ValueError(f"the diagram holds no process {template_key!r}")
     pools = [p for p in root.iterfind(f".//{{{_BPMN}}}participant") if p.get("processRef") == template_key]
+    _rename_subprocesses(root, process_key)
+    _rename_start_messages(processes[0], root, process_key)
     renamed = [*processes, *pools]
     for element in renamed:
         if element.get("processRef") == template_key:
@@ -89,6 +92,42 @@ def copied_bpmn(bpmn: str, template_key: str, process_key: str, name: str, name_
         _set_name_en(element, name_en)
     text: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return text.decode()
+
+
+#: Elements whose ids the parser registers as process ids across every deployed file.
+_SUBPROCESS_TAGS = {f"{{{_BPMN}}}{tag}" for tag in ("subProcess", "transaction", "adHocSubProcess")}
+#: Attributes that point at an element by id.
+_REFERENCES = ("id", "bpmnElement", "sourceRef", "targetRef", "attachedToRef")
+
+
+def _rename_subprocesses(root: Any, process_key: str) -> None:
+    """Give embedded subprocesses ids of the copy's own (the template keeps its ids), lanes included."""
+    renamed = {
+        element.get("id"): f"{process_key}_{element.get('id')}"
+        for element in root.iter()
+        if element.tag in _SUBPROCESS_TAGS and element.get("id")
+    }
+    if not renamed:
+        return
+    for element in root.iter():
+        for attribute in _REFERENCES:
+            value = element.get(attribute)
+            if value in renamed:
+                element.set(attribute, renamed[value])
+        if element.tag == f"{{{_BPMN}}}flowNodeRef" and (element.text or "").strip() in renamed:
+            element.text = renamed[element.text.strip()]
+
+
+def _rename_start_messages(process: Any, root: Any, process_key: str) -> None:
+    """Name the messages that start ``process`` after the copy (they still start the template)."""
+    starting = {
+        definition.get("messageRef")
+        for start in process.iterfind(f"{{{_BPMN}}}startEvent")
+        for definition in start.iterfind(f"{{{_BPMN}}}messageEventDefinition")
+    }
+    for message in root.iterfind(f"{{{_BPMN}}}message"):
+        if message.get("id") in starting and message.get("name"):
+            message.set("name", f"{process_key}_{message.get('name')}")
 
 
 def _set_name_en(element: Any, name_en: str) -> None:

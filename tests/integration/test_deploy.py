@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.definitions import Problem, validate_files
+from engine.definitions.starter import copied_bpmn
 from engine.errors import DeploymentInvalid
 from engine.runtime import Engine
 from engine.store.models import ProcessDefinition
@@ -608,3 +609,21 @@ def test_a_pre_or_post_script_on_a_user_task_is_checked_like_any_script(engine: 
     assert [(p.element_id, "postScript" in p.message and "import" in p.message) for p in problems] == [
         ("task_first", True)
     ]
+
+
+def test_a_process_starting_on_another_process_start_message_is_refused(engine: Engine) -> None:
+    engine.deploy(diagram_files(), deployed_by="owner1")
+    files = diagram_files()
+    copy = copied_bpmn(
+        files["repair_service.bpmn"], "repair_service", "repair_copy", "维修副本", "Repair copy"
+    )
+    # The copy starts on a message of its own; set back to the template's, both would start.
+    assert 'name="repair_copy_portal_repair_request"' in copy
+    clash = copy.replace('name="repair_copy_portal_repair_request"', 'name="portal_repair_request"')
+
+    problems = refused(engine, {**files, "repair_copy.bpmn": clash})
+
+    assert_problem(problems, "start_portal", "portal_repair_request")
+    assert [p.code.params["process"] for p in problems if p.code is not None] == ["repair_service"]
+    report = engine.deploy({**files, "repair_copy.bpmn": copy}, deployed_by="owner1")
+    assert report.deployed == [("repair_copy", 1)]
