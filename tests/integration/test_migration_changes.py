@@ -77,7 +77,7 @@ def test_the_dry_run_lists_the_new_field_the_new_limit_and_the_recomputed_due_ti
     ]
     limits = {(c.element_id, c.variable): (c.old, c.new) for c in changes.limits}
     assert limits == {("sla_dispatch", "sla_amount"): (2, 3)}
-    (due,) = changes.due_times
+    (due,) = [due for due in changes.due_times if due.element_id == "sla_dispatch"]
     assert (due.element_id, due.step_name, due.variable) == ("sla_dispatch", "计算派工时限", "dispatch_due")
     data_accepted = case_variables(deployed, case)["accepted_at"]
     assert datetime.fromisoformat(due.old) == working_days_from(deployed, data_accepted, 2)
