@@ -52,26 +52,19 @@ from engine.runtime.migration import MIGRATABLE, plan_migration
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.roles import ROLE_KEYS, ROLES, role
 from web.auth import current_actor, engine
-from web.extensions import login_manager
 from web.i18n import current_lang
 from web.messages import translate
 from web.modeler.draft_presence import newer_than_my_draft, newer_warning, presence, service_parameters
 from web.modeler.new_files import SUFFIXES, new_file, new_file_problem
+from web.modeler.owners import OWNER_ROLES, owners_only
 from web.names_view import person
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
-OWNER_ROLES = frozenset({"process_owner", "admin"})
 _FILE_NAME = re.compile(r"^[\w\-. ]{1,120}\.(bpmn|dmn|form\.json)$", re.UNICODE)
 
 
-@bp.before_request
-def _owners_only() -> Any:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not (OWNER_ROLES & current_user.roles):
-        abort(403)
-    return None
+bp.before_request(owners_only)
 
 
 def is_process_owner(user: Any) -> bool:

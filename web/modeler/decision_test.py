@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
-from flask_login import current_user
 
 from engine.runtime.decision_trial import MAX_INPUTS, try_decision
 from web.auth import engine
-from web.extensions import login_manager
-from web.modeler import _FILE_NAME, OWNER_ROLES
+from web.modeler import _FILE_NAME
+from web.modeler.owners import owners_only
 
 bp = Blueprint("modeler_decisions", __name__, url_prefix="/modeler/api")
 
@@ -22,13 +21,7 @@ bp = Blueprint("modeler_decisions", __name__, url_prefix="/modeler/api")
 MAX_TABLE_CHARS = 2_000_000
 
 
-@bp.before_request
-def _owners_only() -> Any:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not (OWNER_ROLES & current_user.roles):
-        abort(403)
-    return None
+bp.before_request(owners_only)
 
 
 @bp.post("/decision-test")

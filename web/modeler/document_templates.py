@@ -22,20 +22,12 @@ from processes.documents.kinds import KINDS
 from processes.documents.pdf import DocumentLayoutError
 from web.auth import engine
 from web.documents import documents
-from web.extensions import login_manager
+from web.modeler.owners import owners_only
 
 bp = Blueprint("document_templates", __name__, url_prefix="/modeler/documents")
 
-OWNER_ROLES = frozenset({"process_owner", "admin"})
 
-
-@bp.before_request
-def _owners_only() -> Any:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not (OWNER_ROLES & current_user.roles):
-        abort(403)
-    return None
+bp.before_request(owners_only)
 
 
 def _kind_titles() -> dict[str, str]:

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from engine.definitions.names import names_in
@@ -25,25 +24,18 @@ from engine.runtime.trial_replay import ReplayResult, recorded_case, replay
 from engine.store.models import ProcessDefinition, ProcessInstance
 from processes.roles import ROLE_KEYS, role
 from web.auth import current_actor, engine
-from web.extensions import login_manager
 from web.i18n import current_lang, format_when, user_timezone
 from web.messages import translate_errors
-from web.modeler import _editable
+from web.modeler import _editable, _json_body
+from web.modeler.owners import owners_only
 
 bp = Blueprint("modeler_trial", __name__, url_prefix="/modeler")
 
-OWNER_ROLES = frozenset({"process_owner", "admin"})
 #: How many of a process's latest cases the page offers to take data from or to replay.
 RECENT_CASES = 50
 
 
-@bp.before_request
-def _owners_only() -> Any:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not (OWNER_ROLES & current_user.roles):
-        abort(403)
-    return None
+bp.before_request(owners_only)
 
 
 @bp.get("/<process_key>/trial")
@@ -130,13 +122,6 @@ def api_replay(process_key: str) -> Any:
 
 
 # --- request and answer ------------------------------------------------------------------------
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400)
-    return body
 
 
 def _files_of(body: Mapping[str, Any]) -> dict[str, str]:
