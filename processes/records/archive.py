@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.models import Event, ProcessInstance
@@ -54,6 +54,15 @@ def _paged(session: Session, query: Any, order: Sequence[Any], page: int, per_pa
     return Page(items, total, page, per_page)
 
 
+def _containing(query: Select[Any], q: str, columns: tuple[Any, ...]) -> Select[Any]:
+    """``query`` narrowed to rows where one of ``columns`` contains ``q`` (all rows for a blank ``q``)."""
+    q = q.strip()
+    if not q:
+        return query
+    pattern = _like(q)
+    return query.where(or_(*(column.like(pattern, escape="\\") for column in columns)))
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -64,24 +73,8 @@ def _like(text: str) -> str:
 
 def search_customers(session: Session, q: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> Page:
     """Customers whose name, phone, contact, address or licence contains ``q``, by name."""
-    query = select(Customer)
-    q = q.strip()
-    if q:
-        pattern = _like(q)
-        query = query.where(
-            or_(
-                *(
-                    column.like(pattern, escape="\\")
-                    for column in (
-                        Customer.name,
-                        Customer.phone,
-                        Customer.contact,
-                        Customer.address,
-                        Customer.licence_number,
-                    )
-                )
-            )
-        )
+    columns = (Customer.name, Customer.phone, Customer.contact, Customer.address, Customer.licence_number)
+    query = _containing(select(Customer), q, columns)
     return _paged(session, query, (Customer.name, Customer.id), page, per_page)
 
 
@@ -237,23 +230,8 @@ def search_products(
     query = select(Product).outerjoin(Customer, Product.customer_id == Customer.id)
     if customer_id is not None:
         query = query.where(Product.customer_id == customer_id)
-    q = q.strip()
-    if q:
-        pattern = _like(q)
-        query = query.where(
-            or_(
-                *(
-                    column.like(pattern, escape="\\")
-                    for column in (
-                        Product.model,
-                        Product.name,
-                        Product.serial_number,
-                        Product.registration_number,
-                        Customer.name,
-                    )
-                )
-            )
-        )
+    columns = (Product.model, Product.name, Product.serial_number, Product.registration_number, Customer.name)
+    query = _containing(query, q, columns)
     return _paged(session, query, (Product.model, Product.id), page, per_page)
 
 
