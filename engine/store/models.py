@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine.store.compressed_text import CompressedText
 from engine.store.database import Base
 
 
@@ -141,7 +142,8 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(Text)
+    #: The serialized workflow (``engine.store.serialization``), stored compressed.
+    state: Mapped[str] = mapped_column(CompressedText)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     error_element: Mapped[str | None] = mapped_column(String(256))
     error_message: Mapped[str | None] = mapped_column(Text)
