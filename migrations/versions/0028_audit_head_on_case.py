@@ -1,7 +1,7 @@
 """The head of a case's audit chain kept on the case's row
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0029
 Create Date: 2026-12-07 07:00:00
 
 Every command locks and updates the case's row anyway; the head (last event's id and hash,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

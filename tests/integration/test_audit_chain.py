@@ -283,7 +283,7 @@ def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEng
                 ).all()
             )
         assert events_per_case
-        command.downgrade(config, "0026")
+        command.downgrade(config, "0029")
         with db.connect() as connection:
             rows = connection.execute(text("SELECT chain, last_event_id, last_hash, length FROM audit_chain"))
             kept = {row.chain: tuple(row[1:]) for row in rows}
