@@ -11,33 +11,53 @@ the last event's id filled in (``before_update``) once the events' INSERT has gi
 no statement of its own. Any other writer locks the case row for the head (``SELECT … FOR
 UPDATE``) and moves it after the flush. Events of no case keep their head in an `AuditChain`
 row, locked and moved the same way.
+
+On SQLite a writer holds the database's only write lock from its first statement, so the ids
+SQLite would give the new events are known once the last one is (`event_id_columns`, read with
+the case's lock): given them, the events of a flush are inserted in one statement, where SQLite
+would otherwise insert them one at a time to hand each its id back.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import ScalarSelect, func, inspect, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
 from engine.audit.hashing import chain_of, event_digest
 from engine.audit.tables import AuditChain
-from engine.store.database import upsert
+from engine.store.database import WRITER_OPTION, upsert
 from engine.store.models import Event, ProcessInstance
 
 #: ``session.info`` keys: the cases this transaction holds, and the heads its flush still has to move.
 _HELD = "audit_held_cases"
 _CASE_IDS = "audit_pending_case_ids"
 _HEADS = "audit_pending_heads"
+_NEXT_ID = "audit_next_event_id"
 
 
-def hold_case(session: Session, instance: ProcessInstance) -> None:
-    """Note that this transaction holds ``instance``'s row locked, as just read: its head is current."""
+def event_id_columns(session: Session) -> tuple[ScalarSelect[Any], ...]:
+    """The last event's id, as a column for the statement that locks a case — for a SQLite writer only."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or not bind.get_execution_options().get(WRITER_OPTION):
+        return ()
+    return (select(func.max(Event.id)).scalar_subquery(),)
+
+
+def hold_case(session: Session, instance: ProcessInstance, last_event: Sequence[Any] = ()) -> None:
+    """Note that this transaction holds ``instance``'s row locked, as just read: its head is current.
+
+    ``last_event`` is what `event_id_columns` read with the lock (nothing where it reads nothing).
+    """
     _held(session)[instance.id] = instance
+    if last_event:
+        session.info.setdefault(_NEXT_ID, (last_event[0] or 0) + 1)
 
 
 def _held(session: Session) -> dict[int, ProcessInstance]:
@@ -56,6 +76,12 @@ def link_new_events(session: Session, _context: Any = None, _instances: Any = No
     events = _new_events(session)
     if not events:
         return
+    next_id = session.info.get(_NEXT_ID)
+    if next_id is not None:
+        for row in events:
+            if row.id is None:
+                row.id, next_id = next_id, next_id + 1
+        session.info[_NEXT_ID] = next_id
     by_case: dict[int | None, list[Event]] = defaultdict(list)
     for row in events:
         by_case[row.instance_id].append(row)
@@ -181,7 +207,7 @@ def _created(session: Session, instance: object) -> None:
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     """At the end of the outermost transaction, the cases it held are free again."""
     if transaction.parent is None:
-        for key in (_HELD, _CASE_IDS, _HEADS):
+        for key in (_HELD, _CASE_IDS, _HEADS, _NEXT_ID):
             session.info.pop(key, None)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.accounts.users import Actor
-from engine.audit.chain import hold_case
+from engine.audit.chain import event_id_columns, hold_case
 from engine.calendar import store as calendar_store
 from engine.calendar.due_basis import noting_due_times
 from engine.errors import ConcurrentModification, EngineError, NotFound
@@ -144,7 +144,7 @@ def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[C
 def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, int]:
     """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it), and the calendar's revision."""
     found = session.execute(
-        select(ProcessInstance, calendar_store.revision_column())
+        select(ProcessInstance, calendar_store.revision_column(), *event_id_columns(session))
         .options(undefer(ProcessInstance.facts))
         .where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance)
@@ -152,7 +152,7 @@ def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, 
     ).first()
     if found is None:
         raise NotFound("no such case")
-    hold_case(session, found[0])
+    hold_case(session, found[0], found[2:])
     return found[0], found[1] or 0
 
 
@@ -162,7 +162,7 @@ def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInsta
     ``NotFound`` when there is no such task.
     """
     found = session.execute(
-        select(ProcessInstance, Task, calendar_store.revision_column())
+        select(ProcessInstance, Task, calendar_store.revision_column(), *event_id_columns(session))
         .join(Task, Task.instance_id == ProcessInstance.id)
         .options(undefer(ProcessInstance.facts), _TASK_ONLY)
         .where(Task.id == task_id)
@@ -171,7 +171,7 @@ def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInsta
     ).first()
     if found is None:
         raise NotFound("no such task")
-    hold_case(session, found[0])
+    hold_case(session, found[0], found[3:])
     return found[0], found[2] or 0, found[1]
 
 

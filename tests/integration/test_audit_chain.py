@@ -304,3 +304,29 @@ def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEng
     finally:
         db.dispose()
         drop_database(url)
+
+
+def test_the_events_of_a_command_are_inserted_in_one_statement(demo: Engine) -> None:
+    _task_id, instance_id = open_task_of_a_running_case(demo)
+    with demo.sessions() as session:
+        before = session.scalar(select(func.max(Event.id))) or 0
+    inserts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO EVENT"):
+            inserts.append(statement)
+
+    sa_event.listen(demo.db, "before_cursor_execute", seen)
+    try:
+        demo.terminate(instance_id, actor("sup1", "service_supervisor"), "customer withdrew")
+    finally:
+        sa_event.remove(demo.db, "before_cursor_execute", seen)
+    with demo.sessions() as session:
+        added = session.execute(
+            select(Event.id, Event.action).where(Event.id > before).order_by(Event.id)
+        ).all()
+        assert verify(session) == []
+    assert {"instance_terminated", "task_cancelled"} <= {action for _id, action in added}
+    # Ids go on from the last one, in the order the events were recorded, all in one INSERT.
+    assert [event_id for event_id, _action in added] == list(range(before + 1, before + 1 + len(added)))
+    assert len(inserts) == 1
