@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import exists, literal, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from engine import clock
 from engine.calendar import WorkingCalendar
@@ -142,7 +142,7 @@ def drafts_of(session: Session, noted: Iterable[Any]) -> list[Draft]:
 def _from_event(session: Session, event: Event, case: dict[str, Any], breached: bool) -> list[Draft]:
     data = event.data or {}
     if event.action == "task_created":
-        task = session.get(Task, event.task_id) if event.task_id else None
+        task = _task_row(session, event.task_id)
         params = {**case, "task_id": event.task_id, "task": task.name if task else event.element_id}
         params["due_at"], params["role"] = data.get("due_at"), data.get("role")
         # Whoever moved the case on knows what they opened (a timer's "system" is nobody).
@@ -158,7 +158,7 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
             ]
         return []
     if event.action == "task_assigned" and data.get("assignee") and data["assignee"] != event.actor:
-        task = session.get(Task, event.task_id) if event.task_id else None
+        task = _task_row(session, event.task_id)
         params = {**case, "task_id": event.task_id, "task": task.name if task else event.element_id}
         params["due_at"] = task.due_at.isoformat() if task and task.due_at else None
         return [
@@ -178,6 +178,14 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
                 Draft(f"event:{event.id}", "case_finished", (instance.started_by,), event.instance_id, case)
             ]
     return []
+
+
+def _task_row(session: Session, task_id: str | None) -> Task | None:
+    """A task's row without its case's (the case is in the session already, and its state is wide)."""
+    return session.get(Task, task_id, options=[_TASK_ONLY]) if task_id else None
+
+
+_TASK_ONLY = lazyload(Task.instance)
 
 
 def write(session: Session, drafts: list[Draft], config: OutboxConfig) -> int:
