@@ -1,4 +1,4 @@
-"""The audit trail's own tables: the head of every chain and the sealed daily anchors."""
+"""The audit trail's own tables: the head of the chain of no case and the sealed daily anchors."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from engine.store.models import UTCDateTime
 
 
 class AuditChain(Base):
-    """The last event of one chain: where the next event links on, and what a verifier expects last.
+    """The last event of the chain of no case: where the next event links on, what a verifier expects last.
 
     Writers lock this row (``FOR UPDATE``) while they append, so two transactions never link
-    to the same predecessor.
+    to the same predecessor. A case keeps its head on its own row (``ProcessInstance.audit_*``);
+    a ``case:<id>`` row here is the head of a case that was gone when the heads moved there.
     """
 
     __tablename__ = "audit_chain"

@@ -1,7 +1,7 @@
 """Check the audit trail, and every other record kind that registers a verifier.
 
 `verify` walks every chain (or one case's), recomputes each event's hash, follows the links,
-compares each chain's end with its head row and each sealed day with its anchor. Other record
+compares each chain's end with its head and each sealed day with its anchor. Other record
 kinds (issued documents, signatures) plug in with `register_verifier`; the command runs them all.
 """
 
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from engine.audit.days import heads_of_day
 from engine.audit.hashing import chain_of, day_digest, event_digest
-from engine.audit.tables import AuditChain, AuditDayHead
+from engine.audit.heads import Head, chain_heads
+from engine.audit.tables import AuditDayHead
 from engine.errors import NotFound
 from engine.store.models import Event, ProcessInstance
 
@@ -83,7 +84,7 @@ class _ChainWalk:
 
 def check_chains(session: Session, numbers: dict[int, str], instance_id: int | None = None) -> list[Finding]:
     """Recompute and follow every chain (or the chain of one case)."""
-    heads = {row.chain: row for row in session.scalars(select(AuditChain))}
+    heads = chain_heads(session, instance_id)
     query = select(
         Event.id,
         Event.instance_id,
@@ -98,7 +99,6 @@ def check_chains(session: Session, numbers: dict[int, str], instance_id: int | N
     ).order_by(Event.instance_id, Event.id)
     if instance_id is not None:
         query = query.where(Event.instance_id == instance_id)
-        heads = {k: v for k, v in heads.items() if k == chain_of(instance_id)}
     breaks: list[Finding] = []
     walked: set[str] = set()
     walk: _ChainWalk | None = None
@@ -158,13 +158,11 @@ def _check_event(walk: _ChainWalk, row: Any) -> list[Finding]:
     return found
 
 
-def _check_end(walk: _ChainWalk, head: AuditChain | None) -> list[Finding]:
-    """The chain's last event and length against its head row."""
+def _check_end(walk: _ChainWalk, head: Head | None) -> list[Finding]:
+    """The chain's last event and length against its head."""
     if head is None:
         return [
-            Finding(
-                "chain", "it has no head row: the chain was not written by afterflow", walk.case, walk.chain
-            )
+            Finding("chain", "it has no head: the chain was not written by afterflow", walk.case, walk.chain)
         ]
     if head.last_event_id != walk.last_id or head.last_hash != walk.expected:
         return [

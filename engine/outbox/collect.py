@@ -25,6 +25,8 @@ from engine.outbox.preferences import Choice, audience, not_before
 from engine.store.models import Comment, Event, ProcessInstance, SlaBreach, Task
 
 _NOTED = "afterflow_outbox_noted"
+#: The tasks a transaction added, by id: held here, since a session forgets rows no one refers to.
+_NEW_TASKS = "afterflow_outbox_new_tasks"
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})")
 
 
@@ -71,15 +73,20 @@ def install(factory: sessionmaker[Session], config: OutboxConfig) -> None:
         found = [o for o in session.new if isinstance(o, Event | SlaBreach | Comment)]
         if found:
             session.info.setdefault(_NOTED, []).extend(found)
+        tasks = {o.id: o for o in session.new if isinstance(o, Task)}
+        if tasks:
+            session.info.setdefault(_NEW_TASKS, {}).update(tasks)
 
     def before_commit(session: Session) -> None:
         session.flush()  # what the command added last is noted (and has its id) too
         pending = session.info.pop(_NOTED, None)
         if pending:
             write(session, drafts_of(session, pending), config)
+        session.info.pop(_NEW_TASKS, None)
 
     def forget(session: Session, *_args: Any) -> None:
         session.info.pop(_NOTED, None)
+        session.info.pop(_NEW_TASKS, None)
 
     sa_event.listen(factory, "after_flush", noted)
     sa_event.listen(factory, "before_commit", before_commit)
@@ -139,10 +146,22 @@ def drafts_of(session: Session, noted: Iterable[Any]) -> list[Draft]:
     return drafts
 
 
+def _task(session: Session, task_id: str | None) -> Task | None:
+    """A task's row: one this transaction added is at hand, another is read (or found in the session)."""
+    if task_id is None:
+        return None
+    added: dict[str, Task] = session.info.get(_NEW_TASKS, {})
+    return added.get(task_id) or session.get(Task, task_id, options=[_WITHOUT_CASE])
+
+
+#: A task's row is read without its case's (the case is in the session already, and its state is wide).
+_WITHOUT_CASE = lazyload(Task.instance)
+
+
 def _from_event(session: Session, event: Event, case: dict[str, Any], breached: bool) -> list[Draft]:
     data = event.data or {}
     if event.action == "task_created":
-        task = _task_row(session, event.task_id)
+        task = _task(session, event.task_id)
         params = {**case, "task_id": event.task_id, "task": task.name if task else event.element_id}
         params["due_at"], params["role"] = data.get("due_at"), data.get("role")
         # Whoever moved the case on knows what they opened (a timer's "system" is nobody).
@@ -158,7 +177,7 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
             ]
         return []
     if event.action == "task_assigned" and data.get("assignee") and data["assignee"] != event.actor:
-        task = _task_row(session, event.task_id)
+        task = _task(session, event.task_id)
         params = {**case, "task_id": event.task_id, "task": task.name if task else event.element_id}
         params["due_at"] = task.due_at.isoformat() if task and task.due_at else None
         return [
@@ -178,14 +197,6 @@ def _from_event(session: Session, event: Event, case: dict[str, Any], breached: 
                 Draft(f"event:{event.id}", "case_finished", (instance.started_by,), event.instance_id, case)
             ]
     return []
-
-
-def _task_row(session: Session, task_id: str | None) -> Task | None:
-    """A task's row without its case's (the case is in the session already, and its state is wide)."""
-    return session.get(Task, task_id, options=[_TASK_ONLY]) if task_id else None
-
-
-_TASK_ONLY = lazyload(Task.instance)
 
 
 def write(session: Session, drafts: list[Draft], config: OutboxConfig) -> int:

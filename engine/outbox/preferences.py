@@ -2,6 +2,10 @@
 
 Quiet hours defer a notification to the end of the quiet period; they never drop one. In-app
 notifications are never deferred: the bell is silent by nature.
+
+The roles' defaults are company settings, read once per process and database and read again
+only when their revision — how many there are and when the last was saved, read beside the
+people in the statement that finds them — has moved (every save moves it).
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, ScalarSelect, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -68,6 +74,42 @@ class Choice:
         return self.channels if kind in self.events else ()
 
 
+@dataclass(frozen=True)
+class RoleDefault:
+    """What holders of one role receive until they choose for themselves."""
+
+    events: frozenset[str]
+    channels: frozenset[str]
+
+
+#: A revision of the roles' defaults: how many there are, and when the last was saved.
+Revision = tuple[int, datetime | None]
+
+#: The roles' defaults each database had when this process last read them, with their revision.
+_KNOWN_DEFAULTS: WeakKeyDictionary[Engine, tuple[Revision, dict[str, RoleDefault]]] = WeakKeyDictionary()
+
+
+def revision_columns() -> tuple[ScalarSelect[Any], ScalarSelect[Any]]:
+    """The roles' defaults' revision as two columns another statement can read beside its own."""
+    return (
+        select(func.count()).select_from(NotificationRoleDefault).scalar_subquery(),
+        select(func.max(NotificationRoleDefault.updated_at)).scalar_subquery(),
+    )
+
+
+def role_defaults(session: Session, revision: Revision | None = None) -> dict[str, RoleDefault]:
+    """The roles' defaults: those this process knows when ``revision`` is theirs, else read now."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    known = _KNOWN_DEFAULTS.get(engine)
+    if known is not None and revision is not None and known[0] == revision:
+        return known[1]
+    rows = list(session.scalars(select(NotificationRoleDefault)))
+    defaults = {row.role: RoleDefault(frozenset(row.events), frozenset(row.channels)) for row in rows}
+    _KNOWN_DEFAULTS[engine] = ((len(rows), max((row.updated_at for row in rows), default=None)), defaults)
+    return defaults
+
+
 def choices_of(session: Session, usernames: Iterable[str]) -> dict[str, Choice]:
     """The choices of active users (unknown or inactive names are left out)."""
     return audience(session, usernames, ())[0]
@@ -77,23 +119,24 @@ def audience(
     session: Session, usernames: Iterable[str], roles: Iterable[str]
 ) -> tuple[dict[str, Choice], dict[str, list[str]]]:
     """The choices of the named active users and of every active holder of ``roles``, and who holds
-    which of ``roles`` — in two queries (the users with their roles and own choices; the defaults)."""
+    which of ``roles`` — in one query (the users with their roles and own choices, and the roles'
+    defaults' revision), and a second only when the roles' defaults changed since this process read them."""
     names, wanted = sorted(set(usernames)), sorted(set(roles))
     if not names and not wanted:
         return {}, {}
     holders_of = select(UserRole.user_id).where(UserRole.role.in_(wanted))
     rows = session.execute(
-        select(User.username, User.language, UserRole.role, NotificationPreference)
+        select(User.username, User.language, UserRole.role, NotificationPreference, *revision_columns())
         .outerjoin(UserRole, UserRole.user_id == User.id)
         .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
         .where(User.active.is_(True), or_(User.username.in_(names), User.id.in_(holders_of)))
         .order_by(User.username)
     ).all()
     people: dict[str, tuple[str | None, NotificationPreference | None, set[str]]] = {}
-    for username, language, role, own in rows:
+    for username, language, role, own, _count, _last in rows:
         people.setdefault(username, (language, own, set()))[2].update([role] if role else [])
     defaults = (
-        {d.role: d for d in session.scalars(select(NotificationRoleDefault))}
+        role_defaults(session, (rows[0][4] or 0, rows[0][5]))
         if any(pref is None for _lang, pref, _roles in people.values())
         else {}
     )
@@ -177,9 +220,20 @@ def save_role_default(
 ) -> NotificationRoleDefault:
     """Set what holders of ``role`` receive until they choose for themselves."""
     chosen_events, chosen_channels = _check(events, channels)
+    # Every save moves the revision processes check their known defaults by: the rows are locked
+    # first, so saves take turns, and each is stamped later than the last one saved.
+    session.execute(
+        update(NotificationRoleDefault)
+        .values(updated_at=NotificationRoleDefault.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    last = session.scalar(select(func.max(NotificationRoleDefault.updated_at)))
+    now = clock.now()
+    if last is not None and now <= last:
+        now = last + timedelta(microseconds=1)
     row = session.get(NotificationRoleDefault, role) or NotificationRoleDefault(role=role)
     row.events, row.channels = chosen_events, chosen_channels
-    row.updated_by, row.updated_at = updated_by, clock.now()
+    row.updated_by, row.updated_at = updated_by, now
     session.add(row)
     session.flush()
     return row

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.accounts.users import Actor
+from engine.audit.chain import hold_case
 from engine.calendar import store as calendar_store
 from engine.calendar.due_basis import noting_due_times
 from engine.errors import ConcurrentModification, EngineError, NotFound
@@ -151,6 +152,7 @@ def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, 
     ).first()
     if found is None:
         raise NotFound("no such case")
+    hold_case(session, found[0])
     return found[0], found[1] or 0
 
 
@@ -169,6 +171,7 @@ def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInsta
     ).first()
     if found is None:
         raise NotFound("no such task")
+    hold_case(session, found[0])
     return found[0], found[2] or 0, found[1]
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine.store.compressed_text import CompressedText
 from engine.store.database import Base
 
 
@@ -141,7 +142,8 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(Text)
+    #: The serialized workflow (``engine.store.serialization``), stored compressed.
+    state: Mapped[str] = mapped_column(CompressedText)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     error_element: Mapped[str | None] = mapped_column(String(256))
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -159,6 +161,11 @@ class ProcessInstance(Base):
     #: What task pages show of the case without reading its state: the case-data keys the product
     #: names (``EngineConfig.fact_keys``) as they stand now, and the rules its decisions chose.
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    #: The head of the case's audit chain (``engine.audit.chain``): how many events it has, and
+    #: the last one's id and hash — moved in the same UPDATE that saves the case.
+    audit_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audit_last_event_id: Mapped[int | None] = mapped_column(Integer)
+    audit_last_hash: Mapped[str | None] = mapped_column(String(64))
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.

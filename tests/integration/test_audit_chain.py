@@ -10,19 +10,24 @@ import pytest
 from alembic import command
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 
 from engine import clock
 from engine.audit.days import seal_closed_days
+from engine.audit.hashing import SYSTEM_CHAIN
+from engine.audit.heads import chain_heads
 from engine.audit.tables import AuditChain, AuditDayHead
 from engine.audit.verify import VERIFIERS, Finding, register_verifier, verify
 from engine.runtime import Engine
 from engine.store.database import make_engine
-from engine.store.models import Event, ProcessInstance
+from engine.store.models import Event, ProcessInstance, Task
 from engine.store.schema import alembic_config
 from processes.demo.load import load_cases
 from processes.wiring import build_engine
+from tests.conftest import actor
 from tests.integration.generated import END, prepare
+from tests.integration.ops_support import drop_database, fresh_database
 from web.cli import main as cli_main
 
 
@@ -70,9 +75,14 @@ def test_real_cases_and_their_sealed_days_verify_intact(demo: Engine) -> None:
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
     with demo.sessions() as session:
-        heads = session.scalars(select(AuditChain)).all()
+        heads = chain_heads(session)
         events = session.scalar(select(func.count(Event.id)))
-        assert sum(head.length for head in heads) == events
+        assert sum(head.length for head in heads.values()) == events
+        # A case's head is on its row; only the chain of no case has a row of its own.
+        assert set(session.scalars(select(AuditChain.chain))) <= {SYSTEM_CHAIN}
+        assert sum(session.scalars(select(ProcessInstance.audit_length))) == sum(
+            head.length for chain, head in heads.items() if chain != SYSTEM_CHAIN
+        )
         assert session.scalar(select(func.count()).select_from(AuditDayHead)) == len(anchors)
 
 
@@ -198,3 +208,99 @@ def test_the_seal_command_anchors_closed_days_once_and_prints_them(demo: Engine)
     again = CliRunner().invoke(cli_main, ["audit", "seal"])
     assert again.exit_code == 0 and "no closed day" in again.output
     assert audit_verify().exit_code == 0
+
+
+def case_head(engine: Engine, instance_id: int) -> tuple[int | None, int, int | None, int]:
+    """A case's head as its row keeps it, and its last event id and event count as the events say."""
+    with engine.sessions() as session:
+        row = session.execute(
+            select(ProcessInstance.audit_last_event_id, ProcessInstance.audit_length).where(
+                ProcessInstance.id == instance_id
+            )
+        ).one()
+        last, count = session.execute(
+            select(func.max(Event.id), func.count(Event.id)).where(Event.instance_id == instance_id)
+        ).one()
+    return row[0], row[1], last, count
+
+
+def open_task_of_a_running_case(engine: Engine) -> tuple[str, int]:
+    with engine.sessions() as session:
+        task_id, instance_id = session.execute(
+            select(Task.id, Task.instance_id)
+            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .where(Task.state == "open", ProcessInstance.status == "running")
+            .order_by(Task.instance_id)
+            .limit(1)
+        ).one()
+    return task_id, instance_id
+
+
+def test_a_command_moves_its_case_head_in_the_case_update_and_other_writers_continue_it(demo: Engine) -> None:
+    task_id, instance_id = open_task_of_a_running_case(demo)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa_event.listen(demo.db, "before_cursor_execute", seen)
+    try:
+        demo.suspend(instance_id, actor("sup1", "service_supervisor"), "waiting for parts")
+    finally:
+        sa_event.remove(demo.db, "before_cursor_execute", seen)
+    assert not [s for s in statements if "audit_chain" in s]
+    assert len([s for s in statements if s.lstrip().upper().startswith("UPDATE PROCESS_INSTANCE")]) == 1
+    last, length, newest, count = case_head(demo, instance_id)
+    assert (last, length) == (newest, count)
+    # A writer that does not hold the case (a note on its task) locks the head on the case row.
+    demo.note_reassignment(task_id, "on leave", actor("sup1", "service_supervisor"))
+    demo.resume(instance_id, actor("sup1", "service_supervisor"), "parts arrived")
+    last, length, newest, count = case_head(demo, instance_id)
+    assert (last, length) == (newest, count)
+    with demo.sessions() as session:
+        actions = session.scalars(
+            select(Event.action).where(Event.instance_id == instance_id).order_by(Event.id.desc()).limit(3)
+        ).all()
+        assert actions == ["instance_resumed", "task_reassign_reason", "instance_suspended"]
+        assert verify(session) == []
+
+
+def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEngine, tmp_path: Path) -> None:
+    url = fresh_database(database, tmp_path, "audit_heads")
+    config = alembic_config(url)
+    db = make_engine(url)
+    try:
+        command.upgrade(config, "head")
+        engine = prepare(build_engine(db))
+        load_cases(engine, 3, seed=5, end=END, days=2)
+        with engine.sessions() as session:
+            heads = chain_heads(session)
+            events_per_case = dict(
+                session.execute(
+                    select(Event.instance_id, func.count(Event.id))
+                    .where(Event.instance_id.is_not(None))
+                    .group_by(Event.instance_id)
+                ).all()
+            )
+        assert events_per_case
+        command.downgrade(config, "0029")
+        with db.connect() as connection:
+            rows = connection.execute(text("SELECT chain, last_event_id, last_hash, length FROM audit_chain"))
+            kept = {row.chain: tuple(row[1:]) for row in rows}
+        assert {f"case:{i}" for i in events_per_case} <= set(kept)
+        assert all(kept[chain] == tuple(head) for chain, head in heads.items())
+        command.upgrade(config, "head")
+        with engine.sessions() as session:
+            assert chain_heads(session) == heads
+            assert set(session.scalars(select(AuditChain.chain))) <= {SYSTEM_CHAIN}
+            assert verify(session) == []
+        # The moved heads go on: a command and a writer without the case's lock extend the chain.
+        task_id, instance_id = open_task_of_a_running_case(engine)
+        engine.note_reassignment(task_id, "on leave", actor("sup1", "service_supervisor"))
+        engine.suspend(instance_id, actor("sup1", "service_supervisor"), "waiting for parts")
+        with engine.sessions() as session:
+            assert chain_heads(session)[f"case:{instance_id}"].length == events_per_case[instance_id] + 2
+            assert verify(session) == []
+    finally:
+        db.dispose()
+        drop_database(url)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from email.header import decode_header
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from engine import clock
@@ -20,9 +21,11 @@ from engine.outbox.models import Notification
 from engine.outbox.preferences import PreferenceInvalid, save_preference, save_role_default
 from engine.outbox.robots import RobotChannel
 from engine.runtime import Engine
+from engine.store.database import make_engine
 from engine.store.models import Task
 from processes.notifications.delivery import link_maker
 from processes.notifications.wording import make_renderer
+from processes.wiring import build_engine
 from tests.integration.notify_servers import RobotSink, SmtpSink, free_port
 from tests.scenarios.conftest import (  # noqa: F401  (fixtures)
     REPAIR_REQUEST,
@@ -428,3 +431,35 @@ def test_daily_quiet_hours_end_on_the_calendars_wall_clock() -> None:
     assert not_before(weekend, "email", shanghai(2026, 11, 28, 23, 0), calendar) == shanghai(
         2026, 11, 30, 8, 30
     )
+
+
+def test_a_role_default_saved_by_another_process_reaches_the_next_command(demo: Engine) -> None:
+    engine = demo
+    other = build_engine(make_engine(engine.db.url.render_as_string(hide_password=False)))
+    reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "notification_role_default.events" in statement:
+            reads.append(statement)
+
+    def offered_on(case: int) -> set[str]:
+        found = rows(engine, kind="task_offered", recipient="sup2", instance_id=case)
+        return {n.medium for n in found if n.params["task"] == "派工"}
+
+    sa_event.listen(engine.db, "before_cursor_execute", seen)
+    try:
+        with other.writer.begin() as session:
+            save_role_default(session, "service_supervisor", ["task_offered"], ["inapp", "wecom"], "admin")
+        assert offered_on(register_for_dispatch(engine)) == {"inapp", "wecom"}
+        assert len(reads) == 1, "this process had not read the roles' defaults yet"
+        # Changed by the other process, at the same (frozen) instant: the next command sees it.
+        with other.writer.begin() as session:
+            save_role_default(session, "service_supervisor", ["task_offered"], ["inapp", "feishu"], "admin")
+        assert offered_on(register_for_dispatch(engine)) == {"inapp", "feishu"}
+        assert len(reads) == 2
+        # Unchanged: the defaults this process knows serve its next command without a read.
+        assert offered_on(register_for_dispatch(engine)) == {"inapp", "feishu"}
+        assert len(reads) == 2
+    finally:
+        sa_event.remove(engine.db, "before_cursor_execute", seen)
+        other.db.dispose()
