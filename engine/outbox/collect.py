@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import exists, literal, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from engine import clock
 from engine.calendar import WorkingCalendar
@@ -151,7 +151,11 @@ def _task(session: Session, task_id: str | None) -> Task | None:
     if task_id is None:
         return None
     added: dict[str, Task] = session.info.get(_NEW_TASKS, {})
-    return added.get(task_id) or session.get(Task, task_id)
+    return added.get(task_id) or session.get(Task, task_id, options=[_WITHOUT_CASE])
+
+
+#: A task's row is read without its case's (the case is in the session already, and its state is wide).
+_WITHOUT_CASE = lazyload(Task.instance)
 
 
 def _from_event(session: Session, event: Event, case: dict[str, Any], breached: bool) -> list[Draft]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy.orm import Session, joinedload, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -31,7 +31,7 @@ from engine.runtime.statuses import ACTIVE, COMPLETED
 from engine.runtime.timer_wakeups import notify_timers
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
-from engine.store.models import Event, ProcessInstance, Task
+from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.store.projection import ProjectionError, sync_instance
 from engine.store.serialization import state_from_json, state_to_json
 
@@ -145,7 +145,7 @@ def lock_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, 
     """Read a case row for update (``SELECT … FOR UPDATE`` where the database has it), and the calendar's revision."""
     found = session.execute(
         select(ProcessInstance, calendar_store.revision_column(), *event_id_columns(session))
-        .options(undefer(ProcessInstance.facts))
+        .options(undefer(ProcessInstance.facts), _DEFINITION_WITHOUT_META)
         .where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
@@ -164,7 +164,7 @@ def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInsta
     found = session.execute(
         select(ProcessInstance, Task, calendar_store.revision_column(), *event_id_columns(session))
         .join(Task, Task.instance_id == ProcessInstance.id)
-        .options(undefer(ProcessInstance.facts), _TASK_ONLY)
+        .options(undefer(ProcessInstance.facts), _DEFINITION_WITHOUT_META, _TASK_ONLY)
         .where(Task.id == task_id)
         .with_for_update(of=[ProcessInstance, Task])
         .execution_options(populate_existing=True)
@@ -176,6 +176,8 @@ def lock_instance_and_task(session: Session, task_id: str) -> tuple[ProcessInsta
 
 
 _TASK_ONLY = lazyload(Task.instance)
+#: The version's metadata comes from ``engine.definitions`` (read once per version), not with every command.
+_DEFINITION_WITHOUT_META = joinedload(ProcessInstance.definition).defer(ProcessDefinition.meta)
 
 
 def locked_task(session: Session, task_id: str) -> Task:

@@ -153,7 +153,7 @@ def sync_instance(
     if rules.fact_keys or decisions:
         with session.no_autoflush:  # a row read without its facts must not be written twice
             known = instance.facts
-        _sync_facts(instance, known, workflow, rules.fact_keys, decisions or {})
+        _sync_facts(instance, known, workflow, scan, rules.fact_keys, decisions or {})
     if breached:
         instance.late = True
     return new_timers
@@ -494,6 +494,7 @@ def _sync_facts(
     instance: ProcessInstance,
     known: dict[str, Any] | None,
     workflow: BpmnWorkflow,
+    scan: _Scan,
     keys: tuple[str, ...],
     decisions: Mapping[str, dict[str, Any]],
 ) -> None:
@@ -505,7 +506,7 @@ def _sync_facts(
     facts = dict(known or {})
     data = dict(facts.get("data") or {})
     sources = [workflow.last_task] if workflow.last_task is not None else []
-    sources += ready_human_tasks(workflow)
+    sources += scan.ready_human
     for task in sources:
         for key in keys:
             if key in task.data:

@@ -23,8 +23,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 STATE_FORMAT = "1.5"
 
@@ -111,14 +114,108 @@ def state_to_json(workflow: BpmnWorkflow) -> str:
     registry = SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        dct: dict[str, Any] = SERIALIZER.to_dict(workflow)
+        dct = _state_document(workflow)
     finally:
         registry._encoder_mode = False
     dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
     dct[COMPACT_KEY] = 1
-    for tasks in _task_mappings(dct):
-        _compact_tasks(tasks)
     return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
+def _state_document(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The compact document of a workflow: what ``SERIALIZER.to_dict`` gives, each task compacted.
+
+    The tasks are written straight into their compact form in one pass (plus a look-up of each
+    task's parent), instead of converting each through the registry and compacting the result;
+    the document is the same, key for key. Anything of a class the fast path does not know is
+    converted by the registry and compacted as before.
+    """
+    registry = SERIALIZER.registry
+    if type(workflow) is not BpmnWorkflow:
+        dct: dict[str, Any] = SERIALIZER.to_dict(workflow)
+        for tasks in _task_mappings(dct):
+            _compact_tasks(tasks)
+        return dct
+    dct = _workflow_fields(registry, workflow)
+    dct["subprocesses"] = {
+        str(k): _subworkflow_document(registry, v) for k, v in workflow.subprocesses.items()
+    }
+    dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
+    dct["typename"] = registry.typenames[BpmnWorkflow]
+    return dct
+
+
+def _subworkflow_document(registry: Any, sub: Any) -> dict[str, Any]:
+    """A subprocess's document (``BpmnSubWorkflowConverter.to_dict``), its tasks compact."""
+    if type(sub) is not BpmnSubWorkflow:
+        dct: dict[str, Any] = registry.convert(sub)
+        _compact_tasks(dct["tasks"])
+        return dct
+    dct = _workflow_fields(registry, sub)
+    dct["parent_task_id"] = str(sub.parent_task_id)
+    dct["spec"] = sub.spec.name
+    dct["typename"] = registry.typenames[BpmnSubWorkflow]
+    return dct
+
+
+def _workflow_fields(registry: Any, workflow: Any) -> dict[str, Any]:
+    """What ``WorkflowConverter.to_dict`` gives a workflow or a subprocess, its tasks compact."""
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": _compact_task_mapping(registry, workflow.tasks),
+        "root": str(workflow.task_tree.id),
+    }
+
+
+def _compact_task_mapping(registry: Any, tasks: dict[UUID, SpiffTask]) -> dict[str, dict[str, Any]]:
+    """Each task as ``TaskConverter.to_dict`` writes it, less what ``_compact_tasks`` leaves out.
+
+    Each id is turned into text once (children and parents are found by the id's number).
+    """
+    typename = registry.typenames[SpiffTask]
+    names = {uid.int: str(uid) for uid in tasks}
+    mapping: dict[str, dict[str, Any]] = {}
+    for uid, task in tasks.items():
+        key = names[uid.int]
+        if type(task) is not SpiffTask:
+            entry: dict[str, Any] = registry.convert(task)
+            _drop_defaults(key, entry)
+            mapping[key] = entry
+            continue
+        entry = {}
+        if task.id.int != uid.int:
+            entry["id"] = str(task.id)
+        parent = task.parent
+        entry["parent"] = (names.get(task._parent.int) or str(task._parent)) if parent is not None else None
+        entry["children"] = [names.get(child.int) or str(child) for child in task._children]
+        entry["last_state_change"] = task.last_state_change
+        entry["state"] = task._state
+        entry["task_spec"] = task.task_spec.name
+        if task.triggered is not False:
+            entry["triggered"] = task.triggered
+        internal = task.internal_data
+        if not (type(internal) is dict and not internal):
+            internal = registry.convert(internal)
+            if not (type(internal) is dict and not internal):
+                entry["internal_data"] = internal
+        if parent is None:
+            data = task.data
+            if not (type(data) is dict and not data):
+                entry["data"] = data
+            entry["delta"] = {}
+        else:
+            entry["delta"] = {
+                "updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+            }
+        entry["typename"] = typename
+        mapping[key] = entry
+    _drop_listed_parents(mapping)
+    return mapping
 
 
 def state_from_json(text: str, specs: ProcessSpecs) -> BpmnWorkflow:
@@ -148,15 +245,26 @@ def _parents(tasks: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 def _compact_tasks(tasks: dict[str, dict[str, Any]]) -> None:
     """Leave out of each task what ``_expand_tasks`` gives back exactly."""
+    for task_id, task in tasks.items():
+        _drop_defaults(task_id, task)
+    _drop_listed_parents(tasks)
+
+
+def _drop_defaults(task_id: str, task: dict[str, Any]) -> None:
+    """Leave out a task's id (its key) and the values every new task has."""
+    if task.get("id") == task_id:
+        del task["id"]
+    for key, default in _TASK_DEFAULTS.items():
+        if key in task and task[key] == default and type(task[key]) is type(default):
+            del task[key]
+
+
+def _drop_listed_parents(tasks: dict[str, dict[str, Any]]) -> None:
+    """Leave out each task's parent where the mapping's children lists say it."""
     parents = _parents(tasks)
     for task_id, task in tasks.items():
-        if task.get("id") == task_id:
-            del task["id"]
         if "parent" in task and task["parent"] == parents.get(task_id):
             del task["parent"]
-        for key, default in _TASK_DEFAULTS.items():
-            if key in task and task[key] == default and type(task[key]) is type(default):
-                del task[key]
 
 
 def _expand_tasks(tasks: dict[str, dict[str, Any]]) -> None:

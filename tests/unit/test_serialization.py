@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -15,6 +21,7 @@ from engine.sandbox import SandboxedScriptEngine
 from engine.script_helpers import make_helpers
 from engine.store.serialization import (
     SERIALIZER,
+    ProcessSpecs,
     specs_from_json,
     specs_to_json,
     state_from_json,
@@ -22,6 +29,8 @@ from engine.store.serialization import (
 )
 from processes.roles import role_for_lane
 from tests.conftest import diagram_files
+
+FOREIGN = Path(__file__).resolve().parent.parent / "fixtures" / "foreign"
 
 
 def repair_specs():  # type: ignore[no-untyped-def]
@@ -128,3 +137,111 @@ def test_compact_state_restores_what_the_full_document_restores() -> None:
         assert [str(c.id) for c in task.children] == [str(c.id) for c in twin.children]
     # Both restore to the same compact text, and an old document is read as it was stored.
     assert state_to_json(from_full) == state_to_json(from_compact) == compact
+
+
+def _registry_document(workflow: BpmnWorkflow) -> str:
+    """The compact text as it was first written: the registry converts everything, then each task is compacted."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = SERIALIZER.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    dct["compact"] = 1
+    for tasks in [dct["tasks"], *(sub["tasks"] for sub in dct["subprocesses"].values())]:
+        parents = {child: task_id for task_id, task in tasks.items() for child in task["children"]}
+        for task_id, task in tasks.items():
+            if task.get("id") == task_id:
+                del task["id"]
+            if "parent" in task and task["parent"] == parents.get(task_id):
+                del task["parent"]
+            for key, default in {"triggered": False, "internal_data": {}, "data": {}}.items():
+                if key in task and task[key] == default and type(task[key]) is type(default):
+                    del task[key]
+    return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
+def _foreign_specs(name: str, process_id: str) -> ProcessSpecs:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(FOREIGN / name))
+    return ProcessSpecs(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+
+
+def _odd_values(step: int) -> dict[str, Any]:
+    """Case data JSON holds only converted, and data that changes every step."""
+    return {
+        "step": step,
+        "when": datetime(2026, 1, step % 28 + 1, 9, 30, tzinfo=UTC),
+        "late_by": timedelta(hours=step),
+        "nested": {"k": [1, {"x": None, "y": 1.5}], "客户": "协和医院"},
+        "gone": None if step % 2 else "here",
+    }
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["repair_service", "deeply_nested.bpmn", "with_event_subprocess.bpmn"],
+)
+def test_state_text_is_the_registry_documents_compact_form_at_every_step(source: str) -> None:
+    if source == "repair_service":
+        specs, answers = repair_specs(), _REPAIR_ANSWERS
+    else:
+        process_id = source.removesuffix(".bpmn")
+        file = {"deeply_nested": "nested_subprocesses.bpmn", "with_event_subprocess": "event_subprocess.bpmn"}
+        specs, answers = _foreign_specs(file[process_id], process_id), {}
+    script_engine = SandboxedScriptEngine(
+        helpers=make_helpers(WorkingCalendar()),
+        services={"product_lookup": lambda serial_number: {"found": False}},
+    )
+    workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
+    texts = []
+    for step in range(60):
+        text = state_to_json(workflow)
+        assert text == _registry_document(workflow)
+        restored = state_from_json(text, specs)
+        assert state_to_json(restored) == text
+        texts.append(text)
+        ready = workflow.get_tasks(state=TaskState.READY)
+        if not ready:
+            break
+        task = ready[0]
+        task.data.update(answers)
+        if task.task_spec.manual:
+            task.data.update(_odd_values(step))
+            if step % 3 == 0:
+                task.data.pop("gone", None)  # a key the parent has and the child lost
+        task.internal_data["seen"] = {"step": step, "tags": {"a"}, "pair": (step, "二")}
+        task.internal_data["callback"] = len  # left out, like every callable
+        workflow.task_tree.triggered = bool(step % 2)
+        try:
+            task.run()
+            workflow.do_engine_steps()
+        except WorkflowException:  # a task in error is saved like any other
+            assert state_to_json(workflow) == _registry_document(workflow)
+            break
+    assert len(texts) >= (6 if answers else 2)
+    assert '"deletions":["gone"]' in texts[-1] or not answers
+    assert any(json.loads(text)["subprocesses"] for text in texts)
+
+
+_REPAIR_ANSWERS = {
+    "customer_name": "协和医院",
+    "urgency": "normal",
+    "key_customer": False,
+    "contract_in_force": True,
+    "cause": "normal",
+    "warranty_end": None,
+    "serial_number": "SN-1",
+    "distance_band": "urban",
+    "product_model": "PM-9000",
+    "solved_by_phone": "no",
+    "guidance_notes": "上门",
+    "accepted": "yes",
+    "approved": "yes",
+    "customer_accepts": "yes",
+    "outcome": "repaired",
+    "satisfaction": "satisfied",
+    "has_complaint": False,
+    **{name: 5 for name in ("rating_arrival_time", "rating_attitude", "rating_promises", "rating_technique")},
+}
