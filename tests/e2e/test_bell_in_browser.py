@@ -17,13 +17,16 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_bell_shows_a_dispatch_and_goes_quiet_once_read(browser: Any, served: Served) -> None:
+    from playwright.sync_api import expect
+
     engine = served.engine
     page = new_page(browser, served.url)
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     log_in(page, "tech2")
+    bell = page.locator("#bell")
     badge = page.locator("#bell .bell-count")
-    page.wait_for_function("document.getElementById('bell').getAttribute('data-unread') === '0'")
+    expect(bell).to_have_attribute("data-unread", "0")
     assert badge.is_hidden()
 
     case = engine.start("repair_service", REPAIR_REQUEST, Actor("cs1", frozenset({"customer_service"}))).id
@@ -37,12 +40,12 @@ def test_the_bell_shows_a_dispatch_and_goes_quiet_once_read(browser: Any, served
     engine.complete(dispatch.id, {"technician": "tech2"}, Actor("sup1", frozenset({"service_supervisor"})))
 
     page.reload()
-    page.wait_for_function("document.getElementById('bell').getAttribute('data-unread') === '1'")
+    expect(bell).to_have_attribute("data-unread", "1")
     assert badge.is_visible() and badge.inner_text() == "1"
     page.click("#bell")
     page.wait_for_load_state()
     assert page.locator("#notifications li").count() == 1
     assert "新任务" in page.locator("#notifications li").first.inner_text()
-    page.wait_for_function("document.getElementById('bell').getAttribute('data-unread') === '0'")
+    expect(bell).to_have_attribute("data-unread", "0")
     assert badge.is_hidden()
     assert violations == []
