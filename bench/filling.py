@@ -24,7 +24,7 @@ from sqlalchemy import Engine as SqlEngine
 from bench.measure import complete_next, open_tasks, require_completed, start_case
 from bench.scenario import MAX_COMPLETIONS_PER_CASE
 from engine.runtime import Engine
-from engine.store.models import BusinessNumberCounter, Event, Job, ProcessInstance, Task
+from engine.store.models import BusinessNumberCounter, Event, Job, ProcessInstance, StateChange, Task
 
 
 def _table(model: Any) -> Table:
@@ -37,6 +37,7 @@ INSTANCE = _table(ProcessInstance)
 TASK = _table(Task)
 JOB = _table(Job)
 EVENT = _table(Event)
+STATE_CHANGE = _table(StateChange)
 COUNTER = _table(BusinessNumberCounter)
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -83,19 +84,22 @@ class _Template:
     tasks: list[dict[str, Any]]
     jobs: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    #: The changes saved after the snapshot (``state_change`` rows, without the case's id).
+    changes: list[dict[str, Any]]
 
 
-def _task_ids_in_state(state: str) -> frozenset[str]:
-    """Every task id of the stored workflow, its subprocesses included."""
+def _task_ids_in_state(state: str, changes: Sequence[str] = ()) -> frozenset[str]:
+    """Every task id of the stored workflow (its snapshot and the changes after it), its subprocesses included."""
     ids: set[str] = set()
 
     def collect(document: dict[str, Any]) -> None:
         ids.update(document.get("tasks", {}))
         for sub in (document.get("subprocesses") or {}).values():
             if isinstance(sub, dict):
-                collect(sub)
+                collect(sub.get("whole", sub))
 
-    collect(json.loads(state))
+    for text in (state, *changes):
+        collect(json.loads(text))
     return frozenset(ids)
 
 
@@ -106,7 +110,14 @@ def _read_template(conn: Connection, instance_id: int) -> _Template:
 
     instance = dict(conn.execute(select(INSTANCE).where(INSTANCE.c.id == instance_id)).mappings().one())
     del instance["id"]
-    return _Template(instance, _task_ids_in_state(instance["state"]), rows(TASK), rows(JOB), rows(EVENT))
+    changes = [
+        {k: v for k, v in row.items() if k != "instance_id"}
+        for row in conn.execute(
+            select(STATE_CHANGE).where(STATE_CHANGE.c.instance_id == instance_id).order_by(STATE_CHANGE.c.seq)
+        ).mappings()
+    ]
+    task_ids = _task_ids_in_state(instance["state"], [change["body"] for change in changes])
+    return _Template(instance, task_ids, rows(TASK), rows(JOB), rows(EVENT), changes)
 
 
 def _renamed(value: str | None, names: dict[str, str]) -> str | None:
@@ -158,7 +169,12 @@ def clone_cases(db: SqlEngine, template_ids: Sequence[int], count: int, chunk: i
             tasks: list[dict[str, Any]] = []
             jobs: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
+            changes: list[dict[str, Any]] = []
             for instance_id, (template, names) in zip(ids, children, strict=True):
+                changes.extend(
+                    dict(r, instance_id=instance_id, body=_rename_uuids(r["body"], names))
+                    for r in template.changes
+                )
                 tasks.extend(dict(r, instance_id=instance_id, id=names[r["id"]]) for r in template.tasks)
                 jobs.extend(
                     dict(r, instance_id=instance_id, task_id=_renamed(r["task_id"], names))
@@ -168,7 +184,7 @@ def clone_cases(db: SqlEngine, template_ids: Sequence[int], count: int, chunk: i
                     dict(r, instance_id=instance_id, task_id=_renamed(r["task_id"], names))
                     for r in template.events
                 )
-            for table, batch in ((TASK, tasks), (JOB, jobs), (EVENT, events)):
+            for table, batch in ((TASK, tasks), (JOB, jobs), (EVENT, events), (STATE_CHANGE, changes)):
                 if batch:
                     conn.execute(insert(table), batch)
             conn.execute(

@@ -44,6 +44,7 @@ from engine.store import queries
 from engine.store.database import make_engine
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
 from engine.store.schema import upgrade
+from engine.store.state_store import state_text
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 
@@ -177,12 +178,13 @@ def case_templates(engine: Engine) -> list[Case]:
 def _real_state(engine: Engine, definition: ProcessDefinition) -> str:
     """The stored state of a real case of this process (started with its start form's example data)."""
     with engine.sessions() as session:
-        state = session.scalar(
-            select(ProcessInstance.state)
+        instance = session.scalar(
+            select(ProcessInstance)
             .where(ProcessInstance.definition_id == definition.id)
             .order_by(ProcessInstance.id.desc())
             .limit(1)
         )
+        state = state_text(session, instance) if instance is not None else None
     # A process nobody could start here (a timer start, say) gets a state of the repair case's size.
     return state or "x" * 12_000
 

@@ -25,6 +25,7 @@ from bench.scenario import (
 )
 from engine.runtime import Engine
 from engine.store.models import ProcessInstance, Task
+from engine.store.state_store import state_text
 
 Timer = Callable[[Callable[[], object]], float]
 Answers = Mapping[str, Mapping[str, Any]]
@@ -65,10 +66,11 @@ def choose(candidates: Sequence[OpenTask], answers: Answers) -> OpenTask:
 
 
 def state_bytes(engine: Engine, instance_id: int) -> int:
-    """Bytes of the stored workflow state of a case (UTF-8)."""
+    """Bytes of the workflow state of a case (UTF-8): its whole document, the changes since the snapshot applied."""
     with engine.sessions() as session:
-        state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance_id))
-    return len((state or "").encode())
+        instance = session.get(ProcessInstance, instance_id)
+        state = state_text(session, instance) if instance is not None else ""
+    return len(state.encode())
 
 
 class Completion(NamedTuple):

@@ -96,7 +96,7 @@ def _record(session: Session, instance: ProcessInstance, data: Mapping[str, Any]
     comments = session.scalars(select(Comment).where(Comment.instance_id == instance.id).order_by(Comment.id))
     holds = session.scalars(select(LegalHold).where(LegalHold.business_number == instance.business_number))
     return {
-        "case": _row(instance, skip=("state",)),
+        "case": _row(instance, skip=("state", "state_seq", "state_changes")),
         "process": {
             "key": instance.process_key,
             "name": instance.definition.name,

@@ -31,6 +31,7 @@ from engine.records.models import IssuedDocument, LegalHold, PurgeTombstone, Ret
 from engine.records.signature_rows import signatures_of
 from engine.store.database import Base
 from engine.store.models import Attachment, Event, ProcessInstance
+from engine.store.state_store import state_text
 
 RECORD_KINDS = ("case", "document", "signature", "attachment")
 MIN_YEARS = 1
@@ -417,7 +418,7 @@ def _summary(session: Session, item: CaseRetention, instance: ProcessInstance) -
         "last_event": {"id": last.id, "hash": last.hash} if last else None,
         # Per day (UTC), the case's last event then: what the sealed day anchors counted of it.
         "day_heads": _day_heads(events),
-        "state_sha256": hashlib.sha256(instance.state.encode()).hexdigest(),
+        "state_sha256": hashlib.sha256(state_text(session, instance).encode()).hexdigest(),
     }
 
 

@@ -14,7 +14,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import NotFound
 from engine.runtime.unit_of_work import jsonable
 from engine.store.models import ProcessInstance
-from engine.store.serialization import state_from_json
+from engine.store.serialization import state_from_document
+from engine.store.state_store import stored_state
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -26,10 +27,11 @@ def case_variables(engine: Engine, instance_id: int) -> dict[str, Any]:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFound("no such case")
-        if not instance.state:
+        stored = stored_state(session, instance)
+        if not stored.snapshot:
             return {}
         specs = engine.definitions.specs(instance.definition)
-        workflow = state_from_json(instance.state, specs)
+        workflow = state_from_document(stored.document(), specs)
     completed = [task for task in workflow.get_tasks(state=TaskState.COMPLETED) if task.data]
     data: dict[str, Any] = {}
     if completed:

@@ -208,6 +208,7 @@ def set_status(
         if ctx.instance.status not in from_states:
             raise InstanceNotActive(f"the case is {ctx.instance.status}")
         ctx.instance.status = status
+        ctx.rewrite_whole_state()
         if status == TERMINATED:
             ctx.workflow.cancel()
             ctx.instance.ended_at = clock.now()
@@ -244,6 +245,7 @@ def retry(engine: Engine, instance_id: int, actor: Actor, reason: str) -> None:
             data={"reason": reason, "error": ctx.instance.error_message},
         )
         ctx.instance.status, ctx.instance.error_element, ctx.instance.error_message = ACTIVE, None, None
+        ctx.rewrite_whole_state()  # failed tasks are set back to ready by hand
         try:
             for task in failed:
                 task._set_state(TaskState.READY)

@@ -33,7 +33,8 @@ from engine.operations.command_log import observed
 from engine.runtime.migration_changes import CaseChanges, Versions, after_move, before_move
 from engine.runtime.statuses import ACTIVE
 from engine.store.models import ProcessDefinition, ProcessInstance, Task
-from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_json
+from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_document
+from engine.store.state_store import stored_state
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -113,7 +114,7 @@ def plan_migration(
         for instance in instances:
             changes = None
             try:
-                workflow = state_from_json(instance.state, old_specs)
+                workflow = state_from_document(stored_state(session, instance).document(), old_specs)
                 workflow.script_engine = engine.script_engine
                 reasons, diffs = blocking_reasons(workflow, new_specs)
                 if not reasons:
@@ -225,6 +226,7 @@ def migrate_instance(engine: Engine, instance_id: int, to_version: int, actor: A
         reasons, (top, subs) = blocking_reasons(ctx.workflow, new_specs)
         if reasons:
             raise MigrationRefused(f"{instance.business_number} cannot move: {'; '.join(reasons)}", reasons)
+        ctx.rewrite_whole_state()
         _move(ctx.workflow, new_specs, top, subs)
         instance.definition = target
         ctx.meta = target.meta

@@ -106,6 +106,7 @@ def _retime_case(ctx: CommandState, calendar: WorkingCalendar, days: list[date] 
     """Move this case's timers and task due times counted over a changed day (inside its command)."""
     moved: list[Retimed] = []
     session, instance = ctx.session, ctx.instance
+    ctx.rewrite_whole_state()  # timers' stored due times change outside SpiffWorkflow's run
     jobs = session.scalars(
         select(Job).where(Job.instance_id == instance.id, Job.done_at.is_(None), Job.due_basis.is_not(None))
     )

@@ -29,11 +29,14 @@ from engine.operations.command_log import note_case
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
 from engine.runtime.timer_wakeups import notify_timers
+from engine.runtime.workflow_cache import Baseline
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.store.projection import ProjectionError, sync_instance
-from engine.store.serialization import state_from_json, state_to_json
+from engine.store.serialization import state_from_document, state_to_json
+from engine.store.state_delta import fingerprints, state_change
+from engine.store.state_store import CHANGES_PER_SNAPSHOT, append_change, stored_state, write_snapshot
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -64,6 +67,16 @@ class CommandState:
         self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
         #: The rules the decisions run by this command chose, by business rule task.
         self.decisions: dict[str, dict[str, Any]] = {}
+        #: What the case's stored state is made of as loaded (None for a new case): the save writes
+        #: only what changed since (``engine.store.state_delta``).
+        self.baseline: Baseline | None = None
+        #: Set when the engine changed the workflow outside SpiffWorkflow's own run (an administrator's
+        #: command, retimed timers, a move to another version): the save writes a whole snapshot.
+        self.whole_state = False
+
+    def rewrite_whole_state(self) -> None:
+        """Have the save write the whole state (the command changed the workflow outside SpiffWorkflow's run)."""
+        self.whole_state = True
 
     def record(
         self,
@@ -106,11 +119,10 @@ def _command(
         engine.refresh_calendar(session, calendar_revision)
         note_case(instance.business_number)
         definition = instance.definition
-        workflow = engine.workflows.take(instance.id, instance.lock_version, definition.id, instance.state)
-        if workflow is None:
-            workflow = state_from_json(instance.state, engine.definitions.specs(definition))
+        workflow, baseline = load_workflow(engine, session, instance)
         workflow.script_engine = engine.script_engine
         ctx = CommandState(session, instance, workflow, engine.definitions.meta(definition), actor)
+        ctx.baseline = baseline
         # One flush at the save: a query inside the command does not write what it changed so far
         # (each early flush cost its own statements, and the audit chain's head twice).
         with command_budget(engine.limits), session.no_autoflush:
@@ -180,6 +192,27 @@ _TASK_ONLY = lazyload(Task.instance)
 _DEFINITION_WITHOUT_META = joinedload(ProcessInstance.definition).defer(ProcessDefinition.meta)
 
 
+def load_workflow(
+    engine: Engine, session: Session, instance: ProcessInstance
+) -> tuple[BpmnWorkflow, Baseline]:
+    """The case's workflow as kept for its row's lock version and state save, else restored from its stored state.
+
+    A kept workflow is taken without reading the stored state at all; a restore reads the
+    snapshot and the changes after it in one statement.
+    """
+    kept = engine.workflows.take(
+        instance.id, instance.lock_version, instance.definition_id, instance.state_seq
+    )
+    if kept is not None:
+        return kept
+    stored = stored_state(session, instance)
+    workflow = state_from_document(stored.document(), engine.definitions.specs(instance.definition))
+    baseline = Baseline(
+        fingerprints(workflow), len(stored.snapshot), stored.change_bytes, len(stored.changes)
+    )
+    return workflow, baseline
+
+
 def locked_task(session: Session, task_id: str) -> Task:
     """Read a task row afresh inside the command's transaction."""
     row = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
@@ -208,7 +241,7 @@ def save(engine: Engine, ctx: CommandState) -> None:
     if instance.status == ACTIVE and workflow.is_completed():
         instance.status, instance.ended_at = COMPLETED, clock.now()
         ctx.record("instance_completed")
-    instance.state = storable_state(engine, ctx)
+    store_state(engine, ctx)
     instance.updated_at = clock.now()
     try:
         ctx.session.flush()  # the mapper's version column makes this UPDATE ... AND lock_version = :seen
@@ -218,6 +251,32 @@ def save(engine: Engine, ctx: CommandState) -> None:
     instances.start_linked_cases(engine, ctx)
     if ctx.new_timers:
         notify_timers(ctx.session)
+
+
+def store_state(engine: Engine, ctx: CommandState) -> None:
+    """Write what the command changed in the case's state, or a whole snapshot; note the new baseline.
+
+    A snapshot is written for a new case, after a change made outside SpiffWorkflow's run, every
+    ``CHANGES_PER_SNAPSHOT`` changes, once the changes would outgrow the snapshot, and when the
+    workflow holds a value case data cannot keep.
+    """
+    baseline = ctx.baseline
+    if not ctx.whole_state and baseline is not None and baseline.changes < CHANGES_PER_SNAPSHOT:
+        try:
+            found = state_change(ctx.workflow, baseline.prints)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            found = None
+        if found is not None:
+            text, prints = found
+            if baseline.change_bytes + len(text) <= baseline.snapshot_bytes:
+                append_change(ctx.session, ctx.instance, text)
+                ctx.baseline = Baseline(
+                    prints, baseline.snapshot_bytes, baseline.change_bytes + len(text), baseline.changes + 1
+                )
+                return
+    text = storable_state(engine, ctx)
+    write_snapshot(ctx.session, ctx.instance, text)
+    ctx.baseline = Baseline(fingerprints(ctx.workflow), len(text), 0, 0)
 
 
 def storable_state(engine: Engine, ctx: CommandState) -> str:
@@ -259,9 +318,18 @@ def _last_run_element(workflow: BpmnWorkflow) -> str | None:
 def after_commit(engine: Engine, ctx: CommandState) -> None:
     """Keep the saved workflow for the case's next command; wake a runner for a timer this command created."""
     instance = ctx.instance
-    engine.workflows.keep(
-        instance.id, instance.lock_version, instance.definition_id, instance.state, ctx.workflow, ctx.began
-    )
+    if ctx.baseline is None:
+        engine.workflows.forget(instance.id)
+    else:
+        engine.workflows.keep(
+            instance.id,
+            instance.lock_version,
+            instance.definition_id,
+            instance.state_seq,
+            ctx.workflow,
+            ctx.baseline,
+            ctx.began,
+        )
     if ctx.new_timers:
         engine.wakeup.set()
 

@@ -2,11 +2,15 @@
 
 A command *takes* its case's workflow out of the cache (no other command can see it while it
 works), and the unit of work *keeps* it again only after its transaction committed, under the
-case's new lock version and the exact state text it saved. A command reuses a kept workflow
-only when the row it just locked has that lock version, that version of the process and that
-very state text; anything else — another process moved the case, a restore rewrote the row, a
-command was refused half way — and the workflow is restored from the row as before. A stale
-workflow can therefore never be used: at worst the cache misses.
+case's new lock version and the number of the state save it wrote (``state_seq``). A command
+reuses a kept workflow only when the row it just locked has that lock version, that version of
+the process and that state save; anything else — another process moved the case, a command was
+refused half way — and the workflow is restored from the stored state as before. A stale
+workflow can therefore never be used: at worst the cache misses. A restore of a backup clears
+the cache of the process that runs it.
+
+Beside each workflow the cache keeps what the next save needs to write only what changed
+(``Baseline``): the fingerprints of its tasks and the sizes of the stored snapshot and changes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from engine.store.state_delta import Fingerprints
+
 _EXACT_SCALARS = (str, int, float, bool, type(None), datetime, timedelta)
 
 #: Cases kept per engine (per process) unless ``AFTERFLOW_WORKFLOW_CACHE`` says otherwise; 0 turns it off.
@@ -28,15 +34,28 @@ DEFAULT_SIZE = 256
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """What a workflow's stored state is made of, as of its last save or restore."""
+
+    #: The fingerprints of its tasks (``engine.store.state_delta``).
+    prints: Fingerprints
+    #: The stored snapshot's length and the stored changes' (JSON text) and how many changes there are.
+    snapshot_bytes: int
+    change_bytes: int
+    changes: int
+
+
+@dataclass(frozen=True)
 class _Kept:
     lock_version: int
     definition_id: int
-    state: str
+    state_seq: int
     workflow: BpmnWorkflow
+    baseline: Baseline
 
 
 class WorkflowCache:
-    """Restored workflows by case id, each valid for one lock version and state text only."""
+    """Restored workflows by case id, each valid for one lock version and state save only."""
 
     def __init__(self, size: int | None = None) -> None:
         self.size = int(os.environ.get("AFTERFLOW_WORKFLOW_CACHE", DEFAULT_SIZE)) if size is None else size
@@ -46,19 +65,19 @@ class WorkflowCache:
         self.misses = 0
 
     def take(
-        self, instance_id: int, lock_version: int, definition_id: int, state: str
-    ) -> BpmnWorkflow | None:
-        """Hand over the kept workflow of exactly this row, removing it; None when there is none."""
+        self, instance_id: int, lock_version: int, definition_id: int, state_seq: int
+    ) -> tuple[BpmnWorkflow, Baseline] | None:
+        """Hand over the kept workflow of exactly this row and its baseline, removing it; None when there is none."""
         with self._lock:
             kept = self._kept.pop(instance_id, None)
             if (
                 kept is not None
                 and kept.lock_version == lock_version
                 and kept.definition_id == definition_id
-                and kept.state == state
+                and kept.state_seq == state_seq
             ):
                 self.hits += 1
-                return kept.workflow
+                return kept.workflow, kept.baseline
             self.misses += 1
             return None
 
@@ -67,8 +86,9 @@ class WorkflowCache:
         instance_id: int,
         lock_version: int,
         definition_id: int,
-        state: str,
+        state_seq: int,
         workflow: BpmnWorkflow,
+        baseline: Baseline,
         changed_since: float | None = None,
     ) -> None:
         """Remember a workflow as saved by a committed transaction (the oldest case leaves when full).
@@ -81,7 +101,7 @@ class WorkflowCache:
             return
         with self._lock:
             self._kept.pop(instance_id, None)
-            self._kept[instance_id] = _Kept(lock_version, definition_id, state, workflow)
+            self._kept[instance_id] = _Kept(lock_version, definition_id, state_seq, workflow, baseline)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
 

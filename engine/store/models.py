@@ -142,8 +142,14 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(128), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    #: The serialized workflow (``engine.store.serialization``), stored compressed.
-    state: Mapped[str] = mapped_column(CompressedText)
+    #: The last snapshot of the serialized workflow (``engine.store.serialization``), stored
+    #: compressed; the changes saved since follow in ``state_change``. Read the case's state with
+    #: ``engine.store.state_store`` (snapshot and changes together), never from this column alone.
+    state: Mapped[str] = mapped_column(CompressedText, deferred=True)
+    #: The number of the last save of the state (snapshot or change); moves with every command.
+    state_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: How many changes (``state_change`` rows, numbered up to ``state_seq``) follow the snapshot.
+    state_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     error_element: Mapped[str | None] = mapped_column(String(256))
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -170,6 +176,16 @@ class ProcessInstance(Base):
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.
     __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
+
+
+class StateChange(Base):
+    """What one command changed in its case's workflow state since the save before (``engine.store.state_delta``)."""
+
+    __tablename__ = "state_change"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(CompressedText)
 
 
 class Task(Base):

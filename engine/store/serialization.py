@@ -119,7 +119,7 @@ def state_to_json(workflow: BpmnWorkflow) -> str:
         registry._encoder_mode = False
     dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
     dct[COMPACT_KEY] = 1
-    return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+    return state_json(dct)
 
 
 def _state_document(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -171,6 +171,50 @@ def _workflow_fields(registry: Any, workflow: Any) -> dict[str, Any]:
     }
 
 
+def own_fields(registry: Any, workflow: Any) -> dict[str, Any] | None:
+    """What the document of a workflow or subprocess holds besides its tasks and subprocesses.
+
+    None for a workflow of a class the compact form does not write field by field.
+    """
+    if type(workflow) is BpmnWorkflow:
+        extra = {
+            "bpmn_events": registry.convert(workflow.bpmn_events),
+            "typename": registry.typenames[BpmnWorkflow],
+        }
+    elif type(workflow) is BpmnSubWorkflow:
+        extra = {
+            "parent_task_id": str(workflow.parent_task_id),
+            "spec": workflow.spec.name,
+            "typename": registry.typenames[BpmnSubWorkflow],
+        }
+    else:
+        return None
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "root": str(workflow.task_tree.id),
+        **extra,
+    }
+
+
+def subworkflow_document(registry: Any, sub: Any) -> dict[str, Any]:
+    """A subprocess's whole document, as the workflow's state holds it."""
+    return _subworkflow_document(registry, sub)
+
+
+def drop_listed_parents(tasks: dict[str, dict[str, Any]]) -> None:
+    """Leave out each task's parent where the mapping's children lists say it."""
+    _drop_listed_parents(tasks)
+
+
+def state_json(document: dict[str, Any]) -> str:
+    """A state document (or a change of one) as the compact JSON text the database keeps."""
+    return json.dumps(document, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
 def _compact_task_mapping(registry: Any, tasks: dict[UUID, SpiffTask]) -> dict[str, dict[str, Any]]:
     """Each task as ``TaskConverter.to_dict`` writes it, less what ``_compact_tasks`` leaves out.
 
@@ -178,49 +222,62 @@ def _compact_task_mapping(registry: Any, tasks: dict[UUID, SpiffTask]) -> dict[s
     """
     typename = registry.typenames[SpiffTask]
     names = {uid.int: str(uid) for uid in tasks}
-    mapping: dict[str, dict[str, Any]] = {}
-    for uid, task in tasks.items():
-        key = names[uid.int]
-        if type(task) is not SpiffTask:
-            entry: dict[str, Any] = registry.convert(task)
-            _drop_defaults(key, entry)
-            mapping[key] = entry
-            continue
-        entry = {}
-        if task.id.int != uid.int:
-            entry["id"] = str(task.id)
-        parent = task.parent
-        entry["parent"] = (names.get(task._parent.int) or str(task._parent)) if parent is not None else None
-        entry["children"] = [names.get(child.int) or str(child) for child in task._children]
-        entry["last_state_change"] = task.last_state_change
-        entry["state"] = task._state
-        entry["task_spec"] = task.task_spec.name
-        if task.triggered is not False:
-            entry["triggered"] = task.triggered
-        internal = task.internal_data
-        if not (type(internal) is dict and not internal):
-            internal = registry.convert(internal)
-            if not (type(internal) is dict and not internal):
-                entry["internal_data"] = internal
-        if parent is None:
-            data = task.data
-            if not (type(data) is dict and not data):
-                entry["data"] = data
-            entry["delta"] = {}
-        else:
-            entry["delta"] = {
-                "updates": DeepMerge.get_updated_keys(parent.data, task.data),
-                "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
-            }
-        entry["typename"] = typename
-        mapping[key] = entry
+    mapping = {
+        names[uid.int]: task_entry(registry, typename, names, uid, task) for uid, task in tasks.items()
+    }
     _drop_listed_parents(mapping)
     return mapping
 
 
+def task_entry(
+    registry: Any, typename: str, names: dict[int, str], uid: UUID, task: SpiffTask
+) -> dict[str, Any]:
+    """One task of a compact mapping, its parent still named (``_drop_listed_parents`` may drop it).
+
+    ``names`` gives the text of the ids it knows by their number (others are turned into text here).
+    """
+    key = names.get(uid.int) or str(uid)
+    if type(task) is not SpiffTask:
+        entry: dict[str, Any] = registry.convert(task)
+        _drop_defaults(key, entry)
+        return entry
+    entry = {}
+    if task.id.int != uid.int:
+        entry["id"] = str(task.id)
+    parent = task.parent
+    entry["parent"] = (names.get(task._parent.int) or str(task._parent)) if parent is not None else None
+    entry["children"] = [names.get(child.int) or str(child) for child in task._children]
+    entry["last_state_change"] = task.last_state_change
+    entry["state"] = task._state
+    entry["task_spec"] = task.task_spec.name
+    if task.triggered is not False:
+        entry["triggered"] = task.triggered
+    internal = task.internal_data
+    if not (type(internal) is dict and not internal):
+        internal = registry.convert(internal)
+        if not (type(internal) is dict and not internal):
+            entry["internal_data"] = internal
+    if parent is None:
+        data = task.data
+        if not (type(data) is dict and not data):
+            entry["data"] = data
+        entry["delta"] = {}
+    else:
+        entry["delta"] = {
+            "updates": DeepMerge.get_updated_keys(parent.data, task.data),
+            "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+        }
+    entry["typename"] = typename
+    return entry
+
+
 def state_from_json(text: str, specs: ProcessSpecs) -> BpmnWorkflow:
     """Restore an instance's workflow from its state (compact or not) and its version's specs."""
-    dct = json.loads(text)
+    return state_from_document(json.loads(text), specs)
+
+
+def state_from_document(dct: dict[str, Any], specs: ProcessSpecs) -> BpmnWorkflow:
+    """Restore a workflow from a state document read from JSON (which this consumes)."""
     version = dct.pop(SERIALIZER.VERSION_KEY, None)
     if version != STATE_FORMAT:
         raise ValueError(f"stored workflow state has format {version!r}; this build reads {STATE_FORMAT}")

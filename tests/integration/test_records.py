@@ -18,6 +18,7 @@ from engine.runtime import Engine
 from engine.runtime.context import CommandContext, running
 from engine.store.models import ProcessInstance
 from engine.store.serialization import state_from_json
+from engine.store.state_store import state_text
 from processes.demo.records import CUSTOMERS, RECALL_DEMO_BATCH, load_demo_records
 from processes.handlers.records import (
     contracts_due_for_renewal,
@@ -288,7 +289,7 @@ def test_a_diagram_calls_the_handlers_and_they_write_through_the_command(records
         instance = session.get(ProcessInstance, started.id)
         assert instance is not None and instance.status == "running", instance and instance.error_message
         data = (
-            state_from_json(instance.state, records.definitions.specs(instance.definition))
+            state_from_json(state_text(session, instance), records.definitions.specs(instance.definition))
             .get_tasks(spec_name="task_look")[0]
             .data
         )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import func, select
 
@@ -25,6 +26,7 @@ from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, Job, ProcessInstance, Task
 from engine.store.serialization import state_from_json
+from engine.store.state_store import state_text
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor
@@ -106,6 +108,14 @@ def instance(engine: Engine, instance_id: int) -> ProcessInstance:
         return row
 
 
+def stored_workflow(engine: Engine, instance_id: int) -> BpmnWorkflow:
+    """The case's workflow restored from what the database holds (its snapshot and the changes after it)."""
+    with engine.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row is not None
+        return state_from_json(state_text(session, row), engine.definitions.specs(row.definition))
+
+
 def events(engine: Engine, instance_id: int, action: str | None = None) -> list[Event]:
     with engine.sessions() as session:
         query = select(Event).where(Event.instance_id == instance_id).order_by(Event.id)
@@ -131,6 +141,8 @@ def snapshot(engine: Engine) -> tuple[Any, ...]:
                         ProcessInstance.id,
                         ProcessInstance.lock_version,
                         ProcessInstance.state,
+                        ProcessInstance.state_seq,
+                        ProcessInstance.state_changes,
                         ProcessInstance.status,
                     ).order_by(ProcessInstance.id)
                 ).all()
@@ -203,7 +215,7 @@ def test_complete_validates_the_form_and_a_refusal_changes_nothing(runtime: Engi
             "cs1",
             FRIDAY_AFTERNOON,
         )
-    workflow = state_from_json(done.state, runtime.definitions.specs(done.definition))
+    workflow = stored_workflow(runtime, done.id)
     script_task = next(t for t in workflow.get_tasks() if t.task_spec.name == "script_total")
     assert script_task.data["total"] == 10 and script_task.data["amount"] == 5
 
@@ -273,7 +285,7 @@ def test_a_failing_script_puts_the_case_in_error_and_keeps_the_input(runtime: En
     assert row.error_element == "script_total"
     assert "division by zero" in (row.error_message or "")
     assert events(runtime, instance_id, "task_completed")[0].data == {"data": {"amount": 7}}
-    workflow = state_from_json(row.state, runtime.definitions.specs(row.definition))
+    workflow = stored_workflow(runtime, row.id)
     assert next(t for t in workflow.get_tasks() if t.task_spec.name == "task_first").data["amount"] == 7
     assert open_tasks(runtime, instance_id) == []
     # Nothing more can be done on a case in error but retry or terminate.
@@ -325,7 +337,7 @@ def test_a_message_is_delivered_only_to_a_case_waiting_for_it(runtime: Engine) -
     runtime.send_message(started.id, "customer_reply", {"accepted": True}, BILL)
     task = only_open_task(runtime, started.id, "task_check")
     row = instance(runtime, started.id)
-    workflow = state_from_json(row.state, runtime.definitions.specs(row.definition))
+    workflow = stored_workflow(runtime, row.id)
     ready = next(t for t in workflow.get_tasks() if str(t.id) == task.id)
     assert ready.data["reply"] == {"accepted": True}
     assert ready.data["ledger"]["sold_to"] == ["协和医院"]
@@ -470,7 +482,7 @@ def test_a_thrown_message_starts_the_linked_case_in_the_same_transaction(runtime
     assert child.customer_name == "协和医院"
     register = only_open_task(runtime, child.id, "task_register")
     assert register.role == "quality"
-    workflow = state_from_json(child.state, runtime.definitions.specs(child.definition))
+    workflow = stored_workflow(runtime, child.id)
     ready = next(t for t in workflow.get_tasks() if str(t.id) == register.id)
     assert ready.data["source_number"] == visit.business_number
     linked = events(runtime, visit.id, "linked_case_started")

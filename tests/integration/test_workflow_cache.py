@@ -21,10 +21,16 @@ from sqlalchemy import Engine as SqlEngine
 
 from engine.errors import FormInvalid
 from engine.runtime import Engine
-from engine.runtime.workflow_cache import WorkflowCache, round_trips
-from engine.store.serialization import state_from_json
+from engine.runtime.workflow_cache import Baseline, WorkflowCache, round_trips
 from tests.conftest import ROOT
-from tests.integration.test_runtime import CS, FlakyLedger, instance, only_open_task, start_mini
+from tests.integration.test_runtime import (
+    CS,
+    FlakyLedger,
+    instance,
+    only_open_task,
+    start_mini,
+    stored_workflow,
+)
 from tests.integration.test_runtime import runtime as runtime_fixture
 
 #: A process serving engine commands read as JSON lines from stdin, answering one JSON line each.
@@ -111,8 +117,7 @@ def test_two_processes_taking_turns_on_one_case_never_use_a_stale_workflow(
     second = only_open_task(runtime, instance_id, "task_second").id
     # A kept the case as it was before B completed the first task: it must restore it afresh.
     assert a.do("claim", second, "sup1", "service_supervisor") == (True, "miss")
-    stored = instance(runtime, instance_id)
-    workflow = state_from_json(stored.state, runtime.definitions.specs(stored.definition))
+    workflow = stored_workflow(runtime, instance_id)
     # A did not write its old state back: the first task is still done in the stored state.
     assert [t.state for t in workflow.get_tasks() if t.task_spec.name == "task_first"] == [
         TaskState.COMPLETED
@@ -149,8 +154,9 @@ def test_data_that_json_would_change_is_not_kept() -> None:
     assert not round_trips(Holder({"a": {1: "x"}}))  # type: ignore[arg-type]  # an integer key comes back text
     assert not round_trips(Holder({"a": shared, "b": shared}))  # type: ignore[arg-type]  # shared comes back apart
     cache = WorkflowCache(size=1)
-    cache.keep(1, 2, 3, "s", Holder({"a": 1}))  # type: ignore[arg-type]
-    cache.keep(2, 2, 3, "s", Holder({"a": 1}))  # type: ignore[arg-type]
-    assert cache.take(1, 2, 3, "s") is None  # the oldest case left when the cache was full
-    assert cache.take(2, 2, 3, "other state") is None  # the same version with other state text
-    assert cache.take(2, 2, 3, "s") is None  # a take hands the workflow over once
+    baseline = Baseline({None: {}}, 10, 0, 0)
+    cache.keep(1, 2, 3, 7, Holder({"a": 1}), baseline)  # type: ignore[arg-type]
+    cache.keep(2, 2, 3, 7, Holder({"a": 1}), baseline)  # type: ignore[arg-type]
+    assert cache.take(1, 2, 3, 7) is None  # the oldest case left when the cache was full
+    assert cache.take(2, 2, 3, 8) is None  # the same lock version with another state save
+    assert cache.take(2, 2, 3, 7) is None  # a take hands the workflow over once

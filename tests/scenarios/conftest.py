@@ -35,6 +35,7 @@ from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import Customer, MaintenanceContract, Product
 from processes.roles import ROLE_KEYS
 from tests.conftest import diagram_files
+from tests.state_checking import checking
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -74,8 +75,11 @@ def scenario_engine(
     """Every diagram deployed (as ``deployed``), the demo users created, the clock frozen at ``scenario_time``.
 
     The clock is frozen before the deploy, so scheduled processes (timer start events) wait
-    for their first run counted from ``scenario_time``, not from the real time.
+    for their first run counted from ``scenario_time``, not from the real time. After every
+    command the stored state (snapshot and changes) is checked against a whole save of the
+    live workflow (``tests.state_checking``).
     """
+    checking(engine)
     clock.freeze(scenario_time)
     engine.deploy(diagram_files(), deployed_by="owner1")
     real_hash = users.hash_password
@@ -189,13 +193,22 @@ def instance_row(engine: Engine, instance_id: int) -> ProcessInstance:
         return row
 
 
+def stored_workflow(engine: Engine, instance_id: int) -> Any:
+    """The case's workflow restored from what the database holds (its snapshot and the changes after it)."""
+    from engine.store.serialization import state_from_json
+    from engine.store.state_store import state_text
+
+    with engine.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row is not None
+        return state_from_json(state_text(session, row), engine.definitions.specs(row.definition))
+
+
 def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:
     """The data of a case: of its first open human task, or the final data once it ended."""
     from engine.store.projection import ready_human_tasks
-    from engine.store.serialization import state_from_json
 
-    row = instance_row(engine, instance_id)
-    workflow = state_from_json(row.state, engine.definitions.specs(row.definition))
+    workflow = stored_workflow(engine, instance_id)
     ready = ready_human_tasks(workflow)
     if ready:
         return dict(ready[0].data)

@@ -20,7 +20,6 @@ from engine import clock
 from engine.errors import FormInvalid, PermissionDenied
 from engine.runtime import Engine
 from engine.store.models import Job, ProcessInstance, Task
-from engine.store.serialization import state_from_json
 from engine.user_messages import Message
 from processes.demo.signatures import signed_by
 from tests.conftest import COMPLAINT_RECEIVED
@@ -37,6 +36,7 @@ from tests.scenarios.conftest import (
     open_task,
     shanghai,
     sla_breaches,
+    stored_workflow,
     visible_task_ids,
 )
 
@@ -68,8 +68,7 @@ def work(engine: Engine, instance_id: int, spec_id: str, who: Any, data: dict[st
 
 def task_data(engine: Engine, instance_id: int, spec_name: str) -> dict[str, Any]:
     """The case data as the (last) task of ``spec_name`` saw or left it."""
-    row = instance_row(engine, instance_id)
-    workflow = state_from_json(row.state, engine.definitions.specs(row.definition))
+    workflow = stored_workflow(engine, instance_id)
     tasks = [
         t
         for t in workflow.get_tasks(spec_name=spec_name)

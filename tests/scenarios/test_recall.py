@@ -26,6 +26,7 @@ from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
 from engine.store.queries import offered_to
 from engine.store.serialization import state_from_json
+from engine.store.state_store import state_text
 from processes.demo.records import RECALL_DEMO_BATCH, load_demo_records
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
@@ -102,7 +103,7 @@ def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:
     with engine.sessions() as session:
         row = session.get(ProcessInstance, instance_id)
         assert row is not None
-        workflow = state_from_json(row.state, engine.definitions.specs(row.definition))
+        workflow = state_from_json(state_text(session, row), engine.definitions.specs(row.definition))
     last = workflow.last_task
     return dict(last.data) if last is not None else {}
 

@@ -22,12 +22,11 @@ from engine.runtime import Engine
 from engine.runtime.runner import TimerRunner
 from engine.store.models import Event, SlaBreach, Task
 from engine.store.queries import offered_to
-from engine.store.serialization import state_from_json
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
 from processes.records.models import SalesLedgerEntry
 from processes.roles import ROLE_KEYS
 from tests.conftest import actor, diagram_files
-from tests.scenarios.conftest import instance_row
+from tests.scenarios.conftest import instance_row, stored_workflow
 
 PROCESS = "sales_return"
 
@@ -185,8 +184,7 @@ def complete(engine: Engine, instance_id: int, spec_id: str, data: dict[str, Any
 
 def case_data(engine: Engine, instance_id: int) -> dict[str, Any]:
     """The case data as it stands: of the newest open human task, or of the last task run."""
-    row = instance_row(engine, instance_id)
-    workflow = state_from_json(row.state, engine.definitions.specs(row.definition))
+    workflow = stored_workflow(engine, instance_id)
     tasks = open_tasks(engine, instance_id)
     if tasks:
         newest = max(tasks, key=lambda t: t.created_at)
