@@ -25,6 +25,7 @@ from bench.measure import complete_next, open_tasks, require_completed, start_ca
 from bench.scenario import MAX_COMPLETIONS_PER_CASE
 from engine.runtime import Engine
 from engine.store.models import BusinessNumberCounter, Event, Job, ProcessInstance, StateChange, Task
+from engine.store.state_store import change_bodies, change_texts
 
 
 def _table(model: Any) -> Table:
@@ -84,7 +85,7 @@ class _Template:
     tasks: list[dict[str, Any]]
     jobs: list[dict[str, Any]]
     events: list[dict[str, Any]]
-    #: The changes saved after the snapshot (``state_change`` rows, without the case's id).
+    #: The changes saved after the snapshot: their numbers and texts.
     changes: list[dict[str, Any]]
 
 
@@ -110,13 +111,14 @@ def _read_template(conn: Connection, instance_id: int) -> _Template:
 
     instance = dict(conn.execute(select(INSTANCE).where(INSTANCE.c.id == instance_id)).mappings().one())
     del instance["id"]
-    changes = [
-        {k: v for k, v in row.items() if k != "instance_id"}
-        for row in conn.execute(
-            select(STATE_CHANGE).where(STATE_CHANGE.c.instance_id == instance_id).order_by(STATE_CHANGE.c.seq)
-        ).mappings()
-    ]
-    task_ids = _task_ids_in_state(instance["state"], [change["body"] for change in changes])
+    stored = conn.execute(
+        select(STATE_CHANGE.c.seq, STATE_CHANGE.c.body)
+        .where(STATE_CHANGE.c.instance_id == instance_id)
+        .order_by(STATE_CHANGE.c.seq)
+    ).all()
+    texts = change_texts(instance["state"], [bytes(row.body) for row in stored])
+    changes = [{"seq": row.seq, "text": text} for row, text in zip(stored, texts, strict=True)]
+    task_ids = _task_ids_in_state(instance["state"], texts)
     return _Template(instance, task_ids, rows(TASK), rows(JOB), rows(EVENT), changes)
 
 
@@ -170,10 +172,12 @@ def clone_cases(db: SqlEngine, template_ids: Sequence[int], count: int, chunk: i
             jobs: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
             changes: list[dict[str, Any]] = []
-            for instance_id, (template, names) in zip(ids, children, strict=True):
+            for instance_id, row, (template, names) in zip(ids, instances, children, strict=True):
+                renamed = [_rename_uuids(change["text"], names) for change in template.changes]
+                bodies = change_bodies(row["state"], renamed)
                 changes.extend(
-                    dict(r, instance_id=instance_id, body=_rename_uuids(r["body"], names))
-                    for r in template.changes
+                    {"instance_id": instance_id, "seq": change["seq"], "body": body}
+                    for change, body in zip(template.changes, bodies, strict=True)
                 )
                 tasks.extend(dict(r, instance_id=instance_id, id=names[r["id"]]) for r in template.tasks)
                 jobs.extend(

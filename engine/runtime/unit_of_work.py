@@ -32,11 +32,19 @@ from engine.runtime.timer_wakeups import notify_timers
 from engine.runtime.workflow_cache import Baseline
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
+from engine.store.compressed_text import compress_text
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.store.projection import ProjectionError, sync_instance
 from engine.store.serialization import state_from_document, state_to_json
 from engine.store.state_delta import fingerprints, state_change
-from engine.store.state_store import CHANGES_PER_SNAPSHOT, append_change, stored_state, write_snapshot
+from engine.store.state_store import (
+    CHANGES_PER_SNAPSHOT,
+    append_change,
+    compress_change,
+    next_window,
+    stored_state,
+    write_snapshot,
+)
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -208,7 +216,11 @@ def load_workflow(
     stored = stored_state(session, instance)
     workflow = state_from_document(stored.document(), engine.definitions.specs(instance.definition))
     baseline = Baseline(
-        fingerprints(workflow), len(stored.snapshot), stored.change_bytes, len(stored.changes)
+        fingerprints(workflow),
+        stored.snapshot_bytes,
+        stored.change_bytes,
+        len(stored.changes),
+        stored.window(),
     )
     return workflow, baseline
 
@@ -257,8 +269,8 @@ def store_state(engine: Engine, ctx: CommandState) -> None:
     """Write what the command changed in the case's state, or a whole snapshot; note the new baseline.
 
     A snapshot is written for a new case, after a change made outside SpiffWorkflow's run, every
-    ``CHANGES_PER_SNAPSHOT`` changes, once the changes would outgrow the snapshot, and when the
-    workflow holds a value case data cannot keep.
+    ``CHANGES_PER_SNAPSHOT`` changes, once the stored changes would outgrow the stored snapshot,
+    and when the workflow holds a value case data cannot keep.
     """
     baseline = ctx.baseline
     if not ctx.whole_state and baseline is not None and baseline.changes < CHANGES_PER_SNAPSHOT:
@@ -268,15 +280,22 @@ def store_state(engine: Engine, ctx: CommandState) -> None:
             found = None
         if found is not None:
             text, prints = found
-            if baseline.change_bytes + len(text) <= baseline.snapshot_bytes:
-                append_change(ctx.session, ctx.instance, text)
+            body = compress_change(text, baseline.window)
+            if baseline.change_bytes + len(body) <= baseline.snapshot_bytes:
+                append_change(ctx.session, ctx.instance, body)
                 ctx.baseline = Baseline(
-                    prints, baseline.snapshot_bytes, baseline.change_bytes + len(text), baseline.changes + 1
+                    prints,
+                    baseline.snapshot_bytes,
+                    baseline.change_bytes + len(body),
+                    baseline.changes + 1,
+                    next_window(baseline.window, text),
                 )
                 return
     text = storable_state(engine, ctx)
     write_snapshot(ctx.session, ctx.instance, text)
-    ctx.baseline = Baseline(fingerprints(ctx.workflow), len(text), 0, 0)
+    ctx.baseline = Baseline(
+        fingerprints(ctx.workflow), len(compress_text(text)), 0, 0, next_window(b"", text)
+    )
 
 
 def storable_state(engine: Engine, ctx: CommandState) -> str:

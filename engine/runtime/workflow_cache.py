@@ -39,10 +39,12 @@ class Baseline:
 
     #: The fingerprints of its tasks (``engine.store.state_delta``).
     prints: Fingerprints
-    #: The stored snapshot's length and the stored changes' (JSON text) and how many changes there are.
+    #: The bytes the stored snapshot and the stored changes take (compressed), and how many changes there are.
     snapshot_bytes: int
     change_bytes: int
     changes: int
+    #: The dictionary the next change is compressed with (``engine.store.state_store``).
+    window: bytes
 
 
 @dataclass(frozen=True)

@@ -179,13 +179,17 @@ class ProcessInstance(Base):
 
 
 class StateChange(Base):
-    """What one command changed in its case's workflow state since the save before (``engine.store.state_delta``)."""
+    """What one command changed in its case's workflow state since the save before (``engine.store.state_delta``).
+
+    ``body`` is the change's JSON, zlib-compressed with what precedes it (the snapshot and the
+    changes before) as the dictionary: read it with ``engine.store.state_store``.
+    """
 
     __tablename__ = "state_change"
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    body: Mapped[str] = mapped_column(CompressedText)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Task(Base):

@@ -9,9 +9,10 @@ in the same order, the document a whole save of the workflow would have written.
 
 Which tasks changed is told by a cheap fingerprint of each task taken at the save before (its
 state and when it changed, whether it was triggered, which data and internal data objects it
-holds and how many keys they have, its parent and children). A task that has not settled
-(completed or cancelled) is always written again: SpiffWorkflow changes the internal data of
-waiting and running tasks in place. A task whose parent is written again is written again too
+holds and how many keys they have, its parent and children). A ready, waiting, running or
+failed task is always written again: SpiffWorkflow changes the internal data of such tasks in
+place (a predicted task's data stays empty until it becomes ready, its internal data gains keys
+only). A task whose parent is written again is written again too
 (its data is written as what differs from its parent's). And before the fingerprints are
 taken, the data of each unsettled task is made its own (``detach``): data is copied from task
 to task shallowly, so a script changing a nested value in place could otherwise change the
@@ -46,6 +47,9 @@ from engine.store.serialization import (
 
 #: States a task never leaves while SpiffWorkflow runs (only a reset or a move to another version does).
 SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
+#: States in which SpiffWorkflow changes a task's data or internal data in place (a task waiting for
+#: an event, a multi-instance task merging its children): a task in one is always written again.
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 #: A task's fingerprint: what tells that it changed (see the module's docstring); children last.
 Fingerprint = tuple[Any, ...]
@@ -157,7 +161,7 @@ def _mapping_change(
         now = _fingerprint(task)
         prints[uid] = now
         old = before.get(uid)
-        if old == now and task._state & SETTLED:
+        if old == now and not task._state & ACTIVE:
             continue
         written.add(uid)
         written.update(task._children)  # a child's data is written as what differs from this task's

@@ -43,6 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     from engine.store.compressed_text import LEVEL, decompress_text
     from engine.store.state_delta import materialize
+    from engine.store.state_store import change_texts
 
     bind = op.get_bind()
     read = sa.text(
@@ -54,8 +55,9 @@ def downgrade() -> None:
     after = -1
     while rows := bind.execute(read, {"after": after}).all():
         for case_id, snapshot in rows:
-            bodies = [decompress_text(row[0]) for row in bind.execute(changes, {"id": case_id})]
-            text = materialize(decompress_text(snapshot), bodies)
+            snapshot_text = decompress_text(snapshot)
+            bodies = [bytes(row[0]) for row in bind.execute(changes, {"id": case_id})]
+            text = materialize(snapshot_text, change_texts(snapshot_text, bodies))
             bind.execute(write, {"id": case_id, "state": zlib.compress(text.encode("utf-8"), LEVEL)})
         after = rows[-1][0]
     op.drop_table("state_change")

@@ -154,7 +154,7 @@ def test_data_that_json_would_change_is_not_kept() -> None:
     assert not round_trips(Holder({"a": {1: "x"}}))  # type: ignore[arg-type]  # an integer key comes back text
     assert not round_trips(Holder({"a": shared, "b": shared}))  # type: ignore[arg-type]  # shared comes back apart
     cache = WorkflowCache(size=1)
-    baseline = Baseline({None: {}}, 10, 0, 0)
+    baseline = Baseline({None: {}}, 10, 0, 0, b"")
     cache.keep(1, 2, 3, 7, Holder({"a": 1}), baseline)  # type: ignore[arg-type]
     cache.keep(2, 2, 3, 7, Holder({"a": 1}), baseline)  # type: ignore[arg-type]
     assert cache.take(1, 2, 3, 7) is None  # the oldest case left when the cache was full
