@@ -30,6 +30,7 @@ from engine.store.state_store import state_text
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor
+from tests.state_checking import checking
 from web.messages import translate_errors
 
 FIXTURES = ROOT / "tests" / "fixtures" / "runtime"
@@ -67,6 +68,7 @@ def ledger() -> FlakyLedger:
 def runtime(db: SqlEngine, ledger: FlakyLedger) -> Iterator[Engine]:
     clock.freeze(FRIDAY_AFTERNOON)
     engine = build_engine(db)
+    checking(engine)  # every command's stored state is checked against a whole save
     engine.script_engine.services["ledger_lookup"] = ledger
     files, problems = collect_files([FIXTURES])
     assert not problems

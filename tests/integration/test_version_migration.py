@@ -24,6 +24,7 @@ from engine.store.models import Event, Job, ProcessInstance, Task
 from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
 from tests.conftest import ROOT, actor
+from tests.state_checking import checking
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CS = actor("cs1", "customer_service")
@@ -82,6 +83,7 @@ def repair_v2(files: dict[str, str]) -> dict[str, str]:
 def mini(db: SqlEngine) -> Iterator[Engine]:
     clock.freeze(FRIDAY_AFTERNOON)
     engine = build_engine(db)
+    checking(engine)  # every command's stored state (a move included) is checked against a whole save
     engine.deploy(mini_files(), deployed_by="owner1")
     yield engine
 
