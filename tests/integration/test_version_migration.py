@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from engine import clock
 from engine.accounts.users import create_user
@@ -104,7 +105,7 @@ def complete_first(engine: Engine, instance_id: int) -> None:
 
 def row(engine: Engine, instance_id: int) -> ProcessInstance:
     with engine.sessions() as session:
-        found = session.get(ProcessInstance, instance_id)
+        found = session.get(ProcessInstance, instance_id, options=[undefer(ProcessInstance.state)])
         assert found is not None
         return found
 
@@ -243,9 +244,10 @@ def test_a_refused_migration_changes_nothing(mini: Engine) -> None:
         "'第一步' (task_first) was changed and the case has done it" in r for r in refused.value.reasons
     )
     after = row(mini, case)
-    assert (after.definition_id, after.lock_version, after.state) == (
+    assert (after.definition_id, after.lock_version, after.state_seq, after.state) == (
         before.definition_id,
         before.lock_version,
+        before.state_seq,
         before.state,
     )
     assert migrated_events(mini, case) == []
