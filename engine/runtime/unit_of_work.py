@@ -34,6 +34,7 @@ from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
 from engine.store.projection import ProjectionError, sync_instance
 from engine.store.serialization import state_from_json, state_to_json
+from engine.store.task_scan import is_completed
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -202,10 +203,11 @@ def save(engine: Engine, ctx: CommandState) -> None:
             ctx.actor.username,
             decisions=ctx.decisions,
             created=ctx.created,
+            since=ctx.began,
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)
-    if instance.status == ACTIVE and workflow.is_completed():
+    if instance.status == ACTIVE and is_completed(workflow):
         instance.status, instance.ended_at = COMPLETED, clock.now()
         ctx.record("instance_completed")
     instance.state = storable_state(engine, ctx)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, lazyload
 from engine import clock
 from engine.calendar.due_basis import basis_of
 from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
+from engine.store.task_scan import tasks_in_state, tree_ordered
 
 #: The instance's list columns that case data may fill (``TaskRules.list_fields`` says from which keys).
 LIST_COLUMNS = ("customer_name", "product", "priority")
@@ -54,8 +55,12 @@ class TaskRules:
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
-    """Return the READY user/manual tasks of the workflow and its subprocesses."""
-    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    """Return the READY user/manual tasks of the workflow and its subprocesses (in tree order)."""
+    return tasks_in_state(workflow, TaskState.READY, _is_manual)
+
+
+def _is_manual(task: SpiffTask) -> bool:
+    return bool(task.task_spec.manual)
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
@@ -69,14 +74,20 @@ def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer the workflow waits for with its due time."""
-    return [(task, due) for task in workflow.get_tasks(state=TaskState.WAITING) if (due := _timer_due(task))]
+    return [(task, due) for task in tasks_in_state(workflow, TaskState.WAITING) if (due := _timer_due(task))]
 
 
 def fired_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer event of the workflow that has fired, with the time it was due."""
     return [
-        (task, due) for task in workflow.get_tasks(state=TaskState.COMPLETED) if (due := _timer_due(task))
+        (task, due)
+        for task in tasks_in_state(workflow, TaskState.COMPLETED, _is_catching)
+        if (due := _timer_due(task))
     ]
+
+
+def _is_catching(task: SpiffTask) -> bool:
+    return isinstance(task.task_spec, CatchingEvent)
 
 
 def _timer_due(task: SpiffTask) -> datetime | None:
@@ -97,25 +108,37 @@ def _timer_due(task: SpiffTask) -> datetime | None:
 
 
 class _Scan:
-    """The tasks the projections look at, found in one walk over the workflow (in tree order)."""
+    """The tasks the projections look at, found in one pass over the workflow's task dicts.
 
-    def __init__(self, workflow: BpmnWorkflow) -> None:
+    The ready and waiting tasks are in tree order (the first ready task fills the list
+    fields). ``since``: only the timers completed at or after this ``time.time()`` are looked
+    at — those a command completed; earlier ones have their job rows already.
+    """
+
+    def __init__(self, workflow: BpmnWorkflow, since: float | None = None) -> None:
+        ready, waiting, completed = TaskState.READY, TaskState.WAITING, TaskState.COMPLETED
         self.ready_human: list[SpiffTask] = []
         self.waiting: list[SpiffTask] = []
-        self.completed_timers: list[tuple[SpiffTask, datetime]] = []
-        for task in workflow.get_tasks():
-            state = task.state
-            if state == TaskState.READY:
-                if task.task_spec.manual:
-                    self.ready_human.append(task)
-            elif state == TaskState.WAITING:
-                self.waiting.append(task)
-            elif (
-                state == TaskState.COMPLETED
-                and isinstance(task.task_spec, CatchingEvent)
-                and (due := _timer_due(task))
-            ):
-                self.completed_timers.append((task, due))
+        timers: list[SpiffTask] = []
+        for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())):
+            for task in tasks.values():
+                state = task._state  # the property costs a call per task of the case's history
+                if state == ready:
+                    if task.task_spec.manual:
+                        self.ready_human.append(task)
+                elif state == waiting:
+                    self.waiting.append(task)
+                elif (
+                    state == completed
+                    and (since is None or task.last_state_change >= since)
+                    and isinstance(task.task_spec, CatchingEvent)
+                ):
+                    timers.append(task)
+        self.ready_human = tree_ordered(self.ready_human)
+        self.waiting = tree_ordered(self.waiting)
+        self.completed_timers: list[tuple[SpiffTask, datetime]] = [
+            (task, due) for task in tree_ordered(timers) if (due := _timer_due(task))
+        ]
 
     def waiting_timers(self) -> list[tuple[SpiffTask, datetime]]:
         return [(task, due) for task in self.waiting if (due := _timer_due(task))]
@@ -130,17 +153,19 @@ def sync_instance(
     actor: str | None,
     decisions: Mapping[str, dict[str, Any]] | None = None,
     created: bool = False,
+    since: float | None = None,
 ) -> int:
     """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
 
     ``created``: the case was created in this transaction, so it has no rows to read yet.
+    ``since``: when the command began (``time.time()``): a timer completed before then has its job.
 
     The rows are read first and every change is written by one flush at the end (rows of a
     table together), so the refresh costs two reads — one when the process has no timers —
     and a few batched writes, however many tasks moved.
     """
     now = clock.now()
-    scan = _Scan(workflow)
+    scan = _Scan(workflow, since)
     with session.no_autoflush:
         open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now, created)
         new_timers, breached = (

@@ -549,3 +549,53 @@ def test_a_timer_behind_an_event_based_gateway_gets_a_job_and_fires(runtime: Eng
     assert fire(runtime) == 1
     assert instance(runtime, started.id).status == "completed"
     assert len(events(runtime, started.id, "timer_fired")) == 1
+
+
+PAST_TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_past"
+  targetNamespace="http://afterflow.test">
+  <bpmn:collaboration id="collab_past"><bpmn:participant id="p_past" processRef="past_timer"/></bpmn:collaboration>
+  <bpmn:process id="past_timer" name="过期定时" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="businessNumberPrefix" value="PT"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes_past"><bpmn:lane id="lane_past" name="customer_service">
+      <bpmn:flowNodeRef>past_start</bpmn:flowNodeRef><bpmn:flowNodeRef>first</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>passed</bpmn:flowNodeRef><bpmn:flowNodeRef>second</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>past_end</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="past_start" name="开始"/>
+    <bpmn:userTask id="first" name="第一步"/>
+    <bpmn:intermediateCatchEvent id="passed" name="已过时间"><bpmn:timerEventDefinition id="passed_def">
+      <bpmn:timeDate>"2020-01-01T00:00:00+00:00"</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="second" name="第二步"/>
+    <bpmn:endEvent id="past_end" name="结束"/>
+    <bpmn:sequenceFlow id="pf1" sourceRef="past_start" targetRef="first"/>
+    <bpmn:sequenceFlow id="pf2" sourceRef="first" targetRef="passed"/>
+    <bpmn:sequenceFlow id="pf3" sourceRef="passed" targetRef="second"/>
+    <bpmn:sequenceFlow id="pf4" sourceRef="second" targetRef="past_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_timer_already_past_when_reached_gets_one_closed_job_and_fires_once(runtime: Engine) -> None:
+    runtime.deploy({"past_timer.bpmn": PAST_TIMER}, deployed_by="owner1")
+    started = runtime.start("past_timer", {}, CS)
+    runtime.complete(only_open_task(runtime, started.id, "first").id, {}, CS)
+
+    def timer_jobs() -> list[Job]:
+        with runtime.sessions() as session:
+            return list(session.scalars(select(Job).where(Job.instance_id == started.id)))
+
+    [job] = timer_jobs()
+    assert (job.element_id, job.due_at) == ("passed", datetime(2020, 1, 1, tzinfo=UTC))
+    assert job.done_at is not None
+    assert [e.element_id for e in events(runtime, started.id, "timer_fired")] == ["passed"]
+    # The next command sees the fired timer in the case's history and records nothing more for it.
+    runtime.complete(only_open_task(runtime, started.id, "second").id, {}, CS)
+    assert instance(runtime, started.id).status == "completed"
+    assert [j.id for j in timer_jobs()] == [job.id]
+    assert len(events(runtime, started.id, "timer_fired")) == 1
