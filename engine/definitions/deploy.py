@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from engine.definitions import Problem, RoleResolver
 from engine.definitions.checked_bundles import check_files
 from engine.definitions.forms import FormDefinition
 from engine.definitions.message_routes import message_start_clashes
+from engine.definitions.shared_specs import restored_specs
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.sandbox.limits import SandboxLimits
 from engine.store.models import ProcessDefinition
@@ -113,16 +114,20 @@ class DefinitionCache:
     The large columns of a version (its spec, its files, its metadata with the forms) are not
     loaded with the rows that point to it; the cache reads what it lacks through the row's own
     session or, for a row whose session has closed, through ``sessions``. ``prepare`` adapts a
-    spec once when it is restored (the sandbox's bounds on collections).
+    spec once when it is restored (the sandbox's bounds on collections). With ``prepared_for``
+    (what ``prepare`` depends on, e.g. the sandbox's limits), a spec is restored once for every
+    cache of the process preparing alike (see ``shared_specs``).
     """
 
     def __init__(
         self,
         sessions: sessionmaker[Session] | None = None,
         prepare: Callable[[ProcessSpecs], None] | None = None,
+        prepared_for: Hashable | None = None,
     ) -> None:
         self._sessions = sessions
         self._prepare = prepare
+        self._prepared_for = prepared_for
         self._specs: dict[int, ProcessSpecs] = {}
         self._meta: dict[int, dict[str, Any]] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
@@ -132,9 +137,13 @@ class DefinitionCache:
         """Return the (shared, read-only) specs of a deployed version."""
         cached = self._specs.get(definition.id)
         if cached is None:
-            cached = specs_from_json(self._column(definition, "spec_json"))
-            if self._prepare is not None:
-                self._prepare(cached)
+            spec_json = self._column(definition, "spec_json")
+            if self._prepared_for is not None:
+                cached = restored_specs(spec_json, self._prepare, self._prepared_for)
+            else:
+                cached = specs_from_json(spec_json)
+                if self._prepare is not None:
+                    self._prepare(cached)
             with self._lock:
                 self._specs[definition.id] = cached
         return cached

@@ -18,9 +18,11 @@ from engine.definitions.checked_bundles import forget_checked_files
 from engine.definitions.starter import copied_bpmn
 from engine.errors import DeploymentInvalid
 from engine.runtime import Engine
+from engine.sandbox import SandboxLimits
 from engine.store.database import Base
 from engine.store.models import ProcessDefinition
 from processes.roles import role_for_lane
+from processes.wiring import build_engine
 from tests.conftest import ROOT, diagram_files
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -132,6 +134,17 @@ def test_mini_deploys_as_version_1_with_its_files_and_metadata(engine: Engine) -
     assert row.meta["tasks"]["task_second"]["role"] == "service_supervisor"
     assert row.meta["attached_to"] == {"timer_late": "task_second"}
     assert set(row.meta["forms"]) == {"mini_first", "mini_start"}
+
+
+def test_engines_with_equal_limits_share_a_versions_restored_spec(engine: Engine) -> None:
+    engine.deploy(mini_files())
+    other, bounded = build_engine(engine.db), build_engine(engine.db, limits=SandboxLimits(max_loop_count=5))
+    with engine.sessions() as session:
+        row = engine.latest_definition(session, "mini")
+        specs = engine.definitions.specs(row)
+        assert other.definitions.specs(row) is specs
+        assert bounded.definitions.specs(row) is not specs
+        assert bounded.definitions.specs(row).spec.name == specs.spec.name == "mini"
 
 
 def test_identical_redeploy_changes_nothing(engine: Engine) -> None:
