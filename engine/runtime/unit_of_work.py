@@ -28,7 +28,6 @@ from engine.errors import ConcurrentModification, EngineError, NotFound
 from engine.operations.command_log import note_case
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
-from engine.runtime.timer_wakeups import notify_timers
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
@@ -218,8 +217,6 @@ def save(engine: Engine, ctx: CommandState) -> None:
         raise ConcurrentModification("the case was changed by someone else; reload and try again")
     ctx.new_timers = new_timers
     instances.start_linked_cases(engine, ctx)
-    if ctx.new_timers:
-        notify_timers(ctx.session)
 
 
 def storable_state(engine: Engine, ctx: CommandState) -> str:
