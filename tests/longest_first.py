@@ -19,8 +19,8 @@ from xdist.scheduler import LoadFileScheduling
 
 #: Seconds one test of a folder takes on CI (both databases' runs of a test count as two tests).
 PER_TEST = {
-    "e2e": 6.0,
-    "packaging": 30.0,
+    "e2e": 8.0,
+    "packaging": 5.0,
     "scenarios": 1.0,
     "web": 0.6,
     "integration": 0.6,
@@ -29,7 +29,23 @@ PER_TEST = {
     "unit": 0.05,
 }
 #: Seconds a whole file takes on CI where its folder's estimate is far off.
-FILES: dict[str, float] = {}
+FILES: dict[str, float] = {
+    "tests/e2e/test_inbox_in_browser.py": 20,
+    "tests/e2e/test_modeler_in_browser.py": 30,
+    "tests/e2e/test_processes_in_browser.py": 35,
+    "tests/integration/test_backup_restore.py": 45,
+    "tests/integration/test_demo_load.py": 20,
+    "tests/integration/test_issued_documents.py": 25,
+    "tests/integration/test_kpis.py": 40,
+    "tests/integration/test_metrics_multiprocess.py": 20,
+    "tests/integration/test_migration_changes.py": 12,
+    "tests/integration/test_several_processes.py": 60,
+    "tests/integration/test_upgrade.py": 15,
+    "tests/scenarios/test_recurring_visits.py": 30,
+    "tests/web/test_api_authorization.py": 12,
+    "tests/web/test_api_schema.py": 22,
+    "tests/web/test_web_security_headers.py": 15,
+}
 
 
 def estimated_seconds(path: str, tests: int) -> float:

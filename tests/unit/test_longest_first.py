@@ -5,6 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from tests import longest_first
 from tests.longest_first import LongestFirst, estimated_seconds
 
 
@@ -38,6 +41,13 @@ COLLECTION = [
 
 def files_sent(worker: Worker) -> list[str]:
     return [COLLECTION[batch[0]].split("::")[0] for batch in worker.sent]
+
+
+@pytest.fixture(autouse=True)
+def _estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seconds per test by folder as these tests assume them, and one file timed on its own."""
+    monkeypatch.setattr(longest_first, "PER_TEST", {"e2e": 8.0, "packaging": 30.0, "web": 0.6, "unit": 0.05})
+    monkeypatch.setattr(longest_first, "FILES", {"tests/web/test_slow.py": 50.0})
 
 
 def test_the_files_go_out_by_their_estimated_time_longest_first() -> None:
