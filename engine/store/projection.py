@@ -154,11 +154,15 @@ def sync_instance(
     decisions: Mapping[str, dict[str, Any]] | None = None,
     created: bool = False,
     since: float | None = None,
+    open_rows: list[Task] | None = None,
 ) -> int:
     """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
 
     ``created``: the case was created in this transaction, so it has no rows to read yet.
     ``since``: when the command began (``time.time()``): a timer completed before then has its job.
+    ``open_rows``: the case's open task rows when the command holds them all already. Its ready
+    tasks that are not among them are new then: a task comes back to READY only through a
+    retry or a reset, which read the rows.
 
     The rows are read first and every change is written by one flush at the end (rows of a
     table together), so the refresh costs two reads — one when the process has no timers —
@@ -167,7 +171,9 @@ def sync_instance(
     now = clock.now()
     scan = _Scan(workflow, since)
     with session.no_autoflush:
-        open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now, created)
+        open_tasks = _sync_tasks(
+            session, instance, workflow, scan, meta, rules, actor, now, created, open_rows
+        )
         new_timers, breached = (
             _sync_jobs(session, instance, workflow, scan, meta, now, created)
             if has_timers(workflow)
@@ -219,13 +225,19 @@ def _sync_tasks(
     actor: str | None,
     now: datetime,
     created: bool = False,
+    known_open: list[Task] | None = None,
 ) -> list[Task]:
-    """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
+    """Open a row per new READY human task, close rows whose task moved on; return the open rows.
+
+    ``known_open``: the case's open rows, held by the command already (nothing to read).
+    """
     ready = {str(t.id): t for t in scan.ready_human}
     # One read: the open rows, and the rows of ready tasks that were open before (a loop, a retry).
     rows = (
         {}
         if created
+        else {row.id: row for row in known_open}
+        if known_open is not None
         else {
             row.id: row
             for row in session.scalars(
