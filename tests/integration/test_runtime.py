@@ -687,3 +687,51 @@ def test_completing_one_of_two_open_tasks_keeps_the_other_open_and_the_next_open
     with runtime.sessions() as session:
         states = session.scalars(select(Task.state).where(Task.instance_id == started.id)).all()
     assert sorted(states) == ["completed"] * 3
+
+
+@contextmanager
+def job_reads(db: SqlEngine) -> Iterator[list[str]]:
+    """The statements that read job rows, while inside."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if flat.startswith("SELECT") and " FROM job" in flat:
+            seen.append(flat)
+
+    event.listen(db, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", note)
+
+
+def test_task_commands_keep_the_timer_jobs_in_step_without_reading_them(
+    runtime: Engine, db: SqlEngine
+) -> None:
+    instance_id = start_mini(runtime)
+    first = only_open_task(runtime, instance_id, "task_first")
+    with job_reads(db) as reads:
+        runtime.complete(first.id, {"amount": "1"}, CS)  # the next task's boundary timer starts
+    with runtime.sessions() as session:
+        [job] = session.scalars(select(Job).where(Job.instance_id == instance_id)).all()
+    assert (job.element_id, job.due_at, job.done_at) == (
+        "timer_late",
+        FRIDAY_AFTERNOON + timedelta(hours=2),
+        None,
+    )
+    second = only_open_task(runtime, instance_id, "task_second")
+    clock.advance(timedelta(minutes=30))
+    with job_reads(db) as more:
+        runtime.claim(second.id, SUP)
+        runtime.complete(second.id, {}, SUP)  # the timer is cancelled with its task
+    assert reads == more == []
+    with runtime.sessions() as session:
+        closed = session.get(Job, job.id)
+        assert closed is not None and closed.done_at == clock.now()
+    [cancelled] = events(runtime, instance_id, "timer_cancelled")
+    assert (cancelled.task_id, cancelled.element_id) == (job.task_id, "timer_late")
+    assert cancelled.data == {"due_at": job.due_at.isoformat()}
+    clock.advance(timedelta(hours=3))
+    assert fire(runtime) == 0
+    assert instance(runtime, instance_id).status == "completed"
