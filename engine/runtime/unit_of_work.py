@@ -31,7 +31,7 @@ from engine.runtime.statuses import ACTIVE, COMPLETED
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
-from engine.store.projection import ProjectionError, sync_instance
+from engine.store.projection import ProjectionError, TimerJobs, ready_human_tasks, sync_instance, timer_jobs
 from engine.store.serialization import state_from_json, state_to_json
 from engine.store.task_scan import is_completed
 
@@ -64,6 +64,12 @@ class CommandState:
         self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
         #: The rules the decisions run by this command chose, by business rule task.
         self.decisions: dict[str, dict[str, Any]] = {}
+        #: The case's open task rows, when the command holds them all already (``task_command`` on a
+        #: case waiting for that one task): the projection then reads no task rows.
+        self.open_rows: list[Task] | None = None
+        #: The jobs of the case's timers when the command began, when it looked (``task_command``):
+        #: the projection then reads no jobs.
+        self.timers_before: TimerJobs | None = None
 
     def record(
         self,
@@ -138,6 +144,12 @@ def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[C
         row = rows[0]
         guards.check_open(row)
         guards.require_active(ctx.instance)
+        # Every command leaves one open row per ready human task: when the task is the case's only
+        # ready one, its locked row is the only open row.
+        if [str(task.id) for task in ready_human_tasks(ctx.workflow)] == [row.id]:
+            ctx.open_rows = [row]
+        # Likewise an open job per waiting timer and a closed one per fired timer.
+        ctx.timers_before = timer_jobs(ctx.workflow, ctx.began)
         yield ctx, row
 
 
@@ -203,6 +215,8 @@ def save(engine: Engine, ctx: CommandState) -> None:
             decisions=ctx.decisions,
             created=ctx.created,
             since=ctx.began,
+            open_rows=ctx.open_rows,
+            timers_before=ctx.timers_before,
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)
