@@ -194,8 +194,9 @@ def sync_instance(
     jobs are not read then.
 
     The rows are read first and every change is written by one flush at the end (rows of a
-    table together), so the refresh costs two reads — one when the process has no timers —
-    and a few batched writes, however many tasks moved.
+    table together), so the refresh costs at most two reads — one when the process has no
+    timers, none for a task command on a case waiting for that one task — and a few batched
+    writes, however many tasks moved.
     """
     now = clock.now()
     scan = _Scan(workflow, since)
