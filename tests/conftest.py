@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine as SqlEngine
@@ -57,6 +58,15 @@ def pytest_configure(config: pytest.Config) -> None:
     finally:
         admin.dispose()
     os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadfile``, hand out the test files longest first (see ``tests.longest_first``)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.longest_first import LongestFirst
+
+    return LongestFirst(config, log)
 
 
 def database_urls(tmp_dir: Path) -> dict[str, str]:

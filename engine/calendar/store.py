@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ScalarSelect, delete, select, update
+from sqlalchemy import ScalarSelect, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -65,22 +65,17 @@ def seed_package_days(session: Session) -> int:
         return 0
     now = clock.now()
     company_years = set(session.scalars(select(CalendarYear.year)))
-    for year in missing:
-        for special in package_days(year):
-            session.add(
-                CalendarDay(
-                    day=special.day,
-                    kind=special.kind,
-                    name=special.name,
-                    source=PACKAGE,
-                    changed_by="package",
-                    changed_at=now,
-                )
-            )
-        if year not in company_years:
-            session.add(
-                CalendarYear(year=year, confirmed=True, source=PACKAGE, changed_by="package", changed_at=now)
-            )
+    stamp = {"source": PACKAGE, "changed_by": "package", "changed_at": now}
+    days = [
+        {"day": special.day, "kind": special.kind, "name": special.name, **stamp}
+        for year in missing
+        for special in package_days(year)
+    ]
+    if days:  # one multi-row INSERT per batch, not an object per day
+        session.execute(insert(CalendarDay), days)
+    years = [{"year": year, "confirmed": True, **stamp} for year in missing if year not in company_years]
+    if years:
+        session.execute(insert(CalendarYear), years)
     _bump(session, "package")
     return len(missing)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,14 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
-from engine.definitions import Problem, ProcessBundle, RoleResolver, validate_files
-from engine.definitions.draft_checks import check_draft_settings
+from engine.definitions import Problem, RoleResolver
+from engine.definitions.checked_bundles import check_files
 from engine.definitions.forms import FormDefinition
 from engine.definitions.message_routes import message_start_clashes
+from engine.definitions.shared_specs import restored_specs
 from engine.errors import ConcurrentModification, DeploymentInvalid
 from engine.sandbox.limits import SandboxLimits
 from engine.store.models import ProcessDefinition
-from engine.store.serialization import ProcessSpecs, specs_from_json, specs_to_json
+from engine.store.serialization import ProcessSpecs, specs_from_json
 
 
 @dataclass
@@ -32,16 +33,8 @@ class DeployReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     dry_run: bool = False
-
-
-def _setting_problems(
-    files: Mapping[str, str], limits: SandboxLimits | None, services: Mapping[str, Callable[..., Any]] | None
-) -> list[Problem]:
-    """The side panel's settings a deploy refuses too (none checked when no services are given)."""
-    if services is None:
-        return []
-    found = check_draft_settings(files, limits or SandboxLimits(), services)
-    return [Problem(p.element_id, str(p.message), p.file, code=p.message) for p in found]
+    #: The processes deployed whose cases start on a timer (each keeps a case waiting to start).
+    timer_starts: set[str] = field(default_factory=set)
 
 
 def deploy_files(
@@ -61,37 +54,39 @@ def deploy_files(
     written, and a dry run does the same work without writing. With ``services`` (the
     handlers service tasks may call), the settings a draft may not keep are refused here too:
     an unknown service, parameters its handler does not take or misses, an undefined message.
+    Files this process checked before are not checked again (see ``checked_bundles``).
     """
-    result = validate_files(files, resolve_role, evaluate_timer, limits)
-    problems = [*result.problems, *_setting_problems(files, limits, services)]
-    problems += message_start_clashes(session, result.bundles)
-    serialized = {} if problems else _serialize(result.bundles, problems)
+    checked = check_files(files, resolve_role, evaluate_timer, limits, services)
+    problems = list(checked.problems)
+    problems += message_start_clashes(session, {p.key: dict(p.start_messages) for p in checked.processes})
     if problems:
         raise DeploymentInvalid(f"{len(problems)} problem(s) found; nothing was deployed", problems=problems)
-    report = DeployReport(dry_run=dry_run, warnings=list(result.warnings))
+    report = DeployReport(dry_run=dry_run, warnings=list(checked.warnings))
     rows: list[ProcessDefinition] = []
-    for bundle in result.bundles:
+    for process in checked.processes:
         latest = session.scalar(
             select(ProcessDefinition)
-            .where(ProcessDefinition.process_key == bundle.key)
+            .where(ProcessDefinition.process_key == process.key)
             .order_by(ProcessDefinition.version.desc())
             .limit(1)
             .with_for_update()
         )
-        if latest is not None and latest.checksum == bundle.checksum:
-            report.unchanged.append((bundle.key, latest.version))
+        if latest is not None and latest.checksum == process.checksum:
+            report.unchanged.append((process.key, latest.version))
             continue
         version = (latest.version + 1) if latest is not None else 1
-        report.deployed.append((bundle.key, version))
+        report.deployed.append((process.key, version))
+        if process.timer_start:
+            report.timer_starts.add(process.key)
         rows.append(
             ProcessDefinition(
-                process_key=bundle.key,
+                process_key=process.key,
                 version=version,
-                name=bundle.name,
-                checksum=bundle.checksum,
-                files=bundle.files,
-                spec_json=serialized[bundle.key],
-                meta=bundle.meta,
+                name=process.name,
+                checksum=process.checksum,
+                files=process.file_map(),
+                spec_json=process.spec_json,
+                meta=process.meta(),
                 deployed_by=deployed_by,
                 deployed_at=clock.now(),
                 change_summary=change_summary,
@@ -101,20 +96,6 @@ def deploy_files(
         session.add_all(rows)
         _flush(session, [key for key, _ in report.deployed])
     return report
-
-
-def _serialize(bundles: list[ProcessBundle], problems: list[Problem]) -> dict[str, str]:
-    """The spec JSON of each bundle; a spec the serializer refuses becomes a problem."""
-    serialized: dict[str, str] = {}
-    for bundle in bundles:
-        try:
-            serialized[bundle.key] = specs_to_json(bundle.specs)
-            json.dumps(bundle.meta)
-        except Exception as error:  # a construct the serializer does not know: report, never raise
-            problems.append(
-                Problem(bundle.key, f"the process cannot be stored: {type(error).__name__}: {error}")
-            )
-    return serialized
 
 
 def _flush(session: Session, keys: list[str]) -> None:
@@ -133,16 +114,20 @@ class DefinitionCache:
     The large columns of a version (its spec, its files, its metadata with the forms) are not
     loaded with the rows that point to it; the cache reads what it lacks through the row's own
     session or, for a row whose session has closed, through ``sessions``. ``prepare`` adapts a
-    spec once when it is restored (the sandbox's bounds on collections).
+    spec once when it is restored (the sandbox's bounds on collections). With ``prepared_for``
+    (what ``prepare`` depends on, e.g. the sandbox's limits), a spec is restored once for every
+    cache of the process preparing alike (see ``shared_specs``).
     """
 
     def __init__(
         self,
         sessions: sessionmaker[Session] | None = None,
         prepare: Callable[[ProcessSpecs], None] | None = None,
+        prepared_for: Hashable | None = None,
     ) -> None:
         self._sessions = sessions
         self._prepare = prepare
+        self._prepared_for = prepared_for
         self._specs: dict[int, ProcessSpecs] = {}
         self._meta: dict[int, dict[str, Any]] = {}
         self._forms: dict[tuple[int, str], FormDefinition] = {}
@@ -152,9 +137,13 @@ class DefinitionCache:
         """Return the (shared, read-only) specs of a deployed version."""
         cached = self._specs.get(definition.id)
         if cached is None:
-            cached = specs_from_json(self._column(definition, "spec_json"))
-            if self._prepare is not None:
-                self._prepare(cached)
+            spec_json = self._column(definition, "spec_json")
+            if self._prepared_for is not None:
+                cached = restored_specs(spec_json, self._prepare, self._prepared_for)
+            else:
+                cached = specs_from_json(spec_json)
+                if self._prepare is not None:
+                    self._prepare(cached)
             with self._lock:
                 self._specs[definition.id] = cached
         return cached

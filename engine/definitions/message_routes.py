@@ -7,15 +7,24 @@ starts). Like Camunda, a deploy refuses a process whose message start another pr
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import Mapping
+
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.definitions.results import Problem, ProcessBundle
+from engine.definitions.results import Problem
 from engine.store.models import ProcessDefinition
 from engine.store.serialization import ProcessSpecs, specs_from_json
 from engine.user_messages import Message
+
+#: How many stored specs' start messages this process keeps (the oldest read goes first).
+KEPT_SPECS = 512
+_stored_names: dict[bytes, frozenset[str]] = {}
+_lock = threading.Lock()
 
 
 def start_messages(specs: ProcessSpecs) -> dict[str, str]:
@@ -27,16 +36,16 @@ def start_messages(specs: ProcessSpecs) -> dict[str, str]:
     }
 
 
-def message_start_clashes(session: Session, bundles: list[ProcessBundle]) -> list[Problem]:
-    """A problem for each start message of ``bundles`` that another process would also start on.
+def message_start_clashes(session: Session, deploying: Mapping[str, Mapping[str, str]]) -> list[Problem]:
+    """A problem for each start message of the processes ``deploying`` that another process would also start on.
 
+    ``deploying`` holds the start messages (name: start event id) of each process deployed.
     The process that already starts on a message keeps it; the newcomer is refused.
     """
     before: dict[str, set[str]] = {}
     for key, spec_json in _latest_specs(session):
-        for name in start_messages(specs_from_json(spec_json)):
+        for name in _stored_start_messages(spec_json):
             before.setdefault(name, set()).add(key)
-    deploying = {bundle.key: start_messages(bundle.specs) for bundle in bundles}
     after = {name: {key for key in keys if key not in deploying} for name, keys in before.items()}
     for key, names in deploying.items():
         for name in names:
@@ -49,6 +58,19 @@ def message_start_clashes(session: Session, bundles: list[ProcessBundle]) -> lis
                 code = Message("modeler.setting.message_starts_another", {"name": name, "process": others[0]})
                 problems.append(Problem(element, str(code), f"{key}.bpmn", code=code))
     return problems
+
+
+def _stored_start_messages(spec_json: str) -> frozenset[str]:
+    """The start message names of a stored spec, read once per spec this process has seen."""
+    digest = hashlib.sha256(spec_json.encode()).digest()
+    names = _stored_names.get(digest)
+    if names is None:
+        names = frozenset(start_messages(specs_from_json(spec_json)))
+        with _lock:
+            _stored_names[digest] = names
+            while len(_stored_names) > KEPT_SPECS:
+                del _stored_names[next(iter(_stored_names))]
+    return names
 
 
 def _latest_specs(session: Session) -> list[tuple[str, str]]:

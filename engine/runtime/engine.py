@@ -82,7 +82,10 @@ class Engine:
             limits=config.limits,
         )
         self.limits = self.script_engine.limits
-        self.definitions = DefinitionCache(self.sessions, prepare=self._prepare_specs)
+        # The specs' preparation depends on the limits only: engines with equal limits share them.
+        self.definitions = DefinitionCache(
+            self.sessions, prepare=self._prepare_specs, prepared_for=self.limits
+        )
         self.task_rules = TaskRules(
             evaluate=self.script_engine.evaluate,
             to_datetime=lambda value: parse_moment(value, config.calendar.timezone),

@@ -17,6 +17,7 @@ from engine.errors import EngineError
 from engine.operations.command_log import note_case_error
 from engine.runtime.context import CommandContext, running
 from engine.runtime.statuses import ERROR
+from engine.store.task_scan import any_in_state
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -60,9 +61,13 @@ def run_until_input_needed(workflow: BpmnWorkflow, max_rounds: int = 1000) -> No
     """
     for _ in range(max_rounds):
         workflow.do_engine_steps()
-        if not any(not task.task_spec.manual for task in workflow.get_tasks(state=TaskState.READY)):
+        if not any_in_state(workflow, TaskState.READY, _is_automatic):
             return
     raise EngineError(f"the case did not come to rest after {max_rounds} rounds of engine steps")
+
+
+def _is_automatic(task: SpiffTask) -> bool:
+    return not task.task_spec.manual
 
 
 def mark_error(ctx: CommandState, error: Exception, element: str | None = None) -> None:

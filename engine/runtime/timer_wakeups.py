@@ -1,7 +1,8 @@
 """Wake timer runners in other processes when a command creates a timer (PostgreSQL ``LISTEN/NOTIFY``).
 
-A command that creates a timer sends ``NOTIFY afterflow_timers`` in its own transaction, so
-the notification is delivered when (and only if) the command commits. Each runner keeps one
+A trigger on the ``job`` table (migration 0031) sends ``NOTIFY afterflow_timers`` for every
+new open job, in the transaction that inserts it, so the notification is delivered when (and
+only if) that transaction commits — no statement of the command's own. Each runner keeps one
 extra connection listening on that channel and sets its engine's wake-up event on every
 notification; the runner then looks at the job table at once instead of at its next round.
 On SQLite there is no such channel: runners there rely on their one-second round.
@@ -14,18 +15,10 @@ import threading
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "afterflow_timers"
-
-
-def notify_timers(session: Session) -> None:
-    """Ask the runners of every process to look for due timers once this transaction commits."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 class WakeupListener:

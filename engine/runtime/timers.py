@@ -45,11 +45,23 @@ def fire_due_timers(engine: Engine, instance_id: int, actor: Actor | None = None
         return due
 
 
-def schedule(engine: Engine, session: Session, definition: ProcessDefinition, replace: bool) -> None:
-    """Keep one case of a scheduled process waiting on its start timer, on the newest version."""
+def schedule(
+    engine: Engine,
+    session: Session,
+    definition: ProcessDefinition,
+    replace: bool,
+    timer_start: bool | None = None,
+) -> None:
+    """Keep one case of a scheduled process waiting on its start timer, on the newest version.
+
+    ``timer_start`` tells whether the version starts on a timer when the caller knows (a deploy
+    does); otherwise its spec is read to find out.
+    """
     if replace:  # cases still waiting to start belong to the old version: withdraw them
         _withdraw_waiting_cases(session, definition)
-    if not versions.has_timer_start(engine, definition):
+    if timer_start is None:
+        timer_start = versions.has_timer_start(engine, definition)
+    if not timer_start:
         return
     ctx = instances.start_in(engine, session, definition, {}, Actor.system(), None)
     ctx.instance.status = SCHEDULED

@@ -28,13 +28,12 @@ from engine.errors import ConcurrentModification, EngineError, NotFound
 from engine.operations.command_log import note_case
 from engine.runtime import guards, instances, steps
 from engine.runtime.statuses import ACTIVE, COMPLETED
-from engine.runtime.timer_wakeups import notify_timers
 from engine.runtime.workflow_cache import Baseline
 from engine.sandbox.limits import command_budget
 from engine.sandbox.storable import first_unstorable
 from engine.store.compressed_text import compress_text
 from engine.store.models import Event, ProcessDefinition, ProcessInstance, Task
-from engine.store.projection import ProjectionError, sync_instance
+from engine.store.projection import ProjectionError, TimerJobs, ready_human_tasks, sync_instance, timer_jobs
 from engine.store.serialization import state_from_document, state_to_json
 from engine.store.state_delta import fingerprints, state_change
 from engine.store.state_store import (
@@ -45,6 +44,7 @@ from engine.store.state_store import (
     stored_state,
     write_snapshot,
 )
+from engine.store.task_scan import is_completed
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -75,6 +75,12 @@ class CommandState:
         self.began = time.time() - 1.0  # a second early: a clock step back cannot hide a change
         #: The rules the decisions run by this command chose, by business rule task.
         self.decisions: dict[str, dict[str, Any]] = {}
+        #: The case's open task rows, when the command holds them all already (``task_command`` on a
+        #: case waiting for that one task): the projection then reads no task rows.
+        self.open_rows: list[Task] | None = None
+        #: The jobs of the case's timers when the command began, when it looked (``task_command``):
+        #: the projection then reads no jobs.
+        self.timers_before: TimerJobs | None = None
         #: What the case's stored state is made of as loaded (None for a new case): the save writes
         #: only what changed since (``engine.store.state_delta``).
         self.baseline: Baseline | None = None
@@ -158,6 +164,12 @@ def task_command(engine: Engine, task_id: str, actor: Actor) -> Iterator[tuple[C
         row = rows[0]
         guards.check_open(row)
         guards.require_active(ctx.instance)
+        # Every command leaves one open row per ready human task: when the task is the case's only
+        # ready one, its locked row is the only open row.
+        if [str(task.id) for task in ready_human_tasks(ctx.workflow)] == [row.id]:
+            ctx.open_rows = [row]
+        # Likewise an open job per waiting timer and a closed one per fired timer.
+        ctx.timers_before = timer_jobs(ctx.workflow, ctx.began)
         yield ctx, row
 
 
@@ -247,10 +259,13 @@ def save(engine: Engine, ctx: CommandState) -> None:
             ctx.actor.username,
             decisions=ctx.decisions,
             created=ctx.created,
+            since=ctx.began,
+            open_rows=ctx.open_rows,
+            timers_before=ctx.timers_before,
         )
     except ProjectionError as error:
         steps.mark_error(ctx, error)
-    if instance.status == ACTIVE and workflow.is_completed():
+    if instance.status == ACTIVE and is_completed(workflow):
         instance.status, instance.ended_at = COMPLETED, clock.now()
         ctx.record("instance_completed")
     store_state(engine, ctx)
@@ -261,8 +276,6 @@ def save(engine: Engine, ctx: CommandState) -> None:
         raise ConcurrentModification("the case was changed by someone else; reload and try again")
     ctx.new_timers = new_timers
     instances.start_linked_cases(engine, ctx)
-    if ctx.new_timers:
-        notify_timers(ctx.session)
 
 
 def store_state(engine: Engine, ctx: CommandState) -> None:

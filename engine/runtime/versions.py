@@ -49,7 +49,8 @@ def deploy(
             session.rollback()
             return report
         for key, _version in report.deployed:
-            timers.schedule(engine, session, latest_definition(session, key), replace=True)
+            definition = latest_definition(session, key)
+            timers.schedule(engine, session, definition, replace=True, timer_start=key in report.timer_starts)
     engine.wakeup.set()
     return report
 

@@ -21,12 +21,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
 from engine.calendar.due_basis import basis_of
 from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
+from engine.store.task_scan import tasks_in_state, tree_ordered
 
 #: The instance's list columns that case data may fill (``TaskRules.list_fields`` says from which keys).
 LIST_COLUMNS = ("customer_name", "product", "priority")
@@ -54,8 +55,12 @@ class TaskRules:
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
-    """Return the READY user/manual tasks of the workflow and its subprocesses."""
-    return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    """Return the READY user/manual tasks of the workflow and its subprocesses (in tree order)."""
+    return tasks_in_state(workflow, TaskState.READY, _is_manual)
+
+
+def _is_manual(task: SpiffTask) -> bool:
+    return bool(task.task_spec.manual)
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
@@ -69,14 +74,46 @@ def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer the workflow waits for with its due time."""
-    return [(task, due) for task in workflow.get_tasks(state=TaskState.WAITING) if (due := _timer_due(task))]
+    return [(task, due) for task in tasks_in_state(workflow, TaskState.WAITING) if (due := _timer_due(task))]
 
 
 def fired_timers(workflow: BpmnWorkflow) -> list[tuple[SpiffTask, datetime]]:
     """Return each timer event of the workflow that has fired, with the time it was due."""
     return [
-        (task, due) for task in workflow.get_tasks(state=TaskState.COMPLETED) if (due := _timer_due(task))
+        (task, due)
+        for task in tasks_in_state(workflow, TaskState.COMPLETED, _is_catching)
+        if (due := _timer_due(task))
     ]
+
+
+def _is_catching(task: SpiffTask) -> bool:
+    return isinstance(task.task_spec, CatchingEvent)
+
+
+@dataclass(frozen=True)
+class TimerJobs:
+    """The jobs a case's timers have when a command begins, as its workflow tells (see ``timer_jobs``)."""
+
+    #: The open job of each waiting timer: its due time, by task id.
+    open: Mapping[str, datetime]
+    #: The timers fired since the command's ``since`` moment before it began (their jobs are closed).
+    closed: frozenset[str]
+
+
+def timer_jobs(workflow: BpmnWorkflow, since: float) -> TimerJobs:
+    """The jobs the case's timers have: every command leaves an open job per waiting timer and a
+    closed one per fired timer, so a command that looks at its workflow first need not read them."""
+    if not has_timers(workflow):
+        return TimerJobs({}, frozenset())
+    scan = _Scan(workflow, since)
+    return TimerJobs(
+        {str(task.id): due for task, due in scan.waiting_timers()},
+        frozenset(str(task.id) for task, _due in scan.completed_timers),
+    )
+
+
+def _element_of(task: SpiffTask) -> str:
+    return str(task.task_spec.bpmn_id or task.task_spec.name)
 
 
 def _timer_due(task: SpiffTask) -> datetime | None:
@@ -97,25 +134,37 @@ def _timer_due(task: SpiffTask) -> datetime | None:
 
 
 class _Scan:
-    """The tasks the projections look at, found in one walk over the workflow (in tree order)."""
+    """The tasks the projections look at, found in one pass over the workflow's task dicts.
 
-    def __init__(self, workflow: BpmnWorkflow) -> None:
+    The ready and waiting tasks are in tree order (the first ready task fills the list
+    fields). ``since``: only the timers completed at or after this ``time.time()`` are looked
+    at — those a command completed; earlier ones have their job rows already.
+    """
+
+    def __init__(self, workflow: BpmnWorkflow, since: float | None = None) -> None:
+        ready, waiting, completed = TaskState.READY, TaskState.WAITING, TaskState.COMPLETED
         self.ready_human: list[SpiffTask] = []
         self.waiting: list[SpiffTask] = []
-        self.completed_timers: list[tuple[SpiffTask, datetime]] = []
-        for task in workflow.get_tasks():
-            state = task.state
-            if state == TaskState.READY:
-                if task.task_spec.manual:
-                    self.ready_human.append(task)
-            elif state == TaskState.WAITING:
-                self.waiting.append(task)
-            elif (
-                state == TaskState.COMPLETED
-                and isinstance(task.task_spec, CatchingEvent)
-                and (due := _timer_due(task))
-            ):
-                self.completed_timers.append((task, due))
+        timers: list[SpiffTask] = []
+        for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())):
+            for task in tasks.values():
+                state = task._state  # the property costs a call per task of the case's history
+                if state == ready:
+                    if task.task_spec.manual:
+                        self.ready_human.append(task)
+                elif state == waiting:
+                    self.waiting.append(task)
+                elif (
+                    state == completed
+                    and (since is None or task.last_state_change >= since)
+                    and isinstance(task.task_spec, CatchingEvent)
+                ):
+                    timers.append(task)
+        self.ready_human = tree_ordered(self.ready_human)
+        self.waiting = tree_ordered(self.waiting)
+        self.completed_timers: list[tuple[SpiffTask, datetime]] = [
+            (task, due) for task in tree_ordered(timers) if (due := _timer_due(task))
+        ]
 
     def waiting_timers(self) -> list[tuple[SpiffTask, datetime]]:
         return [(task, due) for task in self.waiting if (due := _timer_due(task))]
@@ -130,24 +179,40 @@ def sync_instance(
     actor: str | None,
     decisions: Mapping[str, dict[str, Any]] | None = None,
     created: bool = False,
+    since: float | None = None,
+    open_rows: list[Task] | None = None,
+    timers_before: TimerJobs | None = None,
 ) -> int:
     """Bring task and job rows, list fields and facts in line with the workflow; return the new timer count.
 
     ``created``: the case was created in this transaction, so it has no rows to read yet.
+    ``since``: when the command began (``time.time()``): a timer completed before then has its job.
+    ``open_rows``: the case's open task rows when the command holds them all already. Its ready
+    tasks that are not among them are new then: a task comes back to READY only through a
+    retry or a reset, which read the rows.
+    ``timers_before``: the jobs of the case's timers when the command began (``timer_jobs``): the
+    jobs are not read then.
 
     The rows are read first and every change is written by one flush at the end (rows of a
-    table together), so the refresh costs two reads — one when the process has no timers —
-    and a few batched writes, however many tasks moved.
+    table together), so the refresh costs at most two reads — one when the process has no
+    timers, none for a task command on a case waiting for that one task — and a few batched
+    writes, however many tasks moved.
     """
     now = clock.now()
-    scan = _Scan(workflow)
+    scan = _Scan(workflow, since)
     with session.no_autoflush:
-        open_tasks = _sync_tasks(session, instance, workflow, scan, meta, rules, actor, now, created)
-        new_timers, breached = (
-            _sync_jobs(session, instance, workflow, scan, meta, now, created)
-            if has_timers(workflow)
-            else (0, False)
+        open_tasks = _sync_tasks(
+            session, instance, workflow, scan, meta, rules, actor, now, created, open_rows
         )
+        new_timers, breached = 0, False
+        if not has_timers(workflow):
+            pass
+        elif created or timers_before is None:
+            new_timers, breached = _sync_jobs(session, instance, workflow, scan, meta, now, created)
+        else:
+            new_timers, breached = _sync_known_jobs(
+                session, instance, workflow, scan, meta, now, timers_before
+            )
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
     _sync_list_fields(instance, workflow, scan, meta, rules.list_fields)
     if rules.fact_keys or decisions:
@@ -194,13 +259,19 @@ def _sync_tasks(
     actor: str | None,
     now: datetime,
     created: bool = False,
+    known_open: list[Task] | None = None,
 ) -> list[Task]:
-    """Open a row per new READY human task, close rows whose task moved on; return the open rows."""
+    """Open a row per new READY human task, close rows whose task moved on; return the open rows.
+
+    ``known_open``: the case's open rows, held by the command already (nothing to read).
+    """
     ready = {str(t.id): t for t in scan.ready_human}
     # One read: the open rows, and the rows of ready tasks that were open before (a loop, a retry).
     rows = (
         {}
         if created
+        else {row.id: row for row in known_open}
+        if known_open is not None
         else {
             row.id: row
             for row in session.scalars(
@@ -406,6 +477,85 @@ def _sync_jobs(
                 kind="timer",
                 task_id=task_id,
                 element_id=task.task_spec.bpmn_id or task.task_spec.name,
+                due_at=due,
+                due_basis=_basis_json(due),
+                attempts=0,
+            )
+        )
+    return len(new), breached
+
+
+def _sync_known_jobs(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    scan: _Scan,
+    meta: dict[str, Any],
+    now: datetime,
+    before: TimerJobs,
+) -> tuple[int, bool]:
+    """``_sync_jobs`` when the jobs are known from the workflow as the command found it: nothing is read.
+
+    When a timer waited for before is not any more, the open jobs of timers not waited for are closed
+    by one UPDATE that returns them (audited in the order they were created); a moved cycle timer's
+    job is moved by one; a timer fired in this command that never waited gets a closed job, a new
+    one an open job.
+    """
+    waiting = {str(task.id): (task, due) for task, due in scan.waiting_timers()}
+    breached = False
+    waiting_before = before.open
+    closed: list[Any] = []
+    if any(task_id not in waiting for task_id in waiting_before):
+        # Every open job whose timer is no longer waited for, as ``_sync_jobs`` closes them.
+        closed = sorted(
+            session.execute(
+                update(Job)
+                .where(
+                    Job.instance_id == instance.id, Job.done_at.is_(None), Job.task_id.not_in(list(waiting))
+                )
+                .values(done_at=now)
+                .returning(Job.id, Job.task_id, Job.element_id, Job.due_at)
+                .execution_options(synchronize_session=False)
+            ).all()
+        )
+    for _job_id, task_id, element_id, due_at in closed:
+        spiff_task = find_task(workflow, task_id)
+        fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due_at, fired, now)
+    recorded = {row[1] for row in closed} | waiting_before.keys() | before.closed
+    for task_id, (_task, due) in waiting.items():
+        if task_id in waiting_before and waiting_before[task_id] != due:  # a cycle timer moved on
+            session.execute(
+                update(Job)
+                .where(Job.instance_id == instance.id, Job.done_at.is_(None), Job.task_id == task_id)
+                .values(due_at=due)
+                .execution_options(synchronize_session=False)
+            )
+    for task, due in scan.completed_timers:
+        task_id = str(task.id)
+        if task_id in recorded:
+            continue
+        element_id = _element_of(task)
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=element_id,
+                due_at=due,
+                attempts=0,
+                done_at=now,
+            )
+        )
+        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
+    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in waiting_before]
+    for task_id, task, due in new:
+        session.add(
+            Job(
+                instance_id=instance.id,
+                kind="timer",
+                task_id=task_id,
+                element_id=_element_of(task),
                 due_at=due,
                 due_basis=_basis_json(due),
                 attempts=0,

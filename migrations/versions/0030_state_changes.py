@@ -5,7 +5,7 @@ the case's row counts the changes since its snapshot. Existing cases keep their 
 snapshot, with no changes yet. Going back folds each case's changes into its snapshot first.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0031
 Create Date: 2026-12-07 13:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0028"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

@@ -14,11 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from engine.definitions import Problem, validate_files
+from engine.definitions.checked_bundles import forget_checked_files
 from engine.definitions.starter import copied_bpmn
 from engine.errors import DeploymentInvalid
 from engine.runtime import Engine
+from engine.sandbox import SandboxLimits
+from engine.store.database import Base
 from engine.store.models import ProcessDefinition
 from processes.roles import role_for_lane
+from processes.wiring import build_engine
 from tests.conftest import ROOT, diagram_files
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -132,12 +136,43 @@ def test_mini_deploys_as_version_1_with_its_files_and_metadata(engine: Engine) -
     assert set(row.meta["forms"]) == {"mini_first", "mini_start"}
 
 
+def test_engines_with_equal_limits_share_a_versions_restored_spec(engine: Engine) -> None:
+    engine.deploy(mini_files())
+    other, bounded = build_engine(engine.db), build_engine(engine.db, limits=SandboxLimits(max_loop_count=5))
+    with engine.sessions() as session:
+        row = engine.latest_definition(session, "mini")
+        specs = engine.definitions.specs(row)
+        assert other.definitions.specs(row) is specs
+        assert bounded.definitions.specs(row) is not specs
+        assert bounded.definitions.specs(row).spec.name == specs.spec.name == "mini"
+
+
 def test_identical_redeploy_changes_nothing(engine: Engine) -> None:
     engine.deploy(mini_files())
     before = rows(engine)
     report = engine.deploy(mini_files())
     assert report.deployed == [] and report.unchanged == [("mini", 1)]
     assert rows(engine) == before
+
+
+def test_a_deploy_of_files_checked_before_stores_what_checking_them_afresh_stores(engine: Engine) -> None:
+    def stored() -> list[tuple[object, ...]]:
+        with engine.sessions() as session:
+            return [
+                (d.process_key, d.version, d.name, d.checksum, d.files, d.spec_json, d.meta)
+                for d in session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_key))
+            ]
+
+    forget_checked_files()
+    files = {**diagram_files(), **mini_files()}
+    engine.deploy(files)
+    afresh = stored()
+    with engine.writer.begin() as session:  # every row the deploy wrote (the calendar stays)
+        for table in reversed(Base.metadata.sorted_tables):
+            if not table.name.startswith("calendar_"):
+                session.execute(table.delete())
+    report = engine.deploy(files)
+    assert len(report.deployed) == len(afresh) and stored() == afresh
 
 
 def test_a_changed_file_gives_version_2_and_keeps_version_1(engine: Engine) -> None:

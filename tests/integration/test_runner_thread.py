@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
+from engine import clock
 from engine.definitions import collect_files
 from engine.runtime.runner import TimerRunner
-from engine.store.models import Event, Task
+from engine.runtime.timer_wakeups import WakeupListener
+from engine.store.models import Event, Job, Task
 from processes.wiring import build_engine
 from tests.conftest import actor
 from tests.integration.test_runtime import FIXTURES
@@ -83,3 +89,56 @@ def test_a_runner_of_another_process_fires_a_new_timer_within_a_second_of_its_ti
     # Due 1.5 s after the completion. Without the wake-up (PostgreSQL) it would fire a minute late;
     # how late it is on a quiet machine is measured by `make bench`, not here.
     assert 1.4 <= fired_after < 5, fired_after
+
+
+def test_postgresql_itself_announces_each_new_open_job_once_its_transaction_commits(db: SqlEngine) -> None:
+    """Whoever inserts an open job — a command, a deploy scheduling a case — wakes the listening
+    runners without a statement of its own; a closed job or a rolled-back insert wakes nobody."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("SQLite has no notification channel: its runners look every second")
+    engine = build_engine(db)
+    files, _ = collect_files([FIXTURES])
+    del files["lookup.bpmn"]  # calls a service only the runtime tests register
+    engine.deploy(files)
+    started = engine.start(
+        "mini", {"customer_name": "x", "owner": "sup1", "divisor": "1"}, actor("cs1", "customer_service")
+    )
+    woken = threading.Event()
+    listener = WakeupListener(db, woken)
+    listener.start()
+
+    def job(done: bool) -> Job:
+        now = clock.now()
+        return Job(
+            instance_id=started.id,
+            kind="timer",
+            task_id=str(uuid.uuid4()),
+            element_id="probe",
+            due_at=now + timedelta(hours=1),
+            attempts=0,
+            done_at=now if done else None,
+        )
+
+    try:
+        deadline = time.monotonic() + 10
+        while not woken.is_set():  # until the listener hears: its LISTEN is in place
+            assert time.monotonic() < deadline, "the listener never heard a new job"
+            with engine.writer.begin() as session:
+                session.add(job(done=False))
+            woken.wait(0.2)
+        time.sleep(0.5)
+        woken.clear()
+        with engine.writer.begin() as session:
+            session.add(job(done=True))
+        with engine.writer() as session:
+            session.add(job(done=False))
+            session.flush()
+            session.rollback()
+        assert not woken.wait(1.5), "a closed job or a rolled-back one woke the runners"
+        with engine.writer.begin() as session:
+            session.add(job(done=False))
+            session.flush()
+            assert not woken.wait(0.5), "announced before the commit"
+        assert woken.wait(2.0), "a committed open job did not wake the runners"
+    finally:
+        listener.stop()

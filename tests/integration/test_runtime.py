@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine import clock
 from engine.accounts.users import create_user
@@ -563,3 +564,188 @@ def test_a_timer_behind_an_event_based_gateway_gets_a_job_and_fires(runtime: Eng
     assert fire(runtime) == 1
     assert instance(runtime, started.id).status == "completed"
     assert len(events(runtime, started.id, "timer_fired")) == 1
+
+
+PAST_TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_past"
+  targetNamespace="http://afterflow.test">
+  <bpmn:collaboration id="collab_past"><bpmn:participant id="p_past" processRef="past_timer"/></bpmn:collaboration>
+  <bpmn:process id="past_timer" name="过期定时" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="businessNumberPrefix" value="PT"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes_past"><bpmn:lane id="lane_past" name="customer_service">
+      <bpmn:flowNodeRef>past_start</bpmn:flowNodeRef><bpmn:flowNodeRef>first</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>passed</bpmn:flowNodeRef><bpmn:flowNodeRef>second</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>past_end</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="past_start" name="开始"/>
+    <bpmn:userTask id="first" name="第一步"/>
+    <bpmn:intermediateCatchEvent id="passed" name="已过时间"><bpmn:timerEventDefinition id="passed_def">
+      <bpmn:timeDate>"2020-01-01T00:00:00+00:00"</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="second" name="第二步"/>
+    <bpmn:endEvent id="past_end" name="结束"/>
+    <bpmn:sequenceFlow id="pf1" sourceRef="past_start" targetRef="first"/>
+    <bpmn:sequenceFlow id="pf2" sourceRef="first" targetRef="passed"/>
+    <bpmn:sequenceFlow id="pf3" sourceRef="passed" targetRef="second"/>
+    <bpmn:sequenceFlow id="pf4" sourceRef="second" targetRef="past_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_timer_already_past_when_reached_gets_one_closed_job_and_fires_once(runtime: Engine) -> None:
+    runtime.deploy({"past_timer.bpmn": PAST_TIMER}, deployed_by="owner1")
+    started = runtime.start("past_timer", {}, CS)
+    runtime.complete(only_open_task(runtime, started.id, "first").id, {}, CS)
+
+    def timer_jobs() -> list[Job]:
+        with runtime.sessions() as session:
+            return list(session.scalars(select(Job).where(Job.instance_id == started.id)))
+
+    [job] = timer_jobs()
+    assert (job.element_id, job.due_at) == ("passed", datetime(2020, 1, 1, tzinfo=UTC))
+    assert job.done_at is not None
+    assert [e.element_id for e in events(runtime, started.id, "timer_fired")] == ["passed"]
+    # The next command sees the fired timer in the case's history and records nothing more for it.
+    runtime.complete(only_open_task(runtime, started.id, "second").id, {}, CS)
+    assert instance(runtime, started.id).status == "completed"
+    assert [j.id for j in timer_jobs()] == [job.id]
+    assert len(events(runtime, started.id, "timer_fired")) == 1
+
+
+PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_both"
+  targetNamespace="http://afterflow.test">
+  <bpmn:collaboration id="collab_both"><bpmn:participant id="p_both" processRef="both_then_one"/></bpmn:collaboration>
+  <bpmn:process id="both_then_one" name="两步并行" isExecutable="true">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="businessNumberPrefix" value="BO"/>
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:laneSet id="lanes_both"><bpmn:lane id="lane_both" name="customer_service">
+      <bpmn:flowNodeRef>both_start</bpmn:flowNodeRef><bpmn:flowNodeRef>fork</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>left</bpmn:flowNodeRef><bpmn:flowNodeRef>right</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>join</bpmn:flowNodeRef><bpmn:flowNodeRef>after</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>both_end</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="both_start" name="开始"/>
+    <bpmn:parallelGateway id="fork" name="分开"/>
+    <bpmn:userTask id="left" name="左"/>
+    <bpmn:userTask id="right" name="右"/>
+    <bpmn:parallelGateway id="join" name="汇合"/>
+    <bpmn:userTask id="after" name="之后"/>
+    <bpmn:endEvent id="both_end" name="结束"/>
+    <bpmn:sequenceFlow id="bf1" sourceRef="both_start" targetRef="fork"/>
+    <bpmn:sequenceFlow id="bf2" sourceRef="fork" targetRef="left"/>
+    <bpmn:sequenceFlow id="bf3" sourceRef="fork" targetRef="right"/>
+    <bpmn:sequenceFlow id="bf4" sourceRef="left" targetRef="join"/>
+    <bpmn:sequenceFlow id="bf5" sourceRef="right" targetRef="join"/>
+    <bpmn:sequenceFlow id="bf6" sourceRef="join" targetRef="after"/>
+    <bpmn:sequenceFlow id="bf7" sourceRef="after" targetRef="both_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@contextmanager
+def task_reads(db: SqlEngine) -> Iterator[list[str]]:
+    """The statements that read task rows on their own (not with the case's lock), while inside."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if flat.startswith("SELECT") and " FROM task" in flat:
+            seen.append(flat)
+
+    event.listen(db, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", note)
+
+
+def test_completing_a_cases_only_open_task_reads_no_other_task_rows(runtime: Engine, db: SqlEngine) -> None:
+    runtime.deploy({"past_timer.bpmn": PAST_TIMER}, deployed_by="owner1")
+    started = runtime.start("past_timer", {}, CS)
+    first = only_open_task(runtime, started.id, "first")
+    with task_reads(db) as reads:
+        runtime.complete(first.id, {}, CS)
+    assert reads == []
+    second = only_open_task(runtime, started.id, "second")
+    assert [t.id for t in open_tasks(runtime, started.id)] == [second.id]
+    assert [e.task_id for e in events(runtime, started.id, "task_created")] == [first.id, second.id]
+    assert instance(runtime, started.id).current_step == "第二步"
+    with runtime.sessions() as session:
+        assert session.get(Task, first.id).state == "completed"  # type: ignore[union-attr]
+
+
+def test_completing_one_of_two_open_tasks_keeps_the_other_open_and_the_next_opens_after_both(
+    runtime: Engine, db: SqlEngine
+) -> None:
+    runtime.deploy({"both_then_one.bpmn": PARALLEL}, deployed_by="owner1")
+    started = runtime.start("both_then_one", {}, CS)
+    assert {t.spec_id for t in open_tasks(runtime, started.id)} == {"left", "right"}
+    left = only_open_task(runtime, started.id, "left")
+    with task_reads(db) as reads:
+        runtime.complete(left.id, {}, CS)
+    assert len(reads) == 1  # two open rows: the projection reads them
+    assert [t.spec_id for t in open_tasks(runtime, started.id)] == ["right"]
+    runtime.complete(only_open_task(runtime, started.id, "right").id, {}, CS)
+    assert [t.spec_id for t in open_tasks(runtime, started.id)] == ["after"]
+    runtime.complete(only_open_task(runtime, started.id, "after").id, {}, CS)
+    assert instance(runtime, started.id).status == "completed"
+    assert events(runtime, started.id, "task_cancelled") == []
+    with runtime.sessions() as session:
+        states = session.scalars(select(Task.state).where(Task.instance_id == started.id)).all()
+    assert sorted(states) == ["completed"] * 3
+
+
+@contextmanager
+def job_reads(db: SqlEngine) -> Iterator[list[str]]:
+    """The statements that read job rows, while inside."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if flat.startswith("SELECT") and " FROM job" in flat:
+            seen.append(flat)
+
+    event.listen(db, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", note)
+
+
+def test_task_commands_keep_the_timer_jobs_in_step_without_reading_them(
+    runtime: Engine, db: SqlEngine
+) -> None:
+    instance_id = start_mini(runtime)
+    first = only_open_task(runtime, instance_id, "task_first")
+    with job_reads(db) as reads:
+        runtime.complete(first.id, {"amount": "1"}, CS)  # the next task's boundary timer starts
+    with runtime.sessions() as session:
+        [job] = session.scalars(select(Job).where(Job.instance_id == instance_id)).all()
+    assert (job.element_id, job.due_at, job.done_at) == (
+        "timer_late",
+        FRIDAY_AFTERNOON + timedelta(hours=2),
+        None,
+    )
+    second = only_open_task(runtime, instance_id, "task_second")
+    clock.advance(timedelta(minutes=30))
+    with job_reads(db) as more:
+        runtime.claim(second.id, SUP)
+        runtime.complete(second.id, {}, SUP)  # the timer is cancelled with its task
+    assert reads == more == []
+    with runtime.sessions() as session:
+        closed = session.get(Job, job.id)
+        assert closed is not None and closed.done_at == clock.now()
+    [cancelled] = events(runtime, instance_id, "timer_cancelled")
+    assert (cancelled.task_id, cancelled.element_id) == (job.task_id, "timer_late")
+    assert cancelled.data == {"due_at": job.due_at.isoformat()}
+    clock.advance(timedelta(hours=3))
+    assert fire(runtime) == 0
+    assert instance(runtime, instance_id).status == "completed"
