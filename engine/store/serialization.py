@@ -7,9 +7,9 @@ restoring a workflow touches the spec.
 
 The state is stored *compact*: each task leaves out what the document already says elsewhere
 (its id, which is its key; its parent, when the parent lists it among its children) and the
-values every new task has (not triggered, no internal data, no data), without spaces. A
-command rewrites the whole state, so its size is what every command writes (and, on
-PostgreSQL, what every command leaves behind as a dead row version until vacuum). Documents
+values every new task has (not triggered, no internal data, no data), without spaces. A case
+keeps this document as a snapshot followed by the changes each command made
+(``engine.store.state_delta``, whose task entries are written by ``task_entry`` here). Documents
 stored before (``compact`` absent) are read as they are.
 """
 
