@@ -8,12 +8,13 @@ engines (two caches) take turns on one case, and show when a snapshot is written
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -21,6 +22,7 @@ from engine.calendar import store
 from engine.calendar.package_days import HOLIDAY, SpecialDay
 from engine.runtime import Engine, unit_of_work
 from engine.runtime.retiming import change_calendar
+from engine.runtime.workflow_cache import WorkflowCache
 from engine.store.compressed_text import compress_text
 from engine.store.models import Job, ProcessInstance, StateChange
 from processes.wiring import build_engine
@@ -205,3 +207,29 @@ def test_a_terminated_case_is_saved_whole(scenario_engine: Engine) -> None:
     assert stored(engine, case)[1:3] == (0, 0)
     workflow = stored_workflow(engine, case)
     assert not workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+
+
+def test_a_command_on_a_kept_workflow_reads_neither_the_snapshot_nor_the_changes(
+    scenario_engine: Engine,
+) -> None:
+    engine = scenario_engine
+    engine.workflows = WorkflowCache()  # the engine's own cache (the checking one reads the state itself)
+    case = register(engine)
+    task = open_task(engine, case, "task_remote_guidance").id
+    engine.claim(task, CS)  # the case's workflow is now kept
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.db, "before_cursor_execute", seen)
+    try:
+        hits = engine.workflows.hits
+        engine.unclaim(task, CS)
+        assert engine.workflows.hits == hits + 1
+    finally:
+        event.remove(engine.db, "before_cursor_execute", seen)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert reads and not [s for s in reads if "FROM state_change" in s]  # no change read
+    assert not [s for s in reads if re.search(r"process_instance\.state\b(?!_)", s)]  # nor the snapshot
+    assert [s for s in statements if s.lstrip().upper().startswith("INSERT INTO STATE_CHANGE")]
