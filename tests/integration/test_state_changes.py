@@ -10,22 +10,33 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.accounts.users import create_user
 from engine.calendar import store
 from engine.calendar.package_days import HOLIDAY, SpecialDay
 from engine.runtime import Engine, unit_of_work
 from engine.runtime.retiming import change_calendar
 from engine.runtime.workflow_cache import WorkflowCache
-from engine.store.compressed_text import compress_text
+from engine.store.compressed_text import compress_text, decompress_text
+from engine.store.database import make_engine
 from engine.store.models import Job, ProcessInstance, StateChange
+from engine.store.schema import alembic_config
+from engine.store.state_store import state_text
+from processes.demo.users import DEMO_USERS
+from processes.roles import ROLE_KEYS
 from processes.wiring import build_engine
+from tests.conftest import diagram_files
+from tests.integration.ops_support import drop_database, fresh_database
 from tests.scenarios.conftest import as_user, complete_step, open_steps, open_task, stored_workflow
 from tests.scenarios.test_repair import (
     CS,
@@ -233,3 +244,38 @@ def test_a_command_on_a_kept_workflow_reads_neither_the_snapshot_nor_the_changes
     assert reads and not [s for s in reads if "FROM state_change" in s]  # no change read
     assert not [s for s in reads if re.search(r"process_instance\.state\b(?!_)", s)]  # nor the snapshot
     assert [s for s in statements if s.lstrip().upper().startswith("INSERT INTO STATE_CHANGE")]
+
+
+def test_a_downgrade_folds_each_case_s_changes_into_its_state(
+    scenario_engine: Engine, database: SqlEngine, tmp_path: Path
+) -> None:
+    url = fresh_database(database, tmp_path, "state_changes")  # beside the scenario's, its clock frozen
+    config = alembic_config(url)
+    db = make_engine(url)
+    try:
+        command.upgrade(config, "head")
+        engine = build_engine(db)
+        engine.deploy(diagram_files(), deployed_by="owner1")
+        with engine.writer.begin() as session:
+            for username, display_name, roles in DEMO_USERS:
+                create_user(session, username, "pw-long-enough", roles, ROLE_KEYS, display_name)
+        case = register(engine)
+        not_solved_by_phone(engine, case)
+        with engine.sessions() as session:
+            row = session.get(ProcessInstance, case)
+            assert row is not None and row.state_changes == 1
+            whole = state_text(session, row)
+        command.downgrade(config, "0031")
+        with db.connect() as connection:
+            (kept,) = connection.execute(
+                text("SELECT state FROM process_instance WHERE id = :id"), {"id": case}
+            )
+            assert decompress_text(kept[0]) == whole
+            assert "state_change" not in inspect(connection).get_table_names()
+        command.upgrade(config, "head")
+        engine.workflows.clear()
+        dispatch_and_arrive(engine, case)  # the case goes on from its folded state
+        assert open_steps(engine, case) == {"task_repair"}
+    finally:
+        db.dispose()
+        drop_database(url)
