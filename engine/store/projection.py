@@ -7,7 +7,7 @@ deserialize a workflow. Work is proportional to the instance's own open tasks an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -469,20 +469,7 @@ def _sync_jobs(
             )
         )
         breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
-    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in open_jobs]
-    for task_id, task, due in new:
-        session.add(
-            Job(
-                instance_id=instance.id,
-                kind="timer",
-                task_id=task_id,
-                element_id=task.task_spec.bpmn_id or task.task_spec.name,
-                due_at=due,
-                due_basis=_basis_json(due),
-                attempts=0,
-            )
-        )
-    return len(new), breached
+    return _open_jobs(session, instance, waiting, open_jobs.keys()), breached
 
 
 def _sync_known_jobs(
@@ -502,27 +489,9 @@ def _sync_known_jobs(
     one an open job.
     """
     waiting = {str(task.id): (task, due) for task, due in scan.waiting_timers()}
-    breached = False
     waiting_before = before.open
-    closed: list[Any] = []
-    if any(task_id not in waiting for task_id in waiting_before):
-        # Every open job whose timer is no longer waited for, as ``_sync_jobs`` closes them.
-        closed = sorted(
-            session.execute(
-                update(Job)
-                .where(
-                    Job.instance_id == instance.id, Job.done_at.is_(None), Job.task_id.not_in(list(waiting))
-                )
-                .values(done_at=now)
-                .returning(Job.id, Job.task_id, Job.element_id, Job.due_at)
-                .execution_options(synchronize_session=False)
-            ).all()
-        )
-    for _job_id, task_id, element_id, due_at in closed:
-        spiff_task = find_task(workflow, task_id)
-        fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
-        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due_at, fired, now)
-    recorded = {row[1] for row in closed} | waiting_before.keys() | before.closed
+    closed, breached = _close_unwaited_jobs(session, instance, workflow, meta, waiting, waiting_before, now)
+    recorded = closed | waiting_before.keys() | before.closed
     for task_id, (_task, due) in waiting.items():
         if task_id in waiting_before and waiting_before[task_id] != due:  # a cycle timer moved on
             session.execute(
@@ -548,7 +517,50 @@ def _sync_known_jobs(
             )
         )
         breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
-    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in waiting_before]
+    return _open_jobs(session, instance, waiting, waiting_before.keys()), breached
+
+
+def _close_unwaited_jobs(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    meta: dict[str, Any],
+    waiting: Mapping[str, tuple[SpiffTask, datetime]],
+    waiting_before: Mapping[str, datetime],
+    now: datetime,
+) -> tuple[set[str], bool]:
+    """Close the open jobs of timers no longer waited for, by one UPDATE that returns them.
+
+    Only when a timer waited for before is not any more; each closed job is audited in the order
+    the jobs were created. Returns the closed jobs' task ids and whether one was a breach.
+    """
+    if all(task_id in waiting for task_id in waiting_before):
+        return set(), False
+    closed = sorted(
+        session.execute(
+            update(Job)
+            .where(Job.instance_id == instance.id, Job.done_at.is_(None), Job.task_id.not_in(list(waiting)))
+            .values(done_at=now)
+            .returning(Job.id, Job.task_id, Job.element_id, Job.due_at)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    breached = False
+    for _job_id, task_id, element_id, due_at in closed:
+        spiff_task = find_task(workflow, task_id)
+        fired = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due_at, fired, now)
+    return {row[1] for row in closed}, breached
+
+
+def _open_jobs(
+    session: Session,
+    instance: ProcessInstance,
+    waiting: Mapping[str, tuple[SpiffTask, datetime]],
+    known: Collection[str],
+) -> int:
+    """Add an open job for each waited-for timer that has none (``known``); return how many."""
+    new = [(task_id, task, due) for task_id, (task, due) in waiting.items() if task_id not in known]
     for task_id, task, due in new:
         session.add(
             Job(
@@ -561,7 +573,7 @@ def _sync_known_jobs(
                 attempts=0,
             )
         )
-    return len(new), breached
+    return len(new)
 
 
 def _basis_json(due: datetime | None) -> dict[str, Any] | None:
