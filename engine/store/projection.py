@@ -452,23 +452,7 @@ def _sync_jobs(
     # A timer already past when it started fires within the same command and never waited:
     # give it a closed job so it is counted like any other.
     known = {job.task_id for job in jobs}
-    for task, due in scan.completed_timers:
-        task_id = str(task.id)
-        if task_id in known:
-            continue
-        element_id = task.task_spec.bpmn_id or task.task_spec.name
-        session.add(
-            Job(
-                instance_id=instance.id,
-                kind="timer",
-                task_id=task_id,
-                element_id=element_id,
-                due_at=due,
-                attempts=0,
-                done_at=now,
-            )
-        )
-        breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
+    breached |= _record_fired_timers(session, instance, meta, scan.completed_timers, known, now)
     return _open_jobs(session, instance, waiting, open_jobs.keys()), breached
 
 
@@ -500,9 +484,23 @@ def _sync_known_jobs(
                 .values(due_at=due)
                 .execution_options(synchronize_session=False)
             )
-    for task, due in scan.completed_timers:
+    breached |= _record_fired_timers(session, instance, meta, scan.completed_timers, recorded, now)
+    return _open_jobs(session, instance, waiting, waiting_before.keys()), breached
+
+
+def _record_fired_timers(
+    session: Session,
+    instance: ProcessInstance,
+    meta: dict[str, Any],
+    fired: list[tuple[SpiffTask, datetime]],
+    known: Collection[str],
+    now: datetime,
+) -> bool:
+    """Give each timer fired in this command that has no job (``known``) a closed one; tell whether one was late."""
+    breached = False
+    for task, due in fired:
         task_id = str(task.id)
-        if task_id in recorded:
+        if task_id in known:
             continue
         element_id = _element_of(task)
         session.add(
@@ -517,7 +515,7 @@ def _sync_known_jobs(
             )
         )
         breached |= _record_timer_end(session, instance, meta, task_id, element_id, due, True, now)
-    return _open_jobs(session, instance, waiting, waiting_before.keys()), breached
+    return breached
 
 
 def _close_unwaited_jobs(
