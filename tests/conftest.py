@@ -82,11 +82,18 @@ SQLITE_ONLY = ("scenarios",)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test on each configured database, or only on those its ``databases`` mark names."""
     if "db_name" in metafunc.fixturenames:
-        names = ["sqlite"]
+        names: list[Any] = ["sqlite"]
         tier = Path(str(metafunc.definition.fspath)).parent.name
         if os.environ.get("TEST_DATABASE_URL") and tier not in SQLITE_ONLY:
             names.append("postgresql")
+        mark = metafunc.definition.get_closest_marker("databases")
+        if mark is not None:
+            names = [name for name in names if name in mark.args] or [
+                pytest.param(name, marks=pytest.mark.skip(reason=f"needs {name}: set TEST_DATABASE_URL"))
+                for name in mark.args
+            ]
         metafunc.parametrize("db_name", names, scope="session")
 
 

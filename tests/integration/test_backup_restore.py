@@ -155,11 +155,10 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path, monkeypatch
     assert refused.exit_code == 1 and "is not an afterflow backup" in refused.output
 
 
+@pytest.mark.databases("sqlite")  # it moves a SQLite installation into the PostgreSQL server
 def test_a_sqlite_backup_moves_into_postgresql(
     db: SqlEngine, demo: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if db.dialect.name != "sqlite":
-        pytest.skip("moves a SQLite installation; runs once, on the SQLite parameter")
     postgres = os.environ.get("TEST_DATABASE_URL")
     if not postgres:
         pytest.skip("needs TEST_DATABASE_URL (a PostgreSQL server)")

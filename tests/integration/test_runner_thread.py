@@ -91,11 +91,10 @@ def test_a_runner_of_another_process_fires_a_new_timer_within_a_second_of_its_ti
     assert 1.4 <= fired_after < 5, fired_after
 
 
+@pytest.mark.databases("postgresql")  # SQLite has no notification channel: its runners look every second
 def test_postgresql_itself_announces_each_new_open_job_once_its_transaction_commits(db: SqlEngine) -> None:
     """Whoever inserts an open job — a command, a deploy scheduling a case — wakes the listening
     runners without a statement of its own; a closed job or a rolled-back insert wakes nobody."""
-    if db.dialect.name != "postgresql":
-        pytest.skip("SQLite has no notification channel: its runners look every second")
     engine = build_engine(db)
     files, _ = collect_files([FIXTURES])
     del files["lookup.bpmn"]  # calls a service only the runtime tests register

@@ -37,6 +37,9 @@ from processes.wiring import build_engine
 from tests.integration.ops_support import url_of
 from tests.integration.test_runtime import FIXTURES
 
+#: Several processes share a PostgreSQL database; SQLite serves one.
+pytestmark = pytest.mark.databases("postgresql")
+
 ROOT = Path(__file__).resolve().parents[2]
 AFTERFLOW = Path(sys.executable).parent / "afterflow"
 
@@ -79,8 +82,6 @@ class Api:
 
 @pytest.fixture
 def cluster(db: SqlEngine, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    if db.dialect.name != "postgresql":
-        pytest.skip("several processes share a PostgreSQL database")
     engine = build_engine(db)
     files, problems = collect_files([FIXTURES])
     assert not problems
