@@ -136,39 +136,17 @@ def _state_document(workflow: BpmnWorkflow) -> dict[str, Any]:
         for tasks in _task_mappings(dct):
             _compact_tasks(tasks)
         return dct
-    dct = _workflow_fields(registry, workflow)
-    dct["subprocesses"] = {
-        str(k): _subworkflow_document(registry, v) for k, v in workflow.subprocesses.items()
-    }
-    dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
-    dct["typename"] = registry.typenames[BpmnWorkflow]
-    return dct
+    subprocesses = {str(k): subworkflow_document(registry, v) for k, v in workflow.subprocesses.items()}
+    return _fields(registry, workflow, _compact_task_mapping(registry, workflow.tasks), subprocesses)
 
 
-def _subworkflow_document(registry: Any, sub: Any) -> dict[str, Any]:
-    """A subprocess's document (``BpmnSubWorkflowConverter.to_dict``), its tasks compact."""
+def subworkflow_document(registry: Any, sub: Any) -> dict[str, Any]:
+    """A subprocess's whole document (``BpmnSubWorkflowConverter.to_dict``), its tasks compact."""
     if type(sub) is not BpmnSubWorkflow:
         dct: dict[str, Any] = registry.convert(sub)
         _compact_tasks(dct["tasks"])
         return dct
-    dct = _workflow_fields(registry, sub)
-    dct["parent_task_id"] = str(sub.parent_task_id)
-    dct["spec"] = sub.spec.name
-    dct["typename"] = registry.typenames[BpmnSubWorkflow]
-    return dct
-
-
-def _workflow_fields(registry: Any, workflow: Any) -> dict[str, Any]:
-    """What ``WorkflowConverter.to_dict`` gives a workflow or a subprocess, its tasks compact."""
-    return {
-        "data": registry.convert(registry.clean(workflow.data)),
-        "correlations": workflow.correlations,
-        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
-        "success": workflow.success,
-        "completed": workflow.completed,
-        "tasks": _compact_task_mapping(registry, workflow.tasks),
-        "root": str(workflow.task_tree.id),
-    }
+    return _fields(registry, sub, _compact_task_mapping(registry, sub.tasks))
 
 
 def own_fields(registry: Any, workflow: Any) -> dict[str, Any] | None:
@@ -176,38 +154,38 @@ def own_fields(registry: Any, workflow: Any) -> dict[str, Any] | None:
 
     None for a workflow of a class the compact form does not write field by field.
     """
-    if type(workflow) is BpmnWorkflow:
-        extra = {
-            "bpmn_events": registry.convert(workflow.bpmn_events),
-            "typename": registry.typenames[BpmnWorkflow],
-        }
-    elif type(workflow) is BpmnSubWorkflow:
-        extra = {
-            "parent_task_id": str(workflow.parent_task_id),
-            "spec": workflow.spec.name,
-            "typename": registry.typenames[BpmnSubWorkflow],
-        }
-    else:
+    if type(workflow) is not BpmnWorkflow and type(workflow) is not BpmnSubWorkflow:
         return None
-    return {
+    return _fields(registry, workflow)
+
+
+def _fields(
+    registry: Any,
+    workflow: Any,
+    tasks: dict[str, Any] | None = None,
+    subprocesses: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A workflow's or subprocess's document, keys in the registry's order (tasks and subprocesses where given)."""
+    dct: dict[str, Any] = {
         "data": registry.convert(registry.clean(workflow.data)),
         "correlations": workflow.correlations,
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "root": str(workflow.task_tree.id),
-        **extra,
     }
-
-
-def subworkflow_document(registry: Any, sub: Any) -> dict[str, Any]:
-    """A subprocess's whole document, as the workflow's state holds it."""
-    return _subworkflow_document(registry, sub)
-
-
-def drop_listed_parents(tasks: dict[str, dict[str, Any]]) -> None:
-    """Leave out each task's parent where the mapping's children lists say it."""
-    _drop_listed_parents(tasks)
+    if tasks is not None:
+        dct["tasks"] = tasks
+    dct["root"] = str(workflow.task_tree.id)
+    if type(workflow) is BpmnWorkflow:
+        if subprocesses is not None:
+            dct["subprocesses"] = subprocesses
+        dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
+        dct["typename"] = registry.typenames[BpmnWorkflow]
+    else:
+        dct["parent_task_id"] = str(workflow.parent_task_id)
+        dct["spec"] = workflow.spec.name
+        dct["typename"] = registry.typenames[BpmnSubWorkflow]
+    return dct
 
 
 def state_json(document: dict[str, Any]) -> str:
@@ -225,14 +203,14 @@ def _compact_task_mapping(registry: Any, tasks: dict[UUID, SpiffTask]) -> dict[s
     mapping = {
         names[uid.int]: task_entry(registry, typename, names, uid, task) for uid, task in tasks.items()
     }
-    _drop_listed_parents(mapping)
+    drop_listed_parents(mapping)
     return mapping
 
 
 def task_entry(
     registry: Any, typename: str, names: dict[int, str], uid: UUID, task: SpiffTask
 ) -> dict[str, Any]:
-    """One task of a compact mapping, its parent still named (``_drop_listed_parents`` may drop it).
+    """One task of a compact mapping, its parent still named (``drop_listed_parents`` may drop it).
 
     ``names`` gives the text of the ids it knows by their number (others are turned into text here).
     """
@@ -304,7 +282,7 @@ def _compact_tasks(tasks: dict[str, dict[str, Any]]) -> None:
     """Leave out of each task what ``_expand_tasks`` gives back exactly."""
     for task_id, task in tasks.items():
         _drop_defaults(task_id, task)
-    _drop_listed_parents(tasks)
+    drop_listed_parents(tasks)
 
 
 def _drop_defaults(task_id: str, task: dict[str, Any]) -> None:
@@ -316,7 +294,7 @@ def _drop_defaults(task_id: str, task: dict[str, Any]) -> None:
             del task[key]
 
 
-def _drop_listed_parents(tasks: dict[str, dict[str, Any]]) -> None:
+def drop_listed_parents(tasks: dict[str, dict[str, Any]]) -> None:
     """Leave out each task's parent where the mapping's children lists say it."""
     parents = _parents(tasks)
     for task_id, task in tasks.items():
