@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import LargeBinary, cast, delete, literal, null, select, union_all
+from sqlalchemy import LargeBinary, cast, delete, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError
-from engine.store.compressed_text import LEVEL, compress_text
+from engine.store.compressed_text import LEVEL
 from engine.store.models import ProcessInstance, StateChange
 from engine.store.state_delta import materialize, materialized_document
 
@@ -108,11 +108,12 @@ def read_state(session: Session, instance_id: int, state_seq: int, state_changes
         literal(-1).label("seq"),
         ProcessInstance.state.label("body"),
         cast(null(), LargeBinary).label("change"),
+        func.length(ProcessInstance.state).label("stored_bytes"),
     ).where(ProcessInstance.id == instance_id)
     rows: Sequence[Any] = session.execute(
         union_all(
             snapshot,
-            select(StateChange.seq, cast(null(), LargeBinary), StateChange.body).where(
+            select(StateChange.seq, cast(null(), LargeBinary), StateChange.body, literal(0)).where(
                 StateChange.instance_id == instance_id,
                 StateChange.seq > state_seq - state_changes,
                 StateChange.seq <= state_seq,
@@ -127,9 +128,7 @@ def read_state(session: Session, instance_id: int, state_seq: int, state_changes
             f"the case's state counts {state_changes} changes since its snapshot, but {len(bodies)} are stored"
         )
     text = rows[0][1] or ""
-    return StoredState(
-        text, change_texts(text, bodies), len(compress_text(text)), sum(len(body) for body in bodies)
-    )
+    return StoredState(text, change_texts(text, bodies), rows[0][3] or 0, sum(len(body) for body in bodies))
 
 
 def stored_state(session: Session, instance: ProcessInstance) -> StoredState:
