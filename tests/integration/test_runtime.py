@@ -566,21 +566,31 @@ def test_a_timer_behind_an_event_based_gateway_gets_a_job_and_fires(runtime: Eng
     assert len(events(runtime, started.id, "timer_fired")) == 1
 
 
-PAST_TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+def one_lane_process(key: str, name: str, prefix: str, nodes: list[str], body: str) -> str:
+    """A process of one customer-service lane holding ``nodes``, its elements and flows in ``body``."""
+    refs = "".join(f"<bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>" for node in nodes)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_past"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_{key}"
   targetNamespace="http://afterflow.test">
-  <bpmn:collaboration id="collab_past"><bpmn:participant id="p_past" processRef="past_timer"/></bpmn:collaboration>
-  <bpmn:process id="past_timer" name="过期定时" isExecutable="true">
+  <bpmn:collaboration id="collab_{key}"><bpmn:participant id="p_{key}" processRef="{key}"/></bpmn:collaboration>
+  <bpmn:process id="{key}" name="{name}" isExecutable="true">
     <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="businessNumberPrefix" value="PT"/>
+      <spiffworkflow:property name="businessNumberPrefix" value="{prefix}"/>
     </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:laneSet id="lanes_past"><bpmn:lane id="lane_past" name="customer_service">
-      <bpmn:flowNodeRef>past_start</bpmn:flowNodeRef><bpmn:flowNodeRef>first</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>passed</bpmn:flowNodeRef><bpmn:flowNodeRef>second</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>past_end</bpmn:flowNodeRef>
-    </bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="past_start" name="开始"/>
+    <bpmn:laneSet id="lanes_{key}"><bpmn:lane id="lane_{key}" name="customer_service">{refs}</bpmn:lane></bpmn:laneSet>
+    {body}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+PAST_TIMER = one_lane_process(
+    "past_timer",
+    "过期定时",
+    "PT",
+    ["past_start", "first", "passed", "second", "past_end"],
+    """<bpmn:startEvent id="past_start" name="开始"/>
     <bpmn:userTask id="first" name="第一步"/>
     <bpmn:intermediateCatchEvent id="passed" name="已过时间"><bpmn:timerEventDefinition id="passed_def">
       <bpmn:timeDate>"2020-01-01T00:00:00+00:00"</bpmn:timeDate></bpmn:timerEventDefinition>
@@ -590,10 +600,8 @@ PAST_TIMER = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="pf1" sourceRef="past_start" targetRef="first"/>
     <bpmn:sequenceFlow id="pf2" sourceRef="first" targetRef="passed"/>
     <bpmn:sequenceFlow id="pf3" sourceRef="passed" targetRef="second"/>
-    <bpmn:sequenceFlow id="pf4" sourceRef="second" targetRef="past_end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+    <bpmn:sequenceFlow id="pf4" sourceRef="second" targetRef="past_end"/>""",
+)
 
 
 def test_a_timer_already_past_when_reached_gets_one_closed_job_and_fires_once(runtime: Engine) -> None:
@@ -616,22 +624,12 @@ def test_a_timer_already_past_when_reached_gets_one_closed_job_and_fires_once(ru
     assert len(events(runtime, started.id, "timer_fired")) == 1
 
 
-PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_both"
-  targetNamespace="http://afterflow.test">
-  <bpmn:collaboration id="collab_both"><bpmn:participant id="p_both" processRef="both_then_one"/></bpmn:collaboration>
-  <bpmn:process id="both_then_one" name="两步并行" isExecutable="true">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="businessNumberPrefix" value="BO"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:laneSet id="lanes_both"><bpmn:lane id="lane_both" name="customer_service">
-      <bpmn:flowNodeRef>both_start</bpmn:flowNodeRef><bpmn:flowNodeRef>fork</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>left</bpmn:flowNodeRef><bpmn:flowNodeRef>right</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>join</bpmn:flowNodeRef><bpmn:flowNodeRef>after</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>both_end</bpmn:flowNodeRef>
-    </bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="both_start" name="开始"/>
+PARALLEL = one_lane_process(
+    "both_then_one",
+    "两步并行",
+    "BO",
+    ["both_start", "fork", "left", "right", "join", "after", "both_end"],
+    """<bpmn:startEvent id="both_start" name="开始"/>
     <bpmn:parallelGateway id="fork" name="分开"/>
     <bpmn:userTask id="left" name="左"/>
     <bpmn:userTask id="right" name="右"/>
@@ -644,10 +642,8 @@ PARALLEL = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="bf4" sourceRef="left" targetRef="join"/>
     <bpmn:sequenceFlow id="bf5" sourceRef="right" targetRef="join"/>
     <bpmn:sequenceFlow id="bf6" sourceRef="join" targetRef="after"/>
-    <bpmn:sequenceFlow id="bf7" sourceRef="after" targetRef="both_end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+    <bpmn:sequenceFlow id="bf7" sourceRef="after" targetRef="both_end"/>""",
+)
 
 
 @contextmanager
