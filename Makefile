@@ -54,6 +54,7 @@ bench-detail: setup
 	$(BIN)/python -m bench.operations
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.sqlite_writers
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

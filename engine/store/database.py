@@ -8,6 +8,8 @@ from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from engine.store.writer_gate import GatedConnection
+
 DEFAULT_URL = "sqlite:///instance/afterflow.db"
 
 
@@ -39,6 +41,7 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     """Create a SQLAlchemy engine with the settings afterflow relies on."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        kwargs["connect_args"] = {"factory": GatedConnection, **kwargs["connect_args"]}
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -60,6 +63,8 @@ def _sqlite_begin(conn: Any) -> None:
     # SQLite's driver opens transactions lazily and lets reads escape them. Writers begin
     # IMMEDIATE so "lock, load, save" is one serialised transaction; readers stay concurrent.
     writer = conn.get_execution_options().get(WRITER_OPTION, False)
+    if writer and isinstance(gated := conn.connection.dbapi_connection, GatedConnection):
+        gated.enter_gate()  # the write lock passes from writer to writer without SQLite's busy sleeps
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.accounts.users import Actor
@@ -42,7 +43,7 @@ from engine.errors import EngineError
 from engine.runtime import Engine
 from engine.runtime.context import current
 from engine.runtime.statuses import ACTIVE
-from engine.store.models import Job, ProcessInstance, Task
+from engine.store.models import Job, ProcessDefinition, ProcessInstance, Task
 from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
 from processes.demo.signatures import signed_by
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
@@ -216,6 +217,7 @@ class DemoLoad:
         self.ledger: list[SalesLedgerEntry] = []
         self.last_fired: datetime | None = None
         self.progress: Callable[[int], None] | None = None
+        self.versions: dict[int, ProcessDefinition] = {}
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -366,9 +368,12 @@ class DemoLoad:
         case = self.cases[index]
         assert case.instance_id is not None
         with self.engine.sessions() as session:
-            status = session.scalar(
-                select(ProcessInstance.status).where(ProcessInstance.id == case.instance_id)
-            )
+            status, definition_id = session.execute(
+                select(ProcessInstance.status, ProcessInstance.definition_id).where(
+                    ProcessInstance.id == case.instance_id
+                )
+            ).one()
+            definition = self._version(session, definition_id)
             tasks = list(
                 session.scalars(
                     select(Task)
@@ -398,7 +403,7 @@ class DemoLoad:
             return 0  # a stalled case is simply left alone: its timers will make it late
         task = self.rng.choice(tasks)
         who = self._worker(task)
-        data = self._task_data(case.instance_id, task)
+        data = self._task_data(case.instance_id, task, definition)
         if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who], DEMO_PASSWORD)):
             case.steps += 1
         return self._step_later(index)
@@ -494,7 +499,16 @@ class DemoLoad:
             "reason": "抽检含量不合格",
         }
 
-    def _task_data(self, instance_id: int, task: Task) -> dict[str, Any]:
+    def _version(self, session: Session, definition_id: int) -> ProcessDefinition:
+        """A deployed version, read once per load (a version never changes once deployed)."""
+        definition = self.versions.get(definition_id)
+        if definition is None:
+            definition = session.get(ProcessDefinition, definition_id)
+            assert definition is not None
+            self.versions[definition_id] = definition
+        return definition
+
+    def _task_data(self, instance_id: int, task: Task, definition: ProcessDefinition) -> dict[str, Any]:
         rng = self.rng
         spec = task.spec_id
         chosen: dict[str, Any] = {}
@@ -592,10 +606,7 @@ class DemoLoad:
                 }
             case "task_summary":
                 chosen = {"approved": "yes"}
-        with self.engine.sessions() as session:
-            definition = session.get(ProcessInstance, instance_id)
-            assert definition is not None
-            form = self.engine.form_of(definition.definition, task.form_key) if task.form_key else None
+        form = self.engine.form_of(definition, task.form_key) if task.form_key else None
         return _filled(form, chosen, rng, self.engine, now_local.date()) if form else chosen
 
 
