@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 6.0
 LINE = 30
 PREPARED_CASES = 100
+LABELS = {"gated": "gated", "plain": "busy handler only"}
 
 
 def worker(url: str, mode: str, gate: str) -> None:
@@ -107,7 +108,7 @@ def main() -> None:
                     times = run(url, mode, gate, processes)
                     rows.append(
                         (
-                            f"{mode}, {gate}, {processes} process{'es' if processes > 1 else ''}",
+                            f"{mode}, {LABELS[gate]}, {processes}",
                             f"{len(times) / SECONDS:,.1f}",
                             f"{times[len(times) // 2] * 1000:.1f}",
                             f"{times[int(len(times) * 0.99)] * 1000:.1f}",
