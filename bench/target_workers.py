@@ -1,9 +1,11 @@
 """A bench process of its own: starts or completes cases for a given time and says how many.
 
 ``python -m bench.target_workers URL start|complete`` builds its own engine over the database,
-prepares (for ``complete``: starts cases of a 30-task line untimed), prints ``ready``, waits for
-``go SECONDS`` on stdin, works that long and prints the number of commands done. The parent
-runs one or two of these at once: processes, not threads, so the GIL is not what is measured.
+prepares (for ``complete``: starts 100 cases of a 30-task line untimed, more steps than one
+process completes in the bench's time, so the rate is never capped by running out of tasks),
+prints ``ready``, waits for ``go SECONDS`` on stdin, works that long and prints the number of
+commands done. The parent runs one or two of these at once: processes, not threads, so the GIL
+is not what is measured.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from engine.store.database import make_engine
 from processes.wiring import build_engine
 
 COMPLETE_LINE = 30
-PREPARED_CASES = 25
+PREPARED_CASES = 100
 
 
 def main() -> None:
