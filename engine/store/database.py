@@ -63,8 +63,15 @@ def _sqlite_begin(conn: Any) -> None:
     # SQLite's driver opens transactions lazily and lets reads escape them. Writers begin
     # IMMEDIATE so "lock, load, save" is one serialised transaction; readers stay concurrent.
     writer = conn.get_execution_options().get(WRITER_OPTION, False)
-    if writer and isinstance(gated := conn.connection.dbapi_connection, GatedConnection):
-        gated.enter_gate()  # the write lock passes from writer to writer without SQLite's busy sleeps
+    gated = conn.connection.dbapi_connection
+    if writer and isinstance(gated, GatedConnection) and not gated.enter_gate():
+        # The gate's wait took the whole timeout: one try at the write lock, no second wait.
+        conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {gated.timeout_ms}")
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 

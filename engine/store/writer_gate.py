@@ -8,9 +8,10 @@ spends much of its time asleep after the lock was already free.
 The gate hands the write lock over as soon as it is free: a writer first takes an exclusive
 ``flock`` on ``<database>-writer`` and lets it go the moment its transaction is committed or
 rolled back. Each connection has its own open file, so threads of one process queue at the gate
-as well as processes. A writer that cannot pass within the connection's timeout goes on without
-the gate and meets SQLite's own busy handling, so a writer that hangs, or one that does not use
-the gate (a migration tool, the ``sqlite3`` shell), is never waited for longer than before. A
+as well as processes. A writer that cannot pass within the connection's timeout tries SQLite's
+write lock once, without waiting again: a writer that hangs is never waited for longer than
+before, and one that does not use the gate (a migration tool, the ``sqlite3`` shell) meets
+SQLite's own busy handling as before. A
 process that dies drops its lock with its files. Where ``flock`` is missing (Windows) there is
 no gate.
 
@@ -57,21 +58,29 @@ class GatedConnection(sqlite3.Connection):
             self._gate = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             self._closer = weakref.finalize(self, os.close, self._gate)
 
-    def enter_gate(self) -> None:
-        """Wait (at most the connection's timeout) for this connection's turn to write."""
+    def enter_gate(self) -> bool:
+        """Wait (at most the connection's timeout) for this connection's turn to write.
+
+        False when the time ran out: the writer has already waited as long as SQLite would have.
+        """
         if self._gate is None or self._held:
-            return
+            return True
         deadline = time.monotonic() + self._timeout
         while True:
             try:
                 fcntl.flock(self._gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    return  # SQLite's busy handling decides from here
+                    return False
                 time.sleep(_POLL)
                 continue
             self._held = True
-            return
+            return True
+
+    @property
+    def timeout_ms(self) -> int:
+        """The connection's timeout in milliseconds (SQLite's ``busy_timeout``)."""
+        return int(self._timeout * 1000)
 
     def _leave_gate(self) -> None:
         if self._held and self._gate is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from engine.store.database import WRITER_OPTION, make_engine, make_session_factory
 
@@ -81,6 +83,31 @@ def test_a_gate_held_by_something_else_delays_a_writer_no_longer_than_its_timeou
     assert 1.0 <= waited < 5.0  # it did wait at the gate, for the connection's timeout ...
     with db.connect() as conn:
         assert conn.scalar(text("SELECT n FROM counter")) == 7  # ... and then wrote all the same
+
+
+def test_a_writer_whose_turn_never_comes_is_refused_after_one_timeout_not_two(
+    db: Engine, tmp_path: Path
+) -> None:
+    fd = os.open(tmp_path / "gate.db-writer", os.O_RDWR)
+    other = sqlite3.connect(tmp_path / "gate.db", isolation_level=None)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a writer holding the gate ...
+        other.execute("BEGIN IMMEDIATE")  # ... and SQLite's write lock, for good
+        began = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="locked"),
+            make_session_factory(db, writer=True).begin() as session,
+        ):
+            session.execute(text("UPDATE counter SET n = 7"))
+        waited = time.monotonic() - began
+    finally:
+        other.rollback()
+        other.close()
+        os.close(fd)
+    assert 1.0 <= waited < 1.9  # the gate's timeout of 1 s, and no second second in SQLite's busy handler
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1000  # waits as configured again
+        assert conn.scalar(text("SELECT n FROM counter")) == 0
 
 
 HOLDER = """
