@@ -12,13 +12,11 @@ A worker is ``python -m bench.sqlite_writers worker URL start|complete gated|pla
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import sys
 import time
-from pathlib import Path
 
+from bench.bench_processes import run_together
 from bench.databases import sqlite_database
 from bench.engine_throughput import ready_engine
 from bench.linear import WORKER, deploy_lines, linear_key, open_task_ids
@@ -26,7 +24,6 @@ from bench.report import load_average, print_table
 from engine.store.database import make_engine
 from processes.wiring import build_engine
 
-ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 6.0
 LINE = 30
 PREPARED_CASES = 100
@@ -65,36 +62,8 @@ def worker(url: str, mode: str, gate: str) -> None:
 
 def run(url: str, mode: str, gate: str, processes: int) -> list[float]:
     """The command times of ``processes`` workers working at once for ``SECONDS``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AFTERFLOW_SCRIPT_PROCESSES": "0"}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.sqlite_writers", "worker", url, mode, gate],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(processes)
-    ]
-    times: list[float] = []
-    try:
-        for child in children:
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise RuntimeError("a bench process did not get ready")
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write(f"go {SECONDS}\n")
-            child.stdin.flush()
-        for child in children:
-            assert child.stdout is not None
-            times += [float(t) for t in child.stdout.readline().split()]
-    finally:
-        for child in children:
-            child.kill()
-            child.wait()
-    return sorted(times)
+    answers = run_together("bench.sqlite_writers", ["worker", url, mode, gate], processes, SECONDS)
+    return sorted(float(t) for answer in answers for t in answer.split())
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
+from bench.bench_processes import run_together
 from bench.databases import postgresql_database, sqlite_database
 from bench.engine_throughput import measure_scale, parse_args, ready_engine
 from bench.floor import FloorContender, ServiceRecorder, floor_script_engine
@@ -266,36 +267,8 @@ def growth_per_case(engine: Engine, cases: int) -> float:
 
 def process_rates(url: str, mode: str, processes: int, seconds: float) -> float:
     """Commands per second of ``processes`` bench processes working at once."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AFTERFLOW_SCRIPT_PROCESSES": "0"}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.target_workers", url, mode],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(processes)
-    ]
-    try:
-        for child in children:
-            assert child.stdout is not None
-            if child.stdout.readline().strip() != "ready":
-                raise RuntimeError("a bench process did not get ready")
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write(f"go {seconds}\n")
-            child.stdin.flush()
-        done = 0
-        for child in children:
-            assert child.stdout is not None
-            done += int(child.stdout.readline())
-    finally:
-        for child in children:
-            child.kill()
-            child.wait()
-    return done / seconds
+    answers = run_together("bench.target_workers", [url, mode], processes, seconds)
+    return sum(int(answer) for answer in answers) / seconds
 
 
 def scaling(url: str, seconds: float) -> dict[str, float]:
