@@ -11,9 +11,8 @@ rolled back. Each connection has its own open file, so threads of one process qu
 as well as processes. A writer that cannot pass within the connection's timeout tries SQLite's
 write lock once, without waiting again: a writer that hangs is never waited for longer than
 before, and one that does not use the gate (a migration tool, the ``sqlite3`` shell) meets
-SQLite's own busy handling as before. A
-process that dies drops its lock with its files. Where ``flock`` is missing (Windows) there is
-no gate.
+SQLite's own busy handling as before. A process that dies drops its lock with its files. Where
+``flock`` is missing (Windows), or the gate's file cannot be made, there is no gate.
 
 Taking turns is fair, and fairness has a price: without the gate one process often writes many
 times in a row while the other sleeps (seconds, at worst), and with it each writer re-reads what
@@ -55,7 +54,10 @@ class GatedConnection(sqlite3.Connection):
         self._gate: int | None = None
         self._held = False
         if path is not None:
-            self._gate = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._gate = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                return  # writers meet SQLite's busy handling alone
             self._closer = weakref.finalize(self, os.close, self._gate)
 
     def enter_gate(self) -> bool:

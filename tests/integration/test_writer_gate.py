@@ -174,3 +174,14 @@ def test_an_in_memory_database_has_no_gate(tmp_path: Path, monkeypatch: pytest.M
         assert session.scalar(text("SELECT 1")) == 1
     engine.dispose()
     assert not any(tmp_path.iterdir())
+
+
+def test_a_gate_file_that_cannot_be_made_leaves_the_writers_to_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "plain.db-writer").mkdir()  # something else holds the gate's name
+    engine = make_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    with make_session_factory(engine, writer=True).begin() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM t")) == 1
+    engine.dispose()
