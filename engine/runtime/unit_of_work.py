@@ -232,7 +232,7 @@ def load_workflow(
         stored.snapshot_bytes,
         stored.change_bytes,
         len(stored.changes),
-        stored.window(),
+        stored.window,
     )
     return workflow, baseline
 

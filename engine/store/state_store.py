@@ -40,7 +40,8 @@ class StateIncomplete(EngineError):
 
 def next_window(window: bytes, text: str) -> bytes:
     """The dictionary of the change after ``text`` (the last ``WINDOW`` bytes of what precedes it)."""
-    return (window + text.encode("utf-8"))[-WINDOW:]
+    # A character is at least one byte: the text's last WINDOW characters hold its last WINDOW bytes.
+    return (window + text[-WINDOW:].encode("utf-8"))[-WINDOW:]
 
 
 def compress_change(text: str, window: bytes) -> bytes:
@@ -57,13 +58,18 @@ def decompress_change(body: bytes, window: bytes) -> str:
 
 def change_texts(snapshot: str, bodies: Iterable[bytes]) -> list[str]:
     """The texts of a snapshot's stored changes, in order."""
+    return _read_changes(snapshot, bodies)[0]
+
+
+def _read_changes(snapshot: str, bodies: Iterable[bytes]) -> tuple[list[str], bytes]:
+    """The texts of a snapshot's stored changes, and the dictionary of the change after them."""
     window = next_window(b"", snapshot)
     texts = []
     for body in bodies:
         text = decompress_change(body, window)
         texts.append(text)
         window = next_window(window, text)
-    return texts
+    return texts, window
 
 
 def change_bodies(snapshot: str, texts: Iterable[str]) -> list[bytes]:
@@ -85,6 +91,8 @@ class StoredState:
     #: Bytes the snapshot and the changes take stored (compressed).
     snapshot_bytes: int
     change_bytes: int
+    #: The dictionary the next change is compressed with.
+    window: bytes
 
     def text(self) -> str:
         """The whole state document's text (the snapshot with the changes applied)."""
@@ -93,13 +101,6 @@ class StoredState:
     def document(self) -> dict[str, Any]:
         """The whole state document."""
         return materialized_document(self.snapshot, self.changes)
-
-    def window(self) -> bytes:
-        """The dictionary the next change is compressed with."""
-        window = next_window(b"", self.snapshot)
-        for text in self.changes:
-            window = next_window(window, text)
-        return window
 
 
 def read_state(session: Session, instance_id: int, state_seq: int, state_changes: int) -> StoredState:
@@ -128,7 +129,8 @@ def read_state(session: Session, instance_id: int, state_seq: int, state_changes
             f"the case's state counts {state_changes} changes since its snapshot, but {len(bodies)} are stored"
         )
     text = rows[0][1] or ""
-    return StoredState(text, change_texts(text, bodies), rows[0][3] or 0, sum(len(body) for body in bodies))
+    changes, window = _read_changes(text, bodies)
+    return StoredState(text, changes, rows[0][3] or 0, sum(len(body) for body in bodies), window)
 
 
 def stored_state(session: Session, instance: ProcessInstance) -> StoredState:

@@ -9,6 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, 
 
 from engine.store.compressed_text import CompressedText, compress_text, decompress_text
 from engine.store.models import ProcessInstance
+from engine.store.state_store import WINDOW, next_window
 
 
 def state_text() -> str:
@@ -53,3 +54,11 @@ def test_text_stored_before_compression_reads_as_it_stands() -> None:
     assert decompress_text(value.encode("utf-8")) == value
     assert decompress_text(memoryview(compress_text(value))) == value
     assert decompress_text(compress_text("")) == ""
+
+
+def test_a_changes_dictionary_is_the_last_window_of_bytes_before_it_whatever_the_characters() -> None:
+    mixed = state_text() * 3  # longer than the window, Chinese (three bytes a character) and ASCII mixed
+    window = b"\x00" * 100
+    for change in (mixed, mixed[:500], "", "华" * (WINDOW - 1)):
+        assert next_window(window, change) == (window + change.encode("utf-8"))[-WINDOW:]
+    assert len(next_window(b"", mixed)) == WINDOW
