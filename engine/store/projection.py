@@ -205,13 +205,11 @@ def sync_instance(
             session, instance, workflow, scan, meta, rules, actor, now, created, open_rows
         )
         new_timers, breached = 0, False
-        if not has_timers(workflow):
-            pass
-        elif created or timers_before is None:
-            new_timers, breached = _sync_jobs(session, instance, workflow, scan, meta, now, created)
-        else:
-            new_timers, breached = _sync_known_jobs(
-                session, instance, workflow, scan, meta, now, timers_before
+        if has_timers(workflow):
+            new_timers, breached = (
+                _sync_jobs(session, instance, workflow, scan, meta, now, created)
+                if created or timers_before is None
+                else _sync_known_jobs(session, instance, workflow, scan, meta, now, timers_before)
             )
     instance.due_at = min((t.due_at for t in open_tasks if t.due_at is not None), default=None)
     _sync_list_fields(instance, workflow, scan, meta, rules.list_fields)
