@@ -647,13 +647,13 @@ PARALLEL = one_lane_process(
 
 
 @contextmanager
-def task_reads(db: SqlEngine) -> Iterator[list[str]]:
-    """The statements that read task rows on their own (not with the case's lock), while inside."""
+def reads_of(db: SqlEngine, table: str) -> Iterator[list[str]]:
+    """The statements that read the table's rows on their own (not with the case's lock), while inside."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         flat = " ".join(statement.split())
-        if flat.startswith("SELECT") and " FROM task" in flat:
+        if flat.startswith("SELECT") and f" FROM {table}" in flat:
             seen.append(flat)
 
     event.listen(db, "before_cursor_execute", note)
@@ -667,7 +667,7 @@ def test_completing_a_cases_only_open_task_reads_no_other_task_rows(runtime: Eng
     runtime.deploy({"past_timer.bpmn": PAST_TIMER}, deployed_by="owner1")
     started = runtime.start("past_timer", {}, CS)
     first = only_open_task(runtime, started.id, "first")
-    with task_reads(db) as reads:
+    with reads_of(db, "task") as reads:
         runtime.complete(first.id, {}, CS)
     assert reads == []
     second = only_open_task(runtime, started.id, "second")
@@ -685,7 +685,7 @@ def test_completing_one_of_two_open_tasks_keeps_the_other_open_and_the_next_open
     started = runtime.start("both_then_one", {}, CS)
     assert {t.spec_id for t in open_tasks(runtime, started.id)} == {"left", "right"}
     left = only_open_task(runtime, started.id, "left")
-    with task_reads(db) as reads:
+    with reads_of(db, "task") as reads:
         runtime.complete(left.id, {}, CS)
     assert len(reads) == 1  # two open rows: the projection reads them
     assert [t.spec_id for t in open_tasks(runtime, started.id)] == ["right"]
@@ -699,29 +699,12 @@ def test_completing_one_of_two_open_tasks_keeps_the_other_open_and_the_next_open
     assert sorted(states) == ["completed"] * 3
 
 
-@contextmanager
-def job_reads(db: SqlEngine) -> Iterator[list[str]]:
-    """The statements that read job rows, while inside."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        flat = " ".join(statement.split())
-        if flat.startswith("SELECT") and " FROM job" in flat:
-            seen.append(flat)
-
-    event.listen(db, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db, "before_cursor_execute", note)
-
-
 def test_task_commands_keep_the_timer_jobs_in_step_without_reading_them(
     runtime: Engine, db: SqlEngine
 ) -> None:
     instance_id = start_mini(runtime)
     first = only_open_task(runtime, instance_id, "task_first")
-    with job_reads(db) as reads:
+    with reads_of(db, "job") as reads:
         runtime.complete(first.id, {"amount": "1"}, CS)  # the next task's boundary timer starts
     with runtime.sessions() as session:
         [job] = session.scalars(select(Job).where(Job.instance_id == instance_id)).all()
@@ -732,7 +715,7 @@ def test_task_commands_keep_the_timer_jobs_in_step_without_reading_them(
     )
     second = only_open_task(runtime, instance_id, "task_second")
     clock.advance(timedelta(minutes=30))
-    with job_reads(db) as more:
+    with reads_of(db, "job") as more:
         runtime.claim(second.id, SUP)
         runtime.complete(second.id, {}, SUP)  # the timer is cancelled with its task
     assert reads == more == []
