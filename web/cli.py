@@ -276,7 +276,9 @@ def setup_demo() -> None:
 @main.command("demo-load")
 @click.option("--cases", "count", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=2026, show_default=True, type=int, help="Same seed, same cases.")
-@click.option("--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Months replayed.")
+@click.option(
+    "--days", default=150, show_default=True, type=click.IntRange(1, 3650), help="Days replayed, up to now."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),

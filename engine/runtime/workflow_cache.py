@@ -15,6 +15,7 @@ Beside each workflow the cache keeps what the next save needs to write only what
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections import OrderedDict
@@ -98,7 +99,7 @@ class WorkflowCache:
         ``changed_since`` (a ``time.time()``) limits the data check to the tasks that changed
         state since then: the others hold data that was restored, or checked when last kept.
         """
-        if self.size <= 0 or not round_trips(workflow, changed_since):
+        if self.size <= 0 or not keepable(workflow, changed_since):
             self.forget(instance_id)
             return
         with self._lock:
@@ -126,6 +127,37 @@ def round_trips(workflow: BpmnWorkflow, changed_since: float | None = None) -> b
     never sees data that a restore would have given it differently.
     """
     return all(_exact(data) for data in _all_data(workflow, changed_since))
+
+
+def keepable(workflow: BpmnWorkflow, changed_since: float | None = None) -> bool:
+    """Tell whether the workflow may be kept, unsharing what its data holds twice first if need be."""
+    if round_trips(workflow, changed_since):
+        return True
+    unshare(workflow, changed_since)
+    return round_trips(workflow, changed_since)
+
+
+def unshare(workflow: BpmnWorkflow, changed_since: float | None = None) -> None:
+    """Give every list or dict that one data mapping holds twice a copy of its own, as a restore would.
+
+    A script's ``archive = product`` makes two variables hold one dict: restored, they hold two
+    equal ones. Copying the second holding does to the kept workflow what the restore would do,
+    so the workflow can still be kept. A tuple or an integer key is left as it is (not kept).
+    """
+    for data in _all_data(workflow, changed_since):
+        if type(data) is not dict:
+            continue
+        seen: set[int] = set()
+        stack: list[Any] = [data]
+        while stack:
+            container = stack.pop()
+            for key, item in list(container.items() if type(container) is dict else enumerate(container)):
+                if type(item) is not list and type(item) is not dict:
+                    continue
+                if id(item) in seen:
+                    item = container[key] = copy.deepcopy(item)
+                seen.add(id(item))
+                stack.append(item)
 
 
 def _all_data(workflow: BpmnWorkflow, changed_since: float | None = None) -> Iterator[Mapping[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event
@@ -37,8 +38,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def compact_json(value: Any) -> str:
+    """JSON as the database keeps it: UTF-8 text as it is (not ``\\u`` escapes) and no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     """Create a SQLAlchemy engine with the settings afterflow relies on."""
+    kwargs.setdefault("json_serializer", compact_json)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         kwargs["connect_args"] = {"factory": GatedConnection, **kwargs["connect_args"]}

@@ -198,7 +198,6 @@ class Task(Base):
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_state_role_due", "state", "role", "due_at"),
-        Index("ix_task_state_assignee_due", "state", "assignee", "due_at"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
         # The inbox tabs: covering indexes, so counting a tab reads no task row.
         Index("ix_task_offered", "state", "role", "assignee", "due_at", "instance_id"),

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from engine.errors import FormInvalid
 from engine.runtime import Engine
-from engine.runtime.workflow_cache import Baseline, WorkflowCache, round_trips
+from engine.runtime.workflow_cache import Baseline, WorkflowCache, keepable, round_trips
 from tests.conftest import ROOT
 from tests.integration.test_runtime import (
     CS,
@@ -32,6 +33,8 @@ from tests.integration.test_runtime import (
     stored_workflow,
 )
 from tests.integration.test_runtime import runtime as runtime_fixture
+from tests.scenarios.conftest import add_product
+from tests.scenarios.test_repair import dispatch_and_arrive, not_solved_by_phone, register
 
 #: A process serving engine commands read as JSON lines from stdin, answering one JSON line each.
 CHILD = """
@@ -55,6 +58,15 @@ for line in sys.stdin:
     answer.update(hits=engine.workflows.hits, misses=engine.workflows.misses)
     print(json.dumps(answer), flush=True)
 """
+
+
+class Holder:
+    """Just what the cache's data checks read of a workflow: its data, tasks and subprocesses."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.tasks: dict[str, Any] = {}
+        self.subprocesses: dict[str, Any] = {}
 
 
 class Worker:
@@ -142,12 +154,6 @@ def test_a_refused_command_leaves_nothing_in_the_cache(runtime: Engine) -> None:
 
 
 def test_data_that_json_would_change_is_not_kept() -> None:
-    class Holder:
-        def __init__(self, data: dict[str, Any]) -> None:
-            self.data = data
-            self.tasks: dict[str, Any] = {}
-            self.subprocesses: dict[str, Any] = {}
-
     shared: list[int] = [1]
     assert round_trips(Holder({"a": [1, {"b": "x"}], "when": None}))  # type: ignore[arg-type]
     assert not round_trips(Holder({"a": (1, 2)}))  # type: ignore[arg-type]  # a tuple comes back a list
@@ -160,3 +166,38 @@ def test_data_that_json_would_change_is_not_kept() -> None:
     assert cache.take(1, 2, 3, 7) is None  # the oldest case left when the cache was full
     assert cache.take(2, 2, 3, 8) is None  # the same lock version with another state save
     assert cache.take(2, 2, 3, 7) is None  # a take hands the workflow over once
+
+
+def containers(value: Any) -> list[int]:
+    """The ids of every list and dict inside ``value`` (``value`` included), once per holding."""
+    if type(value) is dict:
+        return [id(value), *(i for item in value.values() for i in containers(item))]
+    if type(value) is list:
+        return [id(value), *(i for item in value for i in containers(item))]
+    return []
+
+
+def test_data_held_twice_is_given_copies_as_a_restore_would_and_kept() -> None:
+    inner = {"x": [1, "二"]}
+    shared = {"p": inner, "q": [inner, inner]}
+    holder = Holder({"archive": shared, "product": shared, "n": 1})
+    before = json.dumps(holder.data, ensure_ascii=False)
+    assert not round_trips(holder)  # type: ignore[arg-type]
+    assert keepable(holder)  # type: ignore[arg-type]
+    assert json.dumps(holder.data, ensure_ascii=False) == before  # the same values ...
+    held = containers(holder.data)
+    assert len(held) == len(set(held)) == 17  # ... each list and dict held once, as restored
+    assert not keepable(Holder({"a": (1, 2), "b": [3], "c": [3]}))  # type: ignore[arg-type]  # a tuple stays
+
+
+def test_a_repair_case_whose_script_names_one_dict_twice_stays_kept(scenario_engine: Engine) -> None:
+    engine = scenario_engine
+    add_product(engine, "SN-0001", warranty_end=date(2027, 6, 30))
+    case = register(engine)  # the archive lookup's script says ``archive = product``
+    (guidance,) = stored_workflow(engine, case).get_tasks(state=TaskState.READY)
+    assert guidance.data["product_in_archive"] and guidance.data["archive"] == guidance.data["product"]
+    hits, misses = engine.workflows.hits, engine.workflows.misses
+    not_solved_by_phone(engine, case)
+    assert (engine.workflows.hits, engine.workflows.misses) == (hits + 1, misses)
+    dispatch_and_arrive(engine, case)
+    assert (engine.workflows.hits, engine.workflows.misses) == (hits + 3, misses)
