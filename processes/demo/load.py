@@ -66,6 +66,9 @@ PROCESS_MIX = (("repair_service", 0.72), ("complaint", 0.12), ("sales_return", 0
 FATE_MIX = (("finish", 0.78), ("stall", 0.08), ("suspend", 0.04), ("terminate", 0.05), ("error", 0.05))
 RATING_MIX = (("very_satisfied", 0.5), ("satisfied", 0.38), ("average", 0.09), ("unsatisfied", 0.03))
 RATING_KEYS = ("rating_attitude", "rating_technique", "rating_arrival_time", "rating_promises")
+#: Refused commands in a row after which a case is left alone: the database is not as the load
+#: expects (a demo user's roles or password changed), and trying again would not change that.
+REFUSALS_BEFORE_LEAVING = 5
 
 
 @dataclass
@@ -101,6 +104,7 @@ class _Case:
     fate_after: int  # the fate strikes after this many completed steps
     instance_id: int | None = None
     steps: int = 0
+    refused: int = 0  # commands refused in a row
     done: bool = False
     retry: bool = False
     planned: bool = False
@@ -406,6 +410,16 @@ class DemoLoad:
         data = self._task_data(case.instance_id, task, definition)
         if self._command(lambda: self.engine.complete(task.id, data, ACTORS[who], DEMO_PASSWORD)):
             case.steps += 1
+            case.refused = 0
+        else:
+            case.refused += 1
+            if case.refused >= REFUSALS_BEFORE_LEAVING:
+                log.warning(
+                    "demo-load leaves case %s alone: %s commands in a row were refused",
+                    case.instance_id,
+                    case.refused,
+                )
+                return 0
         return self._step_later(index)
 
     def _command(self, command: Callable[[], None]) -> bool:

@@ -6,11 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine.runtime import Engine
-from engine.store.models import Event, ProcessInstance, SlaBreach
-from processes.demo.load import load_cases
+from engine.store.models import Event, ProcessInstance, SlaBreach, UserRole
+from processes.demo.load import REFUSALS_BEFORE_LEAVING, load_cases
 from tests.integration.generated import END, fresh_engine, generated_engine
 
 CASES = 60
@@ -110,3 +110,18 @@ def test_a_load_split_over_worker_processes_makes_the_seeds_mix(tmp_path: Path) 
         planned[process] += n
     assert planned <= Counter(r.process_key for r in rows), "every planned case was started"
     assert len({r.status for r in rows}) >= 2, "the groups moved their cases on"
+
+
+def test_a_case_whose_commands_keep_being_refused_is_left_alone(tmp_path: Path) -> None:
+    engine = fresh_engine(tmp_path, "no_technicians.db")
+    with engine.writer.begin() as session:  # nobody left to dispatch a repair to: every dispatch is refused
+        session.execute(delete(UserRole).where(UserRole.role == "technician"))
+    report = load_cases(engine, 12, seed=5, end=END, days=90)
+    with engine.sessions() as session:
+        stuck = session.scalars(
+            select(ProcessInstance.id).where(
+                ProcessInstance.process_key == "repair_service", ProcessInstance.status == "running"
+            )
+        ).all()
+    assert stuck, "repair cases wait at their dispatch"
+    assert 0 < report.failures <= REFUSALS_BEFORE_LEAVING * report.cases

@@ -187,7 +187,12 @@ def test_data_held_twice_is_given_copies_as_a_restore_would_and_kept() -> None:
     assert json.dumps(holder.data, ensure_ascii=False) == before  # the same values ...
     held = containers(holder.data)
     assert len(held) == len(set(held)) == 17  # ... each list and dict held once, as restored
-    assert not keepable(Holder({"a": (1, 2), "b": [3], "c": [3]}))  # type: ignore[arg-type]  # a tuple stays
+    twice: list[int] = [3]
+    tupled = Holder({"a": (1, 2), "b": twice, "c": twice})
+    assert not keepable(tupled)  # type: ignore[arg-type]  # a tuple still comes back a list ...
+    assert (
+        tupled.data["b"] == tupled.data["c"] and tupled.data["b"] is not tupled.data["c"]
+    )  # ... though unshared
 
 
 def test_a_repair_case_whose_script_names_one_dict_twice_stays_kept(scenario_engine: Engine) -> None:
