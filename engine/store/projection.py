@@ -7,6 +7,7 @@ deserialize a workflow. Work is proportional to the instance's own open tasks an
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -222,20 +223,28 @@ def sync_instance(
     return new_timers
 
 
-_timer_specs: dict[int, bool] = {}
+#: Whether a process spec (with the subprocess specs it was seen with) has timers: held only as
+#: long as the spec lives, so a spec made later at the same address is never taken for it.
+_timer_specs: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], bool]] = weakref.WeakKeyDictionary()
 
 
 def has_timers(workflow: BpmnWorkflow) -> bool:
     """Tell whether the workflow's process (or a process it calls) has any timer event at all."""
-    specs = [workflow.spec, *workflow.subprocess_specs.values()]
-    key = hash(tuple(id(spec) for spec in specs))
-    known = _timer_specs.get(key)
-    if known is None:
-        known = any(_is_timer_spec(task_spec) for spec in specs for task_spec in spec.task_specs.values())
-        if len(_timer_specs) > 1000:
-            _timer_specs.clear()
-        _timer_specs[key] = known
-    return known
+    subprocess_specs = tuple(workflow.subprocess_specs.values())
+    known = _timer_specs.get(workflow.spec)
+    if (
+        known is not None
+        and len(known[0]) == len(subprocess_specs)
+        and all(seen is spec for seen, spec in zip(known[0], subprocess_specs, strict=True))
+    ):
+        return known[1]
+    found = any(
+        _is_timer_spec(task_spec)
+        for spec in (workflow.spec, *subprocess_specs)
+        for task_spec in spec.task_specs.values()
+    )
+    _timer_specs[workflow.spec] = (subprocess_specs, found)
+    return found
 
 
 def _is_timer_spec(spec: Any) -> bool:
