@@ -269,24 +269,54 @@ def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
     page.click("#redo")
     assert page.evaluate(name_of) == "派工（新）"
 
-    # Unsaved edits: leaving asks first (the browser's own beforeunload dialog).
+    # Unsaved edits: leaving asks first (the browser's own beforeunload dialog). The edit and the
+    # leaving run in one script, so no autosave comes between them.
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
-    page.evaluate("() => { window.location.href = '/modeler/'; }")
+    page.evaluate(f"(name) => {{ ({rename})(name); window.location.href = '/modeler/'; }}", "派工（改）")
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
 
     # Autosave keeps the edit as the owner's draft and the page is clean again.
     expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "false", timeout=TIMEOUT_MS)
+    assert "派工（改）" in saved_draft(page)
+    discard_draft(page)
+    page.close()
+
+
+def test_an_edit_made_while_the_draft_is_on_its_way_is_saved_too(browser: Any, owner: Served) -> None:
+    page = open_editor(browser, owner.url)
+    from playwright.sync_api import expect
+
+    rename = """(name) => {
+      const m = window.afterflowModeler.bpmn;
+      m.get('modeling').updateProperties(m.get('elementRegistry').get('task_dispatch'), { name: name });
+    }"""
+    page.evaluate(rename, "派工（一）")
+    # "Save draft" sends the diagram as it stands; the edit right after it is not in that request.
+    # The page stays dirty for it, and the next autosave keeps it.
+    page.evaluate(
+        f"(name) => {{ document.getElementById('save-draft').click(); ({rename})(name); }}", "派工（二）"
+    )
+    expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "false", timeout=TIMEOUT_MS)
+    assert "派工（二）" in saved_draft(page)
+    discard_draft(page)
+    page.close()
+
+
+def saved_draft(page: Any) -> str:
     files = page.evaluate(
         "() => fetch('/modeler/api/repair_service/files', {credentials: 'same-origin'}).then(r => r.json())"
     )
-    assert files["source"] == "draft" and "派工（新）" in files["files"]["repair_service.bpmn"]
+    assert files["source"] == "draft"
+    return str(files["files"]["repair_service.bpmn"])
+
+
+def discard_draft(page: Any) -> None:
     page.evaluate(
         """() => fetch('/modeler/api/repair_service/draft', {method: 'DELETE', credentials: 'same-origin',
              headers: {'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content}})"""
     )
-    page.close()
 
 
 def test_a_new_decision_table_opens_in_the_dmn_editor_and_is_kept_in_the_draft(

@@ -19,7 +19,7 @@
     return text;
   }
 
-  var state = { files: {}, current: null, version: null, source: null, problems: [], dirty: false, saving: false, pending: null };
+  var state = { files: {}, current: null, version: null, source: null, problems: [], dirty: false, edits: 0, saving: false, pending: null };
   var bpmn = new window.BpmnJS({
     container: bpmnBox,
     keyboard: { bindTo: document },
@@ -237,11 +237,13 @@
   }
 
   function saveDraft() {
+    // An edit made while the draft is on its way is not in it: the page stays dirty for that edit.
+    var edits = state.edits;
     return syncCurrent().then(function () {
       return request("PUT", root.getAttribute("data-draft-url"), { files: state.files, version: state.version });
     }).then(function (data) {
       status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
-      if (data.ok) markClean();
+      if (data.ok && state.edits === edits) markClean();
       else if (data.problems) showProblems(data.problems);  // the settings the draft may not keep
       if (data.others) showOthers(data.others);
       return data;
@@ -288,8 +290,10 @@
     var summary = document.getElementById("change-summary").value.trim();
     if (!summary) { status(t("summary"), "error"); return Promise.resolve({ ok: false }); }
     // An autosave in flight lands first, so the deploy's discarding of the draft comes after it.
+    var edits;
     return Promise.resolve(state.pending).then(function () {
       state.saving = true;  // no autosave while the deploy is on its way
+      edits = state.edits;
       return syncCurrent();
     }).then(function () {
       var body = { files: state.files, change_summary: summary, version: state.version };
@@ -309,7 +313,7 @@
         status(data.message || t("invalid"), "error");
         return data;
       }
-      markClean();
+      if (state.edits === edits) markClean();  // edits made meanwhile are not in the version
       showProblems(data.warnings || []);
       var what = (data.deployed || []).map(function (d) { return d[0] + " v" + d[1]; }).join(", ");
       status(what ? t("deployed").replace("{what}", what) : t("unchanged"), "ok");
@@ -364,7 +368,7 @@
     }
     return formEditor ? formEditor.get("commandStack") : null;
   }
-  function markDirty() { state.dirty = true; root.setAttribute("data-dirty", "true"); }
+  function markDirty() { state.edits += 1; state.dirty = true; root.setAttribute("data-dirty", "true"); }
   function markClean() { state.dirty = false; root.setAttribute("data-dirty", "false"); }
   bpmn.on("commandStack.changed", markDirty);
   dmn.on("views.changed", function () {
