@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -109,7 +110,9 @@ class Labels:
 
 
 _lock = threading.Lock()
-_cache: dict[int, Labels] = {}
+#: Per engine, held only as long as the engine lives (another engine made later at the same
+#: address reads its own database's labels).
+_cache: weakref.WeakKeyDictionary[Engine, Labels] = weakref.WeakKeyDictionary()
 
 
 def labels(engine: Engine, session: Session, known_version: int | None = None) -> Labels:
@@ -118,12 +121,12 @@ def labels(engine: Engine, session: Session, known_version: int | None = None) -
     ``known_version`` is the newest definition id when the caller read it already.
     """
     version = queries.definitions_version(session) if known_version is None else known_version
-    cached = _cache.get(id(engine))
+    cached = _cache.get(engine)
     if cached is not None and cached.version == version:
         return cached
     fresh = _read_labels(session, version)
     with _lock:
-        _cache[id(engine)] = fresh
+        _cache[engine] = fresh
     return fresh
 
 

@@ -119,14 +119,7 @@ def _element_of(task: SpiffTask) -> str:
 
 def _timer_due(task: SpiffTask) -> datetime | None:
     """The due time of a timer event — or of an event-based gateway waiting on one — else None."""
-    spec = task.task_spec
-    if not isinstance(spec, CatchingEvent):
-        return None
-    definition = spec.event_definition
-    if isinstance(definition, MultipleEventDefinition):
-        if not any(isinstance(d, TimerEventDefinition) for d in definition.event_definitions):
-            return None
-    elif not isinstance(definition, TimerEventDefinition):
+    if not _is_timer_spec(task.task_spec):
         return None
     value = task._get_internal_data("event_value")
     if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
@@ -232,11 +225,9 @@ def has_timers(workflow: BpmnWorkflow) -> bool:
     """Tell whether the workflow's process (or a process it calls) has any timer event at all."""
     subprocess_specs = tuple(workflow.subprocess_specs.values())
     known = _timer_specs.get(workflow.spec)
-    if (
-        known is not None
-        and len(known[0]) == len(subprocess_specs)
-        and all(seen is spec for seen, spec in zip(known[0], subprocess_specs, strict=True))
-    ):
+    # The specs held in ``known`` are alive, so comparing the tuples compares them one by one as
+    # the same objects (a spec has no ``__eq__`` of its own).
+    if known is not None and known[0] == subprocess_specs:
         return known[1]
     found = any(
         _is_timer_spec(task_spec)
@@ -248,6 +239,7 @@ def has_timers(workflow: BpmnWorkflow) -> bool:
 
 
 def _is_timer_spec(spec: Any) -> bool:
+    """Tell a timer event (or one of several events, one a timer) from every other task spec."""
     if not isinstance(spec, CatchingEvent):
         return False
     definition = spec.event_definition
