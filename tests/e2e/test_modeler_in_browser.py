@@ -278,7 +278,10 @@ def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
     page.evaluate(f"(name) => {{ ({rename})(name); window.location.href = '/modeler/'; }}", "派工（改）")
-    page.wait_for_timeout(500)
+    for _ in range(50):  # the dialog comes through the browser's protocol: up to 5 s
+        if dialogs:
+            break
+        page.wait_for_timeout(100)
     assert dialogs == ["beforeunload"]
 
     # Autosave keeps the edit as the owner's draft and the page is clean again.
