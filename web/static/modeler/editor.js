@@ -243,8 +243,9 @@
       return request("PUT", root.getAttribute("data-draft-url"), { files: state.files, version: state.version });
     }).then(function (data) {
       status(data.ok ? t("saved") : data.message, data.ok ? "ok" : "error");
-      if (data.ok && state.edits === edits) markClean();
-      else if (data.problems) showProblems(data.problems);  // the settings the draft may not keep
+      if (data.ok) {
+        if (state.edits === edits) markClean();
+      } else if (data.problems) showProblems(data.problems);  // the settings the draft may not keep
       if (data.others) showOthers(data.others);
       return data;
     });
