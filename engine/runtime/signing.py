@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.accounts.users import verify_password
 from engine.audit.hashing import canonical_json
@@ -32,15 +34,44 @@ def signature_meaning(meta: dict[str, Any], element_id: str) -> str | None:
     return str(meaning) if meaning else None
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A signing password checked against the user's stored hash before the command began."""
+
+    stored: str
+    matched: bool
+
+
+def check_password_first(
+    sessions: Callable[[], Session],
+    username: str,
+    password: str | None,
+    matches: Callable[[str, str], bool] = verify_password,
+) -> PasswordCheck | None:
+    """Check a signing password before the command locks its case (None: no password, no user).
+
+    The hash takes tens of milliseconds on purpose; inside the command it would hold the case's
+    lock that long, and on SQLite every other writer's turn.
+    """
+    if not password:
+        return None
+    with sessions() as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == username))
+    return None if stored is None else PasswordCheck(stored, matches(password, stored))
+
+
 def check_approver(
     ctx: CommandState,
     row: Task,
     password: str | None,
     matches: Callable[[str, str], bool] = verify_password,
+    checked: PasswordCheck | None = None,
 ) -> str | None:
     """Refuse a signed task without the actor's own password; return the meaning (None: not signed).
 
-    ``matches(password, stored hash)`` is the check (``EngineConfig.password_matches``).
+    ``matches(password, stored hash)`` is the check (``EngineConfig.password_matches``); a
+    ``checked`` answer stands when it was given for the hash stored now (a password changed in
+    between is checked again).
     """
     meaning = signature_meaning(ctx.meta, row.spec_id)
     if meaning is None:
@@ -48,7 +79,13 @@ def check_approver(
     if not password:
         raise SignatureNotGiven("re-enter your password to sign this step", "missing", meaning)
     stored = ctx.session.scalar(select(User.password_hash).where(User.username == ctx.actor.username))
-    if stored is None or not matches(password, stored):
+    if stored is None:
+        matched = False
+    elif checked is not None and checked.stored == stored:
+        matched = checked.matched
+    else:
+        matched = matches(password, stored)
+    if not matched:
         raise SignatureNotGiven("the password does not match; nothing was signed", "wrong", meaning)
     return meaning
 

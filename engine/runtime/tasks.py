@@ -71,6 +71,9 @@ def complete(
     A signed step (``signature`` on its element) needs the actor's ``password``; the form's
     drawn signatures and the approver's signature are kept as signature records.
     """
+    checked = signing.check_password_first(
+        engine.sessions, actor.username, password, engine.config.password_matches
+    )
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
         guards.require_separate_duties(ctx.session, ctx.meta, row, actor)
@@ -84,7 +87,7 @@ def complete(
             if row.form_key
             else dict(data)
         )
-        meaning = signing.check_approver(ctx, row, password, engine.config.password_matches)
+        meaning = signing.check_approver(ctx, row, password, engine.config.password_matches, checked)
         if row.form_key:
             form = versions.form_of(engine, ctx.instance.definition, row.form_key)
             signing.keep_drawn_signatures(ctx, row, form, clean)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from engine import clock
-from engine.accounts.users import Actor, create_user
+from engine.accounts.users import Actor, create_user, verify_password
 from engine.audit.verify import verify
+from engine.errors import SignatureNotGiven
+from engine.runtime import Engine
 from engine.signatures.records import signatures_of_case
 from engine.signatures.tables import Signature
 from engine.store.models import Event, ProcessInstance
@@ -208,3 +215,76 @@ def test_an_approval_over_the_api_needs_the_password_too(web: Web, api: Api) -> 
     with web.engine.sessions() as session:
         (kept,) = signatures_of_case(session, instance_id_of(web, number))
     assert (kept.meaning, kept.signer_username) == ("批准", "gm1")
+
+
+def case_lock_is_free(db: SqlEngine, instance_id: int) -> bool:
+    """Whether another connection could lock the case now (on SQLite: take the write lock)."""
+    if db.dialect.name == "sqlite":
+        other = sqlite3.connect(str(db.url.database), timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            other.close()
+    with db.connect() as conn:
+        try:
+            conn.execute(
+                text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE NOWAIT"), {"id": instance_id}
+            )
+            return True
+        except OperationalError:
+            return False
+        finally:
+            conn.rollback()
+
+
+def test_the_signing_password_is_checked_before_the_case_is_locked(web: Web) -> None:
+    """The password's hash takes tens of milliseconds: no other writer waits for it."""
+    web.freeze()
+    with web.engine.writer.begin() as session:
+        create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
+    number, task_id = complaint_at_approval(web)
+    case = instance_id_of(web, number)
+    lock_free: list[bool] = []
+
+    def matches(password: str, stored: str) -> bool:
+        lock_free.append(case_lock_is_free(web.engine.db, case))
+        return verify_password(password, stored)
+
+    engine = Engine(web.engine.db, replace(web.engine.config, password_matches=matches))
+    gm = Actor("gm1", frozenset({"general_manager"}))
+    approval = {key: value for key, value in APPROVAL.items() if key != "action"}
+    with pytest.raises(SignatureNotGiven):
+        engine.complete(task_id, approval, gm, "not-my-password")
+    engine.complete(task_id, approval, gm, DEMO_PASSWORD)
+    assert lock_free == [True, True]  # one check per completion, each with the case free
+    with web.engine.sessions() as session:
+        (kept,) = signatures_of_case(session, case)
+    assert (kept.kind, kept.signer_username) == ("approval", "gm1")
+
+
+def test_a_password_changed_while_signing_is_checked_again(web: Web) -> None:
+    web.freeze()
+    with web.engine.writer.begin() as session:
+        create_user(session, "gm1", DEMO_PASSWORD, ("general_manager",), ROLE_KEYS, "卫总")
+    number, task_id = complaint_at_approval(web)
+    checks: list[bool] = []
+
+    def matches(password: str, stored: str) -> bool:
+        if not checks:  # between the early check and the command, the password is changed
+            with web.engine.writer.begin() as session:
+                create_user(
+                    session, "gm1", "a-new-password-9", ("general_manager",), ROLE_KEYS, "卫总", replace=True
+                )
+        checks.append(verify_password(password, stored))
+        return checks[-1]
+
+    engine = Engine(web.engine.db, replace(web.engine.config, password_matches=matches))
+    approval = {key: value for key, value in APPROVAL.items() if key != "action"}
+    with pytest.raises(SignatureNotGiven):
+        engine.complete(task_id, approval, Actor("gm1", frozenset({"general_manager"})), DEMO_PASSWORD)
+    assert checks == [True, False]  # the old password matched the old hash, not the new one
+    assert web.open_task(number, "task_gm_approval").id == task_id
