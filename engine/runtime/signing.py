@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import defer
 
 from engine.accounts.users import verify_password
 from engine.audit.hashing import canonical_json
 from engine.definitions.forms.model import SIGNATURE_TYPE, FormDefinition
 from engine.errors import SignatureNotGiven
 from engine.signatures.records import APPROVAL, CUSTOMER, keep_signature
-from engine.store.models import Task, User
+from engine.store.models import ProcessDefinition, ProcessInstance, Task, User
 
 if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
     from engine.runtime.unit_of_work import CommandState
 
 
@@ -43,21 +44,36 @@ class PasswordCheck:
 
 
 def check_password_first(
-    sessions: Callable[[], Session],
-    username: str,
-    password: str | None,
-    matches: Callable[[str, str], bool] = verify_password,
+    engine: Engine, task_id: str, username: str, password: str | None
 ) -> PasswordCheck | None:
-    """Check a signing password before the command locks its case (None: no password, no user).
+    """Check the password of a signed step before the command locks its case.
 
-    The hash takes tens of milliseconds on purpose; inside the command it would hold the case's
-    lock that long, and on SQLite every other writer's turn.
+    None when there is nothing to check: no password, no such task or user, or a step that is
+    not signed (its password is ignored, as in the command). The hash takes tens of milliseconds
+    on purpose; inside the command it would hold the case's lock that long, and on SQLite every
+    other writer's turn.
     """
     if not password:
         return None
-    with sessions() as session:
-        stored = session.scalar(select(User.password_hash).where(User.username == username))
-    return None if stored is None else PasswordCheck(stored, matches(password, stored))
+    with engine.sessions() as session:
+        found = session.execute(
+            select(
+                Task.spec_id,
+                ProcessDefinition,
+                select(User.password_hash).where(User.username == username).scalar_subquery(),
+            )
+            .select_from(Task)
+            .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .options(defer(ProcessDefinition.meta))
+            .where(Task.id == task_id)
+        ).first()
+        if found is None or found[2] is None:
+            return None
+        spec_id, definition, stored = found
+        if signature_meaning(engine.definitions.meta(definition), spec_id) is None:
+            return None
+    return PasswordCheck(stored, engine.config.password_matches(password, stored))
 
 
 def check_approver(

@@ -71,9 +71,7 @@ def complete(
     A signed step (``signature`` on its element) needs the actor's ``password``; the form's
     drawn signatures and the approver's signature are kept as signature records.
     """
-    checked = signing.check_password_first(
-        engine.sessions, actor.username, password, engine.config.password_matches
-    )
+    checked = signing.check_password_first(engine, task_id, actor.username, password)
     with task_command(engine, task_id, actor) as (ctx, row):
         guards.require_can_work(row, actor)
         guards.require_separate_duties(ctx.session, ctx.meta, row, actor)

@@ -20,7 +20,7 @@ from engine.errors import SignatureNotGiven
 from engine.runtime import Engine
 from engine.signatures.records import signatures_of_case
 from engine.signatures.tables import Signature
-from engine.store.models import Event, ProcessInstance
+from engine.store.models import Event, ProcessInstance, Task
 from processes.demo.signatures import scribble_png, signed_by
 from processes.demo.users import DEMO_PASSWORD
 from processes.roles import ROLE_KEYS
@@ -264,6 +264,28 @@ def test_the_signing_password_is_checked_before_the_case_is_locked(web: Web) -> 
     with web.engine.sessions() as session:
         (kept,) = signatures_of_case(session, case)
     assert (kept.kind, kept.signer_username) == ("approval", "gm1")
+
+
+def test_a_password_given_for_a_step_that_is_not_signed_is_not_checked(web: Web) -> None:
+    web.freeze()
+    sales = Actor("sales1", frozenset({"sales"}))
+    number = web.engine.start("complaint", COMPLAINT_RECEIVED, sales).business_number
+    assert number is not None
+    spec_id, username, role, data = next(iter(closing_steps(case_day(web, number))))
+    with web.engine.writer.begin() as session:  # the worker has a password that would match
+        create_user(session, username, DEMO_PASSWORD, (role,), ROLE_KEYS, replace=True)
+    checked: list[str] = []
+
+    def matches(password: str, stored: str) -> bool:
+        checked.append(password)
+        return verify_password(password, stored)
+
+    engine = Engine(web.engine.db, replace(web.engine.config, password_matches=matches))
+    task_id = web.open_task(number, spec_id).id
+    engine.complete(task_id, data, Actor(username, frozenset({role})), DEMO_PASSWORD)
+    assert checked == []  # no scrypt for a password the step does not ask for
+    with web.engine.sessions() as session:
+        assert session.scalar(select(Task.state).where(Task.id == task_id)) == "completed"
 
 
 def test_a_password_changed_while_signing_is_checked_again(web: Web) -> None:
