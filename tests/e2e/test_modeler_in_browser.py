@@ -247,24 +247,26 @@ def test_the_editor_is_not_for_other_users(browser: Any, owner: Served) -> None:
     assert response is not None and response.status == 403
 
 
+#: A script renaming the repair diagram's 派工 step in the open editor (an undoable edit).
+RENAME_DISPATCH = """(name) => {
+  const m = window.afterflowModeler.bpmn;
+  m.get('modeling').updateProperties(m.get('elementRegistry').get('task_dispatch'), { name: name });
+}"""
+
+
 def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
     browser: Any, owner: Served
 ) -> None:
     page = open_editor(browser, owner.url)
     from playwright.sync_api import expect
 
-    rename = """(name) => {
-      const m = window.afterflowModeler.bpmn;
-      const task = m.get('elementRegistry').get('task_dispatch');
-      m.get('modeling').updateProperties(task, { name: name });
-    }"""
     name_of = (
         "() => window.afterflowModeler.bpmn.get('elementRegistry').get('task_dispatch').businessObject.name"
     )
     original = page.evaluate(name_of)
     # Read in the same script as the edit: an autosave may clean the page any moment after it.
     dirty = page.evaluate(
-        f"(name) => {{ ({rename})(name); return document.getElementById('modeler-app').dataset.dirty; }}",
+        f"(name) => {{ ({RENAME_DISPATCH})(name); return document.getElementById('modeler-app').dataset.dirty; }}",
         "派工（新）",
     )
     assert dirty == "true"
@@ -277,7 +279,9 @@ def test_undo_redo_autosave_and_a_warning_before_leaving_with_unsaved_edits(
     # leaving run in one script, so no autosave comes between them.
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
-    page.evaluate(f"(name) => {{ ({rename})(name); window.location.href = '/modeler/'; }}", "派工（改）")
+    page.evaluate(
+        f"(name) => {{ ({RENAME_DISPATCH})(name); window.location.href = '/modeler/'; }}", "派工（改）"
+    )
     for _ in range(50):  # the dialog comes through the browser's protocol: up to 5 s
         if dialogs:
             break
@@ -295,15 +299,12 @@ def test_an_edit_made_while_the_draft_is_on_its_way_is_saved_too(browser: Any, o
     page = open_editor(browser, owner.url)
     from playwright.sync_api import expect
 
-    rename = """(name) => {
-      const m = window.afterflowModeler.bpmn;
-      m.get('modeling').updateProperties(m.get('elementRegistry').get('task_dispatch'), { name: name });
-    }"""
-    page.evaluate(rename, "派工（一）")
+    page.evaluate(RENAME_DISPATCH, "派工（一）")
     # "Save draft" sends the diagram as it stands; the edit right after it is not in that request.
     # The page stays dirty for it, and the next autosave keeps it.
     page.evaluate(
-        f"(name) => {{ document.getElementById('save-draft').click(); ({rename})(name); }}", "派工（二）"
+        f"(name) => {{ document.getElementById('save-draft').click(); ({RENAME_DISPATCH})(name); }}",
+        "派工（二）",
     )
     expect(page.locator("#modeler-app")).to_have_attribute("data-dirty", "false", timeout=TIMEOUT_MS)
     assert "派工（二）" in saved_draft(page)
