@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
@@ -17,7 +17,7 @@ from engine.errors import EngineError
 from engine.operations.command_log import note_case_error
 from engine.runtime.context import CommandContext, running
 from engine.runtime.statuses import ERROR
-from engine.store.task_scan import any_in_state
+from engine.store.task_scan import any_in_state, walk_ready
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -60,10 +60,44 @@ def run_until_input_needed(workflow: BpmnWorkflow, max_rounds: int = 1000) -> No
     a READY event behind: run again until nothing automatic is ready.
     """
     for _ in range(max_rounds):
-        workflow.do_engine_steps()
+        do_engine_steps(workflow)
         if not any_in_state(workflow, TaskState.READY, _is_automatic):
             return
     raise EngineError(f"the case did not come to rest after {max_rounds} rounds of engine steps")
+
+
+def do_engine_steps(workflow: BpmnWorkflow) -> None:
+    """``workflow.do_engine_steps()``, each pass finding its ready tasks without walking the task tree.
+
+    The same passes as SpiffWorkflow's, in the same order: each active subprocess, deepest
+    first, until it has nothing automatic ready, then the workflow itself; again while a pass
+    ran a task or opened a subprocess; then the timers are refreshed. Each pass runs the ready
+    tasks found when it began (``walk_ready``: the walk's answer, in the walk's order).
+    """
+    while _engine_pass(workflow):
+        pass
+    workflow.refresh_timers()
+
+
+def _engine_pass(workflow: BpmnWorkflow) -> bool:
+    active = workflow.get_active_subprocesses()
+    for subprocess in sorted(active, key=lambda sub: sub.depth, reverse=True):
+        while _run_ready(subprocess):
+            pass
+        if subprocess.parent_task_id is not None:
+            task = workflow.get_task_from_id(subprocess.parent_task_id)
+            task.task_spec._update(task)
+    ran = _run_ready(workflow)
+    return ran > 0 or len(workflow.get_active_subprocesses()) > len(active)
+
+
+def _run_ready(workflow: Any) -> int:
+    ran = 0
+    for task in walk_ready(workflow):
+        if not task.task_spec.manual:
+            task.run()
+            ran += 1
+    return ran
 
 
 def _is_automatic(task: SpiffTask) -> bool:

@@ -7,6 +7,11 @@ fraction of the tree iterator (``workflow.get_tasks``), which visits every task 
 history through its parent-child links. The few tasks found are put in the iterator's order
 (depth first, a subprocess's tasks before the children of the task that runs it), so what
 depends on that order — which ready task comes first, the order rows are opened — is unchanged.
+
+SpiffWorkflow walks the tree itself twice over in a command: for the ready tasks of each pass
+of its engine steps (``engine.runtime.steps.do_engine_steps`` runs the same passes over
+``walk_ready``) and for the WAITING tasks whenever a task completes (installed here:
+``update_waiting_tasks`` makes that walk only when the workflow has a task waiting).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
 
 def _task_dicts(workflow: BpmnWorkflow) -> Iterator[dict[Any, SpiffTask]]:
@@ -58,6 +64,77 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     ):
         workflow.completed = True
     return bool(workflow.completed)
+
+
+#: Beyond this depth, a task is looked for by SpiffWorkflow's own walk (which stops at 1,000 levels).
+_WALK_DEPTH = 900
+
+
+def walk_ready(workflow: Any) -> list[SpiffTask]:
+    """What ``workflow.get_tasks(state=TaskState.READY)`` returns, found without walking the task tree.
+
+    ``workflow`` is the top workflow or one of its subprocesses; like the walk, a subprocess's
+    answer holds its nested subprocesses' tasks. The walk does not go below a predicted task
+    (one LIKELY or MAYBE) that runs no subprocess, so a ready task is taken only when every
+    task above it is at least FUTURE or runs a subprocess. A case deeper than a walk can go is
+    left to the walk itself, so the answer is the walk's in every case.
+    """
+    top = workflow.top_workflow
+    found = []
+    for tasks in _task_dicts(top):
+        for task in tasks.values():
+            if not task._state & TaskState.READY:
+                continue
+            depth = _walked_depth(task, workflow)
+            if depth is None:
+                continue
+            if depth > _WALK_DEPTH:
+                return list(workflow.get_tasks(state=TaskState.READY))
+            found.append(task)
+    return tree_ordered(found)
+
+
+def _walked_depth(task: SpiffTask, root: Any) -> int | None:
+    """How deep below ``root``'s first task the walk from it meets ``task``; None when it never does."""
+    subprocesses = root.top_workflow.subprocesses
+    depth = 0
+    current = task
+    while True:
+        workflow = current.workflow
+        parent = workflow.tasks.get(current._parent) if current._parent is not None else None
+        while parent is not None:
+            if parent._state < TaskState.FUTURE and parent.id not in subprocesses:
+                return None
+            depth += 1
+            current = parent
+            parent = workflow.tasks.get(current._parent) if current._parent is not None else None
+        if workflow is root:
+            return depth
+        parent_task_id = getattr(workflow, "parent_task_id", None)
+        if parent_task_id is None:
+            return None
+        depth += 1
+        current = root.top_workflow.get_task_from_id(parent_task_id)
+        if current is None:
+            return None
+
+
+#: SpiffWorkflow's own ``Workflow.update_waiting_tasks``: a walk of the whole task tree.
+walk_waiting = Workflow.update_waiting_tasks
+
+
+def update_waiting_tasks(workflow: Workflow) -> None:
+    """Update each WAITING task, as SpiffWorkflow does whenever one of the workflow's tasks completes.
+
+    Its walk of the workflow's task tree updates the tasks it meets WAITING, and nothing else
+    changes a task on the way; the tree holds only tasks of ``workflow.tasks``. So when none of
+    those is WAITING the walk would change nothing, and it is not made.
+    """
+    if any(task._state & TaskState.WAITING for task in workflow.tasks.values()):
+        walk_waiting(workflow)
+
+
+Workflow.update_waiting_tasks = update_waiting_tasks
 
 
 def tree_ordered(tasks: list[SpiffTask]) -> list[SpiffTask]:

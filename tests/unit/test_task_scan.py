@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
+from engine.runtime.steps import do_engine_steps
+from engine.store import task_scan
 from engine.store.projection import ready_human_tasks, waiting_timers
-from engine.store.task_scan import any_in_state, is_completed, tasks_in_state
+from engine.store.task_scan import any_in_state, is_completed, tasks_in_state, walk_ready
 
 NS = 'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"'
 
@@ -117,6 +122,8 @@ def _agrees(workflow: BpmnWorkflow) -> None:
             TaskState.get_name(mask)
         )
     assert _ids(ready_human_tasks(workflow)) == _ids(workflow.get_tasks(state=TaskState.READY, manual=True))
+    for each in (workflow, *workflow.subprocesses.values()):
+        assert _ids(walk_ready(each)) == _ids(each.get_tasks(state=TaskState.READY))
     automatic = [t for t in workflow.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
     assert any_in_state(workflow, TaskState.READY, lambda t: not t.task_spec.manual) == bool(automatic)
 
@@ -160,3 +167,112 @@ def test_several_ready_tasks_keep_the_tree_order_whatever_order_the_dicts_hold()
         tasks.update(shuffled)
     assert _ids(ready_human_tasks(workflow)) == _ids(ready)
     assert _ids(ready) == _ids(workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def _history(workflow: BpmnWorkflow) -> list[tuple[str, str, dict[str, object]]]:
+    return [(t.task_spec.name, TaskState.get_name(t.state), dict(t.data)) for t in workflow.get_tasks()]
+
+
+@contextmanager
+def _spiffworkflows_own_walks() -> Iterator[None]:
+    """SpiffWorkflow as shipped: its walk for the WAITING tasks whenever a task completes."""
+    installed = Workflow.update_waiting_tasks
+    Workflow.update_waiting_tasks = task_scan.walk_waiting  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Workflow.update_waiting_tasks = installed  # type: ignore[method-assign]
+
+
+def _as_shipped(action: Callable[[], object]) -> None:
+    with _spiffworkflows_own_walks():
+        action()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_engine_steps_run_as_spiffworkflows_own_at_every_step(seed: int) -> None:
+    """Two copies of a case, one run by our engine steps, one by SpiffWorkflow as shipped."""
+    chooser = random.Random(seed)
+    ours = _workflow()
+    with _spiffworkflows_own_walks():
+        theirs = _workflow()
+    rounds = 0
+    for _ in range(200):
+        if ours.is_completed():
+            break
+        assert _history(ours) == _history(theirs)
+        ready = [w.get_tasks(state=TaskState.READY, manual=True) for w in (ours, theirs)]
+        waiting = [[task for task, _due in waiting_timers(w)] for w in (ours, theirs)]
+        if waiting[0] and chooser.random() < 0.2:  # the boundary timer fires in both
+            for w, tasks in zip((ours, theirs), waiting, strict=True):
+                tasks[0]._set_internal_data(event_value="2000-01-01T00:00:00+00:00")
+                _as_shipped(w.refresh_timers) if w is theirs else w.refresh_timers()
+        else:
+            pick = chooser.randrange(len(ready[0]))
+            if ready[0][pick].task_spec.name == "last":
+                rounds += 1
+            for tasks in ready:
+                tasks[pick].data["rounds"] = rounds
+            ready[0][pick].run()
+            _as_shipped(ready[1][pick].run)
+        do_engine_steps(ours)
+        _as_shipped(theirs.do_engine_steps)
+    assert ours.is_completed() and theirs.is_completed()
+    assert _history(ours) == _history(theirs)
+    assert rounds == 3
+
+
+def test_the_scan_looks_below_a_predicted_task_only_where_the_walk_does() -> None:
+    workflow = _workflow()
+    ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "a1"]
+    parent, was = ready[0].parent, ready[0].parent._state
+    parent._state = TaskState.LIKELY  # the walk goes no further down from a predicted task
+    assert "a1" not in [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY)]
+    assert _ids(walk_ready(workflow)) == _ids(workflow.get_tasks(state=TaskState.READY))
+    parent._state = was
+    runs_sub = next(t for t in workflow.get_tasks() if t.id in workflow.subprocesses)
+    runs_sub._state = TaskState.LIKELY  # but always into the subprocess a task runs, and its children
+    runs_sub.children[0]._state = TaskState.READY
+    found = [t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY)]
+    assert "s1" in found and runs_sub.children[0].task_spec.name in found
+    assert _ids(walk_ready(workflow)) == _ids(workflow.get_tasks(state=TaskState.READY))
+
+
+def test_a_case_deeper_than_the_scan_trusts_is_left_to_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow = _workflow()
+    walked: list[object] = []
+    original = BpmnWorkflow.get_tasks
+    monkeypatch.setattr(
+        BpmnWorkflow, "get_tasks", lambda self, *a, **kw: walked.append(kw) or original(self, *a, **kw)
+    )
+    assert _ids(walk_ready(workflow)) == _ids(original(workflow, state=TaskState.READY))
+    assert walked == []
+    monkeypatch.setattr(task_scan, "_WALK_DEPTH", 1)
+    assert _ids(walk_ready(workflow)) == _ids(original(workflow, state=TaskState.READY))
+    assert walked == [{"state": TaskState.READY}]
+
+
+def test_the_waiting_tasks_are_updated_by_a_walk_only_when_one_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow = _workflow()
+    walks: list[Workflow] = []
+    shipped = task_scan.walk_waiting
+
+    def walk(each: Workflow) -> None:
+        walks.append(each)
+        shipped(each)
+
+    monkeypatch.setattr(task_scan, "walk_waiting", walk)
+    timer = next(task for task, _due in waiting_timers(workflow))
+    timer._set_internal_data(event_value="2000-01-01T00:00:00+00:00")  # due: the next update readies it
+    a1 = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "a1")
+    a1.run()
+    assert walks == [workflow]
+    assert timer.state == TaskState.READY
+    inner = workflow.subprocesses[next(t.id for t in workflow.get_tasks() if t.task_spec.name == "inner")]
+    i1 = next(t for t in inner.get_tasks(state=TaskState.READY) if t.task_spec.name == "i1")
+    i1.run()
+    assert not any(t.state == TaskState.WAITING for t in inner.tasks.values())
+    assert walks == [workflow]  # nothing waited in the nested subprocess: no walk
+    s1 = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "s1")
+    s1.run()  # the subprocess's join now waits for its other branches
+    assert walks == [workflow, s1.workflow]
