@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import json
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -192,6 +194,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {value.__class__.__name__} cannot be returned by a service")
 
 
+#: The longest text whose parse is remembered (``SandboxedScriptEngine.validate``).
+_PARSED_TEXT = 1_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_refusal(expression: str) -> tuple[Any, ...] | None:
+    """Why ``expression`` does not parse (``SyntaxError``'s arguments), None when it does."""
+    try:
+        ast.parse(expression)
+    except SyntaxError as error:
+        return error.args
+    return None
+
+
 class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # untyped base
     """PythonScriptEngine running scripts in the sandbox and service tasks via ``services``."""
 
@@ -218,6 +234,19 @@ class SandboxedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # untype
             ) from err
         check_evaluated(task, expression, value, self.limits)
         return value
+
+    def validate(self, expression: str) -> None:
+        """Raise ``SyntaxError`` when ``expression`` does not parse, as SpiffWorkflow's engine does.
+
+        SpiffWorkflow's decision tables ask this of every input and rule cell each time they
+        check a rule: a short text is parsed once per process.
+        """
+        if not isinstance(expression, str) or len(expression) > _PARSED_TEXT:
+            super().validate(expression)
+            return
+        refusal = _parse_refusal(expression)
+        if refusal is not None:
+            raise SyntaxError(*refusal)
 
     def execute(self, task: Any, script: str, external_context: Mapping[str, Any] | None = None) -> Any:
         """Run a script of a task, once the case is known to be within its task limit."""

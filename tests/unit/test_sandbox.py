@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import sys
 import threading
@@ -18,7 +19,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ScriptError
-from engine.sandbox import SandboxedScriptEngine, SandboxEnvironment, check_source
+from engine.sandbox import SandboxedScriptEngine, SandboxEnvironment, check_source, environment
 
 FIXED_NOW = datetime(2025, 11, 3, 9, 30, tzinfo=UTC)
 
@@ -566,3 +567,30 @@ def test_workflow_service_parameters_are_sandboxed() -> None:
     workflow = _workflow(_service_process("double", "open('/etc/passwd')"), engine)
     with pytest.raises(WorkflowTaskException, match="'open' is not available in scripts"):
         workflow.do_engine_steps()
+
+
+def test_a_decision_cell_is_parsed_once_and_a_wrong_one_refused_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SpiffWorkflow's decision tables parse every cell each time they check a rule."""
+    engine = SandboxedScriptEngine()
+    parsed: list[str] = []
+    real_parse = ast.parse
+    monkeypatch.setattr(
+        environment.ast, "parse", lambda text, *a, **kw: parsed.append(text) or real_parse(text)
+    )
+    environment._parse_refusal.cache_clear()
+    cell = "'维修' if fault_level > 2 else '更换'  # one rule's cell"
+    for _ in range(3):
+        engine.validate(cell)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(SyntaxError) as refused:
+            engine.validate("> 5 and")
+        messages.append(refused.value.msg)
+    assert messages[0] and messages == [messages[0]] * 2
+    assert parsed == [cell, "> 5 and"]
+    long_cell = " + ".join(["amount"] * 400)  # too long to be remembered: parsed every time
+    engine.validate(long_cell)
+    engine.validate(long_cell)
+    assert parsed[2:] == [long_cell, long_cell]
