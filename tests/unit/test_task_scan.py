@@ -204,9 +204,10 @@ def test_the_engine_steps_run_as_spiffworkflows_own_at_every_step(seed: int) -> 
         ready = [w.get_tasks(state=TaskState.READY, manual=True) for w in (ours, theirs)]
         waiting = [[task for task, _due in waiting_timers(w)] for w in (ours, theirs)]
         if waiting[0] and chooser.random() < 0.2:  # the boundary timer fires in both
-            for w, tasks in zip((ours, theirs), waiting, strict=True):
+            for tasks in waiting:
                 tasks[0]._set_internal_data(event_value="2000-01-01T00:00:00+00:00")
-                _as_shipped(w.refresh_timers) if w is theirs else w.refresh_timers()
+            ours.refresh_timers()
+            _as_shipped(theirs.refresh_timers)
         else:
             pick = chooser.randrange(len(ready[0]))
             if ready[0][pick].task_spec.name == "last":
