@@ -18,6 +18,7 @@ median and the 95th percentile of ``--requests`` runs after a warm-up. The targe
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import random
@@ -459,6 +460,9 @@ def time_database(name: str, db: SqlEngine, open_tasks: int, runs: int) -> list[
 
     median, p95, cpu = measure(poll, runs)
     timings.append(Timing(name, "poll", f"{USER} status", "counts + new", median, p95, cpu, 0))
+    heartbeat = app.extensions["afterflow_heartbeat"]
+    heartbeat.stop()  # give the lease back while the scratch database is still there
+    atexit.unregister(heartbeat.stop)
     engine.db.dispose()
     return timings
 

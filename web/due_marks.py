@@ -34,14 +34,14 @@ def case_provisional_year(instance: Any) -> int | None:
     """The unconfirmed year behind a case's due time (its earliest open task's), else None."""
     from sqlalchemy import select
 
-    from engine.store.models import Task
+    from engine.store.models import OPEN_TASK, Task
 
     if instance.due_at is None:
         return None
     with current_app.extensions["afterflow"].sessions() as session:
         bases = session.scalars(
             select(Task.due_basis).where(
-                Task.instance_id == instance.id, Task.state == "open", Task.due_at == instance.due_at
+                Task.instance_id == instance.id, OPEN_TASK, Task.due_at == instance.due_at
             )
         ).all()
     return next((year for basis in bases if (year := provisional_year(instance.due_at, basis))), None)

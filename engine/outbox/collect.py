@@ -22,7 +22,7 @@ from engine import clock
 from engine.calendar import WorkingCalendar
 from engine.outbox.models import Notification
 from engine.outbox.preferences import Choice, audience, not_before
-from engine.store.models import Comment, Event, ProcessInstance, SlaBreach, Task
+from engine.store.models import OPEN_TASK, Comment, Event, ProcessInstance, SlaBreach, Task
 
 _NOTED = "afterflow_outbox_noted"
 #: The tasks a transaction added, by id: held here, since a session forgets rows no one refers to.
@@ -307,7 +307,7 @@ def _untold_open_tasks(session: Session, now: datetime, limit: int) -> list[Any]
                 ProcessInstance.customer_name,
             )
             .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-            .where(Task.state == "open", Task.due_at.is_not(None), Task.due_at > now, ~told)
+            .where(OPEN_TASK, Task.due_at.is_not(None), Task.due_at > now, ~told)
             .order_by(Task.due_at)
             .limit(limit)
         ).all()

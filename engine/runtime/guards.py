@@ -18,7 +18,7 @@ from engine.errors import (
 )
 from engine.runtime.config import EngineConfig
 from engine.runtime.statuses import ACTIVE
-from engine.store.models import ProcessInstance, Task
+from engine.store.models import DONE_TASK, ProcessInstance, Task
 
 
 def check_open(row: Task) -> None:
@@ -77,7 +77,7 @@ def require_separate_duties(session: Session, meta: Mapping[str, Any], row: Task
         .where(
             Task.instance_id == row.instance_id,
             Task.spec_id.in_(others),
-            Task.state == "completed",
+            DONE_TASK,
             Task.completed_by == actor.username,
         )
         .limit(1)

@@ -32,7 +32,7 @@ from engine.errors import EngineError, InstanceNotActive, PermissionDenied
 from engine.operations.command_log import observed
 from engine.runtime.migration_changes import CaseChanges, Versions, after_move, before_move
 from engine.runtime.statuses import ACTIVE
-from engine.store.models import ProcessDefinition, ProcessInstance, Task
+from engine.store.models import OPEN_TASK, ProcessDefinition, ProcessInstance, Task
 from engine.store.serialization import SERIALIZER, ProcessSpecs, state_from_document
 from engine.store.state_store import stored_state
 
@@ -273,7 +273,7 @@ def _move(
 def _refresh_open_tasks(session: Any, instance_id: int, meta: dict[str, Any]) -> None:
     """Open task rows keep their id (and claim): take their role and form from the new version."""
     tasks_meta: dict[str, Any] = meta.get("tasks", {})
-    for row in session.scalars(select(Task).where(Task.instance_id == instance_id, Task.state == "open")):
+    for row in session.scalars(select(Task).where(Task.instance_id == instance_id, OPEN_TASK)):
         info = tasks_meta.get(row.spec_id)
         if info is None:
             continue

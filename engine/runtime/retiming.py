@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine.accounts.users import Actor
 from engine.calendar.due_basis import DueBasis
 from engine.calendar.working import WorkingCalendar
-from engine.store.models import Job, Task
+from engine.store.models import OPEN_TASK, Job, Task
 from engine.store.projection import find_task
 
 if TYPE_CHECKING:
@@ -79,9 +79,7 @@ def retime_due_times(
         )
         instance_ids |= set(
             session.scalars(
-                select(Task.instance_id).where(
-                    Task.state == "open", Task.due_basis.is_not(None), Task.due_at >= cutoff
-                )
+                select(Task.instance_id).where(OPEN_TASK, Task.due_basis.is_not(None), Task.due_at >= cutoff)
             )
         )
     moved: list[Retimed] = []
@@ -125,7 +123,7 @@ def _retime_case(ctx: CommandState, calendar: WorkingCalendar, days: list[date] 
         moved.append(Retimed(instance.id, "timer", job.element_id, job.due_at, new))
         job.due_at = new
     tasks = session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.state == "open", Task.due_basis.is_not(None))
+        select(Task).where(Task.instance_id == instance.id, OPEN_TASK, Task.due_basis.is_not(None))
     )
     for task in tasks:
         basis = DueBasis.from_json(task.due_basis)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from engine import clock
 from engine.calendar.due_basis import basis_of
-from engine.store.models import Event, Job, ProcessInstance, SlaBreach, Task
+from engine.store.models import OPEN_TASK, Event, Job, ProcessInstance, SlaBreach, Task
 from engine.store.task_scan import tasks_in_state, tree_ordered
 
 #: The instance's list columns that case data may fill (``TaskRules.list_fields`` says from which keys).
@@ -275,7 +275,7 @@ def _sync_tasks(
             row.id: row
             for row in session.scalars(
                 select(Task)
-                .where(Task.instance_id == instance.id, or_(Task.state == "open", Task.id.in_(list(ready))))
+                .where(Task.instance_id == instance.id, or_(OPEN_TASK, Task.id.in_(list(ready))))
                 .options(_TASK_WITHOUT_CASE)  # the case's row is in the session already
             )
         }

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from engine.accounts.users import Actor
 from engine.errors import NotFound
 from engine.store.models import (
+    DONE_TASK,
+    OPEN_TASK,
     Comment,
     ProcessDefinition,
     ProcessInstance,
@@ -176,16 +178,16 @@ def _to_rows(session: Session, query: Select[*tuple[Any, ...]]) -> list[TaskRow]
 def _tab_condition(tab: str, actor: Actor, sees_all: bool) -> ColumnElement[bool]:
     """The task rows of one tab for one user, on ``task`` columns only (a tab it may not see has none)."""
     if tab == "mine":
-        return and_(Task.state == "open", Task.assignee == actor.username)
+        return and_(OPEN_TASK, Task.assignee == actor.username)
     if tab == "offered":
         roles = sorted(actor.roles)
         if not roles:
             return false()
-        return and_(Task.state == "open", Task.assignee.is_(None), Task.role.in_(roles))
+        return and_(OPEN_TASK, Task.assignee.is_(None), Task.role.in_(roles))
     if tab == "team":
-        return Task.state == "open" if sees_all else false()
+        return OPEN_TASK if sees_all else false()
     if tab == "done":
-        return and_(Task.completed_by == actor.username, Task.state == "completed")
+        return and_(Task.completed_by == actor.username, DONE_TASK)
     raise ValueError(f"unknown inbox tab {tab!r}")
 
 

@@ -43,7 +43,7 @@ from engine.errors import EngineError
 from engine.runtime import Engine
 from engine.runtime.context import current
 from engine.runtime.statuses import ACTIVE
-from engine.store.models import Job, ProcessDefinition, ProcessInstance, Task
+from engine.store.models import OPEN_TASK, Job, ProcessDefinition, ProcessInstance, Task
 from processes.demo.records import CUSTOMERS, DEVICES, RECALL_DEMO_BATCH
 from processes.demo.signatures import signed_by
 from processes.demo.users import DEMO_PASSWORD, DEMO_USERS
@@ -381,7 +381,7 @@ class DemoLoad:
             tasks = list(
                 session.scalars(
                     select(Task)
-                    .where(Task.instance_id == case.instance_id, Task.state == "open")
+                    .where(Task.instance_id == case.instance_id, OPEN_TASK)
                     .order_by(Task.created_at, Task.spec_id, Task.id)
                 )
             )

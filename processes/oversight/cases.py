@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Event, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
+from engine.store.models import OPEN_TASK, Event, ProcessDefinition, ProcessInstance, SlaBreach, Task, User
 from processes.kpis.models import KpiCase
 
 #: Statuses a manager filters on; "late" is a running case past one of its limits.
@@ -134,7 +134,7 @@ def _filtered(query: _Query, f: CaseFilter) -> _Query:
     elif f.status == "waiting":  # running with no one to act: on a timer or a message
         query = query.where(
             pi.status == "running",
-            ~exists().where(Task.instance_id == pi.id, Task.state == "open"),
+            ~exists().where(Task.instance_id == pi.id, OPEN_TASK),
         )
     elif f.status:
         query = query.where(pi.status == f.status)
@@ -143,9 +143,7 @@ def _filtered(query: _Query, f: CaseFilter) -> _Query:
     if f.customer.strip():
         query = query.where(pi.customer_name.ilike(f"%{f.customer.strip()}%"))
     if f.assignee:
-        query = query.where(
-            exists().where(Task.instance_id == pi.id, Task.state == "open", Task.assignee == f.assignee)
-        )
+        query = query.where(exists().where(Task.instance_id == pi.id, OPEN_TASK, Task.assignee == f.assignee))
     if f.technician:
         query = query.where(
             exists().where(
@@ -242,7 +240,7 @@ def _open_assignees(session: Session, ids: Sequence[int]) -> dict[int, list[str]
         chunk = ids[chunk_start : chunk_start + 500]
         for instance_id, assignee in session.execute(
             select(Task.instance_id, Task.assignee)
-            .where(Task.instance_id.in_(chunk), Task.state == "open", Task.assignee.is_not(None))
+            .where(Task.instance_id.in_(chunk), OPEN_TASK, Task.assignee.is_not(None))
             .distinct()
             .order_by(Task.instance_id, Task.assignee)
         ):

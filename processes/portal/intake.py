@@ -27,7 +27,7 @@ from engine.definitions.forms import FormDefinition, validate_submission
 from engine.errors import EngineError
 from engine.runtime import Engine
 from engine.runtime.collaboration import AttachmentRefused, Collaboration, check_file
-from engine.store.models import ProcessInstance, Task
+from engine.store.models import OPEN_TASK, ProcessInstance, Task
 from processes.portal.models import PortalRequest
 
 #: The name the engine (and the audit log) sees acting for a customer on the portal.
@@ -221,7 +221,7 @@ def open_step(engine: Engine, instance_id: int, spec_id: str) -> Task | None:
     """Return the open task ``spec_id`` of a case, if it has one."""
     with engine.sessions() as session:
         return session.scalar(
-            select(Task).where(Task.instance_id == instance_id, Task.spec_id == spec_id, Task.state == "open")
+            select(Task).where(Task.instance_id == instance_id, Task.spec_id == spec_id, OPEN_TASK)
         )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine.runtime import Engine
-from engine.store.models import ProcessInstance, Task
+from engine.store.models import OPEN_TASK, ProcessInstance, Task
 from processes.portal.models import PortalRequest
 
 #: The stages of a repair request and the steps whose being open means the case is at that stage.
@@ -94,7 +94,7 @@ def progress_of(engine: Engine, request: PortalRequest) -> Progress:
         ).one()
         open_steps = session.execute(
             select(Task.spec_id, Task.due_at, Task.assignee).where(
-                Task.instance_id == request.instance_id, Task.state == "open"
+                Task.instance_id == request.instance_id, OPEN_TASK
             )
         ).all()
         had = set(session.scalars(select(Task.spec_id).where(Task.instance_id == request.instance_id)))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import psycopg
 import pytest
 from conftest import NOW, Seed
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from engine.accounts.users import Actor
 from engine.store import queries, serialization
@@ -297,3 +298,58 @@ def test_inbox_read_model_counts_and_pages_in_sql(mixed) -> None:
         assert [r.business_number for r in page.rows] == ["RO-O-2", "RO-O-3", "RO-O-1", "CP-O-5", "RO-O-4"]
         assert queries.new_arrivals(session, CS1, NOW - 2 * timedelta(days=1)) == 8
         assert queries.new_arrivals(session, CS1, NOW) == 0
+
+
+#: The partial task indexes: each holds the tasks of one state (``engine.store.models.Task``).
+TAB_INDEXES = ("ix_task_assigned", "ix_task_offered", "ix_task_done", "ix_task_open_due")
+
+
+def _plan(connection, statement: str, parameters) -> str:
+    """How the database answers a statement, as one text."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        return "\n".join(row[3] for row in rows)
+    # The generic plan of the statement prepared: the one PostgreSQL may keep once the driver has
+    # prepared a statement run often. A seq scan is made dear, so even a tiny table is read by an
+    # index wherever one may serve.
+    names: list[str] = []
+
+    def numbered(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    prepared = re.sub(r"%\((\w+)\)s", numbered, statement)
+    driver = connection.connection.driver_connection
+    values = ", ".join(psycopg.sql.Literal(parameters[name]).as_string(driver) for name in names)
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql(f"PREPARE tab_count AS {prepared}")
+    rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE tab_count({values})").all()
+    connection.exec_driver_sql("DEALLOCATE tab_count")
+    return "\n".join(row[0] for row in rows)
+
+
+def test_each_tab_is_counted_from_a_state_index_alone(mixed) -> None:
+    statements = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, parameters))
+
+    sup1 = Actor("sup1", frozenset({"service_supervisor"}))
+    event.listen(mixed.engine.db, "before_cursor_execute", grab)
+    try:
+        with mixed.engine.sessions() as session:
+            queries.inbox_counts(session, sup1, NOW, sees_all=True)
+    finally:
+        event.remove(mixed.engine.db, "before_cursor_execute", grab)
+    counts = [(statement, parameters) for statement, parameters in statements if "count(" in statement]
+    assert len(counts) == 4  # mine, offered, done, team
+    with mixed.engine.db.begin() as connection:
+        for statement, parameters in counts:
+            plan = _plan(connection, statement, parameters)
+            used = [name for name in TAB_INDEXES if name in plan]
+            assert len(used) == 1, plan
+            if connection.dialect.name == "sqlite":  # the index answers alone: no task row is read
+                assert f"COVERING INDEX {used[0]}" in plan, plan
+            else:
+                assert "Seq Scan on task" not in plan, plan

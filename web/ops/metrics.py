@@ -27,7 +27,7 @@ from engine.operations.health import cases_in_error, due_jobs, overdue_jobs
 from engine.operations.nodes import RUNNER, live_nodes
 from engine.outbox.inbox import outbox_counts
 from engine.runtime import Engine
-from engine.store.models import ProcessInstance, SlaBreach, Task
+from engine.store.models import OPEN_TASK, ProcessInstance, SlaBreach, Task
 from engine.webhooks.models import WebhookDelivery
 
 bp = Blueprint("ops_metrics", __name__)
@@ -113,7 +113,7 @@ class DatabaseCollector(Collector):
         for process, role, count in session.execute(
             select(ProcessInstance.process_key, Task.role, func.count(Task.id))
             .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-            .where(Task.state == "open")
+            .where(OPEN_TASK)
             .group_by(ProcessInstance.process_key, Task.role)
         ):
             tasks.add_metric([process, role or ""], count)
