@@ -33,6 +33,24 @@ from engine.store.compressed_text import CompressedText
 from engine.store.database import Base
 
 
+class HexDigest(TypeDecorator[str]):
+    """A SHA-256: its 64 hex digits in Python, its 32 bytes in the database.
+
+    Each audit event holds two (its own and its predecessor's); as bytes they take half the room.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: bytes | memoryview | str | None, dialect: Dialect) -> str | None:
+        if value is None or isinstance(value, str):  # SQLite hands back text written by hand as it is
+            return value
+        return bytes(value).hex()
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Store UTC; always hand back timezone-aware datetimes (SQLite drops the zone)."""
 
@@ -174,7 +192,7 @@ class ProcessInstance(Base):
     #: the last one's id and hash — moved in the same UPDATE that saves the case.
     audit_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     audit_last_event_id: Mapped[int | None] = mapped_column(Integer)
-    audit_last_hash: Mapped[str | None] = mapped_column(String(64))
+    audit_last_hash: Mapped[str | None] = mapped_column(HexDigest())
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     # Optimistic concurrency: every UPDATE checks the version it read and bumps it.
@@ -294,8 +312,8 @@ class Event(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The tamper-evident chain (engine/audit): the predecessor's hash and this event's own,
     # filled in by the flush that inserts the row; an event row is never updated.
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(HexDigest())
+    hash: Mapped[str | None] = mapped_column(HexDigest())
 
 
 class SlaBreach(Base):

@@ -96,14 +96,26 @@ def test_an_event_altered_by_sql_is_named_with_its_case(demo: Engine) -> None:
     assert audit_verify("--case", number).exit_code == 1
 
 
-def test_altered_data_or_a_rewritten_hash_is_found(demo: Engine) -> None:
+@pytest.mark.parametrize("forged", [bytes(32), "0" * 64], ids=["digest", "hex text"])
+def test_altered_data_or_a_rewritten_hash_is_found(demo: Engine, forged: bytes | str) -> None:
     _instance_id, number, ids = one_case(demo)
     with demo.sessions() as session:
         digest = session.scalar(select(Event.hash).where(Event.id == ids[0]))
     assert digest and len(digest) == 64
-    execute(demo, "UPDATE event SET hash = :h WHERE id = :id", h="0" * 64, id=ids[0])
+    execute(demo, "UPDATE event SET hash = :h WHERE id = :id", h=forged, id=ids[0])
     result = audit_verify("--case", number)
     assert result.exit_code == 1 and f"event {ids[0]}" in result.output.splitlines()[0]
+
+
+def test_hashes_are_stored_as_their_bytes(demo: Engine) -> None:
+    _instance_id, _number, ids = one_case(demo)
+    with demo.sessions() as session:
+        event = session.get(Event, ids[1])
+        assert event is not None and event.hash and event.prev_hash
+        stored = session.execute(
+            text("SELECT prev_hash, hash FROM event WHERE id = :id"), {"id": ids[1]}
+        ).one()
+    assert [bytes(value) for value in stored] == [bytes.fromhex(event.prev_hash), bytes.fromhex(event.hash)]
 
 
 def test_a_deleted_event_breaks_the_link_of_the_next(demo: Engine) -> None:
@@ -330,3 +342,39 @@ def test_the_events_of_a_command_are_inserted_in_one_statement(demo: Engine) -> 
     # Ids go on from the last one, in the order the events were recorded, all in one INSERT.
     assert [event_id for event_id, _action in added] == list(range(before + 1, before + 1 + len(added)))
     assert len(inserts) == 1
+
+
+def test_the_upgrade_turns_hex_hashes_into_bytes_and_back(database: SqlEngine, tmp_path: Path) -> None:
+    url = fresh_database(database, tmp_path, "audit_bytes")
+    config = alembic_config(url)
+    db = make_engine(url)
+    try:
+        command.upgrade(config, "head")
+        engine = prepare(build_engine(db))
+        load_cases(engine, 2, seed=5, end=END, days=2)
+        clock.freeze(END + timedelta(days=1))
+        with engine.writer.begin() as session:  # more events than the migration converts at a time
+            session.add_all(
+                Event(
+                    instance_id=None, actor=f"user{n}", action="login_failed", at=clock.now(), data={"n": n}
+                )
+                for n in range(5_100)
+            )
+        with engine.sessions() as session:
+            hashes = {row.id: (row.prev_hash, row.hash) for row in session.scalars(select(Event))}
+            heads = chain_heads(session)
+        command.downgrade(config, "0033")
+        with db.connect() as connection:
+            rows = connection.execute(text("SELECT id, prev_hash, hash FROM event"))
+            assert {row.id: (row.prev_hash, row.hash) for row in rows} == hashes
+        command.upgrade(config, "head")
+        with db.connect() as connection:
+            rows = connection.execute(text("SELECT id, prev_hash, hash FROM event")).all()
+        assert all(isinstance(row.hash, bytes) and len(row.hash) == 32 for row in rows)
+        with engine.sessions() as session:
+            assert {row.id: (row.prev_hash, row.hash) for row in session.scalars(select(Event))} == hashes
+            assert chain_heads(session) == heads
+            assert verify(session) == []
+    finally:
+        db.dispose()
+        drop_database(url)
