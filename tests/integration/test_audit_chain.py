@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event as sa_event
@@ -277,14 +279,26 @@ def test_a_command_moves_its_case_head_in_the_case_update_and_other_writers_cont
         assert verify(session) == []
 
 
-def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEngine, tmp_path: Path) -> None:
-    url = fresh_database(database, tmp_path, "audit_heads")
+@contextmanager
+def cases_in_a_database_of_their_own(
+    database: SqlEngine, tmp_path: Path, name: str, cases: int
+) -> Iterator[tuple[Config, SqlEngine, Engine]]:
+    """A new database at the head revision with ``cases`` demo cases: its Alembic set-up, engine and product engine."""
+    url = fresh_database(database, tmp_path, name)
     config = alembic_config(url)
     db = make_engine(url)
     try:
         command.upgrade(config, "head")
         engine = prepare(build_engine(db))
-        load_cases(engine, 3, seed=5, end=END, days=2)
+        load_cases(engine, cases, seed=5, end=END, days=2)
+        yield config, db, engine
+    finally:
+        db.dispose()
+        drop_database(url)
+
+
+def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEngine, tmp_path: Path) -> None:
+    with cases_in_a_database_of_their_own(database, tmp_path, "audit_heads", 3) as (config, db, engine):
         with engine.sessions() as session:
             heads = chain_heads(session)
             events_per_case = dict(
@@ -313,9 +327,6 @@ def test_the_upgrade_moves_case_heads_onto_their_cases_and_back(database: SqlEng
         with engine.sessions() as session:
             assert chain_heads(session)[f"case:{instance_id}"].length == events_per_case[instance_id] + 2
             assert verify(session) == []
-    finally:
-        db.dispose()
-        drop_database(url)
 
 
 def test_the_events_of_a_command_are_inserted_in_one_statement(demo: Engine) -> None:
@@ -345,13 +356,7 @@ def test_the_events_of_a_command_are_inserted_in_one_statement(demo: Engine) -> 
 
 
 def test_the_upgrade_turns_hex_hashes_into_bytes_and_back(database: SqlEngine, tmp_path: Path) -> None:
-    url = fresh_database(database, tmp_path, "audit_bytes")
-    config = alembic_config(url)
-    db = make_engine(url)
-    try:
-        command.upgrade(config, "head")
-        engine = prepare(build_engine(db))
-        load_cases(engine, 2, seed=5, end=END, days=2)
+    with cases_in_a_database_of_their_own(database, tmp_path, "audit_bytes", 2) as (config, db, engine):
         clock.freeze(END + timedelta(days=1))
         with engine.writer.begin() as session:  # more events than the migration converts at a time
             session.add_all(
@@ -369,12 +374,9 @@ def test_the_upgrade_turns_hex_hashes_into_bytes_and_back(database: SqlEngine, t
             assert {row.id: (row.prev_hash, row.hash) for row in rows} == hashes
         command.upgrade(config, "head")
         with db.connect() as connection:
-            rows = connection.execute(text("SELECT id, prev_hash, hash FROM event")).all()
-        assert all(isinstance(row.hash, bytes) and len(row.hash) == 32 for row in rows)
+            stored = connection.execute(text("SELECT id, prev_hash, hash FROM event")).all()
+        assert all(isinstance(row.hash, bytes) and len(row.hash) == 32 for row in stored)
         with engine.sessions() as session:
             assert {row.id: (row.prev_hash, row.hash) for row in session.scalars(select(Event))} == hashes
             assert chain_heads(session) == heads
             assert verify(session) == []
-    finally:
-        db.dispose()
-        drop_database(url)
