@@ -80,7 +80,7 @@ def _replace(
 def _binary(stored: Stored) -> bytes | None:
     if stored is None:
         return None
-    return bytes(stored) if not isinstance(stored, str) else bytes.fromhex(stored)
+    return bytes.fromhex(stored) if isinstance(stored, str) else bytes(stored)
 
 
 def _hex(stored: Stored) -> str | None:
